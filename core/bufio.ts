@@ -1,0 +1,136 @@
+/**
+ * A small buffered reader for protocol handshakes, with a hard cap on how much it buffers. After the handshake
+ * `conn()` hands on the underlying conn with any bytes read ahead put back in front.
+ * @module
+ */
+import { type Conn, PrefixConn } from "./conn.ts";
+import { HandshakeError } from "./errors.ts";
+
+/** Thrown when the peer closes the connection in the middle of a handshake. */
+export class UnexpectedEofError extends HandshakeError {
+  constructor() {
+    super("Unexpected end of stream during handshake");
+    this.name = "UnexpectedEof";
+  }
+}
+
+/**
+ * Buffered handshake reader.
+ * @example
+ * const r = new HandshakeReader(conn);
+ * const [ver, n] = await r.readFull(2);
+ */
+export class HandshakeReader {
+  readonly #conn: Conn;
+  #buf: Uint8Array;
+  #start = 0;
+  #end = 0;
+
+  /** @param conn the client conn  @param initial initial buffer size (grows up to the caps callers pass) */
+  constructor(conn: Conn, initial = 1024) {
+    this.#conn = conn;
+    this.#buf = new Uint8Array(initial);
+  }
+
+  /** Number of buffered unread bytes. */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Reads more bytes into the buffer; false at EOF. */
+  async #fill(max: number): Promise<boolean> {
+    if (this.#start > 0 && this.#start === this.#end) this.#start = this.#end = 0;
+    if (this.#end === this.#buf.length) {
+      const used = this.#end - this.#start;
+      if (this.#start > 0) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+      } else {
+        const grown = new Uint8Array(Math.min(Math.max(this.#buf.length * 2, 1024), Math.max(max, used + 1)));
+        grown.set(this.#buf.subarray(this.#start, this.#end));
+        this.#buf = grown;
+      }
+      this.#start = 0;
+      this.#end = used;
+    }
+    const n = await this.#conn.read(this.#buf.subarray(this.#end));
+    if (n === null || n === 0) return false;
+    this.#end += n;
+    return true;
+  }
+
+  /** Waits until at least `n` bytes are buffered. @throws {UnexpectedEofError} */
+  async #ensure(n: number): Promise<void> {
+    while (this.buffered < n) {
+      if (!(await this.#fill(Math.max(n, this.#buf.length)))) throw new UnexpectedEofError();
+    }
+  }
+
+  /** Returns the next byte without consuming it; null at EOF. */
+  async peekByte(): Promise<number | null> {
+    if (this.buffered === 0 && !(await this.#fill(this.#buf.length))) return null;
+    return this.#buf[this.#start];
+  }
+
+  /** Reads one byte. @throws {UnexpectedEofError} */
+  async readByte(): Promise<number> {
+    await this.#ensure(1);
+    return this.#buf[this.#start++];
+  }
+
+  /** Reads exactly `n` bytes (a copy). @throws {UnexpectedEofError} */
+  async readFull(n: number): Promise<Uint8Array> {
+    await this.#ensure(n);
+    const out = this.#buf.slice(this.#start, this.#start + n);
+    this.#start += n;
+    return out;
+  }
+
+  /** Reads a u16 in network order. */
+  async readUint16(): Promise<number> {
+    const b = await this.readFull(2);
+    return (b[0] << 8) | b[1];
+  }
+
+  /**
+   * Reads up to and including `delim`, returning the bytes before it.
+   * @param max the most bytes accepted before the delimiter
+   * @throws {HandshakeError} `tooLong` when more than `max` bytes come without the delimiter
+   */
+  async readUntil(delim: number, max: number): Promise<Uint8Array> {
+    let scanned = 0;
+    for (;;) {
+      const i = this.#buf.subarray(this.#start + scanned, this.#end).indexOf(delim);
+      if (i >= 0) {
+        const end = this.#start + scanned + i;
+        if (end - this.#start > max) throw new FieldTooLongError(max);
+        const out = this.#buf.slice(this.#start, end);
+        this.#start = end + 1;
+        return out;
+      }
+      scanned = this.buffered;
+      if (scanned > max) throw new FieldTooLongError(max);
+      if (!(await this.#fill(max + 1))) throw new UnexpectedEofError();
+    }
+  }
+
+  /** Takes the buffered unread bytes. */
+  takeBuffered(): Uint8Array {
+    const out = this.#buf.slice(this.#start, this.#end);
+    this.#start = this.#end = 0;
+    return out;
+  }
+
+  /** The underlying conn with the unread bytes put back in front. */
+  conn(): Conn {
+    return this.buffered ? new PrefixConn(this.#conn, this.takeBuffered()) : this.#conn;
+  }
+}
+
+/** A handshake field or line exceeded its size cap. */
+export class FieldTooLongError extends HandshakeError {
+  readonly max: number;
+  constructor(max: number) {
+    super(`Handshake field longer than ${max} bytes`);
+    this.max = max;
+  }
+}

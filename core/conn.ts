@@ -1,0 +1,136 @@
+/**
+ * The connection contract: read/write with half-close, which `Deno.Conn` already fits. Streams are not used on
+ * the data path: reading `conn.readable` to EOF or closing `conn.writable` closes the whole socket in Deno.
+ * @module
+ */
+
+/** `tcp` or `udp`: what a handler asks the router to dial. */
+export type Network = "tcp" | "udp";
+
+/** A bidirectional byte connection. For datagram conns each read returns one datagram, each write sends one. */
+export interface Conn {
+  readonly localAddr: Deno.Addr;
+  readonly remoteAddr: Deno.Addr;
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  /** Shuts down the write side (half-close). */
+  closeWrite(): Promise<void>;
+  close(): void;
+  /** True for datagram conns (one read = one datagram); absent or false for byte streams. */
+  readonly datagram?: boolean;
+}
+
+/** Formats an address as `host:port` (IPv6 in brackets), or the path of a unix socket. */
+export function addrString(addr: Deno.Addr): string {
+  if (addr.transport === "tcp" || addr.transport === "udp") return joinHostPort(addr.hostname, addr.port);
+  return (addr as Deno.UnixAddr).path ?? "";
+}
+
+/** Joins a host and port, bracketing IPv6 literals. */
+export function joinHostPort(host: string, port: number | string): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Splits `host:port`, `[v6]:port` or `:port` into its parts. An empty host stays empty.
+ * @throws {Error} when there is no valid port
+ */
+export function splitHostPort(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]*)\]|([^:]*)):(\d{1,5})$/.exec(addr) ?? /^([^\]]*?):(\d{1,5})$/.exec(addr);
+  if (!m) throw new Error(`Invalid address "${addr}": expected host:port`);
+  const host = m.length === 4 ? (m[1] ?? m[2] ?? "") : m[1];
+  const port = Number(m.length === 4 ? m[3] : m[2]);
+  if (port > 65535) throw new Error(`Invalid port in "${addr}"`);
+  return { host, port };
+}
+
+/** Closes a conn, listener or socket, ignoring "already closed". */
+export function closeQuietly(c: { close(): void } | undefined | null): void {
+  try {
+    c?.close();
+  } catch {
+    // already closed
+  }
+}
+
+/** Writes all of `p`, looping over short writes. */
+export async function writeFull(conn: Conn, p: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < p.length) off += await conn.write(off === 0 ? p : p.subarray(off));
+}
+
+/**
+ * A conn that first returns bytes already read from the underlying conn (after sniffing or a handshake),
+ * then reads through. Writes, half-close and close go straight to the inner conn.
+ */
+export class PrefixConn implements Conn {
+  #prefix: Uint8Array | null;
+  readonly inner: Conn;
+  constructor(inner: Conn, prefix: Uint8Array) {
+    this.inner = inner;
+    this.#prefix = prefix.length ? prefix : null;
+  }
+  get localAddr(): Deno.Addr {
+    return this.inner.localAddr;
+  }
+  get remoteAddr(): Deno.Addr {
+    return this.inner.remoteAddr;
+  }
+  get datagram(): boolean | undefined {
+    return this.inner.datagram;
+  }
+  read(p: Uint8Array): Promise<number | null> {
+    const pre = this.#prefix;
+    if (!pre) return this.inner.read(p);
+    const n = Math.min(p.length, pre.length);
+    p.set(pre.subarray(0, n));
+    this.#prefix = n < pre.length ? pre.subarray(n) : null;
+    return Promise.resolve(n);
+  }
+  write(p: Uint8Array): Promise<number> {
+    return this.inner.write(p);
+  }
+  closeWrite(): Promise<void> {
+    return this.inner.closeWrite();
+  }
+  close(): void {
+    this.inner.close();
+  }
+}
+
+/** Wraps a conn and calls `onClose` once, when it is closed. */
+export class CloseNotifyConn implements Conn {
+  readonly inner: Conn;
+  #onClose: (() => void) | null;
+  constructor(inner: Conn, onClose: () => void) {
+    this.inner = inner;
+    this.#onClose = onClose;
+  }
+  get localAddr(): Deno.Addr {
+    return this.inner.localAddr;
+  }
+  get remoteAddr(): Deno.Addr {
+    return this.inner.remoteAddr;
+  }
+  get datagram(): boolean | undefined {
+    return this.inner.datagram;
+  }
+  read(p: Uint8Array): Promise<number | null> {
+    return this.inner.read(p);
+  }
+  write(p: Uint8Array): Promise<number> {
+    return this.inner.write(p);
+  }
+  closeWrite(): Promise<void> {
+    return this.inner.closeWrite();
+  }
+  close(): void {
+    const cb = this.#onClose;
+    this.#onClose = null;
+    try {
+      this.inner.close();
+    } finally {
+      cb?.();
+    }
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * Third-party dependencies, pinned with full `npm:` specifiers so that the code resolves its imports the same way
+ * under `deno run main.ts`, `deno run <URL>/main.ts` (no import map there), the bundle and a compiled binary.
+ * @module
+ */
+export { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify as stringifyYaml } from "npm:yaml@2.9.1";
+export type { Document, Node as YamlNode } from "npm:yaml@2.9.1";
+export { z } from "npm:zod@4.6.7";

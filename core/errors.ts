@@ -1,0 +1,93 @@
+/**
+ * Error classes shared by every component. Each carries a stable `code` and keeps its `cause`.
+ * @module
+ */
+
+/** Base class of every gost.ts error. */
+export class GostError extends Error {
+  /** A short machine-readable code, e.g. `config`, `auth`, `dial`. */
+  readonly code: string = "gost";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A configuration value, URL or flag is invalid. Messages name the key/path and the value. */
+export class ConfigError extends GostError {
+  override readonly code = "config";
+}
+
+/** A named object does not exist in a registry. */
+export class NotFoundError extends GostError {
+  override readonly code = "notfound";
+}
+
+/** A named object already exists in a registry. */
+export class DuplicateError extends GostError {
+  override readonly code = "duplicate";
+}
+
+/** A client failed authentication. Not a server error. */
+export class AuthError extends GostError {
+  override readonly code = "auth";
+}
+
+/** A request was refused by policy (bypass, admission, limiter). Not a server error. */
+export class PolicyError extends GostError {
+  override readonly code = "policy";
+}
+
+/** The peer broke the protocol (malformed bytes, unknown version, oversized field). */
+export class HandshakeError extends GostError {
+  override readonly code = "handshake";
+}
+
+/** A handshake or dial did not finish in time. */
+export class TimeoutError extends GostError {
+  override readonly code = "timeout";
+}
+
+/** Dialing a target (directly or through a node) failed. */
+export class DialError extends GostError {
+  override readonly code = "dial";
+  /** The node or address that failed, when known. */
+  readonly target: string;
+  constructor(target: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.target = target;
+  }
+}
+
+const benignNames = new Set([
+  "BadResource",
+  "BrokenPipe",
+  "ConnectionReset",
+  "ConnectionAborted",
+  "UnexpectedEof",
+  "Interrupted",
+  "AbortError",
+  "TimedOut",
+]);
+
+/**
+ * Tells whether an error returned by a handler counts as a server-side error (`totalErrs`), as GOST's
+ * `isServerError` does: EOF, reset, abort, timeouts, authentication and policy refusals are not.
+ * @param err the error a handler ended with
+ * @returns true when the error should be counted in `totalErrs`
+ * @example isServerError(new AuthError("bad password")) // false
+ */
+export function isServerError(err: unknown): boolean {
+  if (err === undefined || err === null) return false;
+  if (err instanceof AuthError || err instanceof PolicyError || err instanceof TimeoutError) return false;
+  if (err instanceof Error) {
+    if (benignNames.has(err.name)) return false;
+    if (err.cause instanceof Error && benignNames.has(err.cause.name)) return false;
+  }
+  return true;
+}
+
+/** Returns the message of any thrown value. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

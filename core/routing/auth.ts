@@ -1,0 +1,62 @@
+/**
+ * Client authentication. Unlike GOST, an empty stored password never accepts anything.
+ * @module
+ */
+
+/** Checks credentials; returns the client id (the user name) or null. */
+export interface Authenticator {
+  authenticate(username: string, password: string): string | null;
+}
+
+/** One `{username, password}` pair of the config. */
+export interface AuthEntry {
+  username: string;
+  password?: string;
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/**
+ * An authenticator over a fixed list of users.
+ * @example
+ * const auth = new StaticAuthenticator([{ username: "u", password: "p" }]);
+ * auth.authenticate("u", "p") // "u"
+ */
+export class StaticAuthenticator implements Authenticator {
+  readonly #users = new Map<string, string>();
+
+  constructor(entries: AuthEntry[]) {
+    for (const e of entries) if (e.username) this.#users.set(e.username, e.password ?? "");
+  }
+
+  /** Number of users. */
+  get size(): number {
+    return this.#users.size;
+  }
+
+  authenticate(username: string, password: string): string | null {
+    const stored = this.#users.get(username);
+    if (stored === undefined || stored === "" || password === "") return null;
+    return constantTimeEqual(stored, password) ? username : null;
+  }
+}
+
+/** Any member accepting is enough (GOST's auther group). */
+export class AuthenticatorGroup implements Authenticator {
+  readonly #members: Authenticator[];
+  constructor(members: Authenticator[]) {
+    this.#members = members;
+  }
+  authenticate(username: string, password: string): string | null {
+    for (const m of this.#members) {
+      const id = m.authenticate(username, password);
+      if (id !== null) return id;
+    }
+    return null;
+  }
+}

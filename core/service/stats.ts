@@ -1,0 +1,108 @@
+/**
+ * Service stats (`enableStats`): counted on the client-side conn as GOST does — +1 total/current on accept,
+ * −1 current on close, bytes read from the client are input, bytes written to it are output.
+ * @module
+ */
+import type { Conn } from "../conn.ts";
+
+/** The stats JSON object GOST reports. */
+export interface StatsSnapshot {
+  totalConns: number;
+  currentConns: number;
+  totalErrs: number;
+  inputBytes: number;
+  outputBytes: number;
+}
+
+/**
+ * Counters of one service (or one client of a handler).
+ * @example
+ * const s = new Stats(); s.totalConns++; s.toJSON().totalConns // 1
+ */
+export class Stats {
+  totalConns = 0;
+  currentConns = 0;
+  totalErrs = 0;
+  inputBytes = 0;
+  outputBytes = 0;
+  /** With `resetTraffic`, reading bytes returns the delta and zeroes them (GOST's semantics). */
+  resetTraffic = false;
+  #lastSeen = "";
+
+  /** The snapshot; resets byte counters when {@link resetTraffic} is on. */
+  toJSON(): StatsSnapshot {
+    const snap = {
+      totalConns: this.totalConns,
+      currentConns: this.currentConns,
+      totalErrs: this.totalErrs,
+      inputBytes: this.inputBytes,
+      outputBytes: this.outputBytes,
+    };
+    if (this.resetTraffic) this.inputBytes = this.outputBytes = 0;
+    return snap;
+  }
+
+  /** True when any counter changed since the last call (observers send only then). */
+  isUpdated(): boolean {
+    const key = `${this.totalConns},${this.currentConns},${this.totalErrs},${this.inputBytes},${this.outputBytes}`;
+    if (key === this.#lastSeen) return false;
+    this.#lastSeen = key;
+    return true;
+  }
+}
+
+/**
+ * A conn that counts its own traffic (for the close log line) and, when given, a service's {@link Stats}:
+ * reads from the client are input, writes to it are output; closing it decrements `currentConns` once.
+ */
+export class CountingConn implements Conn {
+  readonly inner: Conn;
+  readonly #stats: Stats | undefined;
+  /** Bytes read from this conn. */
+  input = 0;
+  /** Bytes written to this conn. */
+  output = 0;
+  #open = true;
+
+  constructor(inner: Conn, stats?: Stats) {
+    this.inner = inner;
+    this.#stats = stats;
+    if (stats) {
+      stats.totalConns++;
+      stats.currentConns++;
+    }
+  }
+  get localAddr(): Deno.Addr {
+    return this.inner.localAddr;
+  }
+  get remoteAddr(): Deno.Addr {
+    return this.inner.remoteAddr;
+  }
+  get datagram(): boolean | undefined {
+    return this.inner.datagram;
+  }
+  async read(p: Uint8Array): Promise<number | null> {
+    const n = await this.inner.read(p);
+    if (n) {
+      this.input += n;
+      if (this.#stats) this.#stats.inputBytes += n;
+    }
+    return n;
+  }
+  async write(p: Uint8Array): Promise<number> {
+    const n = await this.inner.write(p);
+    this.output += n;
+    if (this.#stats) this.#stats.outputBytes += n;
+    return n;
+  }
+  closeWrite(): Promise<void> {
+    return this.inner.closeWrite();
+  }
+  close(): void {
+    if (this.#open) {
+      this.#open = false;
+      if (this.#stats) this.#stats.currentConns--;
+    }
+    this.inner.close();
+  }
+}

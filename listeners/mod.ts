@@ -1,0 +1,13 @@
+/**
+ * The one list of built-in transports.
+ * @module
+ */
+import type { Registries } from "../core/registries.ts";
+import { register as tcp } from "./tcp/mod.ts";
+import { register as udp } from "./udp/mod.ts";
+
+/** Registers every built-in listener type. */
+export function registerListeners(reg: Registries): void {
+  tcp(reg);
+  udp(reg);
+}

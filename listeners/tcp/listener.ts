@@ -1,0 +1,51 @@
+/**
+ * The `tcp` listener: plain TCP with TCP_NODELAY on every accepted conn.
+ * @module
+ */
+import type { Conn } from "../../core/conn.ts";
+import type { Metadata } from "../../core/metadata.ts";
+import { type Listener, ListenerClosedError, type ListenerOptions } from "../../core/plugin.ts";
+import { parseListenAddr } from "../addr.ts";
+
+/** Plain TCP listener. */
+export class TcpListener implements Listener {
+  readonly #opts: ListenerOptions;
+  #ln: Deno.TcpListener | null = null;
+  #closed = false;
+
+  constructor(opts: ListenerOptions) {
+    this.#opts = opts;
+  }
+
+  init(md: Metadata): Promise<void> {
+    const { hostname, port } = parseListenAddr(this.#opts.addr);
+    this.#ln = Deno.listen({ hostname, port, transport: "tcp", reusePort: md.bool("reusePort") });
+    return Promise.resolve();
+  }
+
+  get addr(): Deno.Addr {
+    if (!this.#ln) throw new Error("listener not initialised");
+    return this.#ln.addr;
+  }
+
+  async accept(): Promise<Conn> {
+    if (!this.#ln || this.#closed) throw new ListenerClosedError();
+    try {
+      const conn = await this.#ln.accept();
+      conn.setNoDelay(true);
+      return conn;
+    } catch (err) {
+      if (this.#closed) throw new ListenerClosedError();
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    try {
+      this.#ln?.close();
+    } catch {
+      // already closed
+    }
+  }
+}
