@@ -72,9 +72,9 @@ export function formatTime(d: Date): string {
   const zone = off === 0
     ? "Z"
     : `${off > 0 ? "+" : "-"}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`;
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${
-    pad(d.getMinutes())
-  }:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}${zone}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${
+    pad(d.getSeconds())
+  }.${pad(d.getMilliseconds(), 3)}${zone}`;
 }
 
 function textValue(v: unknown): string {

@@ -9,7 +9,15 @@ import { ConfigError } from "./errors.ts";
 /** Raw metadata as it comes from YAML/JSON/URL queries. */
 export type MetadataRecord = Record<string, unknown>;
 
-const durationUnits: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const durationUnits: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  "µs": 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 /**
  * Parses a Go duration (`1h2m3.5s`, `500ms`) or a bare number of seconds into milliseconds.

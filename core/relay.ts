@@ -5,7 +5,7 @@
  * one fails. Datagram conns use one 64 KiB buffer per direction and never half-close.
  * @module
  */
-import { type Conn, closeQuietly } from "./conn.ts";
+import { closeQuietly, type Conn } from "./conn.ts";
 
 const SMALL = 16 * 1024;
 const LARGE = 1024 * 1024;

@@ -11,7 +11,13 @@ import { parseListenAddr } from "../addr.ts";
 import { UdpSession } from "./session.ts";
 
 /** Defaults of the UDP listener's metadata. */
-export const UDP_DEFAULTS = { ttlMs: 60_000, keepAlive: true, readBufferSize: 65_535, readQueueSize: 128, backlog: 128 };
+export const UDP_DEFAULTS = {
+  ttlMs: 60_000,
+  keepAlive: true,
+  readBufferSize: 65_535,
+  readQueueSize: 128,
+  backlog: 128,
+};
 
 /** UDP listener with per-client sessions. */
 export class UdpListener implements Listener {
@@ -35,7 +41,12 @@ export class UdpListener implements Listener {
   init(md: Metadata): Promise<void> {
     this.#ttlMs = md.duration("ttl", UDP_DEFAULTS.ttlMs);
     this.#keepAlive = md.bool("keepAlive", UDP_DEFAULTS.keepAlive);
-    this.#bufferSize = md.int(["readBufferSize", "udp.bufferSize", "udpBufferSize"], UDP_DEFAULTS.readBufferSize, 512, 65_535);
+    this.#bufferSize = md.int(
+      ["readBufferSize", "udp.bufferSize", "udpBufferSize"],
+      UDP_DEFAULTS.readBufferSize,
+      512,
+      65_535,
+    );
     this.#queueSize = md.int("readQueueSize", UDP_DEFAULTS.readQueueSize, 1, 1_000_000);
     this.#backlog = md.int("backlog", UDP_DEFAULTS.backlog, 1, 1_000_000);
     const { hostname, port } = parseListenAddr(this.#opts.addr);

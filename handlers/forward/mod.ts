@@ -1,0 +1,18 @@
+/**
+ * Local port forwarding handlers: `tcp`, `udp`, `forward`. Targets come from `forwarder.nodes` (the URL path on
+ * the CLI); `forwarder.selector` picks one (round/random/fifo/hash, maxFails, failTimeout).
+ *
+ * | key | default | meaning |
+ * |---|---|---|
+ * | (none) | | targets and selection live in `forwarder` |
+ * @module
+ */
+import type { Registries } from "../../core/registries.ts";
+import { ForwardHandler } from "./handler.ts";
+
+/** Registers `tcp`, `udp` and `forward`. */
+export function register(reg: Registries): void {
+  reg.handlers.register("tcp", (opts) => new ForwardHandler(opts, "tcp"));
+  reg.handlers.register("forward", (opts) => new ForwardHandler(opts, "tcp"));
+  reg.handlers.register("udp", (opts) => new ForwardHandler(opts, "udp"));
+}

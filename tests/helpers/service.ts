@@ -1,0 +1,60 @@
+/**
+ * Starts one service in-process for a test: a listener type + a handler on 127.0.0.1:0.
+ * @module
+ */
+import type { Logger } from "../../core/log.ts";
+import { nopLogger } from "../../core/log.ts";
+import { Metadata, type MetadataRecord } from "../../core/metadata.ts";
+import type { Handler, HandlerOptions, Listener } from "../../core/plugin.ts";
+import { StaticAuthenticator } from "../../core/routing/auth.ts";
+import type { NodeGroup } from "../../core/routing/node_group.ts";
+import { DirectRouter } from "../../core/routing/router.ts";
+import { Service } from "../../core/service/service.ts";
+import { Stats } from "../../core/service/stats.ts";
+import { TcpListener } from "../../listeners/tcp/listener.ts";
+import { UdpListener } from "../../listeners/udp/listener.ts";
+
+/** What {@link startService} takes. */
+export interface TestServiceOptions {
+  handler: (opts: HandlerOptions) => Handler;
+  listener?: "tcp" | "udp";
+  metadata?: MetadataRecord;
+  listenerMetadata?: MetadataRecord;
+  users?: { username: string; password: string }[];
+  forwarder?: NodeGroup;
+  stats?: boolean;
+  logger?: Logger;
+  addr?: string;
+}
+
+/** A started service and its port. */
+export interface TestService {
+  service: Service;
+  port: number;
+  addr: string;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Builds, initialises and serves a service; `await using` closes it. */
+export async function startService(o: TestServiceOptions): Promise<TestService> {
+  const logger = o.logger ?? nopLogger;
+  const router = new DirectRouter({ logger });
+  const addr = o.addr ?? "127.0.0.1:0";
+  const lopts = { addr, logger, service: "test", router };
+  const listener: Listener = o.listener === "udp" ? new UdpListener(lopts) : new TcpListener(lopts);
+  await listener.init(new Metadata(o.listenerMetadata ?? o.metadata ?? {}));
+  const handler = o.handler({
+    service: "test",
+    logger,
+    router,
+    auth: o.users ? new StaticAuthenticator(o.users) : undefined,
+    forwarder: o.forwarder,
+  });
+  await handler.init(new Metadata(o.metadata ?? {}));
+  const service = new Service({ name: "test", listener, handler, logger, stats: o.stats ? new Stats() : undefined });
+  service.serve().catch(() => {});
+  const port = (listener.addr as Deno.NetAddr).port;
+  const close = () => service.close();
+  return { service, port, addr: `127.0.0.1:${port}`, close, [Symbol.asyncDispose]: close };
+}
