@@ -9,7 +9,7 @@ import type { Logger } from "../log.ts";
 import type { ConnContext, Handler, Listener } from "../plugin.ts";
 import { ListenerClosedError } from "../plugin.ts";
 import { newSid } from "./sid.ts";
-import { CountingConn, Stats } from "./stats.ts";
+import { CountingConn, type Stats } from "./stats.ts";
 import { ServiceStatus } from "./status.ts";
 
 /** Everything a service is built from. */
