@@ -1,0 +1,220 @@
+/**
+ * Builds live services from config through the registries: listener + handler + forwarder + auth + router.
+ * Every error names the config path (and, through `locate`, the source line).
+ * @module
+ */
+import { addrString } from "../conn.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { Metadata } from "../metadata.ts";
+import type { Handler, Listener } from "../plugin.ts";
+import type { Registries } from "../registries.ts";
+import { type AuthEntry, type Authenticator, AuthenticatorGroup, StaticAuthenticator } from "../routing/auth.ts";
+import { DEFAULT_SELECTOR, type Node, NodeGroup, parseStrategy } from "../routing/node_group.ts";
+import { DirectRouter } from "../routing/router.ts";
+import { Service } from "../service/service.ts";
+import { Stats } from "../service/stats.ts";
+import { isLoopbackHost } from "../../listeners/addr.ts";
+import { parseDuration } from "../metadata.ts";
+import type { AuthConfig, Config, ServiceConfig } from "./schema.ts";
+import type { ConfigPath } from "./load.ts";
+
+/** What building needs besides the service config. */
+export interface BuildContext {
+  readonly reg: Registries;
+  /** The whole config, for named references (authers, …). */
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Turns a path + message into an error that names the source line. */
+  readonly locate?: (path: ConfigPath, message: string) => ConfigError;
+}
+
+/** Handlers that proxy to any target: binding them publicly without auth deserves a warning. */
+const OPEN_PROXY_HANDLERS = new Set(["auto", "http", "socks", "socks4", "socks4a", "socks5", "relay"]);
+
+/** Service fields whose features gost.ts does not implement yet: naming one fails loudly. */
+const UNSUPPORTED_FIELDS: [ConfigPath, string][] = [
+  [["admission"], "admission"],
+  [["admissions"], "admission"],
+  [["bypass"], "bypass"],
+  [["bypasses"], "bypass"],
+  [["resolver"], "resolvers"],
+  [["hosts"], "hosts mapping"],
+  [["limiter"], "traffic limiters"],
+  [["climiter"], "connection limiters"],
+  [["rlimiter"], "rate limiters"],
+  [["observer"], "observers"],
+  [["recorders"], "recorders"],
+  [["interface"], "outbound interface binding"],
+  [["sockopts"], "socket options"],
+  [["handler", "chain"], "chains"],
+  [["handler", "chainGroup"], "chain groups"],
+  [["handler", "limiter"], "traffic limiters"],
+  [["handler", "observer"], "handler observers"],
+  [["handler", "tls"], "handler TLS"],
+  [["listener", "chain"], "listener chains"],
+  [["listener", "chainGroup"], "chain groups"],
+  [["listener", "tls"], "listener TLS"],
+  [["listener", "auth"], "listener auth"],
+  [["forwarder", "hop"], "named hops"],
+];
+
+function get(obj: unknown, path: ConfigPath): unknown {
+  let v = obj;
+  for (const p of path) v = (v as Record<string | number, unknown> | undefined)?.[p];
+  return v;
+}
+
+function readAuthFile(path: string): AuthEntry[] {
+  const out: AuthEntry[] = [];
+  for (const line of Deno.readTextFileSync(path).split("\n")) {
+    const t = line.replace(/#.*/, "").trim();
+    if (!t) continue;
+    const [username, password] = t.split(/\s+/, 2);
+    out.push({ username, password: password ?? "" });
+  }
+  return out;
+}
+
+function entriesOf(auth: AuthConfig | undefined): AuthEntry[] {
+  if (!auth) return [];
+  if (auth.file) return readAuthFile(auth.file);
+  return auth.username ? [{ username: auth.username, password: auth.password ?? "" }] : [];
+}
+
+/**
+ * Builds (and binds) one service. The caller starts it with `serve()`.
+ * @param cfg the service config
+ * @param index its index in `services`, for error paths
+ * @throws {ConfigError} on invalid or unsupported settings, naming the path
+ */
+export async function buildService(cfg: ServiceConfig, index: number, ctx: BuildContext): Promise<Service> {
+  const fail = (path: ConfigPath, msg: string) =>
+    ctx.locate?.(["services", index, ...path], msg) ??
+      new ConfigError(`services[${index}].${path.join(".")}: ${msg}`);
+  const svcMd = new Metadata(cfg.metadata ?? {});
+  const handlerMd = new Metadata(cfg.handler?.metadata ?? {});
+  const listenerMd = new Metadata(cfg.listener?.metadata ?? {});
+  const ignoreChain = svcMd.bool("ignoreChain") || handlerMd.bool("ignoreChain");
+  for (const [path, feature] of UNSUPPORTED_FIELDS) {
+    const v = get(cfg, path);
+    if (v === undefined || v === "" || (Array.isArray(v) && !v.length)) continue;
+    if (ignoreChain && path[1] === "chain") continue;
+    throw fail(path, `${feature} are not supported by gost.ts yet (got ${JSON.stringify(v)})`);
+  }
+  if (!cfg.addr && cfg.listener?.type !== "stdio") throw fail(["addr"], "addr is required");
+  const handlerType = cfg.handler?.type || "auto";
+  const listenerType = cfg.listener?.type || "tcp";
+  const handlerFactory = ctx.reg.handlers.get(handlerType);
+  if (!handlerFactory) {
+    throw fail(["handler", "type"], `unknown handler type "${handlerType}": supported are ${ctx.reg.handlers.names().join(", ")}`);
+  }
+  const listenerFactory = ctx.reg.listeners.get(listenerType);
+  if (!listenerFactory) {
+    throw fail(["listener", "type"], `unknown listener type "${listenerType}": supported are ${ctx.reg.listeners.names().join(", ")}`);
+  }
+
+  const authers: Authenticator[] = [];
+  const autherNames = [...(cfg.handler?.auther ? [cfg.handler.auther] : []), ...(cfg.handler?.authers ?? [])];
+  for (const name of autherNames) {
+    const a = ctx.config.authers?.find((x) => x.name === name);
+    if (!a) throw fail(["handler", "auther"], `unknown auther "${name}"`);
+    const entries = [...(a.auths ?? []).flatMap((x) => entriesOf(x)), ...(a.file ? readAuthFile(a.file.path) : [])];
+    authers.push(new StaticAuthenticator(entries));
+  }
+  let auth: Authenticator | undefined;
+  if (authers.length) auth = authers.length === 1 ? authers[0] : new AuthenticatorGroup(authers);
+  else {
+    try {
+      const entries = entriesOf(cfg.handler?.auth);
+      if (entries.length) auth = new StaticAuthenticator(entries);
+    } catch (err) {
+      throw fail(["handler", "auth", "file"], `cannot read auth file: ${errorMessage(err)}`);
+    }
+  }
+
+  let forwarder: NodeGroup | undefined;
+  const fcfg = cfg.forwarder;
+  if (fcfg?.nodes?.length) {
+    const nodes: Node[] = fcfg.nodes.map((n, i) => {
+      const md = new Metadata(n.metadata ?? {});
+      return {
+        name: n.name || `target-${i}`,
+        addr: n.addr,
+        network: n.network,
+        weight: md.int("weight", 1, 0),
+        backup: md.bool("backup"),
+        metadata: md,
+      };
+    });
+    let selector = DEFAULT_SELECTOR;
+    if (fcfg.selector) {
+      try {
+        selector = {
+          strategy: parseStrategy(fcfg.selector.strategy),
+          maxFails: fcfg.selector.maxFails ?? DEFAULT_SELECTOR.maxFails,
+          failTimeoutMs: fcfg.selector.failTimeout !== undefined
+            ? parseDuration(fcfg.selector.failTimeout, "failTimeout")
+            : DEFAULT_SELECTOR.failTimeoutMs,
+        };
+      } catch (err) {
+        throw fail(["forwarder", "selector"], errorMessage(err));
+      }
+    }
+    forwarder = new NodeGroup(nodes, selector);
+  }
+
+  const logger = ctx.logger.child({ kind: "service", service: cfg.name, listener: listenerType, handler: handlerType });
+  let dialTimeoutMs: number;
+  try {
+    dialTimeoutMs = svcMd.duration("dialTimeout", 10_000);
+  } catch (err) {
+    throw fail(["metadata", "dialTimeout"], errorMessage(err));
+  }
+  const router = new DirectRouter({ retries: cfg.handler?.retries ?? 0, dialTimeoutMs, logger });
+  const listener: Listener = listenerFactory({ addr: cfg.addr ?? "", logger, service: cfg.name, router });
+  try {
+    await listener.init(listenerMd);
+  } catch (err) {
+    if (err instanceof ConfigError) throw fail(["listener", "metadata"], err.message);
+    throw new ConfigError(`service ${cfg.name}: listen ${listenerType} ${cfg.addr}: ${errorMessage(err)}`, { cause: err });
+  }
+  let handler: Handler;
+  try {
+    handler = handlerFactory({ service: cfg.name, logger, router, auth, forwarder });
+    await handler.init(handlerMd);
+  } catch (err) {
+    listener.close();
+    throw err instanceof ConfigError ? fail(["handler"], err.message) : err;
+  }
+  let stats: Stats | undefined;
+  try {
+    stats = svcMd.bool("enableStats") ? new Stats() : undefined;
+  } catch (err) {
+    listener.close();
+    throw fail(["metadata", "enableStats"], errorMessage(err));
+  }
+  const addr = listener.addr as Deno.NetAddr;
+  if (OPEN_PROXY_HANDLERS.has(handlerType) && !auth && addr.hostname && !isLoopbackHost(addr.hostname)) {
+    logger.warn(
+      `service ${cfg.name} is an open proxy: it listens on ${addrString(addr)} without authentication; ` +
+        `add user:pass@ to the URL or handler.auth, or bind to 127.0.0.1`,
+    );
+  }
+  return new Service({ name: cfg.name, listener, handler, logger, stats });
+}
+
+/**
+ * Builds every service of a config; on error, closes the ones already built.
+ * @throws {ConfigError} from the first service that fails
+ */
+export async function buildServices(ctx: BuildContext): Promise<Service[]> {
+  const out: Service[] = [];
+  try {
+    for (const [i, cfg] of (ctx.config.services ?? []).entries()) out.push(await buildService(cfg, i, ctx));
+  } catch (err) {
+    await Promise.all(out.map((s) => s.close()));
+    throw err;
+  }
+  return out;
+}

@@ -1,0 +1,52 @@
+/**
+ * The `auto` handler (GOST's default): sniffs the first byte — 0x04 → SOCKS4, 0x05 → SOCKS5, anything else →
+ * HTTP — and hands the conn, with that byte put back, to the matching handler.
+ * @module
+ */
+import { type Conn, PrefixConn } from "../../core/conn.ts";
+import { withDeadline } from "../../core/deadline.ts";
+import type { Metadata } from "../../core/metadata.ts";
+import type { ConnContext, Handler, HandlerOptions } from "../../core/plugin.ts";
+import { HttpHandler } from "../http/handler.ts";
+import { Socks4Handler } from "../socks/v4.ts";
+import { Socks5Handler } from "../socks/v5/handler.ts";
+
+const DEFAULT_READ_TIMEOUT_MS = 15_000;
+
+/** Dispatches to socks4, socks5 or http by the first byte. */
+export class AutoHandler implements Handler {
+  readonly #http: HttpHandler;
+  readonly #socks4: Socks4Handler;
+  readonly #socks5: Socks5Handler;
+  #readTimeoutMs = DEFAULT_READ_TIMEOUT_MS;
+
+  constructor(opts: HandlerOptions) {
+    this.#http = new HttpHandler(opts);
+    this.#socks4 = new Socks4Handler(opts);
+    this.#socks5 = new Socks5Handler(opts);
+  }
+
+  async init(md: Metadata): Promise<void> {
+    this.#readTimeoutMs = md.duration("readTimeout", DEFAULT_READ_TIMEOUT_MS);
+    await Promise.all([this.#http.init(md), this.#socks4.init(md), this.#socks5.init(md)]);
+  }
+
+  async handle(conn: Conn, ctx: ConnContext): Promise<void> {
+    const first = new Uint8Array(1);
+    const n = await withDeadline(conn, this.#readTimeoutMs, () => conn.read(first));
+    if (!n) {
+      conn.close();
+      return;
+    }
+    const sniffed = new PrefixConn(conn, first);
+    if (first[0] === 0x05) return await this.#socks5.handle(sniffed, ctx);
+    if (first[0] === 0x04) return await this.#socks4.handle(sniffed, ctx);
+    return await this.#http.handle(sniffed, ctx);
+  }
+
+  close(): void {
+    this.#http.close?.();
+    this.#socks4.close?.();
+    this.#socks5.close?.();
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * The one list of built-in protocols.
+ * @module
+ */
+import type { Registries } from "../core/registries.ts";
+import { register as auto } from "./auto/mod.ts";
+import { register as forward } from "./forward/mod.ts";
+import { register as http } from "./http/mod.ts";
+import { register as socks } from "./socks/mod.ts";
+
+/** Registers every built-in handler type. */
+export function registerHandlers(reg: Registries): void {
+  auto(reg);
+  http(reg);
+  socks(reg);
+  forward(reg);
+}

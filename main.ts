@@ -1,0 +1,71 @@
+/**
+ * The gost.ts command line: GOST v3's flags (`-L`, `-F`, `-C`, `-O`, `-D`, `-DD`, `-V`, `-api`, `-metrics`).
+ * With no arguments and no config file on GOST's search path it runs an embedded default: an `auto` (HTTP+SOCKS)
+ * proxy on 127.0.0.1:8080.
+ * @module
+ */
+import { App } from "./core/app.ts";
+import { FlagError, parseFlags, splitGroups, USAGE } from "./core/config/flags.ts";
+import { resolveConfig } from "./core/config/resolve.ts";
+import { formatConfig } from "./core/config/output.ts";
+import { ConfigError, errorMessage } from "./core/errors.ts";
+import { versionLine } from "./core/version.ts";
+import { createBuiltinRegistries } from "./mod.ts";
+
+function fail(message: string, code: number): never {
+  console.error(message);
+  Deno.exit(code);
+}
+
+function permissionHint(err: unknown): string | undefined {
+  if (!(err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied)) return undefined;
+  const m = /Requires (\w+) access/.exec(errorMessage(err));
+  const flag = m ? `--allow-${m[1]}` : "the matching --allow-* flag";
+  return `gost: missing permission: ${errorMessage(err).split("\n")[0]}; run deno with ${flag}`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const groups = splitGroups(argv);
+  if (groups.length > 1) fail("gost: process groups (--) are not supported by gost.ts yet", 2);
+  let flags;
+  try {
+    flags = parseFlags(argv);
+  } catch (err) {
+    if (err instanceof FlagError) fail(`${err.message}\n${USAGE}`, 2);
+    throw err;
+  }
+  if (flags.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (flags.version) {
+    console.log(versionLine());
+    return;
+  }
+  const reg = createBuiltinRegistries();
+  if (flags.output) {
+    const known = { handlers: new Set(reg.handlers.names()), listeners: new Set(reg.listeners.names()) };
+    const { config } = await resolveConfig(flags, known);
+    await Deno.stdout.write(new TextEncoder().encode(formatConfig(config, flags.output as "yaml" | "json")));
+    return;
+  }
+  const app = await App.start(flags, reg);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.logger.info(`received ${signal}, shutting down`);
+    await app.close();
+    Deno.exit(0);
+  };
+  for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => void stop(sig));
+}
+
+if (import.meta.main) {
+  main(Deno.args).catch((err) => {
+    const hint = permissionHint(err);
+    if (hint) fail(hint, 1);
+    if (err instanceof ConfigError) fail(`gost: ${err.message}`, 1);
+    fail(`gost: ${err instanceof Error ? err.stack ?? err.message : String(err)}`, 1);
+  });
+}

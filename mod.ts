@@ -1,0 +1,52 @@
+/**
+ * gost.ts as a library: the core types, the registries with every built-in protocol and transport, the config
+ * loader and builder, and `run()` for a whole process.
+ *
+ * @example
+ * ```ts
+ * import { buildServices, createBuiltinRegistries, nopLogger, parseConfig } from "./mod.ts";
+ * const reg = createBuiltinRegistries();
+ * const { config } = parseConfig("services: [{name: s, addr: '127.0.0.1:8080'}]", "inline");
+ * const [svc] = await buildServices({ reg, config, logger: nopLogger });
+ * svc.serve();
+ * ```
+ * @module
+ */
+import { type Registries, createRegistries } from "./core/registries.ts";
+import { registerHandlers } from "./handlers/mod.ts";
+import { registerListeners } from "./listeners/mod.ts";
+
+export * from "./core/conn.ts";
+export * from "./core/errors.ts";
+export * from "./core/log.ts";
+export * from "./core/metadata.ts";
+export * from "./core/plugin.ts";
+export * from "./core/registries.ts";
+export * from "./core/relay.ts";
+export * from "./core/routing/auth.ts";
+export * from "./core/routing/node_group.ts";
+export * from "./core/routing/router.ts";
+export * from "./core/service/service.ts";
+export * from "./core/service/stats.ts";
+export * from "./core/service/status.ts";
+export * from "./core/config/schema.ts";
+export { formatPath, lineOf, loadSource, mergeConfigs, parseConfig } from "./core/config/load.ts";
+export { buildService, buildServices } from "./core/config/build.ts";
+export { buildConfigFromCmd } from "./core/config/from_cli.ts";
+export { parseFlags } from "./core/config/flags.ts";
+export { resolveConfig } from "./core/config/resolve.ts";
+export { formatConfig } from "./core/config/output.ts";
+export { registerHandlers, registerListeners };
+
+/** Registers every built-in listener and handler type into `reg`. */
+export function registerBuiltins(reg: Registries): void {
+  registerListeners(reg);
+  registerHandlers(reg);
+}
+
+/** Fresh registries with every built-in type registered. */
+export function createBuiltinRegistries(): Registries {
+  const reg = createRegistries();
+  registerBuiltins(reg);
+  return reg;
+}
