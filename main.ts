@@ -9,6 +9,8 @@ import { FlagError, parseFlags, splitGroups, USAGE } from "./core/config/flags.t
 import { resolveConfig } from "./core/config/resolve.ts";
 import { formatConfig } from "./core/config/output.ts";
 import { ConfigError, errorMessage } from "./core/errors.ts";
+import { createLogger } from "./core/log.ts";
+import { runGroups, watchParent } from "./core/service/process.ts";
 import { versionLine } from "./core/version.ts";
 import { createBuiltinRegistries } from "./mod.ts";
 
@@ -26,7 +28,19 @@ function permissionHint(err: unknown): string | undefined {
 
 async function main(argv: string[]): Promise<void> {
   const groups = splitGroups(argv);
-  if (groups.length > 1) fail("gost: process groups (--) are not supported by gost.ts yet", 2);
+  if (groups.length > 1) {
+    const empty = groups.findIndex((g) => g.length === 0);
+    if (empty >= 0) fail(`gost: process group ${empty} is empty: put flags between each --`, 2);
+    for (const g of groups) {
+      try {
+        parseFlags(g);
+      } catch (err) {
+        if (err instanceof FlagError) fail(`${err.message}\n${USAGE}`, 2);
+        throw err;
+      }
+    }
+    Deno.exit(await runGroups(groups, createLogger()));
+  }
   let flags;
   try {
     flags = parseFlags(argv);
@@ -59,6 +73,7 @@ async function main(argv: string[]): Promise<void> {
     Deno.exit(0);
   };
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => void stop(sig));
+  watchParent(() => void stop("parent exit"));
 }
 
 if (import.meta.main) {

@@ -14,6 +14,7 @@ import { DEFAULT_SELECTOR, type Node, NodeGroup, parseStrategy } from "../routin
 import { DirectRouter } from "../routing/router.ts";
 import { Service } from "../service/service.ts";
 import { Stats } from "../service/stats.ts";
+import { type Hooks, parseHooks } from "../service/hooks.ts";
 import { isLoopbackHost } from "../../listeners/addr.ts";
 import { parseDuration } from "../metadata.ts";
 import type { AuthConfig, Config, ServiceConfig } from "./schema.ts";
@@ -188,11 +189,13 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
     throw err instanceof ConfigError ? fail(["handler"], err.message) : err;
   }
   let stats: Stats | undefined;
+  let hooks: Hooks;
   try {
     stats = svcMd.bool("enableStats") ? new Stats() : undefined;
+    hooks = parseHooks(svcMd);
   } catch (err) {
     listener.close();
-    throw fail(["metadata", "enableStats"], errorMessage(err));
+    throw fail(["metadata"], errorMessage(err));
   }
   const addr = listener.addr as Deno.NetAddr;
   if (OPEN_PROXY_HANDLERS.has(handlerType) && !auth && addr.hostname && !isLoopbackHost(addr.hostname)) {
@@ -201,7 +204,9 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
         `add user:pass@ to the URL or handler.auth, or bind to 127.0.0.1`,
     );
   }
-  return new Service({ name: cfg.name, listener, handler, logger, stats });
+  const service = new Service({ name: cfg.name, listener, handler, logger, stats, hooks });
+  await service.preUp();
+  return service;
 }
 
 /**

@@ -8,6 +8,7 @@ import { errorMessage, isServerError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { ConnContext, Handler, Listener } from "../plugin.ts";
 import { ListenerClosedError } from "../plugin.ts";
+import { type Hooks, runHooks } from "./hooks.ts";
 import { newSid } from "./sid.ts";
 import { CountingConn, type Stats } from "./stats.ts";
 import { ServiceStatus } from "./status.ts";
@@ -22,6 +23,8 @@ export interface ServiceOptions {
   stats?: Stats;
   /** Decides whether a client address may connect (admission); absent = everyone. */
   admit?: (clientAddr: string) => boolean;
+  /** preUp/postUp/preDown/postDown commands. */
+  hooks?: Hooks;
 }
 
 const ACCEPT_BACKOFF_MIN_MS = 1000;
@@ -42,11 +45,13 @@ export class Service implements AsyncDisposable {
   readonly handler: Handler;
   readonly #logger: Logger;
   readonly #admit?: (clientAddr: string) => boolean;
+  readonly #hooks?: Hooks;
   readonly #abort = new AbortController();
   readonly #active = new Set<Conn>();
   readonly #inflight = new Set<Promise<void>>();
   #serving: Promise<void> | null = null;
   #closed = false;
+  #closing: Promise<void> | null = null;
   #wakeBackoff: (() => void) | null = null;
 
   constructor(opts: ServiceOptions) {
@@ -56,6 +61,7 @@ export class Service implements AsyncDisposable {
     this.stats = opts.stats;
     this.#logger = opts.logger;
     this.#admit = opts.admit;
+    this.#hooks = opts.hooks;
     this.status = new ServiceStatus(opts.name);
     this.status.setState("running");
   }
@@ -70,13 +76,23 @@ export class Service implements AsyncDisposable {
     return this.#active.size;
   }
 
-  /** Starts the accept loop (idempotent); the promise settles when the service is closed. */
+  /** Runs the preUp hooks (the builder calls this once the listener is bound, before serving). */
+  async preUp(): Promise<void> {
+    if (this.#hooks) await runHooks("pre-up", this.#hooks.preUp, this.#hooks.timeoutMs, this.#logger);
+  }
+
+  /** Starts the accept loop (idempotent) after the postUp hooks; settles when the service is closed. */
   serve(): Promise<void> {
     this.#serving ??= this.#acceptLoop();
     return this.#serving;
   }
 
   async #acceptLoop(): Promise<void> {
+    if (this.#hooks) await runHooks("post-up", this.#hooks.postUp, this.#hooks.timeoutMs, this.#logger);
+    if (this.#closed) {
+      this.status.setState("closed");
+      return;
+    }
     this.status.setState("ready");
     this.status.addEvent(`service ${this.name} is listening on ${addrString(this.listener.addr)}`);
     let delay = 0;
@@ -150,12 +166,17 @@ export class Service implements AsyncDisposable {
     }
   }
 
-  /** Stops accepting, aborts in-flight connections and waits for their handlers to finish. */
-  async close(): Promise<void> {
-    if (this.#closed) {
-      await this.#serving;
-      return;
-    }
+  /**
+   * Runs preDown, stops accepting, aborts in-flight connections, waits for their handlers, then runs postDown.
+   * Idempotent: later calls wait for the first.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#hooks) await runHooks("pre-down", this.#hooks.preDown, this.#hooks.timeoutMs, this.#logger);
     this.#closed = true;
     this.#abort.abort();
     closeQuietly(this.listener);
@@ -169,6 +190,7 @@ export class Service implements AsyncDisposable {
     if (this.#serving) await this.#serving;
     else this.status.setState("closed");
     await Promise.allSettled([...this.#inflight]);
+    if (this.#hooks) await runHooks("post-down", this.#hooks.postDown, this.#hooks.timeoutMs, this.#logger);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

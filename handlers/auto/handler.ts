@@ -15,9 +15,9 @@ const DEFAULT_READ_TIMEOUT_MS = 15_000;
 
 /** Dispatches to socks4, socks5 or http by the first byte. */
 export class AutoHandler implements Handler {
-  readonly #http: HttpHandler;
-  readonly #socks4: Socks4Handler;
-  readonly #socks5: Socks5Handler;
+  readonly #http: Handler;
+  readonly #socks4: Handler;
+  readonly #socks5: Handler;
   #readTimeoutMs = DEFAULT_READ_TIMEOUT_MS;
 
   constructor(opts: HandlerOptions) {
@@ -45,8 +45,6 @@ export class AutoHandler implements Handler {
   }
 
   close(): void {
-    this.#http.close?.();
-    this.#socks4.close?.();
-    this.#socks5.close?.();
+    for (const h of [this.#http, this.#socks4, this.#socks5]) h.close?.();
   }
 }

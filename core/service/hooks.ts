@@ -1,0 +1,150 @@
+/**
+ * Service hooks (`preUp`, `postUp`, `preDown`, `postDown` in service metadata): commands run without a shell,
+ * split shell-style, one after another. Each command's exit code and output go to the log; a command that hangs
+ * is killed after `hookTimeout` (default 30 s); a failing command is logged and never stops the service, as GOST.
+ * Linux only, as the design card says; elsewhere hooks log a warning and do nothing.
+ * @module
+ */
+import { ConfigError, errorMessage } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { Metadata } from "../metadata.ts";
+
+/** The four hook phases, as GOST names them in its logs. */
+export type HookPhase = "pre-up" | "post-up" | "pre-down" | "post-down";
+
+/** The hook lists of one service. */
+export interface Hooks {
+  preUp: string[];
+  postUp: string[];
+  preDown: string[];
+  postDown: string[];
+  timeoutMs: number;
+}
+
+/** Default time a hook command may run before it is killed. */
+export const DEFAULT_HOOK_TIMEOUT_MS = 30_000;
+/** Most output bytes of one hook command kept for the log. */
+const MAX_LOGGED_OUTPUT = 4096;
+
+/**
+ * Splits a command line shell-style: whitespace separates words, single quotes keep everything, double quotes
+ * keep everything but `\"` and `\\`, a backslash escapes the next character.
+ * @throws {ConfigError} on an unterminated quote
+ * @example splitCommand(`sh -c 'echo "a b" > /tmp/x'`) // ["sh", "-c", `echo "a b" > /tmp/x`]
+ */
+export function splitCommand(line: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let inWord = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end < 0) throw new ConfigError(`Unterminated single quote in hook command: ${line}`);
+      cur += line.slice(i + 1, end);
+      i = end;
+      inWord = true;
+    } else if (c === '"') {
+      let j = i + 1;
+      for (; j < line.length && line[j] !== '"'; j++) {
+        if (line[j] === "\\" && (line[j + 1] === '"' || line[j + 1] === "\\")) j++;
+        cur += line[j];
+      }
+      if (j >= line.length) throw new ConfigError(`Unterminated double quote in hook command: ${line}`);
+      i = j;
+      inWord = true;
+    } else if (c === "\\" && i + 1 < line.length) {
+      cur += line[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) out.push(cur);
+      cur = "";
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (inWord) out.push(cur);
+  return out;
+}
+
+/** Reads the hook lists from service metadata. @throws {ConfigError} on a bad timeout or quote */
+export function parseHooks(md: Metadata): Hooks {
+  const hooks: Hooks = {
+    preUp: md.strings(["preUp", "pre-up"]),
+    postUp: md.strings(["postUp", "post-up"]),
+    preDown: md.strings(["preDown", "pre-down"]),
+    postDown: md.strings(["postDown", "post-down"]),
+    timeoutMs: md.duration("hookTimeout", DEFAULT_HOOK_TIMEOUT_MS),
+  };
+  for (const list of [hooks.preUp, hooks.postUp, hooks.preDown, hooks.postDown]) for (const c of list) splitCommand(c);
+  return hooks;
+}
+
+/** The first bytes of a stream and its full size; the rest is read and dropped (a 10 MB print is fine). */
+async function drainCapped(stream: ReadableStream<Uint8Array>): Promise<{ head: Uint8Array; total: number }> {
+  const head = new Uint8Array(MAX_LOGGED_OUTPUT);
+  let kept = 0, total = 0;
+  for await (const chunk of stream) {
+    const room = Math.min(chunk.length, head.length - kept);
+    if (room > 0) head.set(chunk.subarray(0, room), kept);
+    kept += Math.max(room, 0);
+    total += chunk.length;
+  }
+  return { head: head.subarray(0, kept), total };
+}
+
+function describe(out: { head: Uint8Array; total: number }): string {
+  const text = new TextDecoder().decode(out.head).trimEnd();
+  return out.total > out.head.length ? `${text}… (${out.total} bytes in all)` : text;
+}
+
+/**
+ * Runs one phase's commands in order. Never throws: failures, timeouts and missing programs are logged.
+ * @returns how many commands exited 0
+ */
+export async function runHooks(phase: HookPhase, commands: string[], timeoutMs: number, logger: Logger): Promise<number> {
+  if (!commands.length) return 0;
+  if (Deno.build.os !== "linux") {
+    logger.warn(`[${phase}] hooks run on Linux only; skipped ${commands.length} command(s)`);
+    return 0;
+  }
+  let ok = 0;
+  for (const line of commands) {
+    const argv = splitCommand(line.trim());
+    if (!argv.length) continue;
+    logger.info(`[${phase}] ${line}`);
+    const started = performance.now();
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(argv[0], { args: argv.slice(1), stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+    } catch (err) {
+      logger.warn(`[${phase}] ${line}: ${errorMessage(err)}`);
+      continue;
+    }
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
+    }, timeoutMs);
+    const [status, stdout, stderr] = await Promise.all([child.status, drainCapped(child.stdout), drainCapped(child.stderr)]);
+    clearTimeout(timer);
+    const fields = {
+      exitCode: status.code,
+      duration: `${((performance.now() - started) / 1000).toFixed(3)}s`,
+      ...(stdout.total ? { stdout: describe(stdout) } : {}),
+      ...(stderr.total ? { stderr: describe(stderr) } : {}),
+    };
+    if (timedOut) logger.warn(`[${phase}] ${line}: killed after ${timeoutMs / 1000}s`, fields);
+    else if (status.success) {
+      ok++;
+      logger.info(`[${phase}] ${line}: exit 0`, fields);
+    } else logger.warn(`[${phase}] ${line}: exit ${status.code}`, fields);
+  }
+  return ok;
+}
