@@ -1,0 +1,38 @@
+/**
+ * SOCKS handlers: `socks4`, `socks4a` (SOCKS4/4a CONNECT) and `socks5`, `socks` (SOCKS5 CONNECT, BIND, UDP
+ * ASSOCIATE with RFC 1929 auth).
+ *
+ * | key | default | meaning |
+ * |---|---|---|
+ * | `readTimeout` | `15s` | deadline of the whole handshake (greeting, auth, request); `0` = none |
+ * | `bind` | `false` | allow SOCKS5 BIND (else REP 0x02) |
+ * | `udp` | `false` | allow SOCKS5 UDP ASSOCIATE (else REP 0x02) |
+ * | `udpBufferSize` (`udp.bufferSize`) | `65535` | UDP receive buffer, clamped to [512, 65535] (GOST: 4096) |
+ * | `notls` | `false` | accepted for GOST compatibility; the TLS methods 0x80/0x82 are not implemented yet |
+ *
+ * Differences from GOST, on purpose:
+ * - SOCKS4 with an authenticator checks the USERID as a username with an empty password; the built-in
+ *   authenticators never accept empty passwords, so SOCKS4 with auth configured refuses every client (0x5D).
+ * - SOCKS4 BIND is answered with 0x5B (GOST closes without a reply).
+ * - SOCKS5 CONNECT dial failures answer 0x05 (refused) or 0x04 (name not resolved, no route, timeout) when the
+ *   cause is known, else GOST's 0x03.
+ * - The GOST extensions MBIND (0xF2) and UDP-tun (0xF3) are not implemented yet: REP 0x07.
+ * @module
+ */
+import type { HandlerFactory } from "../../core/plugin.ts";
+import type { Registries } from "../../core/registries.ts";
+import { Socks4Handler } from "./v4.ts";
+import { Socks5Handler } from "./v5/handler.ts";
+
+export { Socks4Handler } from "./v4.ts";
+export { Socks5Handler } from "./v5/handler.ts";
+
+/** Registers `socks4`, `socks4a`, `socks5` and `socks`. */
+export function register(reg: Registries): void {
+  const v4: HandlerFactory = (opts) => new Socks4Handler(opts);
+  const v5: HandlerFactory = (opts) => new Socks5Handler(opts);
+  reg.handlers.register("socks4", v4);
+  reg.handlers.register("socks4a", v4);
+  reg.handlers.register("socks5", v5);
+  reg.handlers.register("socks", v5);
+}

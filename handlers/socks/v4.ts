@@ -1,0 +1,90 @@
+/**
+ * The SOCKS4/4a server (`socks4`, `socks4a`): CONNECT to an IPv4 address or a SOCKS4a hostname.
+ * @module
+ */
+import { HandshakeReader, UnexpectedEofError } from "../../core/bufio.ts";
+import { closeQuietly, type Conn, joinHostPort, writeFull } from "../../core/conn.ts";
+import { withDeadline } from "../../core/deadline.ts";
+import { AuthError, DialError, errorMessage, HandshakeError, TimeoutError } from "../../core/errors.ts";
+import type { Metadata } from "../../core/metadata.ts";
+import type { ConnContext, Handler, HandlerOptions } from "../../core/plugin.ts";
+import { relay } from "../../core/relay.ts";
+import { parseSocksMetadata, type SocksMetadata } from "./metadata.ts";
+import { BadVersionError, encodeSocks4Reply, readSocks4Request, Socks4Cmd, Socks4Reply } from "./wire.ts";
+
+/**
+ * SOCKS4/4a handler. With an authenticator the USERID is checked as a username with an empty password, which the
+ * built-in authenticators never accept: SOCKS4 with auth configured refuses every client (0x5D).
+ * @example const h = new Socks4Handler({ service, logger, router }); await h.init(md); await h.handle(conn, ctx);
+ */
+export class Socks4Handler implements Handler {
+  readonly #opts: HandlerOptions;
+  #md!: SocksMetadata;
+
+  constructor(opts: HandlerOptions) {
+    this.#opts = opts;
+  }
+
+  init(md: Metadata): Promise<void> {
+    this.#md = parseSocksMetadata(md);
+    return Promise.resolve();
+  }
+
+  /** Serves one client on any conn (a sniffing handler may pass a PrefixConn); closes it before settling. */
+  async handle(conn: Conn, ctx: ConnContext): Promise<void> {
+    try {
+      const r = new HandshakeReader(conn, 512);
+      const req = await withDeadline(conn, this.#md.readTimeoutMs, () => readSocks4Request(r)).catch(async (err) => {
+        // a malformed request gets 0x5B; a wrong version, EOF or timeout just closes
+        if (
+          err instanceof HandshakeError && !(err instanceof BadVersionError) && !(err instanceof UnexpectedEofError) &&
+          !(err instanceof TimeoutError)
+        ) await reply(conn, Socks4Reply.Failed);
+        throw err;
+      });
+      const dst = joinHostPort(req.host, req.port);
+      ctx.dst = dst;
+      ctx.logger = ctx.logger.child({ dst });
+
+      const auth = this.#opts.auth;
+      if (auth) {
+        const id = auth.authenticate(req.userid, "");
+        if (id === null) {
+          await reply(conn, Socks4Reply.AuthFailed);
+          throw new AuthError(`SOCKS4 user "${req.userid}" refused`);
+        }
+        ctx.clientId = id;
+        ctx.logger = ctx.logger.child({ user: id });
+      }
+
+      if (req.cmd !== Socks4Cmd.Connect) {
+        // GOST closes BIND without a reply; we answer 0x5B so the client learns why
+        await reply(conn, Socks4Reply.Failed);
+        throw new HandshakeError(`SOCKS4 command 0x${req.cmd.toString(16)} is not supported`);
+      }
+
+      let target: Conn;
+      try {
+        target = await this.#opts.router.dial("tcp", dst, { signal: ctx.signal, logger: ctx.logger });
+      } catch (err) {
+        await reply(conn, Socks4Reply.Failed);
+        throw err instanceof DialError ? err : new DialError(dst, errorMessage(err), { cause: err });
+      }
+      try {
+        await writeFull(conn, encodeSocks4Reply(Socks4Reply.Granted));
+      } catch (err) {
+        closeQuietly(target);
+        throw err;
+      }
+      ctx.logger.info(`${ctx.src} <-> ${dst}`);
+      await relay(r.conn(), target);
+    } finally {
+      closeQuietly(conn);
+    }
+  }
+}
+
+/** Best-effort error reply: the client may already be gone. */
+async function reply(conn: Conn, code: number): Promise<void> {
+  await writeFull(conn, encodeSocks4Reply(code)).catch(() => {});
+}
