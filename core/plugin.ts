@@ -50,6 +50,8 @@ export interface ListenerOptions {
   readonly logger: Logger;
   readonly service: string;
   readonly router: Router;
+  /** TLS settings for TLS-based listeners (certificate, key, client CA). */
+  readonly tls?: ServerTlsOptions;
 }
 
 /** Accepts conns of one transport. */
@@ -81,6 +83,68 @@ export interface Handler {
   /** Releases shared resources at service close. */
   close?(): void;
 }
+
+/** Client-side TLS settings of a dialer or connector (`tls:` of a node, or URL keys on `-F`). */
+export interface ClientTlsOptions {
+  /** Verify the server certificate (GOST's default is false: skip verification). */
+  secure?: boolean;
+  /** SNI and the name verified (defaults to the node's host). */
+  serverName?: string;
+  /** PEM file of CAs to trust. */
+  caFile?: string;
+  /** Client certificate for mTLS. */
+  certFile?: string;
+  keyFile?: string;
+}
+
+/** Server-side TLS settings of a listener (`tls:` of a listener or the global `tls:`). */
+export interface ServerTlsOptions {
+  certFile?: string;
+  keyFile?: string;
+  /** Require and verify client certificates signed by these CAs (mTLS). */
+  caFile?: string;
+}
+
+/** Credentials a connector or dialer sends to the next hop. */
+export interface ClientAuth {
+  username: string;
+  password?: string;
+}
+
+/** Options every dialer and connector receives. */
+export interface ClientPluginOptions {
+  readonly logger: Logger;
+  readonly auth?: ClientAuth;
+  readonly tls?: ClientTlsOptions;
+}
+
+/**
+ * Client-side transport to a node: opens the conn (`dial`) or wraps an existing one (`handshake`, e.g. TLS over a
+ * conn that earlier hops opened). Mirror of a listener.
+ */
+export interface Dialer {
+  init(md: Metadata): Promise<void>;
+  /** Opens a new conn to `addr` (`host:port`). */
+  dial(addr: string, opts?: DialOptions): Promise<Conn>;
+  /** Wraps a conn already reaching the node (TLS, WebSocket upgrade, …). Absent = the conn is used as is. */
+  handshake?(conn: Conn, addr: string, opts?: DialOptions): Promise<Conn>;
+}
+
+/**
+ * Client-side proxy protocol over a conn to a node: asks it to connect to `addr`. Mirror of a handler.
+ * For `udp` the returned conn is a datagram conn (one read = one datagram) to that target.
+ */
+export interface Connector {
+  init(md: Metadata): Promise<void>;
+  connect(conn: Conn, network: Network, addr: string, opts?: DialOptions): Promise<Conn>;
+  /** Asks the node to listen on `addr` and hand back accepted conns (remote port forwarding). */
+  bind?(conn: Conn, network: Network, addr: string, opts?: DialOptions): Promise<Listener>;
+}
+
+/** Builds a dialer. */
+export type DialerFactory = (opts: ClientPluginOptions) => Dialer;
+/** Builds a connector. */
+export type ConnectorFactory = (opts: ClientPluginOptions) => Connector;
 
 /** Builds a listener. */
 export type ListenerFactory = (opts: ListenerOptions) => Listener;

@@ -69,6 +69,7 @@ export class DirectRouter implements Router {
     } catch (err) {
       throw new DialError(addr, errorMessage(err), { cause: err });
     }
+    if (!hostPort.host) throw new DialError(addr, `dial ${network} ${addr}: empty host`);
     const log = opts.logger ?? this.#opts.logger;
     let last: unknown;
     for (let attempt = 0; attempt <= this.#opts.retries; attempt++) {
