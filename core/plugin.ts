@@ -14,6 +14,8 @@ export interface DialOptions {
   signal?: AbortSignal;
   /** The connection's logger, for route lines. */
   logger?: Logger;
+  /** Client id or IP for the `hash` selector. */
+  hashKey?: string;
 }
 
 /** Reaches targets: directly now; through hosts, resolver, bypass and chains as they are configured. */
@@ -23,6 +25,8 @@ export interface Router {
    * @throws {DialError} naming the target when every attempt fails
    */
   dial(network: Network, addr: string, opts?: DialOptions): Promise<Conn>;
+  /** Listens on `addr` at the far end of the chain (remote port forwarding); absent when unsupported. */
+  bind?(network: Network, addr: string, opts?: DialOptions): Promise<Listener>;
 }
 
 /** One accepted connection's facts (sing-box's inbound context). */

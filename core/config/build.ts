@@ -11,7 +11,7 @@ import type { Handler, Listener } from "../plugin.ts";
 import type { Registries } from "../registries.ts";
 import { type AuthEntry, type Authenticator, AuthenticatorGroup, StaticAuthenticator } from "../routing/auth.ts";
 import { DEFAULT_SELECTOR, type Node, NodeGroup, parseStrategy } from "../routing/node_group.ts";
-import { DirectRouter } from "../routing/router.ts";
+import { DefaultRouter } from "../routing/router.ts";
 import { Service } from "../service/service.ts";
 import { Stats } from "../service/stats.ts";
 import { type Hooks, parseHooks } from "../service/hooks.ts";
@@ -172,7 +172,7 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
   } catch (err) {
     throw fail(["metadata", "dialTimeout"], errorMessage(err));
   }
-  const router = new DirectRouter({ retries: cfg.handler?.retries ?? 0, dialTimeoutMs, logger });
+  const router = new DefaultRouter({ retries: cfg.handler?.retries ?? 0, dialTimeoutMs, logger });
   const listener: Listener = listenerFactory({ addr: cfg.addr ?? "", logger, service: cfg.name, router });
   try {
     await listener.init(listenerMd);

@@ -4,7 +4,7 @@ import { NodeGroup } from "../../core/routing/node_group.ts";
 import { startService } from "../helpers/service.ts";
 import { tcpEcho, udpEcho } from "../helpers/servers.ts";
 import { Metadata } from "../../core/metadata.ts";
-import { DirectRouter } from "../../core/routing/router.ts";
+import { DefaultRouter } from "../../core/routing/router.ts";
 import { nopLogger } from "../../core/log.ts";
 
 const node = (name: string, addr: string) => ({ name, addr, weight: 1, backup: false });
@@ -58,7 +58,7 @@ Deno.test("tcp forward handler fails over to the next node when one is dead", as
 });
 
 Deno.test("forward handler without targets is a config error", async () => {
-  const h = new ForwardHandler({ service: "s", logger: nopLogger, router: new DirectRouter() }, "tcp");
+  const h = new ForwardHandler({ service: "s", logger: nopLogger, router: new DefaultRouter() }, "tcp");
   await rejects(h.init(new Metadata()), /no forward targets/);
 });
 

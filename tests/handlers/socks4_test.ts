@@ -1,6 +1,6 @@
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { nopLogger } from "../../core/log.ts";
-import { DirectRouter } from "../../core/routing/router.ts";
+import { DefaultRouter } from "../../core/routing/router.ts";
 import { createRegistries } from "../../core/registries.ts";
 import { register } from "../../handlers/socks/mod.ts";
 import { Socks4Handler } from "../../handlers/socks/v4.ts";
@@ -126,7 +126,7 @@ Deno.test("socks4 handler closes a slow client after readTimeout", async () => {
 Deno.test("socks mod registers socks4, socks4a, socks5 and socks", () => {
   const reg = createRegistries();
   register(reg);
-  const opts = { service: "s", logger: nopLogger, router: new DirectRouter() };
+  const opts = { service: "s", logger: nopLogger, router: new DefaultRouter() };
   ok(reg.handlers.get("socks4")?.(opts) instanceof Socks4Handler);
   ok(reg.handlers.get("socks4a")?.(opts) instanceof Socks4Handler);
   ok(reg.handlers.get("socks5")?.(opts) instanceof Socks5Handler);

@@ -5,7 +5,7 @@ import { nopLogger } from "../../core/log.ts";
 import { Metadata } from "../../core/metadata.ts";
 import type { ConnContext } from "../../core/plugin.ts";
 import { StaticAuthenticator } from "../../core/routing/auth.ts";
-import { DirectRouter } from "../../core/routing/router.ts";
+import { DefaultRouter } from "../../core/routing/router.ts";
 import { Socks5Handler } from "../../handlers/socks/v5/handler.ts";
 import {
   decodeUdpHeader,
@@ -408,7 +408,7 @@ Deno.test("socks5 handler works on a PrefixConn and sets the client id", async (
   const h = new Socks5Handler({
     service: "t",
     logger: nopLogger,
-    router: new DirectRouter(),
+    router: new DefaultRouter(),
     auth: new StaticAuthenticator(users),
   });
   await h.init(new Metadata({}));

@@ -8,7 +8,7 @@ import { Metadata, type MetadataRecord } from "../../core/metadata.ts";
 import type { Handler, HandlerOptions, Listener } from "../../core/plugin.ts";
 import { StaticAuthenticator } from "../../core/routing/auth.ts";
 import type { NodeGroup } from "../../core/routing/node_group.ts";
-import { DirectRouter } from "../../core/routing/router.ts";
+import { DefaultRouter } from "../../core/routing/router.ts";
 import { Service } from "../../core/service/service.ts";
 import { Stats } from "../../core/service/stats.ts";
 import { TcpListener } from "../../listeners/tcp/listener.ts";
@@ -39,7 +39,7 @@ export interface TestService {
 /** Builds, initialises and serves a service; `await using` closes it. */
 export async function startService(o: TestServiceOptions): Promise<TestService> {
   const logger = o.logger ?? nopLogger;
-  const router = new DirectRouter({ logger });
+  const router = new DefaultRouter({ logger });
   const addr = o.addr ?? "127.0.0.1:0";
   const lopts = { addr, logger, service: "test", router };
   const listener: Listener = o.listener === "udp" ? new UdpListener(lopts) : new TcpListener(lopts);
