@@ -1,0 +1,95 @@
+/**
+ * The `http` proxy handler (server side): CONNECT tunnels and absolute-URI forwarding with keep-alive, Basic
+ * proxy authentication, and bounded head reading. Works on any conn (the `auto` handler passes a PrefixConn).
+ * @module
+ */
+import { closeQuietly, type Conn } from "../../core/conn.ts";
+import { withDeadline } from "../../core/deadline.ts";
+import { AuthError, DialError, TimeoutError } from "../../core/errors.ts";
+import { Metadata } from "../../core/metadata.ts";
+import type { ConnContext, Handler, HandlerOptions } from "../../core/plugin.ts";
+import { authenticateRequest } from "./auth.ts";
+import { handleConnect } from "./connect.ts";
+import { forwardRequest } from "./forward.ts";
+import { type HttpMetadata, parseHttpMetadata } from "./metadata.ts";
+import { Session } from "./session.ts";
+import { readHead } from "./stream.ts";
+import { HttpStatusError, parseRequestHead, type RequestHead } from "./wire.ts";
+
+/**
+ * Serves HTTP proxy clients.
+ * @example
+ * const h = new HttpHandler({ service: "s", logger, router, auth });
+ * await h.init(new Metadata({ readTimeout: "10s" }));
+ * await h.handle(conn, ctx); // closes conn
+ */
+export class HttpHandler implements Handler {
+  readonly #opts: HandlerOptions;
+  #md: HttpMetadata = parseHttpMetadata(new Metadata());
+
+  constructor(opts: HandlerOptions) {
+    this.#opts = opts;
+  }
+
+  init(md: Metadata): Promise<void> {
+    try {
+      this.#md = parseHttpMetadata(md);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async handle(conn: Conn, ctx: ConnContext): Promise<void> {
+    const s = new Session(conn, ctx, this.#opts, this.#md);
+    try {
+      for (let first = true;; first = false) {
+        const req = await this.#readRequest(s, first);
+        if (!req || !(await this.#serve(s, req))) return;
+      }
+    } finally {
+      s.close();
+      closeQuietly(conn);
+    }
+  }
+
+  /** Reads the next request head within `readTimeout`; null when the client is done (EOF or idle timeout). */
+  async #readRequest(s: Session, first: boolean): Promise<RequestHead | null> {
+    try {
+      const lines = await withDeadline(s.conn, this.#md.readTimeoutMs, () => readHead(s.reader, this.#md));
+      return lines && parseRequestHead(lines);
+    } catch (err) {
+      if (err instanceof HttpStatusError) await s.fail(err.status);
+      else if (!first && err instanceof TimeoutError) return null;
+      throw err;
+    }
+  }
+
+  /** Serves one request; true when the conn may carry the next one. */
+  async #serve(s: Session, req: RequestHead): Promise<boolean> {
+    const auth = authenticateRequest(this.#opts.auth, req.headers);
+    if (!auth.ok) {
+      await s.fail(407, [["Proxy-Authenticate", `Basic realm="${this.#md.realm}"`]]);
+      throw new AuthError(
+        auth.username
+          ? `http: authentication failed for user "${auth.username}"`
+          : "http: proxy authentication required",
+      );
+    }
+    if (auth.id !== undefined && s.ctx.clientId !== auth.id) {
+      s.ctx.clientId = auth.id;
+      s.ctx.logger = s.ctx.logger.child({ user: auth.id });
+    }
+    try {
+      if (req.method === "CONNECT") {
+        await handleConnect(s, req);
+        return false;
+      }
+      return await forwardRequest(s, req);
+    } catch (err) {
+      if (err instanceof HttpStatusError) await s.fail(err.status);
+      else if (err instanceof DialError) await s.fail(502);
+      throw err;
+    }
+  }
+}

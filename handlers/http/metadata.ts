@@ -1,0 +1,69 @@
+/**
+ * The `http` handler's metadata, parsed once in `init()` (keys and defaults are listed in mod.ts).
+ * @module
+ */
+import { ConfigError } from "../../core/errors.ts";
+import type { Metadata } from "../../core/metadata.ts";
+
+/** Default bound on reading one request head, and on the idle wait for the next one. */
+export const DEFAULT_READ_TIMEOUT_MS = 15_000;
+/** Default cap on one request head. */
+export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
+/** Cap on one head line. */
+export const MAX_LINE_BYTES = 16 * 1024;
+/** Default `Proxy-Authenticate` realm. */
+export const DEFAULT_REALM = "gost";
+/** Default `Proxy-Agent` header value. */
+export const DEFAULT_PROXY_AGENT = "gost/3.0";
+
+/** Parsed `http` handler options. */
+export interface HttpMetadata {
+  readTimeoutMs: number;
+  maxHeaderBytes: number;
+  maxLineBytes: number;
+  realm: string;
+  /** Headers every reply of the proxy itself carries (Proxy-Agent first, then `header`). */
+  replyHeaders: [string, string][];
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function parseHeaderMap(md: Metadata): [string, string][] {
+  const found = md.find(["http.header", "header"]);
+  if (!found || found[1] === null || found[1] === undefined || found[1] === "") return [];
+  const [key, raw] = found;
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ConfigError(`Cannot parse "${key}" as a header map: ${JSON.stringify(raw)}`);
+  }
+  return Object.entries(raw as Record<string, unknown>).map(([name, v]) => {
+    const value = String(v);
+    // deno-lint-ignore no-control-regex
+    if (!TOKEN.test(name) || /[\x00-\x08\x0a-\x1f\x7f]/.test(value)) {
+      throw new ConfigError(`Invalid header in "${key}": ${JSON.stringify(name)}: ${JSON.stringify(value)}`);
+    }
+    return [name, value];
+  });
+}
+
+/**
+ * Parses the handler metadata.
+ * @throws {ConfigError} naming the key when a value does not parse
+ * @example parseHttpMetadata(new Metadata({ readTimeout: "5s" })).readTimeoutMs // 5000
+ */
+export function parseHttpMetadata(md: Metadata): HttpMetadata {
+  const readTimeoutMs = md.duration("readTimeout", DEFAULT_READ_TIMEOUT_MS);
+  const maxHeaderBytes = md.int(["maxHeaderBytes", "http.maxHeaderBytes"], DEFAULT_MAX_HEADER_BYTES, 1024, 1 << 24);
+  const realm = md.string(["authBasicRealm", "realm"], DEFAULT_REALM);
+  const proxyAgent = md.string(["proxyAgent", "http.proxyAgent"], DEFAULT_PROXY_AGENT);
+  const header = parseHeaderMap(md);
+  const replyHeaders: [string, string][] = header.some(([k]) => k.toLowerCase() === "proxy-agent")
+    ? header
+    : [["Proxy-Agent", proxyAgent], ...header];
+  return {
+    readTimeoutMs: readTimeoutMs > 0 ? readTimeoutMs : DEFAULT_READ_TIMEOUT_MS,
+    maxHeaderBytes,
+    maxLineBytes: Math.min(MAX_LINE_BYTES, maxHeaderBytes),
+    realm: realm.replace(/["\\]/g, "\\$&"),
+    replyHeaders,
+  };
+}

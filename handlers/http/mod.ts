@@ -1,0 +1,22 @@
+/**
+ * The `http` handler: an HTTP/1.x proxy serving CONNECT tunnels and absolute-URI requests (with keep-alive and
+ * upstream conn reuse), with Basic proxy authentication when `auth`/`authers` are set.
+ *
+ * | key | default | meaning |
+ * |---|---|---|
+ * | `readTimeout` | `15s` | bound on reading each request head, and on the idle wait for the next one |
+ * | `authBasicRealm` (`realm`) | `gost` | realm of `Proxy-Authenticate` in 407 replies |
+ * | `proxyAgent` (`http.proxyAgent`) | `gost/3.0` | `Proxy-Agent` header of the proxy's own replies |
+ * | `header` (`http.header`) | none | map of extra headers added to the proxy's own replies |
+ * | `maxHeaderBytes` (`http.maxHeaderBytes`) | `65536` | cap on one head (lines are capped at 16 KiB); over it: 431 |
+ *
+ * Not implemented (GOST options): `probeResistance`/`knock`, `udp` (UDP over HTTP), sniffing/MITM.
+ * @module
+ */
+import type { Registries } from "../../core/registries.ts";
+import { HttpHandler } from "./handler.ts";
+
+/** Registers `http`. */
+export function register(reg: Registries): void {
+  reg.handlers.register("http", (opts) => new HttpHandler(opts));
+}

@@ -1,0 +1,100 @@
+/**
+ * One client connection of the http handler: its reader, the upstream conn kept for keep-alive, and the proxy's
+ * own replies.
+ * @module
+ */
+import type { HandshakeReader } from "../../core/bufio.ts";
+import { closeQuietly, type Conn, writeFull } from "../../core/conn.ts";
+import { DialError, errorMessage } from "../../core/errors.ts";
+import type { ConnContext, HandlerOptions } from "../../core/plugin.ts";
+import type { HttpMetadata } from "./metadata.ts";
+import { lingerClose, newReader } from "./stream.ts";
+import { buildReply } from "./wire.ts";
+
+/** An upstream conn and its reader. */
+export interface Upstream {
+  conn: Conn;
+  reader: HandshakeReader;
+  /** True when it already served a request (it may have been closed by the origin since). */
+  reused: boolean;
+}
+
+/** Per-connection state shared by the CONNECT and forwarding paths. */
+export class Session {
+  readonly conn: Conn;
+  readonly reader: HandshakeReader;
+  readonly ctx: ConnContext;
+  readonly opts: HandlerOptions;
+  readonly md: HttpMetadata;
+  /** Set once the client conn was answered and closed: nothing more may be written to it. */
+  closed = false;
+  #up: Upstream | null = null;
+  #upAddr = "";
+  readonly #onAbort = () => this.closeUpstream();
+
+  constructor(conn: Conn, ctx: ConnContext, opts: HandlerOptions, md: HttpMetadata) {
+    this.conn = conn;
+    this.reader = newReader(conn);
+    this.ctx = ctx;
+    this.opts = opts;
+    this.md = md;
+    ctx.signal.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  /**
+   * The upstream conn to `addr`: the kept one when it goes there (unless `fresh`), else a new dial.
+   * @throws {DialError} when the dial fails
+   */
+  async upstream(addr: string, fresh: boolean): Promise<Upstream> {
+    if (this.#up && this.#upAddr === addr && !fresh) {
+      this.#up.reused = true;
+      return this.#up;
+    }
+    this.closeUpstream();
+    let conn: Conn;
+    try {
+      conn = await this.opts.router.dial("tcp", addr, { signal: this.ctx.signal, logger: this.ctx.logger });
+    } catch (err) {
+      throw err instanceof DialError ? err : new DialError(addr, errorMessage(err), { cause: err });
+    }
+    if (this.ctx.signal.aborted) {
+      closeQuietly(conn);
+      throw new DialError(addr, "Service closed");
+    }
+    this.ctx.logger.info(`${this.ctx.src} <-> ${addr}`);
+    this.#up = { conn, reader: newReader(conn), reused: false };
+    this.#upAddr = addr;
+    return this.#up;
+  }
+
+  /** Closes the kept upstream conn. */
+  closeUpstream(): void {
+    if (this.#up) closeQuietly(this.#up.conn);
+    this.#up = null;
+    this.#upAddr = "";
+  }
+
+  /** Writes a reply of the proxy itself. */
+  reply(status: number, extra?: [string, string][]): Promise<void> {
+    return writeFull(this.conn, buildReply(status, this.md.replyHeaders, extra));
+  }
+
+  /** Answers an error `status` (with `Connection: close`), lingers briefly and closes the client conn. */
+  async fail(status: number, extra?: [string, string][]): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.reply(status, extra);
+    } catch {
+      closeQuietly(this.conn);
+      return;
+    }
+    await lingerClose(this.conn);
+  }
+
+  /** Releases everything (the handler closes the client conn itself). */
+  close(): void {
+    this.ctx.signal.removeEventListener("abort", this.#onAbort);
+    this.closeUpstream();
+  }
+}
