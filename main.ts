@@ -4,7 +4,7 @@
  * proxy on 127.0.0.1:8080.
  * @module
  */
-import { App } from "./core/app.ts";
+import { App, knownTypes } from "./core/app.ts";
 import { FlagError, parseFlags, splitGroups, USAGE } from "./core/config/flags.ts";
 import { resolveConfig } from "./core/config/resolve.ts";
 import { formatConfig } from "./core/config/output.ts";
@@ -58,8 +58,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const reg = createBuiltinRegistries();
   if (flags.output) {
-    const known = { handlers: new Set(reg.handlers.names()), listeners: new Set(reg.listeners.names()) };
-    const { config } = await resolveConfig(flags, known);
+    const { config } = await resolveConfig(flags, knownTypes(reg));
     await Deno.stdout.write(new TextEncoder().encode(formatConfig(config, flags.output as "yaml" | "json")));
     return;
   }
@@ -73,6 +72,7 @@ async function main(argv: string[]): Promise<void> {
     Deno.exit(0);
   };
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => void stop(sig));
+  Deno.addSignalListener("SIGHUP", () => app.reloadQuietly());
   watchParent(() => void stop("parent exit"));
 }
 

@@ -7,12 +7,12 @@
  * import { buildServices, createBuiltinRegistries, nopLogger, parseConfig } from "./mod.ts";
  * const reg = createBuiltinRegistries();
  * const { config } = parseConfig("services: [{name: s, addr: '127.0.0.1:8080'}]", "inline");
- * const [svc] = await buildServices({ reg, config, logger: nopLogger });
+ * const [svc] = await buildServices(config.services!, { reg, logger: nopLogger });
  * svc.serve();
  * ```
  * @module
  */
-import { type Registries, createRegistries } from "./core/registries.ts";
+import { createRegistries, type Registries } from "./core/registries.ts";
 import { registerHandlers } from "./handlers/mod.ts";
 import { registerListeners } from "./listeners/mod.ts";
 

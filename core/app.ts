@@ -1,16 +1,31 @@
 /**
- * One gost.ts process: resolves the config, builds and serves every service, and closes them on request.
+ * One gost.ts process: resolves the config from flags and files, starts the {@link Runtime}, reloads on request
+ * (SIGHUP) from the same sources, and closes everything on shutdown.
  * @module
  */
-import { buildServices } from "./config/build.ts";
 import type { Flags } from "./config/flags.ts";
-import { locatedError } from "./config/load.ts";
-import type { ConfigPath } from "./config/load.ts";
-import { type ResolvedConfig, resolveConfig } from "./config/resolve.ts";
+import type { KnownTypes } from "./config/from_cli.ts";
+import { type ConfigPath, locatedError } from "./config/load.ts";
+import { resolveConfig, type ResolvedConfig } from "./config/resolve.ts";
+import { errorMessage } from "./errors.ts";
 import { createLogger, type Logger } from "./log.ts";
 import type { Registries } from "./registries.ts";
-import type { Service } from "./service/service.ts";
-import { addrString } from "./conn.ts";
+import { Runtime } from "./runtime/runtime.ts";
+
+/** The handler and listener types a registry set implements (for the CLI's fallbacks). */
+export function knownTypes(reg: Registries): KnownTypes {
+  return { handlers: new Set(reg.handlers.names()), listeners: new Set(reg.listeners.names()) };
+}
+
+function locator(resolved: ResolvedConfig) {
+  return (path: ConfigPath, message: string) => {
+    const [kind, index, ...rest] = path;
+    const origin = resolved.origins.get(`${kind}.${index}`);
+    return origin
+      ? locatedError(origin[0], [kind, origin[1], ...rest], message)
+      : locatedError(undefined, path, message);
+  };
+}
 
 /**
  * A running process.
@@ -19,29 +34,23 @@ import { addrString } from "./conn.ts";
  * await app.close();
  */
 export class App {
-  readonly reg: Registries;
+  readonly runtime: Runtime;
   readonly logger: Logger;
-  readonly resolved: ResolvedConfig;
+  readonly #flags: Flags;
   #closing: Promise<void> | null = null;
 
-  private constructor(reg: Registries, logger: Logger, resolved: ResolvedConfig) {
-    this.reg = reg;
+  private constructor(runtime: Runtime, logger: Logger, flags: Flags) {
+    this.runtime = runtime;
     this.logger = logger;
-    this.resolved = resolved;
-  }
-
-  /** The live services. */
-  get services(): Service[] {
-    return this.reg.services.values();
+    this.#flags = flags;
   }
 
   /**
-   * Resolves the config for `flags`, builds every service and starts serving.
+   * Resolves the config for `flags` and starts every service.
    * @throws {ConfigError} on any config problem, naming the path and line
    */
   static async start(flags: Flags, reg: Registries, logger?: Logger): Promise<App> {
-    const known = { handlers: new Set(reg.handlers.names()), listeners: new Set(reg.listeners.names()) };
-    const resolved = await resolveConfig(flags, known);
+    const resolved = await resolveConfig(flags, knownTypes(reg));
     const log = logger ?? createLogger(resolved.config.log);
     if (resolved.embeddedDefault) {
       log.info("no configuration given: running the embedded default, an auto (HTTP+SOCKS) proxy on 127.0.0.1:8080");
@@ -49,26 +58,33 @@ export class App {
       log.info(`loaded configuration from ${resolved.searchedFile}`);
     }
     for (const w of resolved.warnings) log.warn(w);
-    const locate = (path: ConfigPath, message: string) => {
-      const [kind, index, ...rest] = path;
-      const origin = resolved.origins.get(`${kind}.${index}`);
-      return origin ? locatedError(origin[0], [kind, origin[1], ...rest], message) : locatedError(undefined, path, message);
-    };
-    const services = await buildServices({ reg, config: resolved.config, logger: log, locate });
-    for (const svc of services) {
-      reg.services.register(svc.name, svc);
-      svc.serve().catch((err) => log.error(`service ${svc.name}: ${err}`));
-      log.info(`service ${svc.name} is listening on ${addrString(svc.addr)}`, { service: svc.name });
-    }
-    return new App(reg, log, resolved);
+    const runtime = await Runtime.start(resolved.config, {
+      reg,
+      logger: log,
+      configFile: resolved.configFile,
+      keepFailedServices: Boolean(resolved.config.api?.addr),
+      locate: locator(resolved),
+    });
+    return new App(runtime, log, flags);
+  }
+
+  /** Re-reads the original sources and applies what changed (SIGHUP, `POST /config/reload`). */
+  async reload(): Promise<void> {
+    const resolved = await resolveConfig(this.#flags, knownTypes(this.runtime.reg));
+    await this.runtime.reload(resolved.config);
+  }
+
+  /** Reload, logging instead of throwing (signal handlers). */
+  reloadQuietly(): void {
+    this.reload().catch((err) =>
+      this.logger.error(`reload failed, the running config is unchanged: ${errorMessage(err)}`)
+    );
   }
 
   /** Closes every service gracefully (idempotent). */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      const services = this.services;
-      await Promise.all(services.map((s) => s.close()));
-      for (const s of services) this.reg.services.unregister(s.name);
+      await this.runtime.close();
       this.logger.info("all services closed");
       this.logger.close();
     })();

@@ -4,12 +4,12 @@
  * @module
  */
 import { addrString } from "../conn.ts";
-import { ConfigError, errorMessage } from "../errors.ts";
+import { ConfigError, DialError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { Metadata } from "../metadata.ts";
 import type { Handler, Listener } from "../plugin.ts";
 import type { Registries } from "../registries.ts";
-import { type AuthEntry, type Authenticator, AuthenticatorGroup, StaticAuthenticator } from "../routing/auth.ts";
+import { type Authenticator, type AuthEntry, NamedAuthenticator, StaticAuthenticator } from "../routing/auth.ts";
 import { DEFAULT_SELECTOR, type Node, NodeGroup, parseStrategy } from "../routing/node_group.ts";
 import { DefaultRouter } from "../routing/router.ts";
 import { Service } from "../service/service.ts";
@@ -17,14 +17,12 @@ import { Stats } from "../service/stats.ts";
 import { type Hooks, parseHooks } from "../service/hooks.ts";
 import { isLoopbackHost } from "../../listeners/addr.ts";
 import { parseDuration } from "../metadata.ts";
-import type { AuthConfig, Config, ServiceConfig } from "./schema.ts";
+import type { AuthConfig, ServiceConfig } from "./schema.ts";
 import type { ConfigPath } from "./load.ts";
 
 /** What building needs besides the service config. */
 export interface BuildContext {
   readonly reg: Registries;
-  /** The whole config, for named references (authers, …). */
-  readonly config: Config;
   readonly logger: Logger;
   /** Turns a path + message into an error that names the source line. */
   readonly locate?: (path: ConfigPath, message: string) => ConfigError;
@@ -48,7 +46,6 @@ const UNSUPPORTED_FIELDS: [ConfigPath, string][] = [
   [["recorders"], "recorders"],
   [["interface"], "outbound interface binding"],
   [["sockopts"], "socket options"],
-  [["handler", "chain"], "chains"],
   [["handler", "chainGroup"], "chain groups"],
   [["handler", "limiter"], "traffic limiters"],
   [["handler", "observer"], "handler observers"],
@@ -66,7 +63,12 @@ function get(obj: unknown, path: ConfigPath): unknown {
   return v;
 }
 
-function readAuthFile(path: string): AuthEntry[] {
+function missingChain(name: string): never {
+  throw new DialError(name, `chain "${name}" is not defined`);
+}
+
+/** Reads an auth file: one `user password` per line, `#` comments. */
+export function readAuthFile(path: string): AuthEntry[] {
   const out: AuthEntry[] = [];
   for (const line of Deno.readTextFileSync(path).split("\n")) {
     const t = line.replace(/#.*/, "").trim();
@@ -77,7 +79,8 @@ function readAuthFile(path: string): AuthEntry[] {
   return out;
 }
 
-function entriesOf(auth: AuthConfig | undefined): AuthEntry[] {
+/** The users of an `auth` block (inline or from its file). */
+export function authEntries(auth: AuthConfig | undefined): AuthEntry[] {
   if (!auth) return [];
   if (auth.file) return readAuthFile(auth.file);
   return auth.username ? [{ username: auth.username, password: auth.password ?? "" }] : [];
@@ -108,26 +111,25 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
   const listenerType = cfg.listener?.type || "tcp";
   const handlerFactory = ctx.reg.handlers.get(handlerType);
   if (!handlerFactory) {
-    throw fail(["handler", "type"], `unknown handler type "${handlerType}": supported are ${ctx.reg.handlers.names().join(", ")}`);
+    throw fail(
+      ["handler", "type"],
+      `unknown handler type "${handlerType}": supported are ${ctx.reg.handlers.names().join(", ")}`,
+    );
   }
   const listenerFactory = ctx.reg.listeners.get(listenerType);
   if (!listenerFactory) {
-    throw fail(["listener", "type"], `unknown listener type "${listenerType}": supported are ${ctx.reg.listeners.names().join(", ")}`);
+    throw fail(
+      ["listener", "type"],
+      `unknown listener type "${listenerType}": supported are ${ctx.reg.listeners.names().join(", ")}`,
+    );
   }
 
-  const authers: Authenticator[] = [];
-  const autherNames = [...(cfg.handler?.auther ? [cfg.handler.auther] : []), ...(cfg.handler?.authers ?? [])];
-  for (const name of autherNames) {
-    const a = ctx.config.authers?.find((x) => x.name === name);
-    if (!a) throw fail(["handler", "auther"], `unknown auther "${name}"`);
-    const entries = [...(a.auths ?? []).flatMap((x) => entriesOf(x)), ...(a.file ? readAuthFile(a.file.path) : [])];
-    authers.push(new StaticAuthenticator(entries));
-  }
   let auth: Authenticator | undefined;
-  if (authers.length) auth = authers.length === 1 ? authers[0] : new AuthenticatorGroup(authers);
+  const autherNames = [...(cfg.handler?.auther ? [cfg.handler.auther] : []), ...(cfg.handler?.authers ?? [])];
+  if (autherNames.length) auth = new NamedAuthenticator(autherNames, ctx.reg);
   else {
     try {
-      const entries = entriesOf(cfg.handler?.auth);
+      const entries = authEntries(cfg.handler?.auth);
       if (entries.length) auth = new StaticAuthenticator(entries);
     } catch (err) {
       throw fail(["handler", "auth", "file"], `cannot read auth file: ${errorMessage(err)}`);
@@ -172,13 +174,21 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
   } catch (err) {
     throw fail(["metadata", "dialTimeout"], errorMessage(err));
   }
-  const router = new DefaultRouter({ retries: cfg.handler?.retries ?? 0, dialTimeoutMs, logger });
+  const chainName = ignoreChain ? "" : cfg.handler?.chain ?? "";
+  const router = new DefaultRouter({
+    retries: cfg.handler?.retries ?? 0,
+    dialTimeoutMs,
+    logger,
+    chain: chainName ? () => ctx.reg.chains.get(chainName) ?? missingChain(chainName) : undefined,
+  });
   const listener: Listener = listenerFactory({ addr: cfg.addr ?? "", logger, service: cfg.name, router });
   try {
     await listener.init(listenerMd);
   } catch (err) {
     if (err instanceof ConfigError) throw fail(["listener", "metadata"], err.message);
-    throw new ConfigError(`service ${cfg.name}: listen ${listenerType} ${cfg.addr}: ${errorMessage(err)}`, { cause: err });
+    throw new ConfigError(`service ${cfg.name}: listen ${listenerType} ${cfg.addr}: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   let handler: Handler;
   try {
@@ -213,10 +223,10 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
  * Builds every service of a config; on error, closes the ones already built.
  * @throws {ConfigError} from the first service that fails
  */
-export async function buildServices(ctx: BuildContext): Promise<Service[]> {
+export async function buildServices(services: ServiceConfig[], ctx: BuildContext): Promise<Service[]> {
   const out: Service[] = [];
   try {
-    for (const [i, cfg] of (ctx.config.services ?? []).entries()) out.push(await buildService(cfg, i, ctx));
+    for (const [i, cfg] of services.entries()) out.push(await buildService(cfg, i, ctx));
   } catch (err) {
     await Promise.all(out.map((s) => s.close()));
     throw err;

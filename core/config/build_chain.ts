@@ -28,12 +28,17 @@ export interface ChainBuildContext {
 }
 
 /** Parses a selector block. @throws {ConfigError} on a bad strategy or duration */
-export function parseSelector(cfg: SelectorConfig | undefined, defaults: SelectorOptions = DEFAULT_SELECTOR): SelectorOptions {
+export function parseSelector(
+  cfg: SelectorConfig | undefined,
+  defaults: SelectorOptions = DEFAULT_SELECTOR,
+): SelectorOptions {
   if (!cfg) return defaults;
   return {
     strategy: cfg.strategy ? parseStrategy(cfg.strategy) : defaults.strategy,
     maxFails: cfg.maxFails ?? defaults.maxFails,
-    failTimeoutMs: cfg.failTimeout !== undefined ? parseDuration(cfg.failTimeout, "failTimeout") : defaults.failTimeoutMs,
+    failTimeoutMs: cfg.failTimeout !== undefined
+      ? parseDuration(cfg.failTimeout, "failTimeout")
+      : defaults.failTimeoutMs,
   };
 }
 
@@ -47,11 +52,17 @@ async function buildNode(cfg: NodeConfig, path: ConfigPath, ctx: ChainBuildConte
   const dialerType = cfg.dialer?.type || "tcp";
   const connectorFactory = ctx.reg.connectors.get(connectorType);
   if (!connectorFactory) {
-    throw ctx.fail([...path, "connector", "type"], `unknown connector type "${connectorType}": supported are ${ctx.reg.connectors.names().join(", ")}`);
+    throw ctx.fail(
+      [...path, "connector", "type"],
+      `unknown connector type "${connectorType}": supported are ${ctx.reg.connectors.names().join(", ")}`,
+    );
   }
   const dialerFactory = ctx.reg.dialers.get(dialerType);
   if (!dialerFactory) {
-    throw ctx.fail([...path, "dialer", "type"], `unknown dialer type "${dialerType}": supported are ${ctx.reg.dialers.names().join(", ")}`);
+    throw ctx.fail(
+      [...path, "dialer", "type"],
+      `unknown dialer type "${dialerType}": supported are ${ctx.reg.dialers.names().join(", ")}`,
+    );
   }
   const md = new Metadata(cfg.metadata ?? {});
   const logger = ctx.logger.child({ kind: "node", node: cfg.name, connector: connectorType, dialer: dialerType });
@@ -112,7 +123,9 @@ export async function buildHop(cfg: HopConfig, path: ConfigPath, ctx: ChainBuild
   }
   if (!hopCfg.nodes?.length) throw ctx.fail([...hopPath, "nodes"], "a hop needs at least one node");
   const nodes: ChainNode[] = [];
-  for (const [i, n] of hopCfg.nodes.entries()) nodes.push(await buildNode({ name: `node-${i}`, ...n }, [...hopPath, "nodes", i], ctx));
+  for (const [i, n] of hopCfg.nodes.entries()) {
+    nodes.push(await buildNode({ name: `node-${i}`, ...n }, [...hopPath, "nodes", i], ctx));
+  }
   let selector: SelectorOptions;
   try {
     selector = parseSelector(hopCfg.selector);

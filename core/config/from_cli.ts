@@ -7,7 +7,15 @@ import { ConfigError } from "../errors.ts";
 import { Metadata } from "../metadata.ts";
 import { GOST_CONNECTORS, GOST_DIALERS, GOST_HANDLERS, GOST_LISTENERS } from "./gost_names.ts";
 import { decodeAuthParam, expandPortRange, type NodeUrl, parseNodeUrl } from "./node_url.ts";
-import type { AuthConfig, ChainConfig, Config, ForwardNodeConfig, HopConfig, SelectorConfig, ServiceConfig } from "./schema.ts";
+import type {
+  AuthConfig,
+  ChainConfig,
+  Config,
+  ForwardNodeConfig,
+  HopConfig,
+  SelectorConfig,
+  ServiceConfig,
+} from "./schema.ts";
 
 /** The type names this build implements, to tell a fallback from an unsupported GOST type. */
 export interface KnownTypes {
@@ -17,7 +25,13 @@ export interface KnownTypes {
 
 type Md = Record<string, unknown>;
 
-function pick(type: string, ours: ReadonlySet<string> | null, gost: ReadonlySet<string>, fallback: string, kind: string) {
+function pick(
+  type: string,
+  ours: ReadonlySet<string> | null,
+  gost: ReadonlySet<string>,
+  fallback: string,
+  kind: string,
+) {
   if (ours ? ours.has(type) : gost.has(type)) return type;
   if (gost.has(type)) {
     throw new ConfigError(
@@ -50,7 +64,10 @@ function userAuth(url: NodeUrl, m: Md): AuthConfig | undefined {
         // not SIP002: use it as a user name
       }
     }
-    auth ??= { username: url.user.username, ...(url.user.password !== undefined ? { password: url.user.password } : {}) };
+    auth ??= {
+      username: url.user.username,
+      ...(url.user.password !== undefined ? { password: url.user.password } : {}),
+    };
   }
   const encoded = take(m, "auth");
   if (encoded && !auth) auth = decodeAuthParam(encoded);
@@ -99,7 +116,10 @@ class Generated {
   resolver(v: string, prefer: string): string {
     const list = (this.cfg.resolvers ??= []);
     const name = `resolver-${list.length}`;
-    list.push({ name, nameservers: v.split(",").filter(Boolean).map((addr) => ({ addr, ...(prefer ? { prefer } : {}) })) });
+    list.push({
+      name,
+      nameservers: v.split(",").filter(Boolean).map((addr) => ({ addr, ...(prefer ? { prefer } : {}) })),
+    });
     return name;
   }
   hosts(v: string): string {
@@ -161,11 +181,17 @@ function buildNode(raw: string, index: number, gen: Generated): HopConfig {
     return {
       name: `node-${i}`,
       addr,
-      connector: { type: connector, ...(auth && !ssh ? { auth } : {}), ...(nonEmpty(connectorMd) ? { metadata: { ...connectorMd } } : {}) },
+      connector: {
+        type: connector,
+        ...(auth && !ssh ? { auth } : {}),
+        ...(nonEmpty(connectorMd) ? { metadata: { ...connectorMd } } : {}),
+      },
       dialer: {
         type: dialer,
         ...(auth && ssh ? { auth } : {}),
-        ...(nonEmpty(tls) && tls.serverName !== undefined && dialer !== "tcp" && dialer !== "udp" ? { tls: { ...tls } } : {}),
+        ...(nonEmpty(tls) && tls.serverName !== undefined && dialer !== "tcp" && dialer !== "udp"
+          ? { tls: { ...tls } }
+          : {}),
         ...(nonEmpty(dialerMd) ? { metadata: { ...dialerMd } } : {}),
       },
       ...(nonEmpty(nodeMd) ? { metadata: { ...nodeMd } } : {}),
@@ -206,7 +232,13 @@ function buildServices(raw: string, known: KnownTypes): ServiceConfig[] {
     }
     if (handler !== "relay") {
       const asHandler = ["tcp", "udp", "rtcp", "rudp", "tun", "tap", "dns", "unix", "runix", "serial"];
-      handler = pick(asHandler.includes(listener) ? listener : "forward", known.handlers, GOST_HANDLERS, "forward", "handler");
+      handler = pick(
+        asHandler.includes(listener) ? listener : "forward",
+        known.handlers,
+        GOST_HANDLERS,
+        "forward",
+        "handler",
+      );
     }
   }
   const m: Md = { ...url.query };
@@ -229,7 +261,11 @@ function buildServices(raw: string, known: KnownTypes): ServiceConfig[] {
     const svc: ServiceConfig = {
       name: "",
       addr,
-      handler: { type: handler, ...(auth && !ssh ? { auth: { ...auth } } : {}), ...(nonEmpty(handlerMd) ? { metadata: { ...handlerMd } } : {}) },
+      handler: {
+        type: handler,
+        ...(auth && !ssh ? { auth: { ...auth } } : {}),
+        ...(nonEmpty(handlerMd) ? { metadata: { ...handlerMd } } : {}),
+      },
       listener: {
         type: listener,
         ...(auth && ssh ? { auth: { ...auth } } : {}),
@@ -260,7 +296,9 @@ function consumeServiceKeys(svc: ServiceConfig, gen: Generated): void {
   if (resolver) svc.resolver = gen.resolver(resolver, prefer);
   const hosts = take(mh, "hosts");
   if (hosts) svc.hosts = gen.hosts(hosts);
-  const [lin, lout, cin, cout] = ["limiter.in", "limiter.out", "limiter.conn.in", "limiter.conn.out"].map((k) => take(mh, k));
+  const [lin, lout, cin, cout] = ["limiter.in", "limiter.out", "limiter.conn.in", "limiter.conn.out"].map((k) =>
+    take(mh, k)
+  );
   if (lin || lout || cin || cout) {
     const list = (gen.cfg.limiters ??= []);
     const limits: string[] = [];
@@ -283,7 +321,20 @@ function consumeServiceKeys(svc: ServiceConfig, gen: Generated): void {
   }
   for (const md of [svc.listener?.metadata, svc.metadata]) {
     if (!md) continue;
-    for (const k of ["admission", "bypass", "resolver", "hosts", "limiter.in", "limiter.out", "limiter.conn.in", "limiter.conn.out", "climiter", "rlimiter"]) take(md, k);
+    for (
+      const k of [
+        "admission",
+        "bypass",
+        "resolver",
+        "hosts",
+        "limiter.in",
+        "limiter.out",
+        "limiter.conn.in",
+        "limiter.conn.out",
+        "climiter",
+        "rlimiter",
+      ]
+    ) take(md, k);
   }
   if (!Object.keys(mh).length) delete svc.handler!.metadata;
   if (svc.listener?.metadata && !Object.keys(svc.listener.metadata).length) delete svc.listener.metadata;
@@ -322,7 +373,19 @@ export function buildConfigFromCmd(services: string[], nodes: string[], known: K
   return Object.fromEntries(Object.entries(cfg).sort(([a], [b]) => order(a) - order(b))) as Config;
 }
 
-const ORDER = ["services", "chains", "hops", "authers", "admissions", "bypasses", "resolvers", "hosts", "limiters", "climiters", "rlimiters"];
+const ORDER = [
+  "services",
+  "chains",
+  "hops",
+  "authers",
+  "admissions",
+  "bypasses",
+  "resolvers",
+  "hosts",
+  "limiters",
+  "climiters",
+  "rlimiters",
+];
 function order(k: string): number {
   const i = ORDER.indexOf(k);
   return i < 0 ? ORDER.length : i;

@@ -69,7 +69,9 @@ export function parseConfig(text: string, name: string): LoadedConfig {
   if (doc.errors.length) {
     const e = doc.errors[0];
     const pos = e.linePos?.[0] ?? (e.pos ? lines.linePos(e.pos[0]) : undefined);
-    throw new ConfigError(`${name}${pos ? ` at line ${pos.line}, column ${pos.col}` : ""}: ${e.message.split("\n")[0]}`);
+    throw new ConfigError(
+      `${name}${pos ? ` at line ${pos.line}, column ${pos.col}` : ""}: ${e.message.split("\n")[0]}`,
+    );
   }
   const raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
   if (typeof raw !== "object" || Array.isArray(raw)) {

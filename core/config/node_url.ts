@@ -59,7 +59,10 @@ export function parseNodeUrl(input: string): NodeUrl {
     authority = authority.slice(at + 1);
     const colon = info.indexOf(":");
     user = colon >= 0
-      ? { username: decode(info.slice(0, colon), "user name", input), password: decode(info.slice(colon + 1), "password", input) }
+      ? {
+        username: decode(info.slice(0, colon), "user name", input),
+        password: decode(info.slice(colon + 1), "password", input),
+      }
       : { username: decode(info, "user name", input) };
   }
   return { scheme, user, host: authority, path: decode(path.replace(/^\/+|\/+$/g, ""), "path", input), query };

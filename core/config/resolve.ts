@@ -6,7 +6,7 @@
  */
 import { ConfigError } from "../errors.ts";
 import type { Flags } from "./flags.ts";
-import { type KnownTypes, buildConfigFromCmd } from "./from_cli.ts";
+import { buildConfigFromCmd, type KnownTypes } from "./from_cli.ts";
 import { type ConfigSource, type LoadedConfig, loadSource, mergeConfigs, parseConfig } from "./load.ts";
 import { parseNodeUrl } from "./node_url.ts";
 import type { Config } from "./schema.ts";

@@ -27,7 +27,12 @@ export const SelectorSchema = z.looseObject({
   maxFails: z.number().int().optional(),
   failTimeout: duration.optional(),
 });
-const plugin = z.looseObject({ type: str.optional(), addr: str.optional(), token: str.optional(), timeout: duration.optional() });
+const plugin = z.looseObject({
+  type: str.optional(),
+  addr: str.optional(),
+  token: str.optional(),
+  timeout: duration.optional(),
+});
 
 /** A forwarder target. */
 export const ForwardNodeSchema = z.looseObject({
@@ -181,6 +186,8 @@ export const ConfigSchema = z.looseObject({
   climiters: z.array(named({ limits: nameList.optional() })).optional(),
   rlimiters: z.array(named({ limits: nameList.optional() })).optional(),
   observers: z.array(named()).optional(),
+  quotas: z.array(named()).optional(),
+  caches: z.array(named()).optional(),
   loggers: z.array(named({ log: LogSchema.optional() })).optional(),
   tls: TlsSchema.optional(),
   log: LogSchema.optional(),
@@ -224,6 +231,8 @@ export const LIST_KEYS = [
   "climiters",
   "rlimiters",
   "observers",
+  "quotas",
+  "caches",
   "loggers",
 ] as const;
 /** The single-valued top-level keys (a later source replaces them). */

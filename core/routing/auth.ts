@@ -60,3 +60,28 @@ export class AuthenticatorGroup implements Authenticator {
     return null;
   }
 }
+
+/** The registry side a {@link NamedAuthenticator} needs. */
+export interface AutherLookup {
+  readonly authers: { get(name: string): Authenticator | undefined };
+}
+
+/**
+ * Authenticators referenced by name (`handler.auther`/`authers`), looked up at each attempt so the API can
+ * replace them; any member accepting is enough. An undefined name accepts nobody.
+ */
+export class NamedAuthenticator implements Authenticator {
+  readonly #names: string[];
+  readonly #reg: AutherLookup;
+  constructor(names: string[], reg: AutherLookup) {
+    this.#names = names;
+    this.#reg = reg;
+  }
+  authenticate(username: string, password: string): string | null {
+    for (const name of this.#names) {
+      const id = this.#reg.authers.get(name)?.authenticate(username, password) ?? null;
+      if (id !== null) return id;
+    }
+    return null;
+  }
+}

@@ -60,7 +60,11 @@ export async function dialTcp(host: string, port: number, timeoutMs: number, sig
 }
 
 /** Runs `fn` with a timeout that aborts the signal it gets. */
-async function withTimeout<T>(ms: number, outer: AbortSignal | undefined, fn: (s: AbortSignal) => Promise<T>): Promise<T> {
+async function withTimeout<T>(
+  ms: number,
+  outer: AbortSignal | undefined,
+  fn: (s: AbortSignal) => Promise<T>,
+): Promise<T> {
   const ctl = new AbortController();
   const onAbort = () => ctl.abort();
   outer?.addEventListener("abort", onAbort, { once: true });
@@ -122,8 +126,11 @@ export class DefaultRouter implements Router {
         const route = this.#opts.chain?.()?.route(network, target, opts.hashKey);
         if (route?.steps.length) {
           if (log.enabled("debug")) log.debug(`route(retry=${attempt}) ${route} > ${target}`);
-          return await withTimeout(this.#opts.dialTimeoutMs, opts.signal, (signal) =>
-            route.dial(network, target, { ...opts, signal }));
+          return await withTimeout(
+            this.#opts.dialTimeoutMs,
+            opts.signal,
+            (signal) => route.dial(network, target, { ...opts, signal }),
+          );
         }
         if (log.enabled("debug")) log.debug(`route(retry=${attempt}) ${target}`);
         if (network === "udp") return dialUdp(ip, port);

@@ -104,7 +104,12 @@ function describe(out: { head: Uint8Array; total: number }): string {
  * Runs one phase's commands in order. Never throws: failures, timeouts and missing programs are logged.
  * @returns how many commands exited 0
  */
-export async function runHooks(phase: HookPhase, commands: string[], timeoutMs: number, logger: Logger): Promise<number> {
+export async function runHooks(
+  phase: HookPhase,
+  commands: string[],
+  timeoutMs: number,
+  logger: Logger,
+): Promise<number> {
   if (!commands.length) return 0;
   if (Deno.build.os !== "linux") {
     logger.warn(`[${phase}] hooks run on Linux only; skipped ${commands.length} command(s)`);
@@ -118,7 +123,8 @@ export async function runHooks(phase: HookPhase, commands: string[], timeoutMs: 
     const started = performance.now();
     let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command(argv[0], { args: argv.slice(1), stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+      child = new Deno.Command(argv[0], { args: argv.slice(1), stdin: "null", stdout: "piped", stderr: "piped" })
+        .spawn();
     } catch (err) {
       logger.warn(`[${phase}] ${line}: ${errorMessage(err)}`);
       continue;
@@ -132,7 +138,11 @@ export async function runHooks(phase: HookPhase, commands: string[], timeoutMs: 
         // already exited
       }
     }, timeoutMs);
-    const [status, stdout, stderr] = await Promise.all([child.status, drainCapped(child.stdout), drainCapped(child.stderr)]);
+    const [status, stdout, stderr] = await Promise.all([
+      child.status,
+      drainCapped(child.stdout),
+      drainCapped(child.stderr),
+    ]);
     clearTimeout(timer);
     const fields = {
       exitCode: status.code,

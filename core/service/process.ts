@@ -25,7 +25,9 @@ const PERMISSIONS: [Deno.PermissionName, string][] = [
  */
 export function selfCommand(args: string[]): { cmd: string; args: string[] } {
   if (Deno.build.standalone) return { cmd: Deno.execPath(), args };
-  const granted = PERMISSIONS.filter(([name]) => Deno.permissions.querySync({ name } as Deno.PermissionDescriptor).state === "granted");
+  const granted = PERMISSIONS.filter(([name]) =>
+    Deno.permissions.querySync({ name } as Deno.PermissionDescriptor).state === "granted"
+  );
   const flags = granted.length === PERMISSIONS.length ? ["-A"] : granted.map(([, f]) => f);
   return {
     cmd: Deno.execPath(),

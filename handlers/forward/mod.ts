@@ -1,5 +1,6 @@
 /**
- * Local port forwarding handlers: `tcp`, `udp`, `forward`. Targets come from `forwarder.nodes` (the URL path on
+ * Local port forwarding handlers: `tcp`, `udp`, `forward`; and the `forward` connector (no protocol: the next
+ * node forwards to its own targets). Targets come from `forwarder.nodes` (the URL path on
  * the CLI); `forwarder.selector` picks one (round/random/fifo/hash, maxFails, failTimeout).
  *
  * | key | default | meaning |
@@ -8,10 +9,12 @@
  * @module
  */
 import type { Registries } from "../../core/registries.ts";
+import { ForwardConnector } from "./connector.ts";
 import { ForwardHandler } from "./handler.ts";
 
-/** Registers `tcp`, `udp` and `forward`. */
+/** Registers the handlers `tcp`, `udp`, `forward` and the connector `forward`. */
 export function register(reg: Registries): void {
+  reg.connectors.register("forward", () => new ForwardConnector());
   reg.handlers.register("tcp", (opts) => new ForwardHandler(opts, "tcp"));
   reg.handlers.register("forward", (opts) => new ForwardHandler(opts, "tcp"));
   reg.handlers.register("udp", (opts) => new ForwardHandler(opts, "udp"));

@@ -2,7 +2,21 @@ import { deepEqual, equal, throws } from "node:assert/strict";
 import { parseFlags, splitGroups } from "../../core/config/flags.ts";
 
 Deno.test("flags follow Go semantics: repeatable, -x=v, --x v, bools", () => {
-  const f = parseFlags(["-L", ":1", "--L=:2", "-F", "x:1", "-C", "a.yaml", "-D", "-api=:18080", "-metrics", ":9000", "-O", "json"]);
+  const f = parseFlags([
+    "-L",
+    ":1",
+    "--L=:2",
+    "-F",
+    "x:1",
+    "-C",
+    "a.yaml",
+    "-D",
+    "-api=:18080",
+    "-metrics",
+    ":9000",
+    "-O",
+    "json",
+  ]);
   deepEqual(f.services, [":1", ":2"]);
   deepEqual(f.nodes, ["x:1"]);
   deepEqual(f.configs, ["a.yaml"]);

@@ -11,7 +11,10 @@ Deno.test("node URL without a scheme is auto, https is http+tls", () => {
   equal(parseNodeUrl(":8080").scheme, "auto");
   equal(parseNodeUrl("127.0.0.1:8080").scheme, "auto");
   equal(parseNodeUrl("https://a:443").scheme, "http+tls");
-  deepEqual(parseNodeUrl("socks5://u:p%40ss@:1080/x:1,y:2?udp=true&udp=false").user, { username: "u", password: "p@ss" });
+  deepEqual(parseNodeUrl("socks5://u:p%40ss@:1080/x:1,y:2?udp=true&udp=false").user, {
+    username: "u",
+    password: "p@ss",
+  });
   deepEqual(parseNodeUrl("socks5://u:p@:1080/x:1,y:2?udp=true&udp=false").query, { udp: "true" });
   equal(parseNodeUrl("tcp://:8080/a:1,b:2").path, "a:1,b:2");
 });
@@ -23,7 +26,11 @@ Deno.test("-L :8080 builds an auto service named service-0 on tcp", () => {
 });
 
 Deno.test("-L scheme falls back as GOST: http → http+tcp, user info becomes handler.auth", () => {
-  const cfg = buildConfigFromCmd(["http://u:p@127.0.0.1:8080?readTimeout=5s&handler.foo=1&listener.bar=2&service.baz=3"], [], known);
+  const cfg = buildConfigFromCmd(
+    ["http://u:p@127.0.0.1:8080?readTimeout=5s&handler.foo=1&listener.bar=2&service.baz=3"],
+    [],
+    known,
+  );
   deepEqual(cfg.services![0], {
     name: "service-0",
     addr: "127.0.0.1:8080",
@@ -67,18 +74,31 @@ Deno.test("-F nodes form chain-0 with one hop per -F and node-N per host", () =>
 });
 
 Deno.test("query keys create bypass, admission, hosts and limiter objects", () => {
-  const cfg = buildConfigFromCmd([":8080?bypass=~a.com,.b.org&admission=127.0.0.1&hosts=x:1.2.3.4&climiter=10&retries=2"], [], known);
+  const cfg = buildConfigFromCmd(
+    [":8080?bypass=~a.com,.b.org&admission=127.0.0.1&hosts=x:1.2.3.4&climiter=10&retries=2"],
+    [],
+    known,
+  );
   deepEqual(cfg.bypasses, [{ name: "bypass-0", whitelist: true, matchers: ["a.com", ".b.org"] }]);
   deepEqual(cfg.admissions, [{ name: "admission-0", matchers: ["127.0.0.1"] }]);
   deepEqual(cfg.hosts, [{ name: "hosts-0", mappings: [{ hostname: "x", ip: "1.2.3.4" }] }]);
   deepEqual(cfg.climiters, [{ name: "climiter-0", limits: ["$ 10"] }]);
   const svc = cfg.services![0];
-  deepEqual([svc.bypass, svc.admission, svc.hosts, svc.climiter, svc.handler!.retries], ["bypass-0", "admission-0", "hosts-0", "climiter-0", 2]);
+  deepEqual([svc.bypass, svc.admission, svc.hosts, svc.climiter, svc.handler!.retries], [
+    "bypass-0",
+    "admission-0",
+    "hosts-0",
+    "climiter-0",
+    2,
+  ]);
   equal(svc.handler!.metadata, undefined);
 });
 
 Deno.test("a GOST transport gost.ts lacks is an error, not a silent fallback", () => {
-  throws(() => buildConfigFromCmd(["relay+wss://:443"], [], known), /handler type "relay" is not supported by gost.ts yet/);
+  throws(
+    () => buildConfigFromCmd(["relay+wss://:443"], [], known),
+    /handler type "relay" is not supported by gost.ts yet/,
+  );
   throws(() => buildConfigFromCmd(["ws://:80"], [], known), /listener type "ws" is not supported/);
   throws(() => buildConfigFromCmd(["tcp://:80-70/x:1"], [], known), /Invalid port range/);
 });

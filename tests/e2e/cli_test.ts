@@ -65,7 +65,9 @@ for (const format of ["yaml", "json"] as const) {
     const file = await Deno.makeTempFile({ suffix: `.${format}` });
     await Deno.writeTextFile(
       file,
-      format === "json" ? JSON.stringify(cfg) : `services:\n  - name: fwd\n    addr: 127.0.0.1:${port}\n    handler: {type: tcp}\n    forwarder:\n      nodes:\n        - {name: t, addr: "127.0.0.1:${echo.port}"}\n`,
+      format === "json"
+        ? JSON.stringify(cfg)
+        : `services:\n  - name: fwd\n    addr: 127.0.0.1:${port}\n    handler: {type: tcp}\n    forwarder:\n      nodes:\n        - {name: t, addr: "127.0.0.1:${echo.port}"}\n`,
     );
     await using gost = await startGost(["-C", file]);
     equal(await echoThrough(port, `hello ${format}`), `hello ${format}`);

@@ -31,7 +31,10 @@ export function freeUdpPort(): number {
 }
 
 /** The command that runs gost.ts from source. */
-export function gostCommand(args: string[], opts: { stdin?: "piped" | "null"; cwd?: string; env?: Record<string, string> } = {}): Deno.Command {
+export function gostCommand(
+  args: string[],
+  opts: { stdin?: "piped" | "null"; cwd?: string; env?: Record<string, string> } = {},
+): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--unstable-net", "--quiet", `${ROOT}main.ts`, ...args],
     cwd: opts.cwd ?? ROOT,
@@ -43,7 +46,10 @@ export function gostCommand(args: string[], opts: { stdin?: "piped" | "null"; cw
 }
 
 /** Runs gost.ts to completion (for -V, -O, bad flags). */
-export async function runGost(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runGost(
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = gostCommand(args, { stdin: stdin === undefined ? "null" : "piped" }).spawn();
   if (stdin !== undefined) {
     const w = child.stdin.getWriter();
@@ -59,7 +65,10 @@ export async function runGost(args: string[], stdin?: string): Promise<{ code: n
  * Starts gost.ts and resolves once `ready` log lines (default: one per service) say "is listening on".
  * @throws when the process exits or 20 s pass first
  */
-export async function startGost(args: string[], opts: { listening?: number; cwd?: string; env?: Record<string, string> } = {}): Promise<GostProcess> {
+export async function startGost(
+  args: string[],
+  opts: { listening?: number; cwd?: string; env?: Record<string, string> } = {},
+): Promise<GostProcess> {
   const child = gostCommand(args, { cwd: opts.cwd, env: opts.env }).spawn();
   const lines: string[] = [];
   const want = opts.listening ?? 1;

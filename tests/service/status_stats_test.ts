@@ -31,11 +31,12 @@ Deno.test("status and stats count exactly the traffic of N requests, errors as G
 `,
     "inline",
   );
-  const [svc] = await buildServices({ reg: createBuiltinRegistries(), config, logger: nopLogger });
+  const [svc] = await buildServices(config.services!, { reg: createBuiltinRegistries(), logger: nopLogger });
   svc.serve();
   const port = (svc.addr as Deno.NetAddr).port;
   const auth = btoa("u:p");
-  const req = `GET http://127.0.0.1:${origin.port}/s HTTP/1.1\r\nHost: 127.0.0.1\r\nProxy-Authorization: Basic ${auth}\r\nConnection: close\r\n\r\n`;
+  const req =
+    `GET http://127.0.0.1:${origin.port}/s HTTP/1.1\r\nHost: 127.0.0.1\r\nProxy-Authorization: Basic ${auth}\r\nConnection: close\r\n\r\n`;
   const N = 5;
   let output = 0;
   for (let i = 0; i < N; i++) output += await exchange(port, req);
@@ -45,7 +46,8 @@ Deno.test("status and stats count exactly the traffic of N requests, errors as G
   const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const deadPort = (dead.addr as Deno.NetAddr).port;
   dead.close();
-  const toDead = `GET http://127.0.0.1:${deadPort}/ HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic ${auth}\r\nConnection: close\r\n\r\n`;
+  const toDead =
+    `GET http://127.0.0.1:${deadPort}/ HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic ${auth}\r\nConnection: close\r\n\r\n`;
   output += await exchange(port, toDead);
   await new Promise((r) => setTimeout(r, 50));
   const st = svc.statusJSON() as { state: string; events: { msg: string }[]; stats: Record<string, number> };
