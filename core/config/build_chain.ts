@@ -5,7 +5,7 @@
  * @module
  */
 import { splitHostPort } from "../conn.ts";
-import { ConfigError, errorMessage } from "../errors.ts";
+import { type ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { Metadata, parseDuration } from "../metadata.ts";
 import type { ClientAuth, ClientTlsOptions } from "../plugin.ts";
