@@ -12,7 +12,7 @@ import type { Registries } from "../registries.ts";
 import { type Authenticator, type AuthEntry, NamedAuthenticator, StaticAuthenticator } from "../routing/auth.ts";
 import { DEFAULT_SELECTOR, type Node, NodeGroup, parseStrategy } from "../routing/node_group.ts";
 import { DefaultRouter } from "../routing/router.ts";
-import { Service } from "../service/service.ts";
+import { type ConnHook, Service } from "../service/service.ts";
 import { Stats } from "../service/stats.ts";
 import { type Hooks, parseHooks } from "../service/hooks.ts";
 import { isLoopbackHost } from "../../listeners/addr.ts";
@@ -24,6 +24,8 @@ import type { ConfigPath } from "./load.ts";
 export interface BuildContext {
   readonly reg: Registries;
   readonly logger: Logger;
+  /** Per-connection watchers for a service (metrics, handler observers). */
+  readonly connHooks?: (cfg: ServiceConfig) => ConnHook[];
   /** Turns a path + message into an error that names the source line. */
   readonly locate?: (path: ConfigPath, message: string) => ConfigError;
 }
@@ -214,7 +216,8 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
         `add user:pass@ to the URL or handler.auth, or bind to 127.0.0.1`,
     );
   }
-  const service = new Service({ name: cfg.name, listener, handler, logger, stats, hooks });
+  const connHooks = ctx.connHooks?.(cfg);
+  const service = new Service({ name: cfg.name, listener, handler, logger, stats, hooks, connHooks });
   await service.preUp();
   return service;
 }

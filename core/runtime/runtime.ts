@@ -12,7 +12,7 @@ import type { Config, HopConfig, ServiceConfig } from "../config/schema.ts";
 import { ConfigError, DuplicateError, errorMessage, NotFoundError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { ManagedService, Registries } from "../registries.ts";
-import { Service } from "../service/service.ts";
+import { type ConnHook, Service } from "../service/service.ts";
 import { FailedService } from "./failed_service.ts";
 import {
   installObject,
@@ -40,6 +40,10 @@ export interface RuntimeOptions {
   keepFailedServices?: boolean;
   /** Names a path in the original sources (with line numbers) for startup errors. */
   locate?: (path: ConfigPath, message: string) => ConfigError;
+  /** Per-connection watchers for a service (metrics, handler observers). */
+  connHooks?: (cfg: ServiceConfig) => ConnHook[];
+  /** Called when a service starts (observers subscribe); the returned function runs when it stops. */
+  watchService?: (svc: ManagedService, cfg: ServiceConfig) => (() => void) | void;
 }
 
 function clone<T>(v: T): T {
@@ -64,6 +68,7 @@ export class Runtime {
   #config: Config;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #opts: RuntimeOptions;
+  readonly #unwatch = new Map<string, () => void>();
   #closed = false;
 
   private constructor(opts: RuntimeOptions) {
@@ -120,7 +125,12 @@ export class Runtime {
     const locate = atStartup ? this.#opts.locate : undefined;
     let svc: ManagedService;
     try {
-      svc = await buildService(cfg, index, { reg: this.reg, logger: this.logger, locate });
+      svc = await buildService(cfg, index, {
+        reg: this.reg,
+        logger: this.logger,
+        locate,
+        connHooks: this.#opts.connHooks,
+      });
     } catch (err) {
       const bindFailure = !(err instanceof ConfigError) || /: listen /.test(errorMessage(err));
       if (!(atStartup && this.#opts.keepFailedServices && bindFailure)) throw err;
@@ -128,6 +138,8 @@ export class Runtime {
       svc = new FailedService(cfg.name, errorMessage(err));
     }
     this.reg.services.set(cfg.name, svc);
+    const unwatch = this.#opts.watchService?.(svc, cfg);
+    if (unwatch) this.#unwatch.set(cfg.name, unwatch);
     if (svc instanceof Service) {
       svc.serve().catch((err) => this.logger.error(`service ${svc.name}: ${errorMessage(err)}`));
       this.logger.info(`service ${svc.name} is listening on ${addrString(svc.addr)}`, { service: svc.name });
@@ -138,6 +150,8 @@ export class Runtime {
   async #stopService(name: string): Promise<void> {
     const svc = this.reg.services.unregister(name);
     await svc?.close();
+    this.#unwatch.get(name)?.();
+    this.#unwatch.delete(name);
   }
 
   /** The running config, with each service's live `status`. */
@@ -302,8 +316,6 @@ export class Runtime {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const services = this.reg.services.values();
-    await Promise.all(services.map((s) => s.close()));
-    for (const s of services) this.reg.services.unregister(s.name);
+    await Promise.all(this.reg.services.names().map((name) => this.#stopService(name)));
   }
 }

@@ -13,6 +13,23 @@ import { newSid } from "./sid.ts";
 import { CountingConn, type Stats } from "./stats.ts";
 import { ServiceStatus } from "./status.ts";
 
+/** What a conn hook learns when a connection ends. */
+export interface ConnResult {
+  inputBytes: number;
+  outputBytes: number;
+  durationMs: number;
+  /** The handler's error, when it ended with one. */
+  error?: unknown;
+  /** Whether that error counts as a server error (GOST's isServerError). */
+  serverError: boolean;
+}
+
+/** Watches every connection of a service (metrics, handler observers). Must not throw or block. */
+export interface ConnHook {
+  open(ctx: ConnContext): void;
+  close(ctx: ConnContext, result: ConnResult): void;
+}
+
 /** Everything a service is built from. */
 export interface ServiceOptions {
   name: string;
@@ -25,6 +42,8 @@ export interface ServiceOptions {
   admit?: (clientAddr: string) => boolean;
   /** preUp/postUp/preDown/postDown commands. */
   hooks?: Hooks;
+  /** Per-connection watchers (metrics, observers). */
+  connHooks?: ConnHook[];
 }
 
 const ACCEPT_BACKOFF_MIN_MS = 1000;
@@ -46,6 +65,7 @@ export class Service implements AsyncDisposable {
   readonly #logger: Logger;
   readonly #admit?: (clientAddr: string) => boolean;
   readonly #hooks?: Hooks;
+  readonly #connHooks: ConnHook[];
   readonly #abort = new AbortController();
   readonly #active = new Set<Conn>();
   readonly #inflight = new Set<Promise<void>>();
@@ -62,6 +82,7 @@ export class Service implements AsyncDisposable {
     this.#logger = opts.logger;
     this.#admit = opts.admit;
     this.#hooks = opts.hooks;
+    this.#connHooks = opts.connHooks ?? [];
     this.status = new ServiceStatus(opts.name);
     this.status.setState("running");
   }
@@ -145,10 +166,15 @@ export class Service implements AsyncDisposable {
     const ctx: ConnContext = { sid, service: this.name, src, signal: this.#abort.signal, logger };
     const start = performance.now();
     logger.info(`${src} <> ${local}`);
+    for (const h of this.#connHooks) h.open(ctx);
+    let error: unknown;
+    let serverError = false;
     try {
       await this.handler.handle(conn, ctx);
     } catch (err) {
-      if (isServerError(err)) {
+      error = err;
+      serverError = isServerError(err);
+      if (serverError) {
         if (this.stats) this.stats.totalErrs++;
         ctx.logger.error(errorMessage(err));
       } else {
@@ -157,12 +183,14 @@ export class Service implements AsyncDisposable {
     } finally {
       closeQuietly(conn);
       this.#active.delete(conn);
-      const duration = (performance.now() - start) / 1000;
+      const durationMs = performance.now() - start;
       ctx.logger.info(`${src} >< ${local}`, {
-        duration: `${duration.toFixed(3)}s`,
+        duration: `${(durationMs / 1000).toFixed(3)}s`,
         inputBytes: conn.input,
         outputBytes: conn.output,
       });
+      const result = { inputBytes: conn.input, outputBytes: conn.output, durationMs, error, serverError };
+      for (const h of this.#connHooks) h.close(ctx, result);
     }
   }
 

@@ -1,0 +1,370 @@
+/**
+ * Address matchers shared by bypass and admission: IP literals (v4 and v6), `IP:port` and `IP:min-max`, CIDR
+ * blocks, inclusive IP ranges `a-b`, exact domains, `.domain` (the domain and every subdomain) and globs
+ * (`*.example.com`, `*.example.com:80`), all case-insensitive. Unlike GOST, a pattern that does not parse throws
+ * a {@link ConfigError} naming it instead of silently matching nothing (or every port), and IPs are compared in
+ * canonical form (`2001:db8:0::1` equals `2001:db8::1`; `::ffff:10.0.0.1` equals `10.0.0.1`).
+ * @module
+ */
+import { ConfigError } from "../errors.ts";
+
+/** A parsed IP address: 4 bytes for IPv4, 16 for IPv6. */
+export interface IP {
+  readonly family: 4 | 6;
+  readonly bytes: Uint8Array;
+}
+
+function parseIPv4(s: string): Uint8Array | null {
+  const parts = s.split(".");
+  if (parts.length !== 4) return null;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i];
+    if (!/^\d{1,3}$/.test(p) || (p.length > 1 && p[0] === "0")) return null;
+    const n = Number(p);
+    if (n > 255) return null;
+    out[i] = n;
+  }
+  return out;
+}
+
+function parseIPv6(s: string): Uint8Array | null {
+  if (s.length < 2 || s.length > 45) return null;
+  const halves = s.split("::");
+  if (halves.length > 2) return null;
+  const groups = (h: string): number[] | null => {
+    if (h === "") return [];
+    const out: number[] = [];
+    const parts = h.split(":");
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      if (i === parts.length - 1 && p.includes(".")) {
+        const v4 = parseIPv4(p);
+        if (!v4) return null;
+        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+      } else if (/^[0-9a-f]{1,4}$/i.test(p)) out.push(parseInt(p, 16));
+      else return null;
+    }
+    return out;
+  };
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  if (!head || !tail) return null;
+  const n = head.length + tail.length;
+  if (halves.length === 2 ? n > 7 : n !== 8) return null;
+  const all = [...head, ...new Array(8 - n).fill(0), ...tail];
+  const out = new Uint8Array(16);
+  all.forEach((g, i) => {
+    out[2 * i] = g >> 8;
+    out[2 * i + 1] = g & 0xff;
+  });
+  return out;
+}
+
+/**
+ * Parses an IPv4 (dotted quad, no leading zeros) or IPv6 literal (no brackets, no zone).
+ * @param s the literal
+ * @returns the address, or null when `s` is not an IP literal
+ * @example parseIP("::1")?.family // 6
+ */
+export function parseIP(s: string): IP | null {
+  if (s.includes(":")) {
+    const b = parseIPv6(s);
+    return b ? { family: 6, bytes: b } : null;
+  }
+  const b = parseIPv4(s);
+  return b ? { family: 4, bytes: b } : null;
+}
+
+/**
+ * Turns an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) into its IPv4 form; other addresses are returned as is.
+ * @example formatIP(unmapIP(parseIP("::ffff:10.0.0.1")!)) // "10.0.0.1"
+ */
+export function unmapIP(ip: IP): IP {
+  if (ip.family !== 6) return ip;
+  const b = ip.bytes;
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return ip;
+  if (b[10] !== 0xff || b[11] !== 0xff) return ip;
+  return { family: 4, bytes: b.slice(12) };
+}
+
+/**
+ * Formats an address canonically: dotted quad, or RFC 5952 IPv6 (lowercase, longest zero run compressed).
+ * @example formatIP(parseIP("2001:DB8:0:0::1")!) // "2001:db8::1"
+ */
+export function formatIP(ip: IP): string {
+  const b = ip.bytes;
+  if (ip.family === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((b[2 * i] << 8) | b[2 * i + 1]);
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  let best = -1, bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(":");
+  if (best < 0) return hex(g);
+  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
+/**
+ * Canonicalises an IP literal (unmapping IPv4-mapped IPv6, dropping a `%zone`), or returns null for non-IPs.
+ * @example canonicalIP("::FFFF:127.0.0.1") // "127.0.0.1"
+ */
+export function canonicalIP(s: string): string | null {
+  const pct = s.indexOf("%");
+  const ip = parseIP(pct >= 0 && s.includes(":") ? s.slice(0, pct) : s);
+  return ip ? formatIP(unmapIP(ip)) : null;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+
+/** An inclusive port range; a single port is `n-n`. */
+export class PortRange {
+  readonly min: number;
+  readonly max: number;
+  constructor(min: number, max: number) {
+    this.min = min;
+    this.max = max;
+  }
+  /**
+   * Parses `80` or `8000-8080`.
+   * @throws {ConfigError} when the range does not parse, a port exceeds 65535 or min > max
+   * @example PortRange.parse("80-90").contains(85) // true
+   */
+  static parse(s: string, pattern = s): PortRange {
+    const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(s);
+    const min = m ? Number(m[1]) : NaN;
+    const max = m ? Number(m[2] ?? m[1]) : NaN;
+    if (!m || min > 65535 || max > 65535 || min > max) {
+      throw new ConfigError(`Invalid port or port range "${s}" in matcher "${pattern}"`);
+    }
+    return new PortRange(min, max);
+  }
+  contains(port: number): boolean {
+    return port >= this.min && port <= this.max;
+  }
+}
+
+/**
+ * Splits an address to match (`host:port`, `[v6]:port`, bare `v6`, or a bare host) leniently, as GOST does: a
+ * missing or non-numeric port is 0. The host is lowercased, a trailing dot dropped and IPs canonicalised.
+ * @example splitAddr("[2001:DB8::1]:443") // { host: "2001:db8::1", port: 443, ip: {...} }
+ */
+export function splitAddr(addr: string): { host: string; port: number; ip: IP | null } {
+  let host = addr, port = "";
+  const br = /^\[([^\]]*)\](?::(.*))?$/.exec(addr);
+  if (br) [host, port] = [br[1], br[2] ?? ""];
+  else {
+    const i = addr.indexOf(":");
+    if (i >= 0 && i === addr.lastIndexOf(":")) [host, port] = [addr.slice(0, i), addr.slice(i + 1)];
+  }
+  host = host.toLowerCase();
+  if (host.endsWith(".") && host.length > 1) host = host.slice(0, -1);
+  const pct = host.indexOf("%");
+  const parsed = parseIP(pct >= 0 && host.includes(":") ? host.slice(0, pct) : host);
+  const ip = parsed ? unmapIP(parsed) : null;
+  return { host: ip ? formatIP(ip) : host, port: /^\d{1,5}$/.test(port) ? Number(port) : 0, ip };
+}
+
+/** The kinds of matcher pattern. */
+export type PatternKind = "ip" | "cidr" | "range" | "domain" | "wildcard";
+
+/** One compiled pattern. `ports` is null when any port matches. */
+export type Pattern =
+  | { kind: "ip"; source: string; ip: IP; key: string; ports: PortRange | null }
+  | { kind: "domain"; source: string; key: string; ports: PortRange | null }
+  | { kind: "cidr"; source: string; ip: IP; bits: number }
+  | { kind: "range"; source: string; min: IP; max: IP }
+  | { kind: "wildcard"; source: string; re: RegExp; ports: PortRange | null };
+
+const domainRe = /^\.?(?:[\p{L}\p{N}_-]+\.)*[\p{L}\p{N}_-]+\.?$/u;
+
+/** Splits a pattern into host and optional port range, strictly. */
+function splitPattern(p: string): { host: string; ports: PortRange | null } {
+  const br = /^\[([^\]]*)\](?::(.*))?$/.exec(p);
+  if (br) return { host: br[1], ports: br[2] === undefined ? null : PortRange.parse(br[2], p) };
+  const i = p.indexOf(":");
+  if (i >= 0 && i === p.lastIndexOf(":")) return { host: p.slice(0, i), ports: PortRange.parse(p.slice(i + 1), p) };
+  return { host: p, ports: null };
+}
+
+const syntaxChars = /[.*+?^${}()|[\]\\\/]/g;
+
+function globToRegExp(glob: string, source: string): RegExp {
+  let re = "", depth = 0;
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === "*") re += ".*";
+    else if (c === "?") re += ".";
+    else if (c === "\\" && i + 1 < glob.length) re += glob[++i].replace(syntaxChars, "\\$&");
+    else if (c === "[") {
+      const end = glob.indexOf("]", i + 2);
+      if (end < 0) throw new ConfigError(`Invalid wildcard matcher "${source}": unterminated [`);
+      let body = glob.slice(i + 1, end);
+      const neg = body[0] === "!" || body[0] === "^";
+      if (neg) body = body.slice(1);
+      re += `[${neg ? "^" : ""}${body.replace(/[\\\]^]/g, "\\$&")}]`;
+      i = end;
+    } else if (c === "{") {
+      depth++;
+      re += "(?:";
+    } else if (c === "}" && depth > 0) {
+      depth--;
+      re += ")";
+    } else if (c === "," && depth > 0) re += "|";
+    else re += c.replace(syntaxChars, "\\$&");
+  }
+  if (depth > 0) throw new ConfigError(`Invalid wildcard matcher "${source}": unterminated {`);
+  return new RegExp(`^${re}$`, "u");
+}
+
+/**
+ * Compiles one matcher pattern, classified as GOST does: CIDR (`a/n`), wildcard (contains `*` or `?`), IP range
+ * (`a-b`), then IP or domain with an optional `:port` or `:min-max` (IPv6 with a port in brackets).
+ * @throws {ConfigError} naming the pattern when it does not parse
+ * @example compilePattern("10.0.0.0/8").kind // "cidr"
+ */
+export function compilePattern(pattern: string): Pattern {
+  const p = pattern.trim().toLowerCase();
+  const bad = (why: string) => new ConfigError(`Invalid matcher "${pattern}": ${why}`);
+  if (p === "") throw bad("empty pattern");
+  if (/[\s\/@]/.test(p) && !/^[^\s@\/]+\/\d{1,3}$/.test(p)) throw bad("unexpected character");
+  if (p.includes("/")) {
+    const [addr, len] = p.split("/");
+    const ip = parseIP(addr);
+    const bits = Number(len);
+    if (!ip) throw bad("not an IP prefix");
+    if (bits > (ip.family === 4 ? 32 : 128)) throw bad("prefix length out of range");
+    const u = unmapIP(ip);
+    const shift = ip.family === 6 && u.family === 4 ? 96 : 0;
+    if (bits < shift) return { kind: "cidr", source: pattern, ip, bits };
+    return { kind: "cidr", source: pattern, ip: u, bits: bits - shift };
+  }
+  if (p.includes("*") || p.includes("?")) {
+    const { host, ports } = splitPattern(p);
+    if (host === "") throw bad("empty host");
+    return { kind: "wildcard", source: pattern, re: globToRegExp(host, pattern), ports };
+  }
+  const dash = p.indexOf("-");
+  if (dash > 0) {
+    const a = parseIP(p.slice(0, dash));
+    if (a) {
+      const b = parseIP(p.slice(dash + 1));
+      if (!b) throw bad("the end of the IP range is not an IP");
+      const [min, max] = [unmapIP(a), unmapIP(b)];
+      if (min.family !== max.family) throw bad("the IP range mixes IPv4 and IPv6");
+      if (compareBytes(min.bytes, max.bytes) > 0) throw bad("the IP range starts after it ends");
+      return { kind: "range", source: pattern, min, max };
+    }
+  }
+  const { host, ports } = splitPattern(p);
+  const ip = parseIP(host);
+  if (ip) {
+    const u = unmapIP(ip);
+    return { kind: "ip", source: pattern, ip: u, key: formatIP(u), ports };
+  }
+  if (!domainRe.test(host) || host === ".") throw bad("not an IP, CIDR, IP range, domain or wildcard");
+  const key = host.length > 1 && host.endsWith(".") ? host.slice(0, -1) : host;
+  return { kind: "domain", source: pattern, key, ports };
+}
+
+function maskKey(bytes: Uint8Array, bits: number): string {
+  let s = "";
+  for (let i = 0; i < bytes.length && bits > 0; i++, bits -= 8) {
+    const b = bits >= 8 ? bytes[i] : bytes[i] & (0xff << (8 - bits));
+    s += b.toString(16).padStart(2, "0");
+  }
+  return s;
+}
+
+/**
+ * A set of patterns matched against `host[:port]` addresses. Exact IPs and domains are looked up in a map, CIDRs
+ * by one set per prefix length (fast for long lists), ranges and wildcards by a scan. A domain matches an exact
+ * pattern, a `.domain` pattern for itself or any parent, or a glob; an address without a port has port 0.
+ * @example
+ * const m = new AddressMatcher(["10.0.0.0/8", ".example.org", "*.example.com:443"]);
+ * m.match("www.example.org:80") // true
+ * m.match("a.example.com:80") // false
+ */
+export class AddressMatcher {
+  readonly #exact = new Map<string, (PortRange | null)[]>();
+  readonly #cidrs = new Map<number, Set<string>>();
+  readonly #ranges: { min: IP; max: IP }[] = [];
+  readonly #wildcards: { re: RegExp; ports: PortRange | null }[] = [];
+  /** The number of patterns. */
+  readonly size: number;
+
+  /**
+   * @param patterns the matcher strings, or already compiled patterns
+   * @throws {ConfigError} naming the first pattern that does not parse
+   */
+  constructor(patterns: (string | Pattern)[]) {
+    for (const raw of patterns) {
+      const p = typeof raw === "string" ? compilePattern(raw) : raw;
+      switch (p.kind) {
+        case "ip":
+        case "domain": {
+          const list = this.#exact.get(p.key) ?? [];
+          list.push(p.ports);
+          this.#exact.set(p.key, list);
+          break;
+        }
+        case "cidr": {
+          const k = p.ip.family * 1000 + p.bits;
+          if (!this.#cidrs.has(k)) this.#cidrs.set(k, new Set());
+          this.#cidrs.get(k)!.add(maskKey(p.ip.bytes, p.bits));
+          break;
+        }
+        case "range":
+          this.#ranges.push(p);
+          break;
+        case "wildcard":
+          this.#wildcards.push(p);
+      }
+    }
+    this.size = patterns.length;
+  }
+
+  #exactHit(key: string, port: number): boolean {
+    const list = this.#exact.get(key);
+    return !!list && list.some((r) => r === null || r.contains(port));
+  }
+
+  /**
+   * Tells whether `addr` (`host:port`, `[v6]:port` or a bare host) matches any pattern.
+   * @example new AddressMatcher(["192.168.1.1:80"]).match("192.168.1.1:80") // true
+   */
+  match(addr: string): boolean {
+    if (this.size === 0 || addr === "") return false;
+    const { host, port, ip } = splitAddr(addr);
+    if (this.#exactHit(host, port)) return true;
+    if (ip) {
+      for (const [k, set] of this.#cidrs) {
+        if (Math.floor(k / 1000) === ip.family && set.has(maskKey(ip.bytes, k % 1000))) return true;
+      }
+      for (const r of this.#ranges) {
+        if (
+          r.min.family === ip.family && compareBytes(r.min.bytes, ip.bytes) <= 0 &&
+          compareBytes(ip.bytes, r.max.bytes) <= 0
+        ) return true;
+      }
+    } else {
+      if (this.#exactHit("." + host, port)) return true;
+      for (let i = host.indexOf("."); i >= 0; i = host.indexOf(".", i + 1)) {
+        if (i > 0 && this.#exactHit(host.slice(i), port)) return true;
+      }
+    }
+    return this.#wildcards.some((w) => w.re.test(host) && (w.ports === null || w.ports.contains(port)));
+  }
+}
