@@ -11,12 +11,21 @@
  * | `maxHeaderBytes` (`http.maxHeaderBytes`) | `65536` | cap on one head (lines are capped at 16 KiB); over it: 431 |
  *
  * Not implemented (GOST options): `probeResistance`/`knock`, `udp` (UDP over HTTP), sniffing/MITM.
+ *
+ * The `http` connector (a chain node speaking to an HTTP proxy) sends `CONNECT host:port`:
+ *
+ * | key | default | meaning |
+ * |---|---|---|
+ * | `connectTimeout` (`timeout`) | `10s` | bound on the CONNECT exchange |
+ * | `header` | none | map of extra request headers |
  * @module
  */
 import type { Registries } from "../../core/registries.ts";
+import { HttpConnector } from "./connector.ts";
 import { HttpHandler } from "./handler.ts";
 
-/** Registers `http`. */
+/** Registers the `http` handler and connector. */
 export function register(reg: Registries): void {
   reg.handlers.register("http", (opts) => new HttpHandler(opts));
+  reg.connectors.register("http", (opts) => new HttpConnector(opts));
 }
