@@ -60,51 +60,12 @@ export async function writeFull(conn: Conn, p: Uint8Array): Promise<void> {
 }
 
 /**
- * A conn that first returns bytes already read from the underlying conn (after sniffing or a handshake),
- * then reads through. Writes, half-close and close go straight to the inner conn.
+ * A conn that delegates everything to `inner`; wrappers extend it and override what they change.
  */
-export class PrefixConn implements Conn {
-  #prefix: Uint8Array | null;
+export class ConnWrapper implements Conn {
   readonly inner: Conn;
-  constructor(inner: Conn, prefix: Uint8Array) {
+  constructor(inner: Conn) {
     this.inner = inner;
-    this.#prefix = prefix.length ? prefix : null;
-  }
-  get localAddr(): Deno.Addr {
-    return this.inner.localAddr;
-  }
-  get remoteAddr(): Deno.Addr {
-    return this.inner.remoteAddr;
-  }
-  get datagram(): boolean | undefined {
-    return this.inner.datagram;
-  }
-  read(p: Uint8Array): Promise<number | null> {
-    const pre = this.#prefix;
-    if (!pre) return this.inner.read(p);
-    const n = Math.min(p.length, pre.length);
-    p.set(pre.subarray(0, n));
-    this.#prefix = n < pre.length ? pre.subarray(n) : null;
-    return Promise.resolve(n);
-  }
-  write(p: Uint8Array): Promise<number> {
-    return this.inner.write(p);
-  }
-  closeWrite(): Promise<void> {
-    return this.inner.closeWrite();
-  }
-  close(): void {
-    this.inner.close();
-  }
-}
-
-/** Wraps a conn and calls `onClose` once, when it is closed. */
-export class CloseNotifyConn implements Conn {
-  readonly inner: Conn;
-  #onClose: (() => void) | null;
-  constructor(inner: Conn, onClose: () => void) {
-    this.inner = inner;
-    this.#onClose = onClose;
   }
   get localAddr(): Deno.Addr {
     return this.inner.localAddr;
@@ -125,12 +86,26 @@ export class CloseNotifyConn implements Conn {
     return this.inner.closeWrite();
   }
   close(): void {
-    const cb = this.#onClose;
-    this.#onClose = null;
-    try {
-      this.inner.close();
-    } finally {
-      cb?.();
-    }
+    this.inner.close();
+  }
+}
+
+/**
+ * A conn that first returns bytes already read from the underlying conn (after sniffing or a handshake),
+ * then reads through.
+ */
+export class PrefixConn extends ConnWrapper {
+  #prefix: Uint8Array | null;
+  constructor(inner: Conn, prefix: Uint8Array) {
+    super(inner);
+    this.#prefix = prefix.length ? prefix : null;
+  }
+  override read(p: Uint8Array): Promise<number | null> {
+    const pre = this.#prefix;
+    if (!pre) return this.inner.read(p);
+    const n = Math.min(p.length, pre.length);
+    p.set(pre.subarray(0, n));
+    this.#prefix = n < pre.length ? pre.subarray(n) : null;
+    return Promise.resolve(n);
   }
 }

@@ -6,3 +6,5 @@
 export { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify as stringifyYaml } from "npm:yaml@2.9.1";
 export type { Document, Node as YamlNode } from "npm:yaml@2.9.1";
 export { z } from "npm:zod@4.6.7";
+export { Hono } from "npm:hono@4.13.19";
+export type { Context as HonoContext, MiddlewareHandler } from "npm:hono@4.13.19";

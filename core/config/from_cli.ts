@@ -7,6 +7,7 @@ import { ConfigError } from "../errors.ts";
 import { Metadata } from "../metadata.ts";
 import { GOST_CONNECTORS, GOST_DIALERS, GOST_HANDLERS, GOST_LISTENERS } from "./gost_names.ts";
 import { decodeAuthParam, expandPortRange, type NodeUrl, parseNodeUrl } from "./node_url.ts";
+import { LIST_KEYS } from "./schema.ts";
 import type {
   AuthConfig,
   ChainConfig,
@@ -373,20 +374,7 @@ export function buildConfigFromCmd(services: string[], nodes: string[], known: K
   return Object.fromEntries(Object.entries(cfg).sort(([a], [b]) => order(a) - order(b))) as Config;
 }
 
-const ORDER = [
-  "services",
-  "chains",
-  "hops",
-  "authers",
-  "admissions",
-  "bypasses",
-  "resolvers",
-  "hosts",
-  "limiters",
-  "climiters",
-  "rlimiters",
-];
 function order(k: string): number {
-  const i = ORDER.indexOf(k);
-  return i < 0 ? ORDER.length : i;
+  const i = (LIST_KEYS as readonly string[]).indexOf(k);
+  return i < 0 ? LIST_KEYS.length : i;
 }

@@ -213,8 +213,8 @@ export type AuthConfig = z.infer<typeof AuthSchema>;
 /** A selector config. */
 export type SelectorConfig = z.infer<typeof SelectorSchema>;
 
-/** The list-valued top-level keys, in GOST's order (merged by concatenation). */
-export const LIST_KEYS = [
+/** The named object kinds the Web API manages (`/config/{kind}`), in GOST's order. */
+export const OBJECT_KINDS = [
   "services",
   "chains",
   "hops",
@@ -233,7 +233,11 @@ export const LIST_KEYS = [
   "observers",
   "quotas",
   "caches",
-  "loggers",
 ] as const;
+/** One of {@link OBJECT_KINDS}. */
+export type ObjectKind = typeof OBJECT_KINDS[number];
+
+/** The list-valued top-level keys, in GOST's order (merged by concatenation). */
+export const LIST_KEYS = [...OBJECT_KINDS, "loggers"] as const;
 /** The single-valued top-level keys (a later source replaces them). */
 export const SINGLE_KEYS = ["tls", "log", "profiling", "api", "metrics"] as const;

@@ -230,7 +230,7 @@ function globToRegExp(glob: string, source: string): RegExp {
 }
 
 /**
- * Compiles one matcher pattern, classified as GOST does: CIDR (`a/n`), wildcard (contains `*` or `?`), IP range
+ * Compiles one matcher pattern, classified as GOST does: CIDR (`a/n`), glob (`*`, `?`, `[ab]`, `{a,b}`), IP range
  * (`a-b`), then IP or domain with an optional `:port` or `:min-max` (IPv6 with a port in brackets).
  * @throws {ConfigError} naming the pattern when it does not parse
  * @example compilePattern("10.0.0.0/8").kind // "cidr"
@@ -251,7 +251,7 @@ export function compilePattern(pattern: string): Pattern {
     if (bits < shift) return { kind: "cidr", source: pattern, ip, bits };
     return { kind: "cidr", source: pattern, ip: u, bits: bits - shift };
   }
-  if (p.includes("*") || p.includes("?")) {
+  if (/[*?{]/.test(p) || (p.includes("[") && !/^\[[^\]]*\](?::[^:]*)?$/.test(p))) {
     const { host, ports } = splitPattern(p);
     if (host === "") throw bad("empty host");
     return { kind: "wildcard", source: pattern, re: globToRegExp(host, pattern), ports };

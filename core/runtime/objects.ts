@@ -12,32 +12,10 @@ import { StaticAuthenticator } from "../routing/auth.ts";
 import { authEntries, readAuthFile } from "../config/build.ts";
 import { buildChain, buildHop, type ChainBuildContext } from "../config/build_chain.ts";
 import type { ConfigPath } from "../config/load.ts";
-import { ConfigSchema, type HopConfig } from "../config/schema.ts";
+import { ConfigSchema, type HopConfig, OBJECT_KINDS, type ObjectKind } from "../config/schema.ts";
 import type { Registry } from "../registry.ts";
 
-/** Every kind the API manages, in GOST's order. */
-export const OBJECT_KINDS = [
-  "services",
-  "chains",
-  "hops",
-  "authers",
-  "admissions",
-  "bypasses",
-  "resolvers",
-  "hosts",
-  "ingresses",
-  "routers",
-  "observers",
-  "recorders",
-  "sds",
-  "limiters",
-  "climiters",
-  "rlimiters",
-  "quotas",
-  "caches",
-] as const;
-/** One of {@link OBJECT_KINDS}. */
-export type ObjectKind = typeof OBJECT_KINDS[number];
+export { OBJECT_KINDS, type ObjectKind };
 
 /** A named config object (loose: unknown keys are kept). */
 export type NamedObject = { name: string } & Record<string, unknown>;

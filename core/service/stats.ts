@@ -3,7 +3,7 @@
  * −1 current on close, bytes read from the client are input, bytes written to it are output.
  * @module
  */
-import type { Conn } from "../conn.ts";
+import { type Conn, ConnWrapper } from "../conn.ts";
 
 /** The stats JSON object GOST reports. */
 export interface StatsSnapshot {
@@ -55,8 +55,7 @@ export class Stats {
  * A conn that counts its own traffic (for the close log line) and, when given, a service's {@link Stats}:
  * reads from the client are input, writes to it are output; closing it decrements `currentConns` once.
  */
-export class CountingConn implements Conn {
-  readonly inner: Conn;
+export class CountingConn extends ConnWrapper {
   readonly #stats: Stats | undefined;
   /** Bytes read from this conn. */
   input = 0;
@@ -65,23 +64,14 @@ export class CountingConn implements Conn {
   #open = true;
 
   constructor(inner: Conn, stats?: Stats) {
-    this.inner = inner;
+    super(inner);
     this.#stats = stats;
     if (stats) {
       stats.totalConns++;
       stats.currentConns++;
     }
   }
-  get localAddr(): Deno.Addr {
-    return this.inner.localAddr;
-  }
-  get remoteAddr(): Deno.Addr {
-    return this.inner.remoteAddr;
-  }
-  get datagram(): boolean | undefined {
-    return this.inner.datagram;
-  }
-  async read(p: Uint8Array): Promise<number | null> {
+  override async read(p: Uint8Array): Promise<number | null> {
     const n = await this.inner.read(p);
     if (n) {
       this.input += n;
@@ -89,16 +79,13 @@ export class CountingConn implements Conn {
     }
     return n;
   }
-  async write(p: Uint8Array): Promise<number> {
+  override async write(p: Uint8Array): Promise<number> {
     const n = await this.inner.write(p);
     this.output += n;
     if (this.#stats) this.#stats.outputBytes += n;
     return n;
   }
-  closeWrite(): Promise<void> {
-    return this.inner.closeWrite();
-  }
-  close(): void {
+  override close(): void {
     if (this.#open) {
       this.#open = false;
       if (this.#stats) this.#stats.currentConns--;

@@ -1,0 +1,109 @@
+/**
+ * Admission (GOST's client source-address rules), checked when a connection is accepted: a blacklist admission
+ * denies matching clients, a whitelist admission admits only matching ones. Matchers are IPs, CIDRs, IP ranges or
+ * host names; host names are resolved to IPs once, when the admission is created ({@link Admission.create}).
+ * IPv4-mapped IPv6 clients (`::ffff:10.0.0.1`, as a dual-stack listener reports them) match IPv4 rules.
+ * @module
+ */
+import { ConfigError, errorMessage } from "../errors.ts";
+import { AddressMatcher, compilePattern, type Pattern, splitAddr } from "./matcher.ts";
+
+/** Anything that admits or denies a client address; {@link Admission} and {@link AdmissionGroup} implement it. */
+export interface AdmissionChecker {
+  /** True when the client (`host:port` or `host`) may connect. */
+  admit(addr: string): boolean;
+}
+
+/** Options of one admission (the config's `admissions[]` entry). */
+export interface AdmissionOptions {
+  name?: string;
+  /** Whitelist mode: only matching clients are admitted (CLI `~` prefix). */
+  whitelist?: boolean;
+  matchers: string[];
+}
+
+/** Options of {@link Admission.create}: host-name matchers are resolved with `resolve`. */
+export interface AdmissionCreateOptions extends AdmissionOptions {
+  /** Resolves a host name to IPs (default: `Deno.resolveDns` A and AAAA). */
+  resolve?: (host: string) => Promise<string[]>;
+}
+
+/** Resolves A and AAAA with `Deno.resolveDns`; fails only when both fail. */
+async function systemResolve(host: string): Promise<string[]> {
+  const [a, aaaa] = await Promise.allSettled([Deno.resolveDns(host, "A"), Deno.resolveDns(host, "AAAA")]);
+  if (a.status === "rejected" && aaaa.status === "rejected") throw a.reason;
+  return [...(a.status === "fulfilled" ? a.value : []), ...(aaaa.status === "fulfilled" ? aaaa.value : [])];
+}
+
+function compileAdmission(pattern: string): Pattern {
+  const p = compilePattern(pattern);
+  if (p.kind === "cidr" || p.kind === "range" || (p.kind === "ip" && p.ports === null)) return p;
+  throw new ConfigError(`Invalid admission matcher "${pattern}": expected an IP, CIDR, IP range or host name`);
+}
+
+/**
+ * One admission. Build it with {@link Admission.create} when matchers may contain host names; the constructor
+ * accepts IPs, CIDRs and IP ranges only. An empty client address is admitted (as in GOST); a client that is not
+ * an IP (a unix socket path) matches nothing.
+ * @example
+ * const a = new Admission({ matchers: ["192.168.0.0/16"] });
+ * a.admit("192.168.1.5:40000") // false: blacklisted
+ * const w = await Admission.create({ whitelist: true, matchers: ["localhost"] });
+ * w.admit("127.0.0.1:40000") // true
+ */
+export class Admission implements AdmissionChecker {
+  readonly name?: string;
+  readonly whitelist: boolean;
+  readonly #matcher: AddressMatcher;
+
+  /** @throws {ConfigError} naming a pattern that is not an IP, CIDR or IP range (host names need `create`) */
+  constructor(opts: AdmissionOptions) {
+    this.name = opts.name;
+    this.whitelist = !!opts.whitelist;
+    this.#matcher = new AddressMatcher(opts.matchers.map(compileAdmission));
+  }
+
+  /**
+   * Creates an admission, resolving host-name matchers to their IPs first (once; GOST re-resolves on reload).
+   * @throws {ConfigError} naming a matcher that does not parse or a host name that does not resolve
+   * @example const a = await Admission.create({ matchers: ["10.0.0.0/8", "localhost"] });
+   */
+  static async create(opts: AdmissionCreateOptions): Promise<Admission> {
+    const resolve = opts.resolve ?? systemResolve;
+    const matchers = await Promise.all(opts.matchers.map(async (m) => {
+      const p = compilePattern(m);
+      if (p.kind !== "domain" || p.ports !== null || p.key.startsWith(".")) return [m];
+      const host = p.key;
+      let ips: string[];
+      try {
+        ips = await resolve(host);
+      } catch (err) {
+        throw new ConfigError(`Cannot resolve admission matcher "${m}": ${errorMessage(err)}`, { cause: err });
+      }
+      if (ips.length === 0) throw new ConfigError(`Cannot resolve admission matcher "${m}": no addresses`);
+      return ips;
+    }));
+    return new Admission({ name: opts.name, whitelist: opts.whitelist, matchers: matchers.flat() });
+  }
+
+  admit(addr: string): boolean {
+    if (addr === "") return true;
+    const { ip, host } = splitAddr(addr);
+    const matched = ip !== null && this.#matcher.match(host);
+    return this.whitelist ? matched : !matched;
+  }
+}
+
+/**
+ * Several admissions on one service: any member denying is enough to deny.
+ * @example new AdmissionGroup([allowLan, denyBadHost]).admit("192.168.1.5:1234")
+ */
+export class AdmissionGroup implements AdmissionChecker {
+  readonly members: readonly AdmissionChecker[];
+  constructor(members: AdmissionChecker[]) {
+    this.members = [...members];
+  }
+  admit(addr: string): boolean {
+    return this.members.every((m) => m.admit(addr));
+  }
+}

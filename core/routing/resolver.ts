@@ -1,0 +1,423 @@
+/**
+ * GOST's resolver: names are resolved by a list of nameservers tried in order — `udp://ip[:53]` (the default
+ * scheme), `tcp://ip[:53]`, `tls://` or `dot://ip[:853]` (DNS over TLS), `https://host/dns-query` (DoH, RFC 8484
+ * POST) — with a TTL cache, a per-query timeout, IPv4/IPv6 preference and fall-through to the next nameserver
+ * when one fails. IP literals resolve to themselves. Differences from GOST, on purpose: DoT verifies the server
+ * certificate (GOST skips verification) against `hostname`; a truncated UDP answer is retried over TCP; a
+ * zero-TTL answer is not cached (GOST caches it for 60 s); a timed-out nameserver is not asked for the other
+ * address family; the cache is bounded. Not supported yet: `clientIP` (EDNS0 subnet), `async`, per-nameserver
+ * `chain` (pass `dial` instead).
+ * @module
+ */
+import { closeQuietly, type Conn, joinHostPort, writeFull } from "../conn.ts";
+import { ConfigError, DialError, errorMessage, HandshakeError, TimeoutError } from "../errors.ts";
+import { parseDuration } from "../metadata.ts";
+import { dialUdp } from "../udp.ts";
+import { decodeMessage, type DnsMessage, DnsType, encodeQuery, Rcode } from "./dns_wire.ts";
+import type { HostMapper } from "./hosts.ts";
+import { canonicalIP } from "./matcher.ts";
+
+/** One nameserver (the config's `resolvers[].nameservers[]` entry). */
+export interface NameserverOptions {
+  /** `[udp|tcp|tls|dot|https]://host[:port][/path]`; no scheme means udp. `http://` DoH is for tests. */
+  addr: string;
+  /** `ipv4` (default) or `ipv6`: which family is asked first; the other is asked when the first is empty. */
+  prefer?: string;
+  /** `ipv4` or `ipv6`: only this family is asked. */
+  only?: string;
+  /** Cache time, ms or a Go duration: positive overrides the answer TTL, negative disables caching. */
+  ttl?: number | string;
+  /** Per-query timeout, ms or a Go duration (default 5 s). */
+  timeout?: number | string;
+  /** DoT: the TLS server name (SNI and certificate check); default the address host. */
+  hostname?: string;
+  /** DoT: extra trusted CA certificates (PEM). */
+  caCerts?: string[];
+}
+
+/** Opens a conn to a nameserver (`udp` conns are datagram conns); lets a chain carry the queries. */
+export type DnsDial = (network: "tcp" | "udp", addr: string) => Promise<Conn>;
+
+/** Resolver options (the config's `resolvers[]` entry). */
+export interface ResolverOptions {
+  name?: string;
+  nameservers: NameserverOptions[];
+  /** Custom transport for udp/tcp/tls nameservers; default direct. DoH nameservers cannot use it. */
+  dial?: DnsDial;
+  /** Most cached answers (default 1024). */
+  cacheSize?: number;
+  /** Clock in ms, for tests (default `Date.now`). */
+  now?: () => number;
+}
+
+/** The default per-query timeout. */
+export const DEFAULT_DNS_TIMEOUT_MS = 5_000;
+const DEFAULT_CACHE_TTL_MS = 60_000;
+const MAX_MESSAGE = 65_535;
+
+type Family = 4 | 6;
+type Scheme = "udp" | "tcp" | "tls" | "https";
+
+interface Server {
+  url: string;
+  scheme: Scheme;
+  host: string;
+  port: number;
+  prefer: Family;
+  only?: Family;
+  ttlMs?: number;
+  timeoutMs: number;
+  hostname: string;
+  caCerts?: string[];
+}
+
+function parseFamily(v: string | undefined, key: string, addr: string): Family | undefined {
+  const s = (v ?? "").trim().toLowerCase();
+  if (s === "") return undefined;
+  if (s === "ipv4" || s === "ip4") return 4;
+  if (s === "ipv6" || s === "ip6") return 6;
+  throw new ConfigError(`Invalid "${key}" of nameserver "${addr}": "${v}" (expected ipv4 or ipv6)`);
+}
+
+function toMs(v: number | string | undefined, key: string): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  return typeof v === "number" ? v : parseDuration(v, key);
+}
+
+function parseNameserver(o: NameserverOptions): Server {
+  const raw = o.addr.trim();
+  const url = raw.includes("://") ? raw : `udp://${raw}`;
+  const bad = (why: string) => new ConfigError(`Invalid nameserver "${o.addr}": ${why}`);
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)/i.exec(url);
+  if (!m) throw bad("expected [udp|tcp|tls|dot|https]://host[:port]");
+  const scheme0 = m[1].toLowerCase();
+  const scheme: Scheme | undefined = scheme0 === "udp" || scheme0 === "tcp"
+    ? scheme0
+    : scheme0 === "tls" || scheme0 === "dot"
+    ? "tls"
+    : scheme0 === "https" || scheme0 === "http"
+    ? "https"
+    : undefined;
+  if (!scheme) throw bad(`unknown scheme "${scheme0}"`);
+  const hp = /^(?:\[([^\]]+)\]|([^:\[\]]+))(?::(\d{1,5}))?$/.exec(m[2]);
+  if (!hp || Number(hp[3] ?? 0) > 65535) throw bad("expected host[:port]");
+  const host = hp[1] ?? hp[2];
+  const defPort = scheme === "tls" ? 853 : scheme === "https" ? (scheme0 === "http" ? 80 : 443) : 53;
+  if (scheme === "https") {
+    try {
+      new URL(url);
+    } catch {
+      throw bad("not a URL");
+    }
+  }
+  const only = parseFamily(o.only, "only", o.addr);
+  const timeoutMs = toMs(o.timeout, "timeout") ?? 0;
+  return {
+    url,
+    scheme,
+    host,
+    port: hp[3] ? Number(hp[3]) : defPort,
+    only,
+    prefer: only ?? parseFamily(o.prefer, "prefer", o.addr) ?? 4,
+    ttlMs: toMs(o.ttl, "ttl") || undefined,
+    timeoutMs: timeoutMs > 0 ? timeoutMs : DEFAULT_DNS_TIMEOUT_MS,
+    hostname: o.hostname?.trim() || host,
+    caCerts: o.caCerts,
+  };
+}
+
+/** Runs `fn` with a deadline; everything `fn` tracks is closed when it ends or expires. */
+async function withDeadline<T>(ms: number, what: string, fn: (track: (c: { close(): void }) => void) => Promise<T>) {
+  const open: { close(): void }[] = [];
+  let expired = false, timer: ReturnType<typeof setTimeout> | undefined;
+  const track = (c: { close(): void }) => {
+    open.push(c);
+    if (expired) throw new TimeoutError(`${what} timed out after ${ms} ms`);
+  };
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      expired = true;
+      open.forEach(closeQuietly);
+      reject(new TimeoutError(`${what} timed out after ${ms} ms`));
+    }, ms);
+  });
+  const work = fn(track);
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+    open.forEach(closeQuietly);
+    work.catch(() => {});
+  }
+}
+
+async function readFull(conn: Conn, n: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(n);
+  for (let off = 0; off < n;) {
+    const k = await conn.read(buf.subarray(off));
+    if (k === null) throw new HandshakeError(`DNS connection closed after ${off} of ${n} bytes`);
+    off += k;
+  }
+  return buf;
+}
+
+async function readCapped(res: Response): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const c of res.body ?? []) {
+    total += c.length;
+    if (total > MAX_MESSAGE) throw new HandshakeError("DoH answer larger than 65535 bytes");
+    chunks.push(c);
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+/** Checks that `m` answers the query; returns false when it does not. */
+function answers(m: DnsMessage, id: number, name: string, type: number): boolean {
+  if (!m.qr || m.id !== id) return false;
+  const q = m.questions[0];
+  return !q || (q.type === type && q.name.toLowerCase() === name);
+}
+
+interface CacheEntry {
+  ips: string[];
+  expires: number;
+}
+
+/**
+ * A resolver over a list of nameservers.
+ * @example
+ * const r = new Resolver({ nameservers: [{ addr: "udp://1.1.1.1:53", prefer: "ipv6" }, { addr: "tls://9.9.9.9" }] });
+ * await r.resolve("ip", "example.com") // ["2606:2800:…", …]
+ */
+export class Resolver {
+  readonly name?: string;
+  readonly #servers: Server[];
+  readonly #dial?: DnsDial;
+  readonly #now: () => number;
+  readonly #cacheSize: number;
+  readonly #cache = new Map<string, CacheEntry>();
+  readonly #inflight = new Map<string, Promise<string[]>>();
+
+  /** @throws {ConfigError} naming a nameserver address or option that does not parse */
+  constructor(opts: ResolverOptions) {
+    this.name = opts.name;
+    this.#servers = opts.nameservers.filter((n) => n.addr.trim() !== "").map(parseNameserver);
+    if (this.#servers.length === 0) throw new ConfigError(`Resolver "${opts.name ?? ""}" has no nameservers`);
+    this.#dial = opts.dial;
+    if (opts.dial) {
+      const doh = this.#servers.find((s) => s.scheme === "https");
+      if (doh) throw new ConfigError(`Nameserver "${doh.url}" (DoH) cannot be reached through a custom dial`);
+    }
+    this.#now = opts.now ?? Date.now;
+    this.#cacheSize = opts.cacheSize ?? 1024;
+  }
+
+  /**
+   * Resolves a name to IPs: `ip4`/`ip6` ask only that family, `ip` asks each nameserver's preferred family and
+   * the other one when it is empty. Nameservers are tried in order until one returns addresses.
+   * @returns the IPs, canonical; empty when every nameserver answered without addresses
+   * @throws {DialError} when every nameserver failed (timeout, refused, NXDOMAIN, SERVFAIL, malformed answer)
+   * @example await resolver.resolve("ip4", "localhost.test")
+   */
+  async resolve(network: "ip" | "ip4" | "ip6", host: string): Promise<string[]> {
+    const literal = canonicalIP(host.replace(/^\[(.*)\]$/, "$1"));
+    if (literal) return [literal];
+    let name = host.trim().toLowerCase().replace(/\.$/, "");
+    if (name === "") throw new DialError(host, "Cannot resolve an empty host name");
+    // deno-lint-ignore no-control-regex
+    if (/[^\x00-\x7f]/.test(name)) {
+      try {
+        name = new URL(`http://${name}`).hostname; // IDNA: the name as it is asked and answered
+      } catch (err) {
+        throw new DialError(host, `Cannot resolve "${host}": not a valid host name`, { cause: err });
+      }
+    }
+    const want: Family | undefined = network === "ip4" ? 4 : network === "ip6" ? 6 : undefined;
+    const errors: string[] = [];
+    let lastErr: unknown, answered = false;
+    for (const s of this.#servers) {
+      try {
+        const ips = await this.#resolveWith(s, name, want);
+        if (ips.length > 0) return ips;
+        answered = true;
+      } catch (err) {
+        errors.push(`${s.url}: ${errorMessage(err)}`);
+        lastErr = err;
+      }
+    }
+    if (answered) return [];
+    throw new DialError(host, `Cannot resolve "${host}": ${errors.join("; ")}`, { cause: lastErr });
+  }
+
+  async #resolveWith(s: Server, name: string, want: Family | undefined): Promise<string[]> {
+    if (s.only && want && s.only !== want) return [];
+    const first = s.only ?? want ?? s.prefer;
+    const order: Family[] = s.only || want ? [first] : [first, first === 4 ? 6 : 4];
+    let err: unknown;
+    for (const fam of order) {
+      try {
+        const ips = await this.#query(s, name, fam === 4 ? DnsType.A : DnsType.AAAA);
+        if (ips.length > 0) return ips;
+      } catch (e) {
+        if (e instanceof TimeoutError) throw e;
+        err ??= e;
+      }
+    }
+    if (err) throw err;
+    return [];
+  }
+
+  #query(s: Server, name: string, type: number): Promise<string[]> {
+    const key = `${type}|${name}`;
+    const useCache = s.ttlMs === undefined || s.ttlMs > 0;
+    const hit = useCache ? this.#cache.get(key) : undefined;
+    if (hit && hit.expires > this.#now()) return Promise.resolve(hit.ips);
+    const flight = `${s.url}|${key}`;
+    const pending = this.#inflight.get(flight);
+    if (pending) return pending;
+    const p = this.#lookup(s, name, type, useCache ? key : undefined).finally(() => this.#inflight.delete(flight));
+    this.#inflight.set(flight, p);
+    return p;
+  }
+
+  async #lookup(s: Server, name: string, type: number, cacheKey: string | undefined): Promise<string[]> {
+    const m = await this.#exchange(s, name, type);
+    if (m.rcode !== Rcode.NOERROR) {
+      const code = Object.entries(Rcode).find(([, v]) => v === m.rcode)?.[0] ?? `rcode ${m.rcode}`;
+      throw new DialError(name, `${code} for ${name}`);
+    }
+    const records = m.answers.filter((r) => r.type === type && r.address !== undefined);
+    const ips = records.map((r) => r.address!);
+    if (cacheKey) {
+      let ttl = s.ttlMs;
+      if (ttl === undefined) {
+        const relevant = m.answers.filter((r) => r.type === type || r.type === DnsType.CNAME);
+        const soa = m.authorities.find((r) => r.soa);
+        ttl = relevant.length > 0
+          ? Math.min(...relevant.map((r) => r.ttl)) * 1000
+          : soa
+          ? Math.min(soa.ttl, soa.soa!.minimum) * 1000
+          : DEFAULT_CACHE_TTL_MS;
+      }
+      if (ttl > 0) this.#store(cacheKey, { ips, expires: this.#now() + ttl });
+    }
+    return ips;
+  }
+
+  #store(key: string, entry: CacheEntry) {
+    this.#cache.delete(key);
+    if (this.#cache.size >= this.#cacheSize) {
+      const now = this.#now();
+      for (const [k, v] of this.#cache) if (v.expires <= now) this.#cache.delete(k);
+      if (this.#cache.size >= this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
+    }
+    this.#cache.set(key, entry);
+  }
+
+  #exchange(s: Server, name: string, type: number): Promise<DnsMessage> {
+    const what = `Query ${name} to ${s.url}`;
+    if (s.scheme === "https") return withDeadline(s.timeoutMs, what, (track) => this.#doh(s, name, type, track));
+    return withDeadline(s.timeoutMs, what, async (track) => {
+      if (s.scheme === "udp") {
+        const m = await this.#udp(s, name, type, track);
+        if (!m.tc) return m;
+      }
+      return await this.#stream(s, name, type, track);
+    });
+  }
+
+  async #open(s: Server, network: "tcp" | "udp", track: (c: { close(): void }) => void): Promise<Conn> {
+    const addr = joinHostPort(s.host, s.port);
+    const pending = this.#dial
+      ? this.#dial(network, addr)
+      : network === "udp"
+      ? Promise.resolve(dialUdp(s.host, s.port))
+      : Deno.connect({ hostname: s.host, port: s.port, transport: "tcp" });
+    const conn = await pending;
+    track(conn);
+    return conn;
+  }
+
+  async #udp(s: Server, name: string, type: number, track: (c: { close(): void }) => void): Promise<DnsMessage> {
+    const conn = await this.#open(s, "udp", track);
+    const id = crypto.getRandomValues(new Uint16Array(1))[0];
+    await conn.write(encodeQuery(id, name, type));
+    const buf = new Uint8Array(MAX_MESSAGE);
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) throw new HandshakeError("DNS socket closed");
+      let m: DnsMessage;
+      try {
+        m = decodeMessage(buf.subarray(0, n));
+      } catch {
+        continue; // not ours or garbage: keep waiting for the real answer until the deadline
+      }
+      if (answers(m, id, name, type)) return m;
+    }
+  }
+
+  async #stream(s: Server, name: string, type: number, track: (c: { close(): void }) => void): Promise<DnsMessage> {
+    let conn = await this.#open(s, "tcp", track);
+    if (s.scheme === "tls") {
+      if (!("setNoDelay" in conn)) throw new DialError(s.url, "DNS over TLS needs a TCP conn from the dial function");
+      conn = await Deno.startTls(conn as Deno.TcpConn, { hostname: s.hostname, caCerts: s.caCerts });
+      track(conn);
+    }
+    const id = crypto.getRandomValues(new Uint16Array(1))[0];
+    const q = encodeQuery(id, name, type);
+    const framed = new Uint8Array(q.length + 2);
+    framed.set([q.length >> 8, q.length & 0xff]);
+    framed.set(q, 2);
+    await writeFull(conn, framed);
+    const len = await readFull(conn, 2);
+    const m = decodeMessage(await readFull(conn, (len[0] << 8) | len[1]));
+    if (!answers(m, id, name, type)) throw new HandshakeError(`${s.url} answered another query`);
+    return m;
+  }
+
+  async #doh(s: Server, name: string, type: number, track: (c: { close(): void }) => void): Promise<DnsMessage> {
+    const ctl = new AbortController();
+    track({ close: () => ctl.abort() });
+    const res = await fetch(s.url, {
+      method: "POST",
+      headers: { "content-type": "application/dns-message", accept: "application/dns-message" },
+      body: encodeQuery(0, name, type),
+      signal: ctl.signal,
+    });
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new DialError(s.url, `DoH ${s.url} answered HTTP ${res.status}`);
+    }
+    const m = decodeMessage(await readCapped(res));
+    if (!answers(m, 0, name, type)) throw new HandshakeError(`${s.url} answered another query`);
+    return m;
+  }
+}
+
+/**
+ * GOST's name lookup for a dial: an IP literal is itself; then the hosts table; then the resolver. Without a
+ * resolver an empty result means "leave the name to `Deno.connect`" (the system resolver, with /etc/hosts).
+ * @param network `tcp`/`udp`/`ip` for both families, or a `4`/`6`-suffixed network for one
+ * @throws {DialError} when the resolver fails
+ * @example await lookupHost(hosts, resolver, "tcp", "example.com") // ["10.0.0.1"], or [] → dial by name
+ */
+export async function lookupHost(
+  hosts: HostMapper | undefined,
+  resolver: Resolver | undefined,
+  network: string,
+  host: string,
+): Promise<string[]> {
+  const literal = canonicalIP(host.replace(/^\[(.*)\]$/, "$1"));
+  if (literal) return [literal];
+  const net = network.endsWith("4") ? "ip4" : network.endsWith("6") ? "ip6" : "ip";
+  const mapped = hosts?.lookup(net, host) ?? [];
+  if (mapped.length > 0) return mapped;
+  return resolver ? await resolver.resolve(net, host) : [];
+}
