@@ -1,7 +1,7 @@
 /**
  * SOCKS4/4a and SOCKS5 wire formats (GOST-WIRE.md §0, §1.1, §1.2; RFC 1928, RFC 1929): encoders return the exact
  * bytes, readers take a {@link HandshakeReader} and throw {@link HandshakeError}s on malformed input. Shared by the
- * server handlers and a future connector.
+ * server handlers and the connectors (connector_*.ts).
  * @module
  */
 import type { HandshakeReader } from "../../core/bufio.ts";
@@ -21,8 +21,8 @@ export const Socks4Cmd = { Connect: 0x01, Bind: 0x02 } as const;
 export const Socks4Reply = { Granted: 0x5a, Failed: 0x5b, Blocked: 0x5c, AuthFailed: 0x5d } as const;
 /** SOCKS5 methods (0x80/0x82 are GOST's TLS extensions). */
 export const Method = { NoAuth: 0x00, UserPass: 0x02, Tls: 0x80, TlsAuth: 0x82, NoAcceptable: 0xff } as const;
-/** SOCKS5 commands. */
-export const Cmd = { Connect: 0x01, Bind: 0x02, UdpAssociate: 0x03 } as const;
+/** SOCKS5 commands (0xF3 is GOST's UDP-tun, GOST-WIRE §1.5). */
+export const Cmd = { Connect: 0x01, Bind: 0x02, UdpAssociate: 0x03, UdpTun: 0xf3 } as const;
 /** SOCKS5 reply codes. */
 export const Rep = {
   Succeeded: 0x00,
@@ -193,6 +193,20 @@ export async function readSocks4Request(r: HandshakeReader): Promise<Socks4Reque
   return { cmd: head[1], host, port: (head[2] << 8) | head[3], userid };
 }
 
+/** A SOCKS4 reply as read by a client; `version` is VN (0 by the RFC, 4 from a few servers). */
+export interface Socks4ReplyMessage {
+  version: number;
+  code: number;
+  host: string;
+  port: number;
+}
+
+/** Reads the 8-byte SOCKS4 reply without judging VN or CD (the client decides). */
+export async function readSocks4Reply(r: HandshakeReader): Promise<Socks4ReplyMessage> {
+  const b = await r.readFull(8);
+  return { version: b[0], code: b[1], port: (b[2] << 8) | b[3], host: formatIPv4(b.subarray(4, 8)) };
+}
+
 /** Encodes a SOCKS4 reply (VN 0); GOST writes port and IP as zeros. */
 export function encodeSocks4Reply(code: number, host = "0.0.0.0", port = 0): Uint8Array {
   const out = new Uint8Array(8);
@@ -221,6 +235,13 @@ export function encodeMethodReply(method: number): Uint8Array {
   return Uint8Array.from([SOCKS5_VERSION, method]);
 }
 
+/** Reads the server's method choice. @throws {BadVersionError} when VER is not 5 */
+export async function readMethodReply(r: HandshakeReader): Promise<number> {
+  const b = await r.readFull(2);
+  if (b[0] !== SOCKS5_VERSION) throw new BadVersionError(b[0], SOCKS5_VERSION);
+  return b[1];
+}
+
 /** Encodes an RFC 1929 request. @throws {RangeError} when a field is longer than 255 bytes */
 export function encodeUserPassRequest(username: string, password: string): Uint8Array {
   const u = enc.encode(username), p = enc.encode(password);
@@ -235,6 +256,13 @@ export async function readUserPassRequest(r: HandshakeReader): Promise<{ usernam
   const username = dec.decode(await r.readFull(await r.readByte()));
   const password = dec.decode(await r.readFull(await r.readByte()));
   return { username, password };
+}
+
+/** Reads an RFC 1929 reply and returns STATUS (0 = success). @throws {BadVersionError} when VER is not 1 */
+export async function readUserPassReply(r: HandshakeReader): Promise<number> {
+  const b = await r.readFull(2);
+  if (b[0] !== USERPASS_VERSION) throw new BadVersionError(b[0], USERPASS_VERSION);
+  return b[1];
 }
 
 /** Encodes an RFC 1929 reply: 0 success, anything else failure (GOST sends 1). */
@@ -300,4 +328,32 @@ export function decodeUdpHeader(b: Uint8Array): { frag: number; addr: SocksAddr;
   if (b.length < 4) throw new HandshakeError("Truncated UDP datagram header");
   const { addr, end } = decodeAddr(b, 3);
   return { frag: b[2], addr, dataOffset: end };
+}
+
+// ---- GOST UDP-tun (CMD 0xF3) frames over the TCP stream, GOST-WIRE §1.5 ----
+
+/** FRAG value GOST writes in UDP-tun frames. */
+export const UDP_TUN_FRAG = 0xff;
+
+/**
+ * Encodes the header of a UDP-tun frame `LEN u16 | 0xFF | ADDR` (prepend it to the `length` DATA bytes).
+ * @throws {RangeError} when `length` is not in [1, 65535] (an empty frame desynchronises GOST's reader)
+ */
+export function encodeUdpTunHeader(length: number, host: string, port: number): Uint8Array {
+  if (!Number.isInteger(length) || length < 1 || length > 0xffff) {
+    throw new RangeError(`UDP-tun payload length ${length} is outside [1, 65535]`);
+  }
+  const out = encodeUdpHeader(host, port, UDP_TUN_FRAG);
+  u16(out, 0, length);
+  return out;
+}
+
+/**
+ * Reads the header of a UDP-tun frame; the caller then reads `length` DATA bytes. FRAG is ignored, as GOST does.
+ * @throws {AddrTypeError} on an unknown ATYP; {@link UnexpectedEofError} when the stream ends inside the header
+ */
+export async function readUdpTunHeader(r: HandshakeReader): Promise<{ length: number; addr: SocksAddr }> {
+  const length = await r.readUint16();
+  await r.readByte();
+  return { length, addr: await readAddr(r) };
 }
