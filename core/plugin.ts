@@ -162,3 +162,16 @@ export class ListenerClosedError extends Error {
     this.name = "ListenerClosedError";
   }
 }
+
+/**
+ * The dial options for one connection: its abort signal, its logger, and the `hash` selector key (the
+ * authenticated client id, else the client IP).
+ * @example await router.dial("tcp", dst, dialOptions(ctx));
+ */
+export function dialOptions(ctx: ConnContext): DialOptions {
+  return {
+    signal: ctx.signal,
+    logger: ctx.logger,
+    hashKey: ctx.clientId ?? ctx.src.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""),
+  };
+}

@@ -6,7 +6,7 @@
 import { closeQuietly, type Conn, type Network } from "../../core/conn.ts";
 import { ConfigError, DialError, errorMessage } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { ConnContext, Handler, HandlerOptions } from "../../core/plugin.ts";
+import { type ConnContext, dialOptions, type Handler, type HandlerOptions } from "../../core/plugin.ts";
 import type { Node } from "../../core/routing/node_group.ts";
 import { relay } from "../../core/relay.ts";
 
@@ -52,7 +52,7 @@ export class ForwardHandler implements Handler {
       ctx.dst = node.addr;
       const network = (node.network as Network | undefined) ?? (conn.datagram ? "udp" : this.#network);
       try {
-        const target = await this.#opts.router.dial(network, node.addr, { signal: ctx.signal, logger: ctx.logger });
+        const target = await this.#opts.router.dial(network, node.addr, dialOptions(ctx));
         group.markOk(node);
         return target;
       } catch (err) {

@@ -3,8 +3,9 @@
  * client sent after the head (already buffered by the reader) go first.
  * @module
  */
+import { dialOptions } from "../../core/plugin.ts";
 import { closeQuietly, type Conn } from "../../core/conn.ts";
-import { DialError, errorMessage } from "../../core/errors.ts";
+import { DialError, errorMessage, PolicyError } from "../../core/errors.ts";
 import { relay } from "../../core/relay.ts";
 import type { Session } from "./session.ts";
 import { parseAuthority, type RequestHead } from "./wire.ts";
@@ -23,9 +24,13 @@ export async function handleConnect(s: Session, req: RequestHead): Promise<void>
   s.closeUpstream();
   let target: Conn;
   try {
-    target = await s.opts.router.dial("tcp", addr, { signal: s.ctx.signal, logger: s.ctx.logger });
+    target = await s.opts.router.dial("tcp", addr, dialOptions(s.ctx));
   } catch (err) {
     s.ctx.logger.debug(`CONNECT ${addr}: ${errorMessage(err)}`);
+    if (err instanceof PolicyError) {
+      await s.fail(403);
+      throw err;
+    }
     await s.fail(502);
     throw err instanceof DialError ? err : new DialError(addr, errorMessage(err), { cause: err });
   }

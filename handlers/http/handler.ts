@@ -5,7 +5,7 @@
  */
 import { closeQuietly, type Conn } from "../../core/conn.ts";
 import { withDeadline } from "../../core/deadline.ts";
-import { AuthError, DialError, TimeoutError } from "../../core/errors.ts";
+import { AuthError, DialError, PolicyError, TimeoutError } from "../../core/errors.ts";
 import { Metadata } from "../../core/metadata.ts";
 import type { ConnContext, Handler, HandlerOptions } from "../../core/plugin.ts";
 import { authenticateRequest } from "./auth.ts";
@@ -89,6 +89,7 @@ export class HttpHandler implements Handler {
     } catch (err) {
       if (err instanceof HttpStatusError) await s.fail(err.status);
       else if (err instanceof DialError) await s.fail(502);
+      else if (err instanceof PolicyError) await s.fail(403);
       throw err;
     }
   }

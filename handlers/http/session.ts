@@ -5,8 +5,8 @@
  */
 import type { HandshakeReader } from "../../core/bufio.ts";
 import { closeQuietly, type Conn, writeFull } from "../../core/conn.ts";
-import { DialError, errorMessage } from "../../core/errors.ts";
-import type { ConnContext, HandlerOptions } from "../../core/plugin.ts";
+import { DialError, errorMessage, PolicyError } from "../../core/errors.ts";
+import { type ConnContext, dialOptions, type HandlerOptions } from "../../core/plugin.ts";
 import type { HttpMetadata } from "./metadata.ts";
 import { lingerClose, newReader } from "./stream.ts";
 import { buildReply } from "./wire.ts";
@@ -53,9 +53,11 @@ export class Session {
     this.closeUpstream();
     let conn: Conn;
     try {
-      conn = await this.opts.router.dial("tcp", addr, { signal: this.ctx.signal, logger: this.ctx.logger });
+      conn = await this.opts.router.dial("tcp", addr, dialOptions(this.ctx));
     } catch (err) {
-      throw err instanceof DialError ? err : new DialError(addr, errorMessage(err), { cause: err });
+      throw err instanceof DialError || err instanceof PolicyError
+        ? err
+        : new DialError(addr, errorMessage(err), { cause: err });
     }
     if (this.ctx.signal.aborted) {
       closeQuietly(conn);

@@ -21,14 +21,16 @@
  */
 import type { HandlerFactory } from "../../core/plugin.ts";
 import type { Registries } from "../../core/registries.ts";
+import { registerConnectors } from "./connector_mod.ts";
 import { Socks4Handler } from "./v4.ts";
 import { Socks5Handler } from "./v5/handler.ts";
 
 export { Socks4Handler } from "./v4.ts";
 export { Socks5Handler } from "./v5/handler.ts";
 
-/** Registers `socks4`, `socks4a`, `socks5` and `socks`. */
+/** Registers the handlers and connectors `socks4`, `socks4a`, `socks5` and `socks`. */
 export function register(reg: Registries): void {
+  registerConnectors(reg);
   const v4: HandlerFactory = (opts) => new Socks4Handler(opts);
   const v5: HandlerFactory = (opts) => new Socks5Handler(opts);
   reg.handlers.register("socks4", v4);

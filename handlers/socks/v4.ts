@@ -5,9 +5,9 @@
 import { HandshakeReader, UnexpectedEofError } from "../../core/bufio.ts";
 import { closeQuietly, type Conn, joinHostPort, writeFull } from "../../core/conn.ts";
 import { withDeadline } from "../../core/deadline.ts";
-import { AuthError, DialError, errorMessage, HandshakeError, TimeoutError } from "../../core/errors.ts";
+import { AuthError, DialError, errorMessage, HandshakeError, PolicyError, TimeoutError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { ConnContext, Handler, HandlerOptions } from "../../core/plugin.ts";
+import { type ConnContext, dialOptions, type Handler, type HandlerOptions } from "../../core/plugin.ts";
 import { relay } from "../../core/relay.ts";
 import { parseSocksMetadata, type SocksMetadata } from "./metadata.ts";
 import { BadVersionError, encodeSocks4Reply, readSocks4Request, Socks4Cmd, Socks4Reply } from "./wire.ts";
@@ -65,10 +65,12 @@ export class Socks4Handler implements Handler {
 
       let target: Conn;
       try {
-        target = await this.#opts.router.dial("tcp", dst, { signal: ctx.signal, logger: ctx.logger });
+        target = await this.#opts.router.dial("tcp", dst, dialOptions(ctx));
       } catch (err) {
-        await reply(conn, Socks4Reply.Failed);
-        throw err instanceof DialError ? err : new DialError(dst, errorMessage(err), { cause: err });
+        await reply(conn, err instanceof PolicyError ? Socks4Reply.Blocked : Socks4Reply.Failed);
+        throw err instanceof DialError || err instanceof PolicyError
+          ? err
+          : new DialError(dst, errorMessage(err), { cause: err });
       }
       try {
         await writeFull(conn, encodeSocks4Reply(Socks4Reply.Granted));

@@ -2,8 +2,9 @@
  * SOCKS5 CONNECT: dial the target through the router, answer with the outbound socket's local address, relay.
  * @module
  */
+import { dialOptions } from "../../../core/plugin.ts";
 import { closeQuietly, type Conn, joinHostPort } from "../../../core/conn.ts";
-import { DialError, errorMessage, HandshakeError } from "../../../core/errors.ts";
+import { DialError, errorMessage, HandshakeError, PolicyError } from "../../../core/errors.ts";
 import { relay } from "../../../core/relay.ts";
 import { Rep } from "../wire.ts";
 import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
@@ -13,6 +14,7 @@ import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
  * when the cause is known: refused → 0x05, name not resolved, no route or timeout → 0x04.
  */
 export function dialFailureRep(err: unknown): number {
+  if (err instanceof PolicyError) return Rep.NotAllowed;
   for (let e = err; e instanceof Error; e = e.cause) {
     if (e.name === "ConnectionRefused") return Rep.ConnRefused;
     if (e.name === "NetworkUnreachable") return Rep.NetUnreachable;
@@ -36,10 +38,12 @@ export async function connect(s: CommandScope): Promise<void> {
   const dst = joinHostPort(addr.host, addr.port);
   let target: Conn;
   try {
-    target = await s.opts.router.dial("tcp", dst, { signal: ctx.signal, logger: ctx.logger });
+    target = await s.opts.router.dial("tcp", dst, dialOptions(ctx));
   } catch (err) {
     await sendError(conn, dialFailureRep(err));
-    throw err instanceof DialError ? err : new DialError(dst, errorMessage(err), { cause: err });
+    throw err instanceof DialError || err instanceof PolicyError
+      ? err
+      : new DialError(dst, errorMessage(err), { cause: err });
   }
   try {
     const bnd = netAddr(target.localAddr);
