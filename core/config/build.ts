@@ -52,7 +52,6 @@ const UNSUPPORTED_FIELDS: [ConfigPath, string][] = [
   [["handler", "limiter"], "traffic limiters"],
   [["handler", "observer"], "handler observers"],
   [["handler", "tls"], "handler TLS"],
-  [["listener", "chain"], "listener chains"],
   [["listener", "chainGroup"], "chain groups"],
   [["listener", "tls"], "listener TLS"],
   [["listener", "auth"], "listener auth"],
@@ -176,14 +175,21 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
   } catch (err) {
     throw fail(["metadata", "dialTimeout"], errorMessage(err));
   }
-  const chainName = ignoreChain ? "" : cfg.handler?.chain ?? "";
-  const router = new DefaultRouter({
-    retries: cfg.handler?.retries ?? 0,
-    dialTimeoutMs,
+  const routerFor = (chainName: string) =>
+    new DefaultRouter({
+      retries: cfg.handler?.retries ?? 0,
+      dialTimeoutMs,
+      logger,
+      chain: chainName && !ignoreChain ? () => ctx.reg.chains.get(chainName) ?? missingChain(chainName) : undefined,
+    });
+  const router = routerFor(cfg.handler?.chain ?? "");
+  const listenerRouter = cfg.listener?.chain ? routerFor(cfg.listener.chain) : router;
+  const listener: Listener = listenerFactory({
+    addr: cfg.addr ?? "",
     logger,
-    chain: chainName ? () => ctx.reg.chains.get(chainName) ?? missingChain(chainName) : undefined,
+    service: cfg.name,
+    router: listenerRouter,
   });
-  const listener: Listener = listenerFactory({ addr: cfg.addr ?? "", logger, service: cfg.name, router });
   try {
     await listener.init(listenerMd);
   } catch (err) {
