@@ -8,13 +8,19 @@
 import { ConfigError, errorMessage } from "../errors.ts";
 import { AddressMatcher, compilePattern, type Pattern, splitAddr } from "./matcher.ts";
 
-/** Anything that admits or denies a client address; {@link Admission} and {@link AdmissionGroup} implement it. */
+/**
+ * Anything that admits or denies a client address; {@link Admission} and {@link AdmissionGroup} implement it.
+ * @example const all: AdmissionChecker = { admit: () => true };
+ */
 export interface AdmissionChecker {
   /** True when the client (`host:port` or `host`) may connect. */
   admit(addr: string): boolean;
 }
 
-/** Options of one admission (the config's `admissions[]` entry). */
+/**
+ * Options of one admission (the config's `admissions[]` entry).
+ * @example const o: AdmissionOptions = { whitelist: true, matchers: ["192.168.0.0/16", "10.0.0.1"] };
+ */
 export interface AdmissionOptions {
   name?: string;
   /** Whitelist mode: only matching clients are admitted (CLI `~` prefix). */
@@ -22,7 +28,10 @@ export interface AdmissionOptions {
   matchers: string[];
 }
 
-/** Options of {@link Admission.create}: host-name matchers are resolved with `resolve`. */
+/**
+ * Options of {@link Admission.create}: host-name matchers are resolved with `resolve`.
+ * @example await Admission.create({ matchers: ["gw.lan"], resolve: (h) => resolver.resolve("ip", h) })
+ */
 export interface AdmissionCreateOptions extends AdmissionOptions {
   /** Resolves a host name to IPs (default: `Deno.resolveDns` A and AAAA). */
   resolve?: (host: string) => Promise<string[]>;

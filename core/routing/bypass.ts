@@ -11,6 +11,7 @@ import { AddressMatcher } from "./matcher.ts";
 /**
  * Anything that decides whether a target is bypassed; {@link Bypass} and {@link BypassGroup} implement it.
  * `whitelist` and `network` are read by {@link BypassGroup}; absent means a blacklist for every network.
+ * @example const deny: BypassChecker = { contains: (_net, addr) => addr.startsWith("10.") };
  */
 export interface BypassChecker {
   /** True means "bypass" (reject, truncate the chain, or skip the node). */
@@ -19,7 +20,10 @@ export interface BypassChecker {
   readonly network?: string;
 }
 
-/** Options of one bypass (the config's `bypasses[]` entry). */
+/**
+ * Options of one bypass (the config's `bypasses[]` entry).
+ * @example const o: BypassOptions = { name: "lan", whitelist: false, matchers: ["10.0.0.0/8"], network: "tcp" };
+ */
 export interface BypassOptions {
   name?: string;
   /** Whitelist mode: a target matching nothing is bypassed (CLI `~` prefix). */

@@ -8,23 +8,41 @@
 import { HandshakeError } from "../errors.ts";
 import { formatIP, parseIP } from "./matcher.ts";
 
-/** Record types used here (others pass through as numbers). */
+/**
+ * Record types used here (others pass through as numbers).
+ * @example encodeQuery(1, "example.com", DnsType.AAAA)
+ */
 export const DnsType = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, OPT: 41 } as const;
-/** The Internet class. */
+/**
+ * The Internet class.
+ * @example const q: DnsQuestion = { name: "example.com", type: DnsType.A, class: CLASS_IN };
+ */
 export const CLASS_IN = 1;
-/** Response codes. */
+/**
+ * Response codes.
+ * @example if (decodeMessage(reply).rcode === Rcode.NXDOMAIN) throw new Error("no such name");
+ */
 export const Rcode = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
-/** The most compression pointers followed while decoding one name. */
+/**
+ * The most compression pointers followed while decoding one name.
+ * @example MAX_POINTER_JUMPS // 64: a name needing more throws HandshakeError
+ */
 export const MAX_POINTER_JUMPS = 64;
 
-/** A question: name (no trailing dot), type and class. */
+/**
+ * A question: name (no trailing dot), type and class.
+ * @example const q: DnsQuestion = { name: "example.com", type: DnsType.A, class: CLASS_IN };
+ */
 export interface DnsQuestion {
   name: string;
   type: number;
   class: number;
 }
 
-/** The SOA fields (for negative-caching TTLs). */
+/**
+ * The SOA fields (for negative-caching TTLs).
+ * @example Math.min(rec.ttl, rec.soa!.minimum) // the negative-caching TTL of RFC 2308
+ */
 export interface DnsSoa {
   mname: string;
   rname: string;
@@ -38,6 +56,7 @@ export interface DnsSoa {
 /**
  * A resource record. Decoding fills `data` (raw RDATA) and, by type, `address` (A/AAAA), `target`
  * (CNAME/NS/PTR) or `soa`. Encoding takes `address`, `target` or `soa` when present, else `data`.
+ * @example const r: DnsRecord = { name: "a.test", type: DnsType.A, class: CLASS_IN, ttl: 60, address: "10.0.0.1" };
  */
 export interface DnsRecord {
   name: string;
@@ -50,7 +69,10 @@ export interface DnsRecord {
   soa?: DnsSoa;
 }
 
-/** A whole message: header fields, then the four sections. */
+/**
+ * A whole message: header fields, then the four sections.
+ * @example const m: DnsMessage = decodeMessage(bytes); m.tc // truncated: retry over TCP
+ */
 export interface DnsMessage {
   id: number;
   /** True in responses. */

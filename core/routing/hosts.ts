@@ -8,7 +8,10 @@
 import { ConfigError } from "../errors.ts";
 import { formatIP, type IP, parseIP, unmapIP } from "./matcher.ts";
 
-/** One mapping of the config's `hosts[].mappings`. */
+/**
+ * One mapping of the config's `hosts[].mappings`.
+ * @example const m: HostMapping = { ip: "127.0.0.1", hostname: "example.com", aliases: ["www.example.com"] };
+ */
 export interface HostMapping {
   ip: string;
   hostname: string;

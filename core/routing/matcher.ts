@@ -8,7 +8,10 @@
  */
 import { ConfigError } from "../errors.ts";
 
-/** A parsed IP address: 4 bytes for IPv4, 16 for IPv6. */
+/**
+ * A parsed IP address: 4 bytes for IPv4, 16 for IPv6.
+ * @example const ip: IP = { family: 4, bytes: new Uint8Array([127, 0, 0, 1]) };
+ */
 export interface IP {
   readonly family: 4 | 6;
   readonly bytes: Uint8Array;
@@ -129,7 +132,10 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return 0;
 }
 
-/** An inclusive port range; a single port is `n-n`. */
+/**
+ * An inclusive port range; a single port is `n-n`.
+ * @example new PortRange(8000, 8080).contains(8000) // true
+ */
 export class PortRange {
   readonly min: number;
   readonly max: number;
@@ -151,6 +157,7 @@ export class PortRange {
     }
     return new PortRange(min, max);
   }
+  /** Tells whether `port` lies in the range, both ends included. */
   contains(port: number): boolean {
     return port >= this.min && port <= this.max;
   }
@@ -177,10 +184,16 @@ export function splitAddr(addr: string): { host: string; port: number; ip: IP | 
   return { host: ip ? formatIP(ip) : host, port: /^\d{1,5}$/.test(port) ? Number(port) : 0, ip };
 }
 
-/** The kinds of matcher pattern. */
+/**
+ * The kinds of matcher pattern.
+ * @example compilePattern(".example.org").kind satisfies PatternKind // "domain"
+ */
 export type PatternKind = "ip" | "cidr" | "range" | "domain" | "wildcard";
 
-/** One compiled pattern. `ports` is null when any port matches. */
+/**
+ * One compiled pattern. `ports` is null when any port matches.
+ * @example const p: Pattern = compilePattern("*.example.com:80"); // { kind: "wildcard", re, ports: 80-80 }
+ */
 export type Pattern =
   | { kind: "ip"; source: string; ip: IP; key: string; ports: PortRange | null }
   | { kind: "domain"; source: string; key: string; ports: PortRange | null }

@@ -5,7 +5,8 @@
  * when one fails. IP literals resolve to themselves. Differences from GOST, on purpose: DoT verifies the server
  * certificate (GOST skips verification) against `hostname`; a truncated UDP answer is retried over TCP; a
  * zero-TTL answer is not cached (GOST caches it for 60 s); a timed-out nameserver is not asked for the other
- * address family; the cache is bounded. Not supported yet: `clientIP` (EDNS0 subnet), `async`, per-nameserver
+ * address family; the cache is bounded; DoT defaults to port 853 (GOST's exchanger uses 53); an unknown scheme or a
+ * bad option is a ConfigError (GOST falls back to udp or ignores it). Not supported yet: `clientIP` (EDNS0 subnet), `async`, per-nameserver
  * `chain` (pass `dial` instead).
  * @module
  */
@@ -17,7 +18,10 @@ import { decodeMessage, type DnsMessage, DnsType, encodeQuery, Rcode } from "./d
 import type { HostMapper } from "./hosts.ts";
 import { canonicalIP } from "./matcher.ts";
 
-/** One nameserver (the config's `resolvers[].nameservers[]` entry). */
+/**
+ * One nameserver (the config's `resolvers[].nameservers[]` entry).
+ * @example const ns: NameserverOptions = { addr: "tls://1.1.1.1", hostname: "one.one.one.one", timeout: "3s" };
+ */
 export interface NameserverOptions {
   /** `[udp|tcp|tls|dot|https]://host[:port][/path]`; no scheme means udp. `http://` DoH is for tests. */
   addr: string;
@@ -35,10 +39,16 @@ export interface NameserverOptions {
   caCerts?: string[];
 }
 
-/** Opens a conn to a nameserver (`udp` conns are datagram conns); lets a chain carry the queries. */
+/**
+ * Opens a conn to a nameserver (`udp` conns are datagram conns); lets a chain carry the queries.
+ * @example const dial: DnsDial = (network, addr) => router.dial(network, addr);
+ */
 export type DnsDial = (network: "tcp" | "udp", addr: string) => Promise<Conn>;
 
-/** Resolver options (the config's `resolvers[]` entry). */
+/**
+ * Resolver options (the config's `resolvers[]` entry).
+ * @example const o: ResolverOptions = { name: "r0", nameservers: [{ addr: "udp://8.8.8.8:53", prefer: "ipv6" }] };
+ */
 export interface ResolverOptions {
   name?: string;
   nameservers: NameserverOptions[];
@@ -50,7 +60,10 @@ export interface ResolverOptions {
   now?: () => number;
 }
 
-/** The default per-query timeout. */
+/**
+ * The default per-query timeout in ms.
+ * @example new Resolver({ nameservers: [{ addr: "9.9.9.9", timeout: DEFAULT_DNS_TIMEOUT_MS * 2 }] })
+ */
 export const DEFAULT_DNS_TIMEOUT_MS = 5_000;
 const DEFAULT_CACHE_TTL_MS = 60_000;
 const MAX_MESSAGE = 65_535;
@@ -131,8 +144,11 @@ async function withDeadline<T>(ms: number, what: string, fn: (track: (c: { close
   const open: { close(): void }[] = [];
   let expired = false, timer: ReturnType<typeof setTimeout> | undefined;
   const track = (c: { close(): void }) => {
+    if (expired) { // a dial that finished after the deadline
+      closeQuietly(c);
+      throw new TimeoutError(`${what} timed out after ${ms} ms`);
+    }
     open.push(c);
-    if (expired) throw new TimeoutError(`${what} timed out after ${ms} ms`);
   };
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -264,7 +280,7 @@ export class Resolver {
     for (const fam of order) {
       try {
         const ips = await this.#query(s, name, fam === 4 ? DnsType.A : DnsType.AAAA);
-        if (ips.length > 0) return ips;
+        if (ips.length > 0) return [...ips]; // the cached array stays private
       } catch (e) {
         if (e instanceof TimeoutError) throw e;
         err ??= e;
