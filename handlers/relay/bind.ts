@@ -1,0 +1,111 @@
+/**
+ * Relay BIND. Off unless `bind=true` (Forbidden). Over UDP (flag 0x80 or Network udp) it is GOST's UDP association,
+ * used by GOST clients for SOCKS5 UDP through a relay hop and by `rudp`: the server listens on the requested UDP
+ * address, answers OK + Addr(bound address) at once, then the stream carries UDP-tun frames (GOST-WIRE.md §1.5):
+ * client → server frames name the destination, server → client frames name the source.
+ * Over TCP GOST switches the stream to smux (`rtcp`); that is not implemented yet and is refused with Service
+ * Unavailable, which GOST clients report as "bind failed".
+ * @module
+ */
+import { addrString, closeQuietly, type Conn, writeFull } from "../../core/conn.ts";
+import { errorMessage, GostError, HandshakeError, PolicyError } from "../../core/errors.ts";
+import { FrameReader } from "./frames.ts";
+import { type RelayScope, sendError, sendResponse } from "./scope.ts";
+import { decodeTunHeader, encodeTunHeader, MAX_DATAGRAM, Status, tunHeaderLength } from "./wire.ts";
+
+/** Listening for a BIND failed (address in use, no such address). */
+export class BindError extends GostError {
+  override readonly code = "bind";
+}
+
+/** Room in front of received datagrams for the largest UDP-tun header (255-byte domain). */
+const HEADER_ROOM = 3 + 1 + 1 + 255 + 2;
+
+/**
+ * Serves BIND.
+ * @throws {PolicyError} when BIND is disabled; {@link HandshakeError} for TCP (smux BIND is not implemented);
+ *   {@link BindError} when the UDP socket cannot be bound
+ */
+export async function bind(s: RelayScope): Promise<void> {
+  const { conn, ctx } = s;
+  if (!s.md.bind) {
+    await sendError(conn, Status.Forbidden);
+    throw new PolicyError("Relay BIND is disabled (set bind=true)");
+  }
+  if (s.network === "tcp") {
+    await sendError(conn, Status.ServiceUnavailable);
+    throw new HandshakeError("Relay BIND over TCP needs a multiplexed (smux) session, which is not implemented yet");
+  }
+  const host = s.facts.host || "0.0.0.0";
+  const port = s.facts.port ?? 0;
+  let sock: Deno.DatagramConn;
+  try {
+    sock = Deno.listenDatagram({ transport: "udp", hostname: host, port });
+  } catch (err) {
+    // GOST closes without a response here; an explicit status tells the client why
+    await sendError(conn, Status.ServiceUnavailable);
+    throw new BindError(`Relay UDP BIND on ${host}:${port}: ${errorMessage(err)}`, { cause: err });
+  }
+  const bound = sock.addr as Deno.NetAddr;
+  try {
+    await sendResponse(conn, Status.OK, [{ kind: "addr", host: bound.hostname, port: bound.port }]);
+  } catch (err) {
+    closeQuietly(sock);
+    throw err;
+  }
+  ctx.dst = addrString(bound);
+  ctx.logger.info(`${ctx.src} <-> udp://${addrString(bound)} (bind)`);
+  const down = toClient(sock, conn, s);
+  try {
+    await toPeers(conn, sock, s);
+  } finally {
+    closeQuietly(sock);
+    closeQuietly(conn);
+    await down;
+  }
+}
+
+/** Client → peers: each UDP-tun frame is sent to the address it names. Ends at EOF or on a stream error. */
+async function toPeers(conn: Conn, sock: Deno.DatagramConn, s: RelayScope): Promise<void> {
+  const r = new FrameReader(conn);
+  const log = s.ctx.logger;
+  try {
+    while (await r.fill(5)) {
+      await r.fill(tunHeaderLength(r.view));
+      const h = decodeTunHeader(r.view);
+      // RSV 0 makes GOST read "whatever comes"; here it is an empty datagram
+      await r.fill(h.headerLen + h.dataLen);
+      if (h.host && h.port) {
+        const data = r.view.subarray(h.headerLen, h.headerLen + h.dataLen);
+        try {
+          await sock.send(data, { transport: "udp", hostname: h.host, port: h.port });
+        } catch (err) {
+          log.debug(`udp bind: dropped a datagram to ${h.host}:${h.port}: ${errorMessage(err)}`);
+        }
+      }
+      r.consume(h.headerLen + h.dataLen);
+    }
+  } catch (err) {
+    log.debug(`udp bind: ${errorMessage(err)}`);
+  }
+}
+
+/** Peers → client: each datagram goes out as one UDP-tun frame naming its source. Never rejects. */
+async function toClient(sock: Deno.DatagramConn, conn: Conn, s: RelayScope): Promise<void> {
+  const buf = new Uint8Array(HEADER_ROOM + MAX_DATAGRAM);
+  try {
+    for (;;) {
+      const [data, from] = await sock.receive(buf.subarray(HEADER_ROOM));
+      const src = from as Deno.NetAddr;
+      const header = encodeTunHeader(src.hostname, src.port, data.length);
+      const start = HEADER_ROOM - header.length;
+      buf.set(header, start);
+      if (data.buffer !== buf.buffer || data.byteOffset !== HEADER_ROOM) buf.set(data, HEADER_ROOM);
+      await writeFull(conn, buf.subarray(start, HEADER_ROOM + data.length));
+    }
+  } catch (err) {
+    s.ctx.logger.debug(`udp bind: ${errorMessage(err)}`);
+  } finally {
+    closeQuietly(conn);
+  }
+}
