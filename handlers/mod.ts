@@ -6,6 +6,7 @@ import type { Registries } from "../core/registries.ts";
 import { register as auto } from "./auto/mod.ts";
 import { register as forward } from "./forward/mod.ts";
 import { register as http } from "./http/mod.ts";
+import { register as relay } from "./relay/mod.ts";
 import { register as socks } from "./socks/mod.ts";
 
 /** Registers every built-in handler type. */
@@ -14,4 +15,5 @@ export function registerHandlers(reg: Registries): void {
   http(reg);
   socks(reg);
   forward(reg);
+  relay(reg);
 }
