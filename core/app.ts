@@ -5,6 +5,8 @@
  */
 import type { Flags } from "./config/flags.ts";
 import type { KnownTypes } from "./config/from_cli.ts";
+import { ApiServer } from "./api/server.ts";
+import { bindApiTarget, fixedTarget, unbindApiTarget } from "./api/target.ts";
 import { type ConfigPath, locatedError } from "./config/load.ts";
 import { resolveConfig, type ResolvedConfig } from "./config/resolve.ts";
 import { errorMessage } from "./errors.ts";
@@ -38,6 +40,7 @@ export class App {
   readonly logger: Logger;
   readonly #flags: Flags;
   #closing: Promise<void> | null = null;
+  #api: ApiServer | undefined;
 
   private constructor(runtime: Runtime, logger: Logger, flags: Flags) {
     this.runtime = runtime;
@@ -65,7 +68,23 @@ export class App {
       keepFailedServices: Boolean(resolved.config.api?.addr),
       locate: locator(resolved),
     });
-    return new App(runtime, log, flags);
+    const app = new App(runtime, log, flags);
+    bindApiTarget(reg, app);
+    const api = resolved.config.api;
+    if (api?.addr) {
+      try {
+        app.#api = ApiServer.start({ config: api, target: fixedTarget(app), logger: log, reg });
+      } catch (err) {
+        await app.close();
+        throw err;
+      }
+    }
+    return app;
+  }
+
+  /** The global Web API server (`-api`), when configured. */
+  get api(): ApiServer | undefined {
+    return this.#api;
   }
 
   /** Re-reads the original sources and applies what changed (SIGHUP, `POST /config/reload`). */
@@ -84,6 +103,8 @@ export class App {
   /** Closes every service gracefully (idempotent). */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      await this.#api?.close();
+      unbindApiTarget(this.runtime.reg);
       await this.runtime.close();
       this.logger.info("all services closed");
       this.logger.close();

@@ -3,6 +3,7 @@
  * @module
  */
 import type { Registries } from "../core/registries.ts";
+import { register as api } from "./api/mod.ts";
 import { register as auto } from "./auto/mod.ts";
 import { register as forward } from "./forward/mod.ts";
 import { register as http } from "./http/mod.ts";
@@ -16,4 +17,5 @@ export function registerHandlers(reg: Registries): void {
   socks(reg);
   forward(reg);
   relay(reg);
+  api(reg);
 }

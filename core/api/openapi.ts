@@ -1,0 +1,368 @@
+/**
+ * The API's OpenAPI 3 document, written by hand from GOST's swagger spec and this implementation: served as JSON at
+ * `{prefix}/docs/openapi.json` and as YAML at GOST's path `{prefix}/docs/swagger.yaml` (GOST serves Swagger 2.0
+ * there; this is the same API described in OpenAPI 3). Both are unauthenticated, as GOST's `/docs`.
+ * @module
+ */
+import { stringifyYaml } from "../deps.ts";
+import { OBJECT_KINDS, type ObjectKind } from "../runtime/objects.ts";
+import { VERSION } from "../version.ts";
+
+type Json = Record<string, unknown>;
+
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const jsonBody = (schema: Json): Json => ({ "application/json": { schema } });
+
+/** The schema of one object of each kind in the document. */
+const KIND_SCHEMA: Partial<Record<ObjectKind, string>> = {
+  services: "Service",
+  chains: "Chain",
+  hops: "Hop",
+  authers: "Auther",
+};
+
+const SINGULAR: Record<ObjectKind, string> = {
+  services: "service",
+  chains: "chain",
+  hops: "hop",
+  authers: "auther",
+  admissions: "admission",
+  bypasses: "bypass",
+  resolvers: "resolver",
+  hosts: "hosts mapping",
+  ingresses: "ingress",
+  routers: "router",
+  observers: "observer",
+  recorders: "recorder",
+  sds: "service discovery",
+  limiters: "traffic limiter",
+  climiters: "connection limiter",
+  rlimiters: "request-rate limiter",
+  quotas: "quota",
+  caches: "cache",
+};
+
+function errorResponse(description: string): Json {
+  return { description, content: jsonBody(ref("Error")) };
+}
+
+const OK: Json = { description: 'Done: `{"msg":"OK"}`', content: jsonBody(ref("Response")) };
+const E400: Json = errorResponse("40001 invalid (the message names the field) or 40002 duplicate name");
+const E401: Json = {
+  description: 'Missing or wrong credentials: `{"code":401,"msg":"Unauthorized"}`',
+  headers: { "WWW-Authenticate": { schema: { type: "string", example: "Basic" } } },
+  content: jsonBody(ref("Error")),
+};
+const E404: Json = errorResponse("40004 not found");
+const E413: Json = errorResponse("40001 request body larger than 1 MiB");
+const E500: Json = errorResponse("40003 the object is valid but could not be started (e.g. its port is taken)");
+
+const nameParam: Json = { name: "name", in: "path", required: true, schema: { type: "string" } };
+const formatParam: Json = {
+  name: "format",
+  in: "query",
+  required: false,
+  schema: { type: "string", enum: ["json", "yaml"], default: "json" },
+};
+
+function kindPaths(kind: ObjectKind): Record<string, Json> {
+  const one = SINGULAR[kind];
+  const schema = ref(KIND_SCHEMA[kind] ?? "NamedObject");
+  const tag = [kind];
+  return {
+    [`/config/${kind}`]: {
+      get: {
+        tags: tag,
+        summary: `List ${kind}`,
+        operationId: `list-${kind}`,
+        responses: {
+          200: {
+            description: "The list",
+            content: jsonBody({
+              type: "object",
+              properties: {
+                data: {
+                  type: "object",
+                  properties: { count: { type: "integer" }, list: { type: "array", items: schema } },
+                },
+              },
+            }),
+          },
+          401: E401,
+        },
+      },
+      post: {
+        tags: tag,
+        summary: `Create a ${one}${kind === "services" ? " (it starts at once)" : ""}`,
+        operationId: `create-${kind}`,
+        requestBody: { required: true, content: jsonBody(schema) },
+        responses: { 200: OK, 400: E400, 401: E401, 413: E413, 500: E500 },
+      },
+    },
+    [`/config/${kind}/{name}`]: {
+      parameters: [nameParam],
+      get: {
+        tags: tag,
+        summary: `Get a ${one}${kind === "services" ? " with its live status" : ""}`,
+        operationId: `get-${kind}`,
+        responses: {
+          200: { description: "The object", content: jsonBody({ type: "object", properties: { data: schema } }) },
+          401: E401,
+          404: E404,
+        },
+      },
+      put: {
+        tags: tag,
+        summary: `Replace a ${one}${kind === "services" ? " (the old one is closed, the new one started)" : ""}`,
+        description: "The body is the whole object; the name in the URL wins. `status` and unknown keys are ignored.",
+        operationId: `update-${kind}`,
+        requestBody: { required: true, content: jsonBody(schema) },
+        responses: { 200: OK, 400: E400, 401: E401, 404: E404, 413: E413, 500: E500 },
+      },
+      delete: {
+        tags: tag,
+        summary: `Delete a ${one}${kind === "services" ? " (it stops and frees its port)" : ""}`,
+        operationId: `delete-${kind}`,
+        responses: { 200: OK, 401: E401, 404: E404 },
+      },
+    },
+  };
+}
+
+const statusSchema: Json = {
+  type: "object",
+  description: "Output only: ignored in request bodies",
+  properties: {
+    createTime: { type: "integer", format: "int64", description: "Unix seconds" },
+    state: { type: "string", enum: ["running", "ready", "failed", "closed"] },
+    events: {
+      type: "array",
+      maxItems: 20,
+      items: { type: "object", properties: { time: { type: "integer", format: "int64" }, msg: { type: "string" } } },
+    },
+    stats: ref("Stats"),
+  },
+};
+
+const plugin: Json = { type: "object", additionalProperties: true, properties: { type: { type: "string" } } };
+const md: Json = { type: "object", additionalProperties: true };
+const auth: Json = {
+  type: "object",
+  properties: { username: { type: "string" }, password: { type: "string" }, file: { type: "string" } },
+};
+
+const schemas: Json = {
+  Response: {
+    type: "object",
+    properties: { code: { type: "integer" }, msg: { type: "string" }, data: {} },
+  },
+  Error: {
+    type: "object",
+    required: ["code", "msg"],
+    properties: {
+      code: { type: "integer", enum: [401, 40001, 40002, 40003, 40004, 40005] },
+      msg: { type: "string" },
+    },
+  },
+  Stats: {
+    type: "object",
+    description: "Only with service metadata `enableStats: true`",
+    properties: Object.fromEntries(
+      ["totalConns", "currentConns", "totalErrs", "inputBytes", "outputBytes"].map((k) => [k, { type: "integer" }]),
+    ),
+  },
+  ServiceStatus: statusSchema,
+  NamedObject: {
+    type: "object",
+    required: ["name"],
+    additionalProperties: true,
+    properties: { name: { type: "string", description: "Unique; no `/`, `\\` or `..`" }, plugin },
+  },
+  Service: {
+    type: "object",
+    required: ["name"],
+    additionalProperties: true,
+    properties: {
+      name: { type: "string" },
+      addr: { type: "string", example: ":8080" },
+      handler: {
+        type: "object",
+        additionalProperties: true,
+        properties: {
+          type: { type: "string", default: "auto" },
+          chain: { type: "string" },
+          retries: { type: "integer" },
+          auther: { type: "string" },
+          authers: { type: "array", items: { type: "string" } },
+          auth,
+          metadata: md,
+        },
+      },
+      listener: {
+        type: "object",
+        additionalProperties: true,
+        properties: { type: { type: "string", default: "tcp" }, metadata: md },
+      },
+      forwarder: {
+        type: "object",
+        additionalProperties: true,
+        properties: {
+          nodes: {
+            type: "array",
+            items: { type: "object", properties: { name: { type: "string" }, addr: { type: "string" } } },
+          },
+          selector: ref("Selector"),
+        },
+      },
+      metadata: md,
+      status: ref("ServiceStatus"),
+    },
+  },
+  Selector: {
+    type: "object",
+    properties: {
+      strategy: { type: "string", enum: ["round", "rr", "random", "rand", "fifo", "ha", "hash"] },
+      maxFails: { type: "integer" },
+      failTimeout: { type: "string", example: "10s" },
+    },
+  },
+  Node: {
+    type: "object",
+    additionalProperties: true,
+    properties: {
+      name: { type: "string" },
+      addr: { type: "string" },
+      connector: { type: "object", additionalProperties: true, properties: { type: { type: "string" }, auth } },
+      dialer: { type: "object", additionalProperties: true, properties: { type: { type: "string" }, auth } },
+      metadata: md,
+    },
+  },
+  Hop: {
+    type: "object",
+    additionalProperties: true,
+    properties: {
+      name: { type: "string" },
+      selector: ref("Selector"),
+      nodes: { type: "array", items: ref("Node") },
+      metadata: md,
+    },
+  },
+  Chain: {
+    type: "object",
+    required: ["name"],
+    additionalProperties: true,
+    properties: { name: { type: "string" }, hops: { type: "array", items: ref("Hop") }, metadata: md },
+  },
+  Auther: {
+    type: "object",
+    required: ["name"],
+    additionalProperties: true,
+    properties: {
+      name: { type: "string" },
+      auths: { type: "array", items: auth },
+      file: { type: "object", properties: { path: { type: "string" } } },
+    },
+  },
+  Config: {
+    type: "object",
+    additionalProperties: true,
+    properties: Object.fromEntries(
+      OBJECT_KINDS.map((k) => [k, { type: "array", items: ref(KIND_SCHEMA[k] ?? "NamedObject") }]),
+    ),
+  },
+};
+
+/**
+ * Builds the OpenAPI 3 document.
+ * @param pathPrefix the API's path prefix (the document's server URL)
+ * @returns the document as a plain object
+ * @example openApiDocument("/api").paths["/config"]
+ */
+export function openApiDocument(pathPrefix = ""): Json {
+  const paths: Record<string, Json> = {
+    "/config": {
+      get: {
+        tags: ["config"],
+        summary: "The running config, with each service's live status",
+        operationId: "get-config",
+        parameters: [formatParam],
+        responses: {
+          200: {
+            description: "The config (raw, not in an envelope)",
+            content: { "application/json": { schema: ref("Config") }, "text/x-yaml": { schema: ref("Config") } },
+          },
+          400: E400,
+          401: E401,
+        },
+      },
+      post: {
+        tags: ["config"],
+        summary: "Save the running config atomically to the -C file (or gost.yaml in the working directory)",
+        operationId: "save-config",
+        parameters: [formatParam, {
+          name: "path",
+          in: "query",
+          required: false,
+          description: "A file in the config file's directory; any other path is refused (40001)",
+          schema: { type: "string" },
+        }],
+        responses: { 200: OK, 400: E400, 401: E401, 500: errorResponse("40005 writing the file failed") },
+      },
+    },
+    "/config/reload": {
+      post: {
+        tags: ["config"],
+        summary: "Re-read the original sources and rebuild what changed (unchanged services keep their connections)",
+        operationId: "reload-config",
+        responses: { 200: OK, 400: E400, 401: E401, 500: E500 },
+      },
+    },
+  };
+  for (const kind of OBJECT_KINDS) Object.assign(paths, kindPaths(kind));
+  paths["/config/quotas/{name}/reset"] = {
+    parameters: [nameParam],
+    post: {
+      tags: ["quotas"],
+      summary: "Reset a quota's usage (quotas are stored but not enforced by gost.ts yet: answers 501)",
+      operationId: "reset-quota",
+      requestBody: {
+        required: false,
+        content: jsonBody({ type: "object", properties: { used: { type: "integer", minimum: 0, default: 0 } } }),
+      },
+      responses: { 400: E400, 401: E401, 404: E404, 501: errorResponse("Not implemented") },
+    },
+  };
+  const docs = (summary: string, type: string): Json => ({
+    get: {
+      tags: ["docs"],
+      summary,
+      security: [],
+      responses: { 200: { description: "The document", content: { [type]: { schema: { type: "object" } } } } },
+    },
+  });
+  paths["/docs/openapi.json"] = docs("This document as JSON", "application/json");
+  paths["/docs/swagger.yaml"] = docs("This document as YAML (GOST's path)", "text/yaml");
+  return {
+    openapi: "3.0.3",
+    info: {
+      title: "Documentation of Web API",
+      version: "1.0.0",
+      description: `gost.ts ${VERSION}: GOST v3's Web API. Errors are \`{"code":N,"msg":"…"}\`: ` +
+        "40001 invalid (400; 413 for a body over 1 MiB), 40002 duplicate (400), 40003 create failed (500), " +
+        "40004 not found (404), 40005 save failed (500), 401 unauthorized.",
+    },
+    servers: [{ url: pathPrefix || "/" }],
+    security: [{ basicAuth: [] }],
+    tags: [{ name: "config" }, ...OBJECT_KINDS.map((k) => ({ name: k })), { name: "docs" }],
+    paths,
+    components: {
+      securitySchemes: { basicAuth: { type: "http", scheme: "basic" } },
+      schemas,
+    },
+  };
+}
+
+/** The document as YAML (`/docs/swagger.yaml`). */
+export function openApiYaml(pathPrefix = ""): string {
+  return stringifyYaml(openApiDocument(pathPrefix));
+}

@@ -1,0 +1,152 @@
+/**
+ * Helpers of the Web API tests: a gost.ts process started with `-api` (ready once its API answers), raw HTTP
+ * exchanges whose bytes the test controls, and small JSON calls.
+ * @module
+ */
+import { gostCommand } from "../helpers/gost.ts";
+
+/** A running gost.ts process with its API. */
+export interface ApiProcess {
+  child: Deno.ChildProcess;
+  /** Log lines (stderr) seen so far. */
+  lines: string[];
+  /** `http://127.0.0.1:PORT` (plus the path prefix). */
+  base: string;
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Starts gost.ts and resolves once the log says `api server on` (and `listening` services listen).
+ * @throws when it exits or 20 s pass first
+ */
+export async function startApi(
+  args: string[],
+  opts: { apiPort: number; prefix?: string; cwd?: string; listening?: number },
+): Promise<ApiProcess> {
+  const child = gostCommand(args, { cwd: opts.cwd }).spawn();
+  const lines: string[] = [];
+  let api = false;
+  let seen = 0;
+  const want = opts.listening ?? 0;
+  let ready!: () => void;
+  let failed!: (e: Error) => void;
+  const readyP = new Promise<void>((res, rej) => {
+    ready = res;
+    failed = rej;
+  });
+  const drain = (async () => {
+    const dec = new TextDecoder();
+    let buf = "";
+    for await (const chunk of child.stderr) {
+      buf += dec.decode(chunk, { stream: true });
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        lines.push(line);
+        if (/api server on/.test(line)) api = true;
+        if (/service \S+ is listening on/.test(line)) seen++;
+        if (api && seen >= want) ready();
+      }
+    }
+    failed(new Error(`gost exited before its API was up:\n${lines.join("\n")}`));
+  })();
+  const stdoutDrain = child.stdout.pipeTo(new WritableStream()).catch(() => {});
+  const timer = setTimeout(() => failed(new Error(`gost API not up in 20 s:\n${lines.join("\n")}`)), 20_000);
+  let stopped: Promise<Deno.CommandStatus> | null = null;
+  const stop = (signal: Deno.Signal = "SIGTERM") => {
+    stopped ??= (async () => {
+      try {
+        child.kill(signal);
+      } catch { /* gone */ }
+      const st = await child.status;
+      await drain;
+      await stdoutDrain;
+      return st;
+    })();
+    return stopped;
+  };
+  try {
+    await readyP;
+  } catch (err) {
+    await stop("SIGKILL");
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  const base = `http://127.0.0.1:${opts.apiPort}${opts.prefix ?? ""}`;
+  return { child, lines, base, stop, [Symbol.asyncDispose]: async () => void (await stop("SIGKILL")) };
+}
+
+/** A JSON answer. */
+export interface JsonReply {
+  status: number;
+  headers: Headers;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+  text: string;
+}
+
+/** Calls the API with fetch and parses the JSON answer. */
+export async function call(
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<JsonReply> {
+  const res = await fetch(url, {
+    method,
+    headers: { "Content-Type": "application/json", ...headers },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+/** Sends raw bytes on a new TCP conn and reads until the peer closes; returns the bytes read. */
+export async function exchange(port: number, request: string): Promise<Uint8Array> {
+  const c = await Deno.connect({ hostname: "127.0.0.1", port });
+  await c.write(new TextEncoder().encode(request));
+  const parts: Uint8Array[] = [];
+  const buf = new Uint8Array(4096);
+  for (;;) {
+    const n = await c.read(buf).catch(() => null);
+    if (n === null) break;
+    parts.push(buf.slice(0, n));
+  }
+  c.close();
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** Resolves when `fn` returns true, polling every 20 ms (for state that changes after an answer). */
+export async function until(fn: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Tells whether something accepts TCP connections on 127.0.0.1:`port`. */
+export async function accepts(port: number): Promise<boolean> {
+  try {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    c.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
