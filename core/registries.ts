@@ -6,7 +6,11 @@
 import type { ConnectorFactory, DialerFactory, HandlerFactory, ListenerFactory } from "./plugin.ts";
 import { Registry } from "./registry.ts";
 import type { Authenticator } from "./routing/auth.ts";
-import type { BypassChecker, Chain, Hop } from "./routing/chain.ts";
+import type { AdmissionChecker } from "./routing/admission.ts";
+import type { BypassChecker } from "./routing/bypass.ts";
+import type { Chain, Hop } from "./routing/chain.ts";
+import type { HostMapper } from "./routing/hosts.ts";
+import type { Resolver } from "./routing/resolver.ts";
 import type { ServiceStatus } from "./service/status.ts";
 import type { Stats } from "./service/stats.ts";
 
@@ -18,21 +22,6 @@ export interface ManagedService {
   /** The status object GOST's API returns (with stats when enabled). */
   statusJSON(): Record<string, unknown>;
   close(): Promise<void>;
-}
-
-/** Allows or denies a client address (admission). */
-export interface AdmissionChecker {
-  admit(addr: string): boolean;
-}
-
-/** Static host → IP mappings. */
-export interface HostLookup {
-  lookup(network: string, host: string): string[];
-}
-
-/** DNS resolution through configured nameservers. */
-export interface NameLookup {
-  resolve(network: "ip" | "ip4" | "ip6", host: string): Promise<string[]>;
 }
 
 /** Every registry of one instance. */
@@ -47,8 +36,8 @@ export interface Registries {
   readonly authers: Registry<Authenticator>;
   readonly bypasses: Registry<BypassChecker>;
   readonly admissions: Registry<AdmissionChecker>;
-  readonly hosts: Registry<HostLookup>;
-  readonly resolvers: Registry<NameLookup>;
+  readonly hosts: Registry<HostMapper>;
+  readonly resolvers: Registry<Resolver>;
 }
 
 /** Fresh, empty registries (tests build their own). */
@@ -64,7 +53,7 @@ export function createRegistries(): Registries {
     authers: new Registry<Authenticator>("auther"),
     bypasses: new Registry<BypassChecker>("bypass"),
     admissions: new Registry<AdmissionChecker>("admission"),
-    hosts: new Registry<HostLookup>("hosts"),
-    resolvers: new Registry<NameLookup>("resolver"),
+    hosts: new Registry<HostMapper>("hosts"),
+    resolvers: new Registry<Resolver>("resolver"),
   };
 }

@@ -9,7 +9,9 @@ import type { Logger } from "../log.ts";
 import { Metadata } from "../metadata.ts";
 import type { Handler, Listener } from "../plugin.ts";
 import type { Registries } from "../registries.ts";
-import { type Authenticator, type AuthEntry, NamedAuthenticator, StaticAuthenticator } from "../routing/auth.ts";
+import { type Authenticator, authEntries, NamedAuthenticator, StaticAuthenticator } from "../routing/auth.ts";
+import { lookupHost } from "../routing/resolver.ts";
+import { namedBypass } from "../runtime/objects.ts";
 import { DEFAULT_SELECTOR, type Node, NodeGroup, parseStrategy } from "../routing/node_group.ts";
 import { DefaultRouter } from "../routing/router.ts";
 import { type ConnHook, Service } from "../service/service.ts";
@@ -35,12 +37,6 @@ const OPEN_PROXY_HANDLERS = new Set(["auto", "http", "socks", "socks4", "socks4a
 
 /** Service fields whose features gost.ts does not implement yet: naming one fails loudly. */
 const UNSUPPORTED_FIELDS: [ConfigPath, string][] = [
-  [["admission"], "admission"],
-  [["admissions"], "admission"],
-  [["bypass"], "bypass"],
-  [["bypasses"], "bypass"],
-  [["resolver"], "resolvers"],
-  [["hosts"], "hosts mapping"],
   [["limiter"], "traffic limiters"],
   [["climiter"], "connection limiters"],
   [["rlimiter"], "rate limiters"],
@@ -66,25 +62,6 @@ function get(obj: unknown, path: ConfigPath): unknown {
 
 function missingChain(name: string): never {
   throw new DialError(name, `chain "${name}" is not defined`);
-}
-
-/** Reads an auth file: one `user password` per line, `#` comments. */
-export function readAuthFile(path: string): AuthEntry[] {
-  const out: AuthEntry[] = [];
-  for (const line of Deno.readTextFileSync(path).split("\n")) {
-    const t = line.replace(/#.*/, "").trim();
-    if (!t) continue;
-    const [username, password] = t.split(/\s+/, 2);
-    out.push({ username, password: password ?? "" });
-  }
-  return out;
-}
-
-/** The users of an `auth` block (inline or from its file). */
-export function authEntries(auth: AuthConfig | undefined): AuthEntry[] {
-  if (!auth) return [];
-  if (auth.file) return readAuthFile(auth.file);
-  return auth.username ? [{ username: auth.username, password: auth.password ?? "" }] : [];
 }
 
 /**
@@ -181,7 +158,23 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
       dialTimeoutMs,
       logger,
       chain: chainName && !ignoreChain ? () => ctx.reg.chains.get(chainName) ?? missingChain(chainName) : undefined,
+      bypass,
+      resolve,
     });
+  const bypassNames = [...(cfg.bypass ? [cfg.bypass] : []), ...(cfg.bypasses ?? [])];
+  const bypass = bypassNames.length ? () => namedBypass(bypassNames, ctx.reg) : undefined;
+  const { hosts: hostsName, resolver: resolverName } = cfg;
+  const resolve = hostsName || resolverName
+    ? async (network: string, host: string) => {
+      const ips = await lookupHost(
+        hostsName ? ctx.reg.hosts.get(hostsName) : undefined,
+        resolverName ? ctx.reg.resolvers.get(resolverName) : undefined,
+        network,
+        host,
+      );
+      return ips[0];
+    }
+    : undefined;
   const router = routerFor(cfg.handler?.chain ?? "");
   const listenerRouter = cfg.listener?.chain ? routerFor(cfg.listener.chain) : router;
   const listener: Listener = listenerFactory({
@@ -223,7 +216,11 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
     );
   }
   const connHooks = ctx.connHooks?.(cfg);
-  const service = new Service({ name: cfg.name, listener, handler, logger, stats, hooks, connHooks });
+  const admissionNames = [...(cfg.admission ? [cfg.admission] : []), ...(cfg.admissions ?? [])];
+  const admit = admissionNames.length
+    ? (addr: string) => admissionNames.every((n) => ctx.reg.admissions.get(n)?.admit(addr) ?? false)
+    : undefined;
+  const service = new Service({ name: cfg.name, listener, handler, logger, stats, hooks, connHooks, admit });
   await service.preUp();
   return service;
 }

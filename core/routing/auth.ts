@@ -85,3 +85,22 @@ export class NamedAuthenticator implements Authenticator {
     return null;
   }
 }
+
+/** Reads an auth file: one `user password` per line, `#` comments. */
+export function readAuthFile(path: string): AuthEntry[] {
+  const out: AuthEntry[] = [];
+  for (const line of Deno.readTextFileSync(path).split("\n")) {
+    const t = line.replace(/#.*/, "").trim();
+    if (!t) continue;
+    const [username, password] = t.split(/\s+/, 2);
+    out.push({ username, password: password ?? "" });
+  }
+  return out;
+}
+
+/** The users of an `auth` block (inline or from its file). */
+export function authEntries(auth: { username?: string; password?: string; file?: string } | undefined): AuthEntry[] {
+  if (!auth) return [];
+  if (auth.file) return readAuthFile(auth.file);
+  return auth.username ? [{ username: auth.username, password: auth.password ?? "" }] : [];
+}

@@ -8,12 +8,10 @@
 import { closeQuietly, type Conn, type Network } from "../conn.ts";
 import { DialError, errorMessage, GostError } from "../errors.ts";
 import type { Connector, Dialer, DialOptions, Listener } from "../plugin.ts";
+import type { BypassChecker } from "./bypass.ts";
 import { type Node, NodeGroup, type SelectorOptions } from "./node_group.ts";
 
-/** Decides whether a target skips a hop or a node (see core/routing/bypass.ts). */
-export interface BypassChecker {
-  contains(network: string, addr: string): boolean;
-}
+export type { BypassChecker };
 
 /** A chain node: an address reached by a dialer and spoken to by a connector. */
 export interface ChainNode extends Node {

@@ -8,8 +8,12 @@ import type { z } from "../deps.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Registries } from "../registries.ts";
-import { StaticAuthenticator } from "../routing/auth.ts";
-import { authEntries, readAuthFile } from "../config/build.ts";
+import { Admission } from "../routing/admission.ts";
+import { authEntries, readAuthFile, StaticAuthenticator } from "../routing/auth.ts";
+import { Bypass, type BypassChecker, BypassGroup } from "../routing/bypass.ts";
+import { HostMapper } from "../routing/hosts.ts";
+import { type NameserverOptions, Resolver } from "../routing/resolver.ts";
+import { DefaultRouter } from "../routing/router.ts";
 import { buildChain, buildHop, type ChainBuildContext } from "../config/build_chain.ts";
 import type { ConfigPath } from "../config/load.ts";
 import { ConfigSchema, type HopConfig, OBJECT_KINDS, type ObjectKind } from "../config/schema.ts";
@@ -63,16 +67,39 @@ interface LiveKind<T> {
   build: (cfg: NamedObject, ctx: ObjectBuildContext) => Promise<T>;
 }
 
+/**
+ * The named bypasses as one checker (GOST's group rule), looked up now; undefined when none exists.
+ */
+export function namedBypass(names: string[], reg: Registries): BypassChecker | undefined {
+  const found = names.map((n) => reg.bypasses.get(n)).filter((b) => b !== undefined);
+  if (!found.length) return undefined;
+  return found.length === 1 ? found[0] : new BypassGroup(found);
+}
+
+/**
+ * A resolver from config. Nameservers with a `chain` send their queries through it (looked up at each query).
+ */
+function buildResolver(cfg: NamedObject, ctx: ObjectBuildContext): Resolver {
+  const list = (cfg as { nameservers?: (NameserverOptions & { chain?: string })[] }).nameservers ?? [];
+  if (!list.length) throw new ConfigError(`resolvers.${cfg.name}.nameservers: at least one nameserver is required`);
+  const chained = list.find((n) => n.chain);
+  if (chained && list.some((n) => n.chain !== chained.chain)) {
+    throw new ConfigError(`resolvers.${cfg.name}: every nameserver of one resolver must use the same chain`);
+  }
+  const nameservers = list.map(({ chain: _chain, ...ns }) => ns);
+  if (!chained) return new Resolver({ name: cfg.name, nameservers });
+  const chainName = chained.chain!;
+  const router = new DefaultRouter({ logger: ctx.logger, chain: () => ctx.reg.chains.get(chainName) });
+  return new Resolver({ name: cfg.name, nameservers, dial: (network, addr) => router.dial(network, addr) });
+}
+
 function chainContext(ctx: ObjectBuildContext): ChainBuildContext {
   return {
     reg: ctx.reg,
     logger: ctx.logger,
     hops: ctx.hopConfig,
     fail: ctx.fail,
-    bypass: (names) => {
-      const found = names.map((n) => ctx.reg.bypasses.get(n)).filter((b) => b !== undefined);
-      return found.length ? { contains: (net, addr) => found.some((b) => b.contains(net, addr)) } : undefined;
-    },
+    bypass: (names) => namedBypass(names, ctx.reg),
   };
 }
 
@@ -84,6 +111,45 @@ const LIVE: Partial<Record<ObjectKind, LiveKind<unknown>>> = {
   hops: {
     registry: (reg) => reg.hops as Registry<unknown>,
     build: (cfg, ctx) => buildHop(cfg as HopConfig, ["hops", cfg.name], chainContext(ctx)),
+  },
+  bypasses: {
+    registry: (reg) => reg.bypasses as Registry<unknown>,
+    build: (cfg) => {
+      const b = cfg as { whitelist?: boolean; reverse?: boolean; matchers?: string[]; network?: string };
+      if (b.network !== undefined && b.network !== "tcp" && b.network !== "udp") {
+        throw new ConfigError(`bypasses.${cfg.name}.network: "${b.network}" is not one of tcp, udp`);
+      }
+      return Promise.resolve(
+        new Bypass({
+          name: cfg.name,
+          whitelist: b.whitelist ?? b.reverse ?? false,
+          matchers: b.matchers ?? [],
+          network: b.network as "tcp" | "udp" | undefined,
+        }),
+      );
+    },
+  },
+  admissions: {
+    registry: (reg) => reg.admissions as Registry<unknown>,
+    build: (cfg) => {
+      const a = cfg as { whitelist?: boolean; reverse?: boolean; matchers?: string[] };
+      return Admission.create({
+        name: cfg.name,
+        whitelist: a.whitelist ?? a.reverse ?? false,
+        matchers: a.matchers ?? [],
+      });
+    },
+  },
+  hosts: {
+    registry: (reg) => reg.hosts as Registry<unknown>,
+    build: (cfg) => {
+      const h = cfg as { mappings?: { ip: string; hostname: string; aliases?: string[] }[] };
+      return Promise.resolve(new HostMapper(h.mappings ?? []));
+    },
+  },
+  resolvers: {
+    registry: (reg) => reg.resolvers as Registry<unknown>,
+    build: (cfg, ctx) => Promise.resolve(buildResolver(cfg, ctx)),
   },
   authers: {
     registry: (reg) => reg.authers as Registry<unknown>,
