@@ -1,0 +1,322 @@
+/**
+ * An smux session over one conn (xtaci/smux v1 and v2, GOST-WIRE §3): opens and accepts streams, reads frames in
+ * one loop, writes frames through one queue (control frames first, data frames in order, several frames per
+ * write), sends a NOP every keepalive interval and closes when nothing arrived for the keepalive timeout. Flow
+ * control: the session stops reading the conn while more than `maxReceiveBuffer` bytes wait unread in its
+ * streams (v1 and v2), or while `acceptBacklog` streams wait to be accepted; v2 streams also keep the peer's window.
+ * Any malformed frame, a read or write error, or EOF closes the session and every stream with it.
+ * @module
+ */
+import { closeQuietly, type Conn, writeFull } from "../conn.ts";
+import { errorMessage, TimeoutError } from "../errors.ts";
+import { timeout } from "../deadline.ts";
+import { type MuxConfig, muxConfig } from "./config.ts";
+import { Cmd, decodeUpd, encodeFrame, FrameReader } from "./frame.ts";
+import { MuxStream, type StreamHost } from "./stream.ts";
+
+/** Options of a session. */
+export interface MuxSessionOptions {
+  /** smux client role (opens odd ids 3, 5, …) or server role (even ids 2, 4, …). */
+  client: boolean;
+  /** Settings over smux's defaults. */
+  config?: Partial<MuxConfig>;
+}
+
+/** Most bytes gathered into one write to the conn. */
+const BATCH_BYTES = 256 * 1024;
+const MAX_STREAM_ID = 0xffff_ffff;
+
+interface PendingWrite {
+  frame: Uint8Array;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * A multiplexed session. The conn belongs to the session from now on: `close()` closes it.
+ * @example
+ * const session = new MuxSession(conn, { client: true });
+ * const stream = await session.openStream();
+ * await stream.write(data);
+ */
+export class MuxSession {
+  readonly config: MuxConfig;
+  readonly #conn: Conn;
+  readonly #streams = new Map<number, MuxStream>();
+  readonly #host: StreamHost;
+  #nextId: number;
+  // accept queue
+  readonly #accepts: MuxStream[] = [];
+  readonly #acceptWaiters: { resolve: (s: MuxStream) => void; reject: (e: Error) => void }[] = [];
+  #acceptSpace: (() => void) | null = null;
+  // receive budget
+  #bucket: number;
+  #bucketSpace: (() => void) | null = null;
+  #dataReady = false;
+  // writer
+  readonly #control: PendingWrite[] = [];
+  readonly #data: PendingWrite[] = [];
+  #writing = false;
+  // lifecycle
+  #closed = false;
+  #error: Error | null = null;
+  readonly #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #done: Promise<void>;
+
+  /** @throws {ConfigError} when `config` is invalid */
+  constructor(conn: Conn, opts: MuxSessionOptions) {
+    this.config = muxConfig(opts.config);
+    this.#conn = conn;
+    this.#nextId = opts.client ? 1 : 0;
+    this.#bucket = this.config.maxReceiveBuffer;
+    const addrs = () => conn;
+    this.#host = {
+      config: this.config,
+      get localAddr() {
+        return addrs().localAddr;
+      },
+      get remoteAddr() {
+        return addrs().remoteAddr;
+      },
+      write: (frame, control) => this.#enqueue(frame, control),
+      returnTokens: (n) => this.#returnTokens(n),
+      forget: (id) => this.#streams.delete(id),
+      deadError: () => this.#deadError(),
+    };
+    if (!this.config.keepAliveDisabled) this.#startKeepalive();
+    this.#done = this.#recvLoop();
+  }
+
+  /** The smux client role (the side that opens streams in GOST's MBIND and relay BIND). */
+  static client(conn: Conn, config?: Partial<MuxConfig>): MuxSession {
+    return new MuxSession(conn, { client: true, config });
+  }
+
+  /** The smux server role. */
+  static server(conn: Conn, config?: Partial<MuxConfig>): MuxSession {
+    return new MuxSession(conn, { client: false, config });
+  }
+
+  /** True once the session ended. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+  /** Why the session ended (undefined while open or after a local `close()`). */
+  get error(): Error | undefined {
+    return this.#error ?? undefined;
+  }
+  /** Settles (never rejects) once the session has ended and its read loop stopped. */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+  /** Streams open now. */
+  get numStreams(): number {
+    return this.#streams.size;
+  }
+  get localAddr(): Deno.Addr {
+    return this.#conn.localAddr;
+  }
+  get remoteAddr(): Deno.Addr {
+    return this.#conn.remoteAddr;
+  }
+
+  /**
+   * Opens a stream: SYN is sent (bounded by the control timeout) and data may follow at once.
+   * @throws the session's error once it ended; an Error when stream ids are exhausted
+   */
+  async openStream(): Promise<MuxStream> {
+    if (this.#closed) throw this.#deadError();
+    if (this.#nextId + 2 > MAX_STREAM_ID) throw new Error("smux stream ids exhausted: open a new session");
+    this.#nextId += 2;
+    const stream = new MuxStream(this.#host, this.#nextId);
+    this.#streams.set(stream.id, stream);
+    try {
+      const syn = this.#enqueue(encodeFrame(this.config.version, Cmd.SYN, stream.id), true);
+      await timeout(syn, this.config.controlTimeoutMs, "smux SYN");
+    } catch (err) {
+      this.#streams.delete(stream.id);
+      stream.sessionClosed();
+      throw err;
+    }
+    return stream;
+  }
+
+  /**
+   * The next stream the peer opened.
+   * @throws the session's error (a `ConnectionReset`, `TimeoutError` or `MuxProtocolError`) once it ended
+   */
+  acceptStream(): Promise<MuxStream> {
+    const s = this.#accepts.shift();
+    if (s) {
+      this.#acceptSpace?.();
+      return Promise.resolve(s);
+    }
+    if (this.#closed) return Promise.reject(this.#deadError());
+    return new Promise((resolve, reject) => this.#acceptWaiters.push({ resolve, reject }));
+  }
+
+  /** Closes the session, its conn and every stream. Idempotent. */
+  close(): void {
+    this.#die(null);
+  }
+
+  // ---- receive ----
+
+  async #recvLoop(): Promise<void> {
+    const reader = new FrameReader(this.#conn);
+    const version = this.config.version;
+    try {
+      while (!this.#closed) {
+        while (this.#bucket <= 0 && !this.#closed) await new Promise<void>((r) => (this.#bucketSpace = r));
+        if (this.#closed) break;
+        const f = await reader.next(version);
+        if (this.#closed) break;
+        if (!f) {
+          this.#die(new Deno.errors.ConnectionReset("mux session: the peer closed the connection"));
+          break;
+        }
+        this.#dataReady = true;
+        switch (f.cmd) {
+          case Cmd.NOP:
+            break;
+          case Cmd.SYN:
+            if (!this.#streams.has(f.sid)) await this.#incoming(f.sid);
+            break;
+          case Cmd.FIN:
+            this.#streams.get(f.sid)?.fin();
+            break;
+          case Cmd.PSH: {
+            const s = f.length ? this.#streams.get(f.sid) : undefined;
+            if (s) {
+              this.#bucket -= f.length;
+              s.push(f.payload.slice());
+            }
+            break;
+          }
+          case Cmd.UPD: {
+            const u = decodeUpd(f.payload);
+            this.#streams.get(f.sid)?.update(u.consumed, u.window);
+            break;
+          }
+        }
+      }
+    } catch (err) {
+      this.#die(err instanceof Error ? err : new Error(errorMessage(err)));
+    }
+  }
+
+  /** Registers a stream the peer opened and queues it for accept (waits while the backlog is full). */
+  async #incoming(sid: number): Promise<void> {
+    const stream = new MuxStream(this.#host, sid);
+    this.#streams.set(sid, stream);
+    const waiter = this.#acceptWaiters.shift();
+    if (waiter) return waiter.resolve(stream);
+    this.#accepts.push(stream);
+    while (this.#accepts.length > this.config.acceptBacklog && !this.#closed) {
+      await new Promise<void>((r) => (this.#acceptSpace = r));
+    }
+  }
+
+  #returnTokens(n: number): void {
+    this.#bucket += n;
+    if (this.#bucket > 0 && this.#bucketSpace) {
+      const wake = this.#bucketSpace;
+      this.#bucketSpace = null;
+      wake();
+    }
+  }
+
+  // ---- send ----
+
+  #enqueue(frame: Uint8Array, control: boolean): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#deadError());
+    return new Promise<void>((resolve, reject) => {
+      (control ? this.#control : this.#data).push({ frame, resolve, reject });
+      if (!this.#writing) this.#flush();
+    });
+  }
+
+  /** Writes queued frames until the queues are empty; a write error ends the session. */
+  async #flush(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (!this.#closed && (this.#control.length || this.#data.length)) {
+        const batch: PendingWrite[] = [];
+        let size = 0;
+        while (size < BATCH_BYTES) {
+          const w = this.#control.shift() ?? this.#data.shift();
+          if (!w) break;
+          batch.push(w);
+          size += w.frame.length;
+        }
+        let bytes = batch[0].frame;
+        if (batch.length > 1) {
+          bytes = new Uint8Array(size);
+          let off = 0;
+          for (const w of batch) {
+            bytes.set(w.frame, off);
+            off += w.frame.length;
+          }
+        }
+        try {
+          await writeFull(this.#conn, bytes);
+        } catch (err) {
+          const e = err instanceof Error ? err : new Error(errorMessage(err));
+          for (const w of batch) w.reject(e);
+          this.#die(e);
+          return;
+        }
+        for (const w of batch) w.resolve();
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  // ---- keepalive ----
+
+  #startKeepalive(): void {
+    const { keepAliveIntervalMs, keepAliveTimeoutMs, version } = this.config;
+    const nop = encodeFrame(version, Cmd.NOP, 0);
+    this.#timers.push(setInterval(() => {
+      this.#enqueue(nop, true).catch(() => {});
+    }, keepAliveIntervalMs));
+    this.#timers.push(setInterval(() => {
+      if (this.#dataReady) {
+        this.#dataReady = false;
+        return;
+      }
+      // a paused read loop (receive budget or accept backlog full) is not an idle peer
+      if (this.#bucket <= 0 || this.#accepts.length > this.config.acceptBacklog) return;
+      this.#die(new TimeoutError(`mux session: nothing received from the peer for ${keepAliveTimeoutMs} ms`));
+    }, keepAliveTimeoutMs));
+  }
+
+  // ---- end ----
+
+  #deadError(): Error {
+    const cause = this.#error;
+    if (cause && (cause.name === "ConnectionReset" || cause instanceof TimeoutError)) return cause;
+    return new Deno.errors.ConnectionReset(
+      cause ? `mux session closed: ${errorMessage(cause)}` : "mux session closed",
+      cause ? { cause } : undefined,
+    );
+  }
+
+  #die(err: Error | null): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#error = err;
+    for (const t of this.#timers) clearInterval(t);
+    closeQuietly(this.#conn);
+    const dead = this.#deadError();
+    for (const w of this.#control.splice(0)) w.reject(dead);
+    for (const w of this.#data.splice(0)) w.reject(dead);
+    for (const s of this.#streams.values()) s.sessionClosed();
+    this.#streams.clear();
+    for (const s of this.#accepts.splice(0)) s.sessionClosed();
+    for (const w of this.#acceptWaiters.splice(0)) w.reject(dead);
+    this.#bucketSpace?.();
+    this.#acceptSpace?.();
+  }
+}
