@@ -4,6 +4,7 @@
  * @module
  */
 import { ConfigError } from "./errors.ts";
+import { RotatingFileSink, writeAllSync } from "./log_rotate.ts";
 
 /** Log levels from the most to the least verbose, as GOST names them. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
@@ -14,43 +15,69 @@ export type LogFormat = "json" | "text";
 /** Extra key/values printed with a line. */
 export type LogFields = Record<string, unknown>;
 
-/** Where lines go: anything with a synchronous write. */
+/** Where lines go: anything with a synchronous write, so a line is out of the process before `write` returns. */
 export interface LogSink {
   write(line: string): void;
-  close?(): void;
+  /** Releases the sink; settles once pending work (a backup being compressed) is done. Never rejects. */
+  close?(): void | Promise<void>;
 }
 
-/** The `log` block of the config (`log: {level, format, output}`). */
+/** Rotation of a file output (`log.rotation`), with lumberjack's semantics. */
+export interface LogRotation {
+  /** Megabytes before the file is rotated (default 100; fractions allowed). */
+  maxSize?: number;
+  /** Days to keep backups, by the time in their name (0 = forever). */
+  maxAge?: number;
+  /** Backups to keep (0 = all). */
+  maxBackups?: number;
+  /** Local time in backup names instead of UTC. */
+  localTime?: boolean;
+  /** Gzip backups. */
+  compress?: boolean;
+}
+
+/** The `log` block of the config (`log: {level, format, output, rotation}`). */
 export interface LogOptions {
   level?: string;
   format?: string;
   output?: string;
+  rotation?: LogRotation;
+}
+
+/** One destination of a logger: a sink with its own level and format (a logger group has several). */
+export interface LogOutput {
+  readonly sink: LogSink;
+  readonly level: LogLevel;
+  readonly format: LogFormat;
 }
 
 const encoder = new TextEncoder();
 
-function writeAll(w: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
-  let off = 0;
-  while (off < bytes.length) off += w.writeSync(bytes.subarray(off));
-}
-
 /** A sink that writes to a Deno stream or file synchronously, so nothing is lost at exit. */
 export class StreamSink implements LogSink {
-  #w: { writeSync(p: Uint8Array): number; close?(): void };
+  #w: { writeSync(p: Uint8Array): number; close?(): void } | null;
   #owned: boolean;
   constructor(w: { writeSync(p: Uint8Array): number; close?(): void }, owned = false) {
     this.#w = w;
     this.#owned = owned;
   }
   write(line: string): void {
+    if (!this.#w) return;
     try {
-      writeAll(this.#w, encoder.encode(line));
+      writeAllSync(this.#w, encoder.encode(line));
     } catch {
       // a closed pipe must never crash the proxy
     }
   }
   close(): void {
-    if (this.#owned) this.#w.close?.();
+    if (this.#owned) {
+      try {
+        this.#w?.close?.();
+      } catch {
+        // already closed
+      }
+      this.#w = null;
+    }
   }
 }
 
@@ -83,27 +110,43 @@ function textValue(v: unknown): string {
 }
 
 /**
- * A leveled structured logger. `child()` adds fields without copying the sink.
+ * A leveled structured logger. `child()` adds fields and shares the outputs; a logger made by {@link Logger.group}
+ * writes every line to each output that accepts its level (GOST's logger group).
  * @example
  * const log = createLogger({ level: "debug", format: "text" });
  * log.child({ service: "service-0" }).info("service service-0 is running");
  */
 export class Logger {
-  readonly #sink: LogSink;
+  readonly #outputs: readonly LogOutput[];
   readonly #min: number;
-  readonly #format: LogFormat;
   readonly #fields: LogFields;
 
-  constructor(sink: LogSink, level: LogLevel = "info", format: LogFormat = "json", fields: LogFields = {}) {
-    this.#sink = sink;
-    this.#min = LOG_LEVELS.indexOf(level);
-    this.#format = format;
-    this.#fields = fields;
+  /**
+   * A logger with one sink, or (second form) with several outputs, each with its own level and format.
+   * @param sink where lines go; @param level lowest level printed (default info); @param format default json
+   * @param fields key/values every line repeats
+   */
+  constructor(sink: LogSink, level?: LogLevel, format?: LogFormat, fields?: LogFields);
+  constructor(outputs: readonly LogOutput[], fields?: LogFields);
+  constructor(a: LogSink | readonly LogOutput[], b?: LogLevel | LogFields, format?: LogFormat, fields?: LogFields) {
+    if (Array.isArray(a)) {
+      this.#outputs = a;
+      this.#fields = (b as LogFields | undefined) ?? {};
+    } else {
+      this.#outputs = [{ sink: a as LogSink, level: (b as LogLevel | undefined) ?? "info", format: format ?? "json" }];
+      this.#fields = fields ?? {};
+    }
+    this.#min = Math.min(...this.#outputs.map((o) => LOG_LEVELS.indexOf(o.level)), LOG_LEVELS.length);
   }
 
-  /** The lowest level this logger prints. */
+  /** A logger writing to every output of `loggers` (fields of the members are not kept). */
+  static group(loggers: readonly Logger[]): Logger {
+    return new Logger(loggers.flatMap((l) => l.#outputs));
+  }
+
+  /** The lowest level any output prints. */
   get level(): LogLevel {
-    return LOG_LEVELS[this.#min];
+    return LOG_LEVELS[Math.min(this.#min, LOG_LEVELS.length - 1)];
   }
 
   /** Tells whether lines at `level` are printed (use it to skip building costly messages). */
@@ -113,48 +156,71 @@ export class Logger {
 
   /** A logger that adds `fields` to every line. */
   child(fields: LogFields): Logger {
-    return new Logger(this.#sink, this.level, this.#format, { ...this.#fields, ...fields });
+    return new Logger(this.#outputs, { ...this.#fields, ...fields });
   }
 
   trace(msg: string, fields?: LogFields): void {
-    if (this.#min <= 0) this.#emit("trace", msg, fields);
+    if (this.#min <= 0) this.#emit(0, msg, fields);
   }
   debug(msg: string, fields?: LogFields): void {
-    if (this.#min <= 1) this.#emit("debug", msg, fields);
+    if (this.#min <= 1) this.#emit(1, msg, fields);
   }
   info(msg: string, fields?: LogFields): void {
-    if (this.#min <= 2) this.#emit("info", msg, fields);
+    if (this.#min <= 2) this.#emit(2, msg, fields);
   }
   warn(msg: string, fields?: LogFields): void {
-    if (this.#min <= 3) this.#emit("warn", msg, fields);
+    if (this.#min <= 3) this.#emit(3, msg, fields);
   }
   error(msg: string, fields?: LogFields): void {
-    if (this.#min <= 4) this.#emit("error", msg, fields);
+    if (this.#min <= 4) this.#emit(4, msg, fields);
   }
   fatal(msg: string, fields?: LogFields): void {
-    this.#emit("fatal", msg, fields);
+    this.#emit(5, msg, fields);
   }
 
-  /** Releases the sink (closes a log file). */
-  close(): void {
-    this.#sink.close?.();
+  /**
+   * Releases the sinks (closes log files) once every pending rotation is done. Never rejects; awaiting it is
+   * optional, as every line is already written when a log call returns.
+   */
+  async close(): Promise<void> {
+    await Promise.all(this.#outputs.map((o) => o.sink.close?.()));
   }
 
-  #emit(level: LogLevel, msg: string, fields?: LogFields): void {
+  #emit(rank: number, msg: string, fields?: LogFields): void {
+    const level = LOG_LEVELS[rank];
     const time = formatTime(new Date());
     const all = fields ? { ...this.#fields, ...fields } : this.#fields;
-    if (this.#format === "json") {
-      this.#sink.write(JSON.stringify({ level, msg, time, ...all }) + "\n");
-    } else {
-      let line = `${time} ${level} ${msg}`;
-      for (const [k, v] of Object.entries(all)) if (v !== undefined) line += ` ${k}=${textValue(v)}`;
-      this.#sink.write(line + "\n");
+    let json: string | undefined;
+    let text: string | undefined;
+    for (const out of this.#outputs) {
+      if (LOG_LEVELS.indexOf(out.level) > rank) continue;
+      if (out.format === "json") {
+        json ??= JSON.stringify({ level, msg, time, ...all }) + "\n";
+        out.sink.write(json);
+      } else {
+        if (text === undefined) {
+          text = `${time} ${level} ${msg}`;
+          for (const [k, v] of Object.entries(all)) if (v !== undefined) text += ` ${k}=${textValue(v)}`;
+          text += "\n";
+        }
+        out.sink.write(text);
+      }
     }
   }
 }
 
-function openSink(output: string): LogSink {
-  switch (output) {
+/** A sink that drops every line (`output: none`). */
+export const nullSink: LogSink = { write() {} };
+
+/**
+ * Opens the sink for an `output` value: `stderr` (default), `stdout`, `none`/`null`, or a file path (directories
+ * are created, the file is appended to; with `rotation` it is rotated as lumberjack does).
+ * @param onError told about rotation failures (a full disk must not stop the proxy)
+ * @throws Deno permission errors for the file (`--allow-write`, and `--allow-read` for rotation)
+ */
+export function openSink(output?: string, rotation?: LogRotation, onError?: (message: string) => void): LogSink {
+  const out = output ?? "";
+  switch (out) {
     case "":
     case "stderr":
       return new StreamSink(Deno.stderr);
@@ -162,20 +228,19 @@ function openSink(output: string): LogSink {
       return new StreamSink(Deno.stdout);
     case "none":
     case "null":
-      return { write() {} };
-    default: {
-      const dir = output.replace(/[/\\][^/\\]*$/, "");
-      if (dir && dir !== output) Deno.mkdirSync(dir, { recursive: true });
-      return new StreamSink(Deno.openSync(output, { create: true, append: true }), true);
-    }
+      return nullSink;
   }
+  if (rotation) return new RotatingFileSink(out, rotation, onError);
+  const dir = out.replace(/[/\\][^/\\]*$/, "");
+  if (dir && dir !== out) Deno.mkdirSync(dir, { recursive: true });
+  return new StreamSink(Deno.openSync(out, { create: true, append: true }), true);
 }
 
 /**
- * Builds a logger from the config's `log` block.
+ * Checks a level and a format name (case-insensitive) and returns them normalised.
  * @throws {ConfigError} on an unknown level or format
  */
-export function createLogger(opts: LogOptions = {}, sink?: LogSink): Logger {
+export function parseLevelFormat(opts: LogOptions): { level: LogLevel; format: LogFormat } {
   const level = (opts.level || "info").toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
     throw new ConfigError(`Unknown log level "${opts.level}": supported are ${LOG_LEVELS.join(", ")}`);
@@ -184,8 +249,18 @@ export function createLogger(opts: LogOptions = {}, sink?: LogSink): Logger {
   if (format !== "json" && format !== "text") {
     throw new ConfigError(`Unknown log format "${opts.format}": supported are json, text`);
   }
-  return new Logger(sink ?? openSink(opts.output ?? "stderr"), level as LogLevel, format);
+  return { level: level as LogLevel, format };
+}
+
+/**
+ * Builds a logger from a `log` block (see `buildLoggers` in loggers.ts for `loggers` and per-service loggers).
+ * @param sink where lines go instead of `opts.output` (tests)
+ * @throws {ConfigError} on an unknown level or format
+ */
+export function createLogger(opts: LogOptions = {}, sink?: LogSink): Logger {
+  const { level, format } = parseLevelFormat(opts);
+  return new Logger(sink ?? openSink(opts.output, opts.rotation), level, format);
 }
 
 /** A logger that prints nothing (library default and tests). */
-export const nopLogger: Logger = new Logger({ write() {} }, "fatal");
+export const nopLogger: Logger = new Logger(nullSink, "fatal");

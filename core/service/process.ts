@@ -6,9 +6,17 @@
  * is gone, even after a SIGKILL, so no orphan survives.
  * @module
  */
+import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
-/** Permission names and their `deno run` flags. */
+/** Environment variable with the group index of a child, as GOST sets it. */
+export const GOST_ID_ENV = "_GOST_ID";
+/** Environment variable naming the parent's pid, which children watch. */
+export const PARENT_PID_ENV = "_GOST_PARENT_PID";
+/** How long stopped children get to close gracefully before they are killed. */
+export const STOP_GRACE_MS = 10_000;
+
+/** Permission names and their `deno run` flags (for when the parent's own command line cannot be read). */
 const PERMISSIONS: [Deno.PermissionName, string][] = [
   ["net", "--allow-net"],
   ["read", "--allow-read"],
@@ -19,80 +27,171 @@ const PERMISSIONS: [Deno.PermissionName, string][] = [
   ["ffi", "--allow-ffi"],
 ];
 
+function granted(desc: Deno.PermissionDescriptor): boolean {
+  try {
+    return Deno.permissions.querySync(desc).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+/** An environment variable, or undefined when it is unset or `--allow-env` does not cover it. */
+export function envIfAllowed(name: string): string | undefined {
+  return granted({ name: "env", variable: name }) ? Deno.env.get(name) : undefined;
+}
+
+/** This process's argv from /proc (Linux): directly, or through `cat` when only `--allow-run` is granted. */
+function procCmdline(): string[] | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  const path = `/proc/${Deno.pid}/cmdline`;
+  let raw: string | undefined;
+  try {
+    raw = Deno.readTextFileSync(path);
+  } catch {
+    try {
+      const out = new Deno.Command("cat", { args: [path], stdout: "piped", stderr: "null" }).outputSync();
+      if (out.success) raw = new TextDecoder().decode(out.stdout);
+    } catch {
+      // no cat, or --allow-run limited to other programs
+    }
+  }
+  if (!raw) return undefined;
+  const argv = raw.split("\0");
+  if (argv.at(-1) === "") argv.pop();
+  return argv;
+}
+
+function isMainModule(arg: string): boolean {
+  try {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(arg)) return new URL(arg).href === Deno.mainModule;
+    return new URL(arg, `file://${Deno.cwd()}/`).href === Deno.mainModule;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * The command line that re-executes this program with other arguments, keeping the granted permissions.
- * @param args the arguments for the new process
+ * The deno flags this process was started with (`-A`, `--allow-read=/etc/gost`, `--cached-only`, `--config …`),
+ * read from its command line; undefined when that cannot be read.
+ */
+export function ownDenoFlags(argv: string[] | undefined = procCmdline()): string[] | undefined {
+  if (!argv) return undefined;
+  const script = argv.findIndex((a, i) => i > 0 && isMainModule(a));
+  if (script < 0) return undefined;
+  const flags = argv.slice(1, script);
+  return flags[0] === "run" ? flags.slice(1) : flags;
+}
+
+/** Flags for the permissions granted in full (fallback when the command line cannot be read). */
+function grantedFlags(): string[] {
+  const flags = PERMISSIONS.filter(([name]) => granted({ name } as Deno.PermissionDescriptor)).map(([, f]) => f);
+  return [...(flags.length === PERMISSIONS.length ? ["-A"] : flags), "--unstable-net", "--no-prompt"];
+}
+
+/**
+ * The command line that re-executes this program with other arguments: the compiled binary itself, or
+ * `deno run <the same flags> <the same main module>`. Children may always read `_GOST_ID` and the parent pid.
+ * @param args the gost arguments of the new process
  */
 export function selfCommand(args: string[]): { cmd: string; args: string[] } {
   if (Deno.build.standalone) return { cmd: Deno.execPath(), args };
-  const granted = PERMISSIONS.filter(([name]) =>
-    Deno.permissions.querySync({ name } as Deno.PermissionDescriptor).state === "granted"
-  );
-  const flags = granted.length === PERMISSIONS.length ? ["-A"] : granted.map(([, f]) => f);
-  return {
-    cmd: Deno.execPath(),
-    args: ["run", ...flags, "--unstable-net", "--quiet", "--no-prompt", Deno.mainModule, ...args],
-  };
+  const flags = ownDenoFlags() ?? grantedFlags();
+  const env = granted({ name: "env", variable: GOST_ID_ENV }) && granted({ name: "env", variable: PARENT_PID_ENV })
+    ? []
+    : [`--allow-env=${GOST_ID_ENV},${PARENT_PID_ENV}`];
+  return { cmd: Deno.execPath(), args: ["run", ...flags, ...env, Deno.mainModule, ...args] };
 }
 
-/** Environment variable naming the parent's pid, which children watch. */
-export const PARENT_PID_ENV = "_GOST_PARENT_PID";
-
 /**
- * In a child, exits when the parent process is gone (polls `Deno.ppid`); no-op elsewhere.
- * @param onOrphan called instead of exiting (tests); defaults to a graceful exit path the caller provides
+ * In a child of {@link runGroups}, calls `onOrphan` once the parent process is gone (its pid is no longer our
+ * parent: it exited or was killed, and we were re-parented). No-op in a process that is not such a child.
+ * @param onOrphan what to do then (main.ts: close gracefully and exit)
+ * @returns the polling timer (unref'ed: it never keeps the process alive), or undefined when not a child
  */
-export function watchParent(onOrphan: () => void, intervalMs = 500): ReturnType<typeof setInterval> | undefined {
-  const expected = Number(Deno.env.get(PARENT_PID_ENV));
+export function watchParent(
+  onOrphan: () => void,
+  intervalMs = 250,
+): ReturnType<typeof setInterval> | undefined {
+  const expected = Number(envIfAllowed(PARENT_PID_ENV));
   if (!expected) return undefined;
+  if (Deno.ppid !== expected) {
+    queueMicrotask(onOrphan); // the parent died while we started
+    return undefined;
+  }
   const timer = setInterval(() => {
     if (Deno.ppid !== expected) {
       clearInterval(timer);
       onOrphan();
     }
   }, intervalMs);
-  Deno.unrefTimer(timer as unknown as number);
+  Deno.unrefTimer(timer);
   return timer;
 }
 
+/** Signals the parent passes on to every child. */
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+function killQuietly(child: Deno.ChildProcess, sig: Deno.Signal): void {
+  try {
+    child.kill(sig);
+  } catch {
+    // already exited
+  }
+}
+
 /**
- * Runs every group as a child process and returns the exit code of the first child to exit.
+ * Runs every group as a child process and returns the exit code of the first child to exit, after stopping the
+ * others (SIGTERM, then SIGKILL after {@link STOP_GRACE_MS}). A child stopped by a SIGINT/SIGTERM the parent
+ * received and passed on counts as a clean stop (0).
  * @param groups argv groups (already split at `--`, none empty)
+ * @throws what spawning throws (a missing `--allow-run`), after stopping the children already started
  */
 export async function runGroups(groups: string[][], logger: Logger): Promise<number> {
-  const children = groups.map((args, i) => {
-    const { cmd, args: full } = selfCommand(args);
-    const child = new Deno.Command(cmd, {
-      args: full,
-      env: { _GOST_ID: String(i), [PARENT_PID_ENV]: String(Deno.pid) },
-      stdin: "null",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn();
-    logger.info(`started process ${i} (pid ${child.pid}): ${args.join(" ")}`);
-    return child;
-  });
-  const signal = (sig: Deno.Signal) => {
-    for (const c of children) {
-      try {
-        c.kill(sig);
-      } catch {
-        // already exited
-      }
+  const children: Deno.ChildProcess[] = [];
+  try {
+    for (const [i, args] of groups.entries()) {
+      const { cmd, args: full } = selfCommand(args);
+      const child = new Deno.Command(cmd, {
+        args: full,
+        env: { [GOST_ID_ENV]: String(i), [PARENT_PID_ENV]: String(Deno.pid) },
+        stdin: "null",
+        stdout: "inherit",
+        stderr: "inherit",
+      }).spawn();
+      children.push(child);
+      logger.info(`started process ${i} (pid ${child.pid}): ${args.join(" ")}`);
     }
+  } catch (err) {
+    logger.error(`starting process ${children.length} failed: ${errorMessage(err).split("\n")[0]}`);
+    for (const c of children) killQuietly(c, "SIGKILL");
+    await Promise.all(children.map((c) => c.status));
+    throw err;
+  }
+  let received: Deno.Signal | undefined;
+  const forward = (sig: Deno.Signal) => {
+    if (sig !== "SIGHUP") received = sig;
+    logger.info(`received ${sig}, passing it on to ${children.length} processes`);
+    for (const c of children) killQuietly(c, sig);
   };
-  const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((sig) => {
-    const h = () => signal(sig);
-    Deno.addSignalListener(sig, h);
-    return [sig, h] as const;
-  });
-  const first = await Promise.race(children.map((c, i) => c.status.then((st) => ({ i, st }))));
-  logger.info(`process ${first.i} exited with code ${first.st.code}; stopping the others`);
-  signal("SIGTERM");
-  const rest = Promise.all(children.map((c) => c.status));
-  const killer = setTimeout(() => signal("SIGKILL"), 10_000);
-  await rest;
-  clearTimeout(killer);
-  for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
-  return first.st.code;
+  const listeners = FORWARDED.map((sig) => [sig, () => forward(sig)] as const);
+  for (const [sig, fn] of listeners) Deno.addSignalListener(sig, fn);
+  try {
+    const first = await Promise.race(children.map((c, i) => c.status.then((st) => ({ i, st }))));
+    const stoppedAsAsked = received !== undefined && first.st.signal === received;
+    const code = stoppedAsAsked ? 0 : first.st.code;
+    const how = first.st.signal ? `was stopped by ${first.st.signal}` : `exited with code ${first.st.code}`;
+    const others = children.length > 1 ? "; stopping the others" : "";
+    if (code === 0) logger.info(`process ${first.i} ${how}${others}`);
+    else logger.error(`process ${first.i} ${how}${others}`);
+    for (const c of children) killQuietly(c, "SIGTERM");
+    const killer = setTimeout(() => {
+      logger.warn(`processes still running after ${STOP_GRACE_MS / 1000}s: killing them`);
+      for (const c of children) killQuietly(c, "SIGKILL");
+    }, STOP_GRACE_MS);
+    await Promise.all(children.map((c) => c.status));
+    clearTimeout(killer);
+    return code;
+  } finally {
+    for (const [sig, fn] of listeners) Deno.removeSignalListener(sig, fn);
+  }
 }
