@@ -65,7 +65,9 @@ export class App {
       reg,
       logger: log,
       configFile: resolved.configFile,
-      keepFailedServices: Boolean(resolved.config.api?.addr),
+      // with an API (global or as a service) a service that cannot bind is kept as `failed`, for the API to show
+      keepFailedServices: Boolean(resolved.config.api?.addr) ||
+        (resolved.config.services ?? []).some((s) => s.handler?.type === "api"),
       locate: locator(resolved),
     });
     const app = new App(runtime, log, flags);

@@ -405,3 +405,32 @@ Deno.test("api: the OpenAPI document covers every route, as JSON and as YAML", a
   match(y.headers.get("content-type")!, /yaml/);
   deepEqual(parseDocument(await y.text()).toJS(), doc);
 });
+
+Deno.test("api: concurrent calls are serialised: one create per name wins, the config stays consistent", async () => {
+  await using f = await fixture();
+  const same = await Promise.all(
+    Array.from(
+      { length: 10 },
+      (_, i) => f.json("POST", "/config/authers", { name: "dup", auths: [{ username: `u${i}`, password: "p" }] }),
+    ),
+  );
+  equal(same.filter(([st]) => st === 200).length, 1);
+  equal(same.filter(([st, b]) => st === 400 && b.code === 40002).length, 9);
+  const mixed = await Promise.all([
+    ...Array.from({ length: 10 }, (_, i) => f.json("POST", "/config/services", sample("services", `s${i}`)[0])),
+    ...Array.from(
+      { length: 5 },
+      () => f.json("PUT", "/config/authers/dup", { auths: [{ username: "w", password: "p" }] }),
+    ),
+    f.json("DELETE", "/config/authers/dup"),
+  ]);
+  ok(mixed.slice(0, 10).every(([st]) => st === 200));
+  const cfg = JSON.parse(await f.configText());
+  deepEqual(
+    cfg.services.map((s: { name: string }) => s.name).sort(),
+    Array.from({ length: 10 }, (_, i) => `s${i}`).sort(),
+  );
+  ok(cfg.services.every((s: { status: { state: string } }) => s.status.state === "ready"));
+  // the DELETE ran after the PUTs queued before it
+  deepEqual(cfg.authers, []);
+});
