@@ -5,7 +5,7 @@
  * `Authorization` header is ignored (gost-ui always sends one, `Basic Og==` when it has no credentials).
  * @module
  */
-import { authEntries } from "../config/build.ts";
+import { authEntries } from "../routing/auth.ts";
 import type { AuthConfig } from "../config/schema.ts";
 import type { MiddlewareHandler } from "../deps.ts";
 import { ConfigError, errorMessage } from "../errors.ts";

@@ -6,20 +6,10 @@
  */
 import { stringifyYaml } from "../deps.ts";
 import { OBJECT_KINDS, type ObjectKind } from "../runtime/objects.ts";
+import { type Json, KIND_SCHEMA, OPENAPI_SCHEMAS, ref } from "./openapi_schemas.ts";
 import { VERSION } from "../version.ts";
 
-type Json = Record<string, unknown>;
-
-const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
 const jsonBody = (schema: Json): Json => ({ "application/json": { schema } });
-
-/** The schema of one object of each kind in the document. */
-const KIND_SCHEMA: Partial<Record<ObjectKind, string>> = {
-  services: "Service",
-  chains: "Chain",
-  hops: "Hop",
-  authers: "Auther",
-};
 
 const SINGULAR: Record<ObjectKind, string> = {
   services: "service",
@@ -129,155 +119,6 @@ function kindPaths(kind: ObjectKind): Record<string, Json> {
   };
 }
 
-const statusSchema: Json = {
-  type: "object",
-  description: "Output only: ignored in request bodies",
-  properties: {
-    createTime: { type: "integer", format: "int64", description: "Unix seconds" },
-    state: { type: "string", enum: ["running", "ready", "failed", "closed"] },
-    events: {
-      type: "array",
-      maxItems: 20,
-      items: { type: "object", properties: { time: { type: "integer", format: "int64" }, msg: { type: "string" } } },
-    },
-    stats: ref("Stats"),
-  },
-};
-
-const plugin: Json = { type: "object", additionalProperties: true, properties: { type: { type: "string" } } };
-const md: Json = { type: "object", additionalProperties: true };
-const auth: Json = {
-  type: "object",
-  properties: { username: { type: "string" }, password: { type: "string" }, file: { type: "string" } },
-};
-
-const schemas: Json = {
-  Response: {
-    type: "object",
-    properties: { code: { type: "integer" }, msg: { type: "string" }, data: {} },
-  },
-  Error: {
-    type: "object",
-    required: ["code", "msg"],
-    properties: {
-      code: { type: "integer", enum: [401, 40001, 40002, 40003, 40004, 40005] },
-      msg: { type: "string" },
-    },
-  },
-  Stats: {
-    type: "object",
-    description: "Only with service metadata `enableStats: true`",
-    properties: Object.fromEntries(
-      ["totalConns", "currentConns", "totalErrs", "inputBytes", "outputBytes"].map((k) => [k, { type: "integer" }]),
-    ),
-  },
-  ServiceStatus: statusSchema,
-  NamedObject: {
-    type: "object",
-    required: ["name"],
-    additionalProperties: true,
-    properties: { name: { type: "string", description: "Unique; no `/`, `\\` or `..`" }, plugin },
-  },
-  Service: {
-    type: "object",
-    required: ["name"],
-    additionalProperties: true,
-    properties: {
-      name: { type: "string" },
-      addr: { type: "string", example: ":8080" },
-      handler: {
-        type: "object",
-        additionalProperties: true,
-        properties: {
-          type: { type: "string", default: "auto" },
-          chain: { type: "string" },
-          retries: { type: "integer" },
-          auther: { type: "string" },
-          authers: { type: "array", items: { type: "string" } },
-          auth,
-          metadata: md,
-        },
-      },
-      listener: {
-        type: "object",
-        additionalProperties: true,
-        properties: { type: { type: "string", default: "tcp" }, metadata: md },
-      },
-      forwarder: {
-        type: "object",
-        additionalProperties: true,
-        properties: {
-          nodes: {
-            type: "array",
-            items: { type: "object", properties: { name: { type: "string" }, addr: { type: "string" } } },
-          },
-          selector: ref("Selector"),
-        },
-      },
-      metadata: md,
-      status: ref("ServiceStatus"),
-    },
-  },
-  Selector: {
-    type: "object",
-    properties: {
-      strategy: { type: "string", enum: ["round", "rr", "random", "rand", "fifo", "ha", "hash"] },
-      maxFails: { type: "integer" },
-      failTimeout: { type: "string", example: "10s" },
-    },
-  },
-  Node: {
-    type: "object",
-    additionalProperties: true,
-    properties: {
-      name: { type: "string" },
-      addr: { type: "string" },
-      connector: { type: "object", additionalProperties: true, properties: { type: { type: "string" }, auth } },
-      dialer: { type: "object", additionalProperties: true, properties: { type: { type: "string" }, auth } },
-      metadata: md,
-    },
-  },
-  Hop: {
-    type: "object",
-    additionalProperties: true,
-    properties: {
-      name: { type: "string" },
-      selector: ref("Selector"),
-      nodes: { type: "array", items: ref("Node") },
-      metadata: md,
-    },
-  },
-  Chain: {
-    type: "object",
-    required: ["name"],
-    additionalProperties: true,
-    properties: { name: { type: "string" }, hops: { type: "array", items: ref("Hop") }, metadata: md },
-  },
-  Auther: {
-    type: "object",
-    required: ["name"],
-    additionalProperties: true,
-    properties: {
-      name: { type: "string" },
-      auths: { type: "array", items: auth },
-      file: { type: "object", properties: { path: { type: "string" } } },
-    },
-  },
-  Config: {
-    type: "object",
-    additionalProperties: true,
-    properties: Object.fromEntries(
-      OBJECT_KINDS.map((k) => [k, { type: "array", items: ref(KIND_SCHEMA[k] ?? "NamedObject") }]),
-    ),
-  },
-};
-
-/**
- * Builds the OpenAPI 3 document.
- * @param pathPrefix the API's path prefix (the document's server URL)
- * @returns the document as a plain object
- * @example openApiDocument("/api").paths["/config"]
- */
 export function openApiDocument(pathPrefix = ""): Json {
   const paths: Record<string, Json> = {
     "/config": {
@@ -357,7 +198,7 @@ export function openApiDocument(pathPrefix = ""): Json {
     paths,
     components: {
       securitySchemes: { basicAuth: { type: "http", scheme: "basic" } },
-      schemas,
+      schemas: OPENAPI_SCHEMAS,
     },
   };
 }

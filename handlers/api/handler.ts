@@ -86,6 +86,8 @@ export class ApiHandler implements Handler {
     const reader = newReader(conn);
     const fetch = this.#fetch;
     if (!fetch) throw new Error("api handler used before init");
+    const onAbort = () => closeQuietly(conn);
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
     try {
       for (let first = true;; first = false) {
         let incoming;
@@ -106,6 +108,7 @@ export class ApiHandler implements Handler {
         if (!incoming.keepAlive) return;
       }
     } finally {
+      ctx.signal.removeEventListener("abort", onAbort);
       closeQuietly(conn);
     }
   }
