@@ -1,6 +1,7 @@
 /** The Web API app without sockets (`app.request()`) over a real Runtime: every endpoint and error code. */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { createApiApp, normalizePrefix } from "../../core/api/app.ts";
+import { apiAuthenticator } from "../../core/api/auth.ts";
 import { MAX_BODY_BYTES } from "../../core/api/body.ts";
 import { type ApiTarget, fixedTarget } from "../../core/api/target.ts";
 import { parseConfig } from "../../core/config/load.ts";
@@ -433,4 +434,29 @@ Deno.test("api: concurrent calls are serialised: one create per name wins, the c
   ok(cfg.services.every((s: { status: { state: string } }) => s.status.state === "ready"));
   // the DELETE ran after the PUTs queued before it
   deepEqual(cfg.authers, []);
+});
+
+Deno.test("api: api.auth and api.auther combine; the auther is looked up per request (a PUT on it takes effect)", async () => {
+  const reg = createBuiltinRegistries();
+  const { config } = parseConfig("authers: [{name: au, auths: [{username: a, password: b}]}]", "inline");
+  const rt = await Runtime.start(config, { reg, logger: nopLogger });
+  try {
+    const auth = apiAuthenticator({ auth: { username: "root", password: "r" }, auther: "au" }, reg);
+    const app = createApiApp({
+      target: fixedTarget({ runtime: rt, reload: () => Promise.resolve() }),
+      logger: nopLogger,
+      auth,
+    });
+    const get = (u: string, p: string) =>
+      app.request("/config/authers", { headers: { Authorization: `Basic ${btoa(`${u}:${p}`)}` } });
+    equal((await get("root", "r")).status, 200);
+    equal((await get("a", "b")).status, 200);
+    equal((await get("a", "x")).status, 401);
+    await rt.replace("authers", "au", { auths: [{ username: "c", password: "d" }] });
+    equal((await get("a", "b")).status, 401);
+    equal((await get("c", "d")).status, 200);
+    equal(apiAuthenticator({}, reg), undefined);
+  } finally {
+    await rt.close();
+  }
 });
