@@ -3,6 +3,8 @@
  * @module
  */
 import type { Registries } from "../core/registries.ts";
+import { register as rtcp } from "./rtcp/mod.ts";
+import { register as rudp } from "./rudp/mod.ts";
 import { register as tcp } from "./tcp/mod.ts";
 import { register as udp } from "./udp/mod.ts";
 
@@ -10,4 +12,6 @@ import { register as udp } from "./udp/mod.ts";
 export function registerListeners(reg: Registries): void {
   tcp(reg);
   udp(reg);
+  rtcp(reg);
+  rudp(reg);
 }

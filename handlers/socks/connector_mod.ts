@@ -22,8 +22,9 @@
  *   every method refused), `DialError` naming the target and the reply code, `HandshakeError` (malformed answer),
  *   `TimeoutError` (`connectTimeout`).
  *
- * Not implemented: BIND and GOST's MBIND (0xF2) for remote port forwarding through a SOCKS node (`bind()`), and
- * the UDP-tun bind mode (port ≠ 0, used by `rudp`).
+ * Remote port forwarding through a SOCKS node (`bind()`, used by `rtcp`/`rudp`): GOST's MBIND (0xF2) with smux
+ * for TCP and the UDP-tun bind mode (0xF3, port ≠ 0) for UDP, as GOST's connector does (connector_bind.ts). Plain
+ * BIND (0x02, one peer) is not offered: GOST's rtcp always asks for the multiplexed bind.
  * @module
  */
 import type { ConnectorFactory } from "../../core/plugin.ts";

@@ -7,7 +7,8 @@ import { HandshakeReader } from "../../core/bufio.ts";
 import { closeQuietly, type Conn, type Network, writeFull } from "../../core/conn.ts";
 import { AuthError, DialError, errorMessage, HandshakeError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { ClientPluginOptions, Connector, DialOptions } from "../../core/plugin.ts";
+import type { ClientPluginOptions, Connector, DialOptions, Listener } from "../../core/plugin.ts";
+import { socks5Bind } from "./connector_bind.ts";
 import {
   boundedHandshake,
   hexByte,
@@ -109,6 +110,19 @@ export class Socks5Connector implements Connector {
       closeQuietly(ctl);
       throw err;
     }
+  }
+
+  /**
+   * Asks the server to listen on `addr` for remote port forwarding: MBIND + smux for `tcp`, UDP-tun bind mode for
+   * `udp` (connector_bind.ts). A failed bind closes the conn it was given.
+   */
+  bind(conn: Conn, network: Network, addr: string, opts?: DialOptions): Promise<Listener> {
+    const ctx = {
+      negotiate: (c: Conn, server: string) => this.#negotiate(c, server),
+      connectTimeoutMs: this.#md.connectTimeoutMs,
+      logger: this.#opts.logger,
+    };
+    return socks5Bind(ctx, conn, network, addr, opts);
   }
 
   /** Greeting, method reply, TLS for 0x80/0x82, RFC 1929 for 0x02/0x82. */

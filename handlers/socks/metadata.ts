@@ -3,6 +3,7 @@
  * @module
  */
 import type { Metadata } from "../../core/metadata.ts";
+import { type MuxConfig, parseMuxConfig } from "../../core/mux/config.ts";
 
 /** GOST's handshake deadline. */
 export const DEFAULT_READ_TIMEOUT_MS = 15_000;
@@ -24,6 +25,10 @@ export interface SocksMetadata {
   udpBufferSize: number;
   /** Never select the TLS methods 0x80/0x82 (accepted; TLS methods are not implemented yet). */
   noTls: boolean;
+  /** MBIND: omit the SOCKS5 reply that starts each stream (GOST's `comp`, for GOST v2 clients). */
+  compat: boolean;
+  /** MBIND: smux settings (`mux.*`). */
+  mux: MuxConfig;
 }
 
 /**
@@ -39,5 +44,7 @@ export function parseSocksMetadata(md: Metadata): SocksMetadata {
     udp: md.bool("udp"),
     udpBufferSize: Math.min(Math.max(bufSize, UDP_BUFFER_MIN), UDP_BUFFER_MAX),
     noTls: md.bool("notls"),
+    compat: md.bool("comp"),
+    mux: parseMuxConfig(md),
   };
 }

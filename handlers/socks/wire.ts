@@ -21,8 +21,8 @@ export const Socks4Cmd = { Connect: 0x01, Bind: 0x02 } as const;
 export const Socks4Reply = { Granted: 0x5a, Failed: 0x5b, Blocked: 0x5c, AuthFailed: 0x5d } as const;
 /** SOCKS5 methods (0x80/0x82 are GOST's TLS extensions). */
 export const Method = { NoAuth: 0x00, UserPass: 0x02, Tls: 0x80, TlsAuth: 0x82, NoAcceptable: 0xff } as const;
-/** SOCKS5 commands (0xF3 is GOST's UDP-tun, GOST-WIRE §1.5). */
-export const Cmd = { Connect: 0x01, Bind: 0x02, UdpAssociate: 0x03, UdpTun: 0xf3 } as const;
+/** SOCKS5 commands (0xF2 is GOST's MBIND, GOST-WIRE §1.4; 0xF3 GOST's UDP-tun, §1.5). */
+export const Cmd = { Connect: 0x01, Bind: 0x02, UdpAssociate: 0x03, MuxBind: 0xf2, UdpTun: 0xf3 } as const;
 /** SOCKS5 reply codes. */
 export const Rep = {
   Succeeded: 0x00,

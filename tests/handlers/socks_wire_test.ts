@@ -5,6 +5,7 @@ import { HandshakeError } from "../../core/errors.ts";
 import { Metadata } from "../../core/metadata.ts";
 import { formatIPv6, normalizeIP, parseIPv4, parseIPv6 } from "../../handlers/socks/ip.ts";
 import { parseSocksMetadata } from "../../handlers/socks/metadata.ts";
+import { DEFAULT_MUX_CONFIG } from "../../core/mux/config.ts";
 import {
   AddrTypeError,
   BadVersionError,
@@ -175,6 +176,8 @@ Deno.test("socks metadata parses defaults, aliases and bad values", () => {
     udp: false,
     udpBufferSize: 65_535,
     noTls: false,
+    compat: false,
+    mux: DEFAULT_MUX_CONFIG,
   });
   const md = parseSocksMetadata(new Metadata({ readTimeout: "300ms", BIND: "true", udp: 1, "udp.bufferSize": 100 }));
   equal(md.readTimeoutMs, 300);

@@ -26,7 +26,9 @@ import {
 import { bind } from "./bind.ts";
 import { type CommandScope, sendError } from "./command.ts";
 import { connect } from "./connect.ts";
+import { muxBind } from "./mbind.ts";
 import { udpAssociate } from "./udp.ts";
+import { udpTun } from "./udptun.ts";
 
 /**
  * SOCKS5 handler. Method selection: with an authenticator 0x02 if offered, else 0xFF; without one 0x00 if
@@ -62,6 +64,10 @@ export class Socks5Handler implements Handler {
           return await bind(scope);
         case Cmd.UdpAssociate:
           return await udpAssociate(scope);
+        case Cmd.MuxBind:
+          return await muxBind(scope);
+        case Cmd.UdpTun:
+          return await udpTun(scope);
         default:
           await sendError(conn, Rep.CmdUnsupported);
           throw new HandshakeError(`SOCKS5 command 0x${req.code.toString(16)} is not supported`);

@@ -1,0 +1,103 @@
+/**
+ * GOST's SOCKS5 MBIND (CMD 0xF2, GOST-WIRE §1.4): the server side of `rtcp` through a SOCKS5 node. Listen on the
+ * requested address, answer with this connection's local IP and the listening port, then turn the connection into
+ * an smux session in which we are the client role: every inbound peer gets a stream of its own, started with a
+ * SOCKS5 reply naming the peer (omitted with `comp`, for GOST v2 clients), then relayed. Streams the client opens
+ * are closed at once. The listener lives as long as the session: the client leaving, a keepalive timeout or a
+ * malformed frame closes both.
+ * @module
+ */
+import { addrString, closeQuietly, writeFull } from "../../../core/conn.ts";
+import { errorMessage, PolicyError } from "../../../core/errors.ts";
+import { MuxProtocolError } from "../../../core/mux/frame.ts";
+import { MuxSession } from "../../../core/mux/session.ts";
+import { relay } from "../../../core/relay.ts";
+import { encodeReply, Rep } from "../wire.ts";
+import { BindError, type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
+
+/**
+ * Serves MBIND when the `bind` option is on (else REP 0x02).
+ * @throws {PolicyError} when BIND is disabled; {@link BindError} when listening fails (REP 0x01);
+ *   {@link MuxProtocolError} when the client breaks the smux protocol
+ */
+export async function muxBind(s: CommandScope): Promise<void> {
+  const { conn, ctx, addr } = s;
+  if (!s.md.bind) {
+    await sendError(conn, Rep.NotAllowed);
+    throw new PolicyError("MBIND is disabled (set bind=true)");
+  }
+  const hostname = addr.host || "0.0.0.0";
+  let ln: Deno.TcpListener;
+  try {
+    ln = Deno.listen({ hostname, port: addr.port, transport: "tcp" });
+  } catch (err) {
+    await sendError(conn, Rep.Failure);
+    throw new BindError(`MBIND on ${hostname}:${addr.port}: ${errorMessage(err)}`, { cause: err });
+  }
+  const bound = ln.addr as Deno.NetAddr;
+  try {
+    await sendReply(conn, Rep.Succeeded, netAddr(conn.localAddr).hostname, bound.port);
+  } catch (err) {
+    closeQuietly(ln);
+    throw err;
+  }
+  const session = MuxSession.client(conn, s.md.mux);
+  const log = ctx.logger;
+  log.info(`${ctx.src} <-> tcp://${addrString(bound)} (mbind)`);
+  const onAbort = () => session.close();
+  ctx.signal.addEventListener("abort", onAbort, { once: true });
+  session.done.then(() => closeQuietly(ln));
+  const refusing = refuseStreams(session);
+  const peers = new Set<Promise<void>>();
+  try {
+    for (;;) {
+      let peer: Deno.TcpConn;
+      try {
+        peer = await ln.accept();
+      } catch {
+        break;
+      }
+      peer.setNoDelay(true);
+      const p = servePeer(session, peer, s);
+      peers.add(p);
+      p.finally(() => peers.delete(p));
+    }
+  } finally {
+    ctx.signal.removeEventListener("abort", onAbort);
+    closeQuietly(ln);
+    session.close();
+    await Promise.all([...peers, refusing, session.done]);
+  }
+  log.debug(`mbind on ${addrString(bound)} closed: ${session.error ? errorMessage(session.error) : "done"}`);
+  if (session.error instanceof MuxProtocolError) throw session.error;
+}
+
+/** Closes every stream the client opens: MBIND streams go one way only. */
+async function refuseStreams(session: MuxSession): Promise<void> {
+  for (;;) {
+    try {
+      (await session.acceptStream()).close();
+    } catch {
+      return;
+    }
+  }
+}
+
+/** Opens a stream for one peer, announces the peer on it and relays. Never rejects. */
+async function servePeer(session: MuxSession, peer: Deno.TcpConn, s: CommandScope): Promise<void> {
+  const log = s.ctx.logger;
+  const from = netAddr(peer.remoteAddr);
+  let stream;
+  try {
+    stream = await session.openStream();
+    if (!s.md.compat) await writeFull(stream, encodeReply(Rep.Succeeded, from.hostname, from.port));
+  } catch (err) {
+    closeQuietly(stream);
+    closeQuietly(peer);
+    log.debug(`mbind: peer ${addrString(peer.remoteAddr)} dropped: ${errorMessage(err)}`);
+    return;
+  }
+  log.debug(`mbind: ${addrString(peer.remoteAddr)} <-> stream ${stream.id}`);
+  const { input, output } = await relay(stream, peer);
+  log.debug(`mbind: ${addrString(peer.remoteAddr)} >< stream ${stream.id}`, { input, output });
+}
