@@ -65,18 +65,17 @@ function missingChain(name: string): never {
 }
 
 /**
- * Builds (and binds) one service. The caller starts it with `serve()`.
- * @param cfg the service config
- * @param index its index in `services`, for error paths
- * @throws {ConfigError} on invalid or unsupported settings, naming the path
+ * Checks what can be checked without binding: supported fields, addr, handler and listener types.
+ * Runtime.replace calls it before stopping the old service.
+ * @returns the handler and listener factories
+ * @throws {ConfigError} naming the path
  */
-export async function buildService(cfg: ServiceConfig, index: number, ctx: BuildContext): Promise<Service> {
+export function checkService(cfg: ServiceConfig, index: number, ctx: BuildContext) {
   const fail = (path: ConfigPath, msg: string) =>
     ctx.locate?.(["services", index, ...path], msg) ??
       new ConfigError(`services[${index}].${path.join(".")}: ${msg}`);
   const svcMd = new Metadata(cfg.metadata ?? {});
   const handlerMd = new Metadata(cfg.handler?.metadata ?? {});
-  const listenerMd = new Metadata(cfg.listener?.metadata ?? {});
   const ignoreChain = svcMd.bool("ignoreChain") || handlerMd.bool("ignoreChain");
   for (const [path, feature] of UNSUPPORTED_FIELDS) {
     const v = get(cfg, path);
@@ -101,6 +100,24 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
       `unknown listener type "${listenerType}": supported are ${ctx.reg.listeners.names().join(", ")}`,
     );
   }
+  return { fail, ignoreChain, handlerType, listenerType, handlerFactory, listenerFactory };
+}
+
+/**
+ * Builds (and binds) one service. The caller starts it with `serve()`.
+ * @param cfg the service config
+ * @param index its index in `services`, for error paths
+ * @throws {ConfigError} on invalid or unsupported settings, naming the path
+ */
+export async function buildService(cfg: ServiceConfig, index: number, ctx: BuildContext): Promise<Service> {
+  const { fail, ignoreChain, handlerType, listenerType, handlerFactory, listenerFactory } = checkService(
+    cfg,
+    index,
+    ctx,
+  );
+  const svcMd = new Metadata(cfg.metadata ?? {});
+  const handlerMd = new Metadata(cfg.handler?.metadata ?? {});
+  const listenerMd = new Metadata(cfg.listener?.metadata ?? {});
 
   let auth: Authenticator | undefined;
   const autherNames = [...(cfg.handler?.auther ? [cfg.handler.auther] : []), ...(cfg.handler?.authers ?? [])];

@@ -5,7 +5,7 @@
  * @module
  */
 import { addrString } from "../conn.ts";
-import { buildService } from "../config/build.ts";
+import { buildService, checkService } from "../config/build.ts";
 import type { ConfigPath } from "../config/load.ts";
 import { formatConfig } from "../config/output.ts";
 import type { Config, HopConfig, ServiceConfig } from "../config/schema.ts";
@@ -182,7 +182,12 @@ export class Runtime {
   }
 
   #items(kind: ObjectKind): NamedObject[] {
-    return ((this.#config[kind] ??= [] as never) as NamedObject[]);
+    return (this.#config[kind] ?? []) as NamedObject[];
+  }
+
+  #setItems(kind: ObjectKind, items: NamedObject[]): void {
+    if (items.length) (this.#config as Record<string, unknown>)[kind] = items;
+    else delete this.#config[kind];
   }
 
   /**
@@ -196,7 +201,7 @@ export class Runtime {
       if (items.some((o) => o.name === obj.name)) throw new DuplicateError(`${kind} "${obj.name}" already exists`);
       if (kind === "services") await this.#startService(obj as ServiceConfig, items.length, false);
       else await installObject(kind, obj, this.#buildContext());
-      items.push(obj);
+      this.#setItems(kind, [...items, obj]);
       return obj;
     });
   }
@@ -214,6 +219,7 @@ export class Runtime {
       if (i < 0) throw new NotFoundError(`${kind} "${name}" not found`);
       if (kind === "services") {
         const old = items[i];
+        checkService(obj as ServiceConfig, i, { reg: this.reg, logger: this.logger });
         await this.#stopService(name);
         try {
           await this.#startService(obj as ServiceConfig, i, false);
@@ -239,7 +245,7 @@ export class Runtime {
       if (i < 0) throw new NotFoundError(`${kind} "${name}" not found`);
       if (kind === "services") await this.#stopService(name);
       else uninstallObject(kind, name, this.reg);
-      items.splice(i, 1);
+      this.#setItems(kind, items.filter((_, j) => j !== i));
     });
   }
 
