@@ -432,8 +432,8 @@ Deno.test("api: concurrent calls are serialised: one create per name wins, the c
     Array.from({ length: 10 }, (_, i) => `s${i}`).sort(),
   );
   ok(cfg.services.every((s: { status: { state: string } }) => s.status.state === "ready"));
-  // the DELETE ran after the PUTs queued before it
-  deepEqual(cfg.authers, []);
+  // the DELETE ran after the PUTs queued before it; an emptied list is omitted, as GOST omits empty fields
+  equal(cfg.authers, undefined);
 });
 
 Deno.test("api: api.auth and api.auther combine; the auther is looked up per request (a PUT on it takes effect)", async () => {
