@@ -3,12 +3,12 @@
  * used by GOST clients for SOCKS5 UDP through a relay hop and by `rudp`: the server listens on the requested UDP
  * address, answers OK + Addr(bound address) at once, then the stream carries UDP-tun frames (GOST-WIRE.md §1.5):
  * client → server frames name the destination, server → client frames name the source.
- * Over TCP GOST switches the stream to smux (`rtcp`); that is not implemented yet and is refused with Service
- * Unavailable, which GOST clients report as "bind failed".
+ * Over TCP the stream becomes an smux session (`rtcp`, bind_mux.ts).
  * @module
  */
 import { addrString, closeQuietly, type Conn, writeFull } from "../../core/conn.ts";
-import { errorMessage, GostError, HandshakeError, PolicyError } from "../../core/errors.ts";
+import { errorMessage, GostError, PolicyError } from "../../core/errors.ts";
+import { bindTcp } from "./bind_mux.ts";
 import { FrameReader } from "./frames.ts";
 import { type RelayScope, sendError, sendResponse } from "./scope.ts";
 import { decodeTunHeader, encodeTunHeader, MAX_DATAGRAM, Status, tunHeaderLength } from "./wire.ts";
@@ -23,7 +23,7 @@ const HEADER_ROOM = 3 + 1 + 1 + 255 + 2;
 
 /**
  * Serves BIND.
- * @throws {PolicyError} when BIND is disabled; {@link HandshakeError} for TCP (smux BIND is not implemented);
+ * @throws {PolicyError} when BIND is disabled; for TCP what {@link bindTcp} throws (smux BIND, bind_mux.ts);
  *   {@link BindError} when the UDP socket cannot be bound
  */
 export async function bind(s: RelayScope): Promise<void> {
@@ -32,10 +32,7 @@ export async function bind(s: RelayScope): Promise<void> {
     await sendError(conn, Status.Forbidden);
     throw new PolicyError("Relay BIND is disabled (set bind=true)");
   }
-  if (s.network === "tcp") {
-    await sendError(conn, Status.ServiceUnavailable);
-    throw new HandshakeError("Relay BIND over TCP needs a multiplexed (smux) session, which is not implemented yet");
-  }
+  if (s.network === "tcp") return await bindTcp(s);
   const host = s.facts.host || "0.0.0.0";
   const port = s.facts.port ?? 0;
   let sock: Deno.DatagramConn;

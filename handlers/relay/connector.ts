@@ -7,7 +7,8 @@ import { addrString, closeQuietly, type Conn, type Network, splitHostPort } from
 import { withDeadline } from "../../core/deadline.ts";
 import { DialError, errorMessage } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { ClientPluginOptions, Connector, DialOptions } from "../../core/plugin.ts";
+import type { ClientPluginOptions, Connector, DialOptions, Listener } from "../../core/plugin.ts";
+import { relayBind } from "./bind_connector.ts";
 import { DatagramFrameConn } from "./frames.ts";
 import { LazyRequestConn } from "./lazy.ts";
 import { parseRelayConnectorMetadata, type RelayConnectorMetadata } from "./metadata.ts";
@@ -68,6 +69,20 @@ export class RelayConnector implements Connector {
       }
     }
     return udp ? new DatagramFrameConn(lazy, { transport: "udp", hostname: host, port }) : lazy;
+  }
+
+  /**
+   * Asks the relay server to listen on `addr` for remote port forwarding: TCP BIND + smux for `tcp`, UDP BIND for
+   * `udp` (bind_connector.ts). A failed bind closes the conn it was given.
+   */
+  bind(conn: Conn, network: Network, addr: string, opts?: DialOptions): Promise<Listener> {
+    const ctx = {
+      auth: this.#opts.auth,
+      logger: this.#opts.logger,
+      connectTimeoutMs: this.#md.connectTimeoutMs,
+      mux: this.#md.mux,
+    };
+    return relayBind(ctx, conn, network, addr, opts);
   }
 
   /** Encodes the CONNECT request. @throws {Error} on a bad address or over-long credentials */

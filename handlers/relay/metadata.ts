@@ -4,6 +4,7 @@
  */
 import { ConfigError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
+import { type MuxConfig, parseMuxConfig } from "../../core/mux/config.ts";
 
 /** GOST's handshake deadline on the server. */
 export const DEFAULT_READ_TIMEOUT_MS = 15_000;
@@ -20,6 +21,8 @@ export interface RelayHandlerMetadata {
   bind: boolean;
   /** Send the OK response at once instead of with the first bytes to the client. */
   noDelay: boolean;
+  /** TCP BIND: smux settings (`mux.*`). */
+  mux: MuxConfig;
 }
 
 /** Parsed relay connector options. */
@@ -30,6 +33,8 @@ export interface RelayConnectorMetadata {
   noDelay: boolean;
   /** Send a held request alone when a read has waited this long without a write; 0 = never. */
   lazyFlushMs: number;
+  /** TCP BIND: smux settings (`mux.*`). */
+  mux: MuxConfig;
 }
 
 /**
@@ -44,6 +49,7 @@ export function parseRelayHandlerMetadata(md: Metadata): RelayHandlerMetadata {
     readTimeoutMs: readTimeoutMs > 0 ? readTimeoutMs : DEFAULT_READ_TIMEOUT_MS,
     bind: md.bool("bind"),
     noDelay: md.bool("nodelay"),
+    mux: parseMuxConfig(md),
   };
 }
 
@@ -58,5 +64,5 @@ export function parseRelayConnectorMetadata(md: Metadata): RelayConnectorMetadat
   for (const [key, ms] of [["connectTimeout", connectTimeoutMs], ["lazyFlush", lazyFlushMs]] as const) {
     if (ms < 0) throw new ConfigError(`"${key}" must not be negative, got ${ms} ms`);
   }
-  return { connectTimeoutMs, noDelay: md.bool("nodelay"), lazyFlushMs };
+  return { connectTimeoutMs, noDelay: md.bool("nodelay"), lazyFlushMs, mux: parseMuxConfig(md) };
 }

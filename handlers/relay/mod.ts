@@ -7,7 +7,8 @@
  * | key | default | meaning |
  * |---|---|---|
  * | `readTimeout` | `15s` | deadline for reading the request; `0` means the default, as in GOST |
- * | `bind` | `false` | allow BIND (else status 0x03 Forbidden); only UDP BIND (association, `rudp`) is served |
+ * | `bind` | `false` | allow BIND (else status 0x03 Forbidden): TCP BIND with smux (`rtcp`), UDP BIND (`rudp`) |
+ * | `mux.version`, `mux.keepaliveInterval`, … | smux defaults | TCP BIND session settings, handler and connector |
  * | `nodelay` | `false` | send the OK response at once instead of with the first bytes to the client |
  *
  * Connector metadata:
@@ -29,9 +30,11 @@
  *   to one selected node. UDP BIND listen failures answer 0x05 (GOST closes without a response). The version byte
  *   is checked before the rest of the header arrives, so non-relay clients are dropped at once.
  *
- * Not implemented yet: TCP BIND (GOST switches the stream to smux for `rtcp`; refused with 0x05 Service
- * Unavailable), the connector's `bind()` and UDP association (`connect("udp", "")`), `unix`/`serial`/`ip` networks
- * (0x01 Bad Request), sniffing, `mux.*`, `hash`, limiter and observer options.
+ * Remote port forwarding: TCP BIND turns the stream into an smux session (bind_mux.ts); the connector's `bind()`
+ * speaks TCP and UDP BIND (bind_connector.ts) for `rtcp`/`rudp` listeners.
+ *
+ * Not implemented yet: UDP association (`connect("udp", "")`), `unix`/`serial`/`ip` networks (0x01 Bad Request),
+ * sniffing, `hash`, limiter and observer options.
  * @module
  */
 import type { Registries } from "../../core/registries.ts";

@@ -5,6 +5,7 @@ import { ConfigError, HandshakeError } from "../../core/errors.ts";
 import { Metadata } from "../../core/metadata.ts";
 import { DatagramFrameConn, TruncatedFrameError } from "../../handlers/relay/frames.ts";
 import { parseRelayConnectorMetadata, parseRelayHandlerMetadata } from "../../handlers/relay/metadata.ts";
+import { DEFAULT_MUX_CONFIG } from "../../core/mux/config.ts";
 import {
   BadVersionError,
   Cmd,
@@ -185,22 +186,30 @@ Deno.test("relay datagram frame conn reads one frame per read and writes one fra
 });
 
 Deno.test("relay metadata parses defaults, GOST keys and bad values", () => {
-  deepEqual(parseRelayHandlerMetadata(new Metadata({})), { readTimeoutMs: 15_000, bind: false, noDelay: false });
+  deepEqual(parseRelayHandlerMetadata(new Metadata({})), {
+    readTimeoutMs: 15_000,
+    bind: false,
+    noDelay: false,
+    mux: DEFAULT_MUX_CONFIG,
+  });
   deepEqual(parseRelayHandlerMetadata(new Metadata({ readTimeout: "300ms", bind: "true", noDelay: true })), {
     readTimeoutMs: 300,
     bind: true,
     noDelay: true,
+    mux: DEFAULT_MUX_CONFIG,
   });
   equal(parseRelayHandlerMetadata(new Metadata({ readTimeout: 0 })).readTimeoutMs, 15_000);
   deepEqual(parseRelayConnectorMetadata(new Metadata({})), {
     connectTimeoutMs: 10_000,
     noDelay: false,
     lazyFlushMs: 100,
+    mux: DEFAULT_MUX_CONFIG,
   });
   deepEqual(parseRelayConnectorMetadata(new Metadata({ nodelay: "1", connectTimeout: "2s", lazyFlush: 0 })), {
     connectTimeoutMs: 2000,
     noDelay: true,
     lazyFlushMs: 0,
+    mux: DEFAULT_MUX_CONFIG,
   });
   throws(() => parseRelayHandlerMetadata(new Metadata({ readTimeout: "15x" })), ConfigError);
   throws(() => parseRelayHandlerMetadata(new Metadata({ bind: "maybe" })), ConfigError);

@@ -7,11 +7,11 @@
  * malformed frame closes both.
  * @module
  */
-import { addrString, closeQuietly, writeFull } from "../../../core/conn.ts";
+import { addrString, closeQuietly } from "../../../core/conn.ts";
 import { errorMessage, PolicyError } from "../../../core/errors.ts";
+import { serveMuxBind } from "../../../core/mux/bind_server.ts";
 import { MuxProtocolError } from "../../../core/mux/frame.ts";
 import { MuxSession } from "../../../core/mux/session.ts";
-import { relay } from "../../../core/relay.ts";
 import { encodeReply, Rep } from "../wire.ts";
 import { BindError, type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
 
@@ -42,62 +42,13 @@ export async function muxBind(s: CommandScope): Promise<void> {
     throw err;
   }
   const session = MuxSession.client(conn, s.md.mux);
-  const log = ctx.logger;
-  log.info(`${ctx.src} <-> tcp://${addrString(bound)} (mbind)`);
-  const onAbort = () => session.close();
-  ctx.signal.addEventListener("abort", onAbort, { once: true });
-  session.done.then(() => closeQuietly(ln));
-  const refusing = refuseStreams(session);
-  const peers = new Set<Promise<void>>();
-  try {
-    for (;;) {
-      let peer: Deno.TcpConn;
-      try {
-        peer = await ln.accept();
-      } catch {
-        break;
-      }
-      peer.setNoDelay(true);
-      const p = servePeer(session, peer, s);
-      peers.add(p);
-      p.finally(() => peers.delete(p));
-    }
-  } finally {
-    ctx.signal.removeEventListener("abort", onAbort);
-    closeQuietly(ln);
-    session.close();
-    await Promise.all([...peers, refusing, session.done]);
-  }
-  log.debug(`mbind on ${addrString(bound)} closed: ${session.error ? errorMessage(session.error) : "done"}`);
+  ctx.logger.info(`${ctx.src} <-> tcp://${addrString(bound)} (mbind)`);
+  await serveMuxBind({
+    session,
+    listener: ln,
+    logger: ctx.logger,
+    signal: ctx.signal,
+    greeting: (peer) => s.md.compat ? undefined : encodeReply(Rep.Succeeded, peer.hostname, peer.port),
+  });
   if (session.error instanceof MuxProtocolError) throw session.error;
-}
-
-/** Closes every stream the client opens: MBIND streams go one way only. */
-async function refuseStreams(session: MuxSession): Promise<void> {
-  for (;;) {
-    try {
-      (await session.acceptStream()).close();
-    } catch {
-      return;
-    }
-  }
-}
-
-/** Opens a stream for one peer, announces the peer on it and relays. Never rejects. */
-async function servePeer(session: MuxSession, peer: Deno.TcpConn, s: CommandScope): Promise<void> {
-  const log = s.ctx.logger;
-  const from = netAddr(peer.remoteAddr);
-  let stream;
-  try {
-    stream = await session.openStream();
-    if (!s.md.compat) await writeFull(stream, encodeReply(Rep.Succeeded, from.hostname, from.port));
-  } catch (err) {
-    closeQuietly(stream);
-    closeQuietly(peer);
-    log.debug(`mbind: peer ${addrString(peer.remoteAddr)} dropped: ${errorMessage(err)}`);
-    return;
-  }
-  log.debug(`mbind: ${addrString(peer.remoteAddr)} <-> stream ${stream.id}`);
-  const { input, output } = await relay(stream, peer);
-  log.debug(`mbind: ${addrString(peer.remoteAddr)} >< stream ${stream.id}`, { input, output });
 }
