@@ -13,6 +13,7 @@ import { errorMessage } from "./errors.ts";
 import { createLogger, type Logger } from "./log.ts";
 import type { Registries } from "./registries.ts";
 import { Runtime } from "./runtime/runtime.ts";
+import { createObservability, type Observability } from "./observe/mod.ts";
 
 /** The handler and listener types a registry set implements (for the CLI's fallbacks). */
 export function knownTypes(reg: Registries): KnownTypes {
@@ -41,6 +42,7 @@ export class App {
   readonly #flags: Flags;
   #closing: Promise<void> | null = null;
   #api: ApiServer | undefined;
+  #obs: Observability | undefined;
 
   private constructor(runtime: Runtime, logger: Logger, flags: Flags) {
     this.runtime = runtime;
@@ -61,16 +63,27 @@ export class App {
       log.info(`loaded configuration from ${resolved.searchedFile}`);
     }
     for (const w of resolved.warnings) log.warn(w);
-    const runtime = await Runtime.start(resolved.config, {
-      reg,
-      logger: log,
-      configFile: resolved.configFile,
-      // with an API (global or as a service) a service that cannot bind is kept as `failed`, for the API to show
-      keepFailedServices: Boolean(resolved.config.api?.addr) ||
-        (resolved.config.services ?? []).some((s) => s.handler?.type === "api"),
-      locate: locator(resolved),
-    });
+    let runtime: Runtime | undefined;
+    const obs = createObservability(() => runtime?.currentConfig ?? resolved.config, log, { reg });
+    await obs.start();
+    try {
+      runtime = await Runtime.start(resolved.config, {
+        reg,
+        logger: log,
+        configFile: resolved.configFile,
+        // with an API (global or as a service) a service that cannot bind is kept as `failed`, for the API to show
+        keepFailedServices: Boolean(resolved.config.api?.addr) ||
+          (resolved.config.services ?? []).some((s) => s.handler?.type === "api"),
+        locate: locator(resolved),
+        connHooks: obs.connHooks,
+        watchService: obs.watchService,
+      });
+    } catch (err) {
+      await obs.close();
+      throw err;
+    }
     const app = new App(runtime, log, flags);
+    app.#obs = obs;
     bindApiTarget(reg, app);
     const api = resolved.config.api;
     if (api?.addr) {
@@ -108,6 +121,7 @@ export class App {
       await this.#api?.close();
       unbindApiTarget(this.runtime.reg);
       await this.runtime.close();
+      await this.#obs?.close();
       this.logger.info("all services closed");
       this.logger.close();
     })();

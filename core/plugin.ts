@@ -45,6 +45,8 @@ export interface ConnContext {
   clientId?: string;
   /** The target, once known. */
   dst?: string;
+  /** Bytes moved on the client conn so far (live counters for metrics and observers). */
+  readonly traffic?: () => { inputBytes: number; outputBytes: number };
 }
 
 /** Options every listener receives. */

@@ -8,6 +8,7 @@
 import { closeQuietly, type Conn, type Network } from "../conn.ts";
 import { DialError, errorMessage, GostError } from "../errors.ts";
 import type { Connector, Dialer, DialOptions, Listener } from "../plugin.ts";
+import { recordChainNode } from "../observe/metrics.ts";
 import type { BypassChecker } from "./bypass.ts";
 import { type Node, NodeGroup, type SelectorOptions } from "./node_group.ts";
 
@@ -109,16 +110,19 @@ export class ChainRoute {
   }
 
   async #step(step: { hop: Hop; node: ChainNode }, open: () => Promise<Conn>, opts: DialOptions): Promise<Conn> {
+    const start = performance.now();
     const { hop, node } = step;
     let conn: Conn | undefined;
     try {
       conn = await open();
       if (node.dialer.handshake) conn = await node.dialer.handshake(conn, node.addr, opts);
       hop.group.markOk(node);
+      recordChainNode(this.chain, node.name, (performance.now() - start) / 1000, true);
       return conn;
     } catch (err) {
       closeQuietly(conn);
       hop.group.markFailed(node);
+      recordChainNode(this.chain, node.name, (performance.now() - start) / 1000, false);
       throw new DialError(node.addr, `chain ${this.chain}: node ${node.name}@${node.addr}: ${errorMessage(err)}`, {
         cause: err,
       });

@@ -154,6 +154,11 @@ export class Runtime {
     this.#unwatch.delete(name);
   }
 
+  /** The running config as stored (no status, not a copy: do not modify). */
+  get currentConfig(): Readonly<Config> {
+    return this.#config;
+  }
+
   /** The running config, with each service's live `status`. */
   config(): Config {
     const out = clone(this.#config);
@@ -267,6 +272,8 @@ export class Runtime {
         }
       }
       const before = new Map((this.#config.services ?? []).map((s) => [s.name, JSON.stringify(s)]));
+      // services restarted below (and their observers) see the new named objects and config
+      this.#config = clone(next);
       const after = next.services ?? [];
       const result = {
         kept: [] as string[],
@@ -293,7 +300,6 @@ export class Runtime {
         });
         (old === undefined ? result.started : result.restarted).push(svc.name);
       }
-      this.#config = clone(next);
       this.logger.info(
         `config reloaded: ${result.kept.length} kept, ${result.restarted.length} restarted, ` +
           `${result.started.length} started, ${result.stopped.length} stopped`,

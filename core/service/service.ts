@@ -163,7 +163,14 @@ export class Service implements AsyncDisposable {
     }
     const conn = new CountingConn(raw, this.stats);
     this.#active.add(conn);
-    const ctx: ConnContext = { sid, service: this.name, src, signal: this.#abort.signal, logger };
+    const ctx: ConnContext = {
+      sid,
+      service: this.name,
+      src,
+      signal: this.#abort.signal,
+      logger,
+      traffic: () => ({ inputBytes: conn.input, outputBytes: conn.output }),
+    };
     const start = performance.now();
     logger.info(`${src} <> ${local}`);
     for (const h of this.#connHooks) h.open(ctx);
