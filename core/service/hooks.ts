@@ -69,28 +69,56 @@ export function splitCommand(line: string): string[] {
   return out;
 }
 
+/** A hook list: a YAML/JSON list, or one command as a plain string (never split at commas: `sh -c 'a, b'`). */
+function commands(md: Metadata, keys: string[]): string[] {
+  const v = md.find(keys)?.[1];
+  if (v === undefined || v === null || v === "") return [];
+  return (Array.isArray(v) ? v : [v]).map(String).filter((c) => c.trim() !== "");
+}
+
 /** Reads the hook lists from service metadata. @throws {ConfigError} on a bad timeout or quote */
 export function parseHooks(md: Metadata): Hooks {
   const hooks: Hooks = {
-    preUp: md.strings(["preUp", "pre-up"]),
-    postUp: md.strings(["postUp", "post-up"]),
-    preDown: md.strings(["preDown", "pre-down"]),
-    postDown: md.strings(["postDown", "post-down"]),
+    preUp: commands(md, ["preUp", "pre-up"]),
+    postUp: commands(md, ["postUp", "post-up"]),
+    preDown: commands(md, ["preDown", "pre-down"]),
+    postDown: commands(md, ["postDown", "post-down"]),
     timeoutMs: md.duration("hookTimeout", DEFAULT_HOOK_TIMEOUT_MS),
   };
   for (const list of [hooks.preUp, hooks.postUp, hooks.preDown, hooks.postDown]) for (const c of list) splitCommand(c);
   return hooks;
 }
 
-/** The first bytes of a stream and its full size; the rest is read and dropped (a 10 MB print is fine). */
-async function drainCapped(stream: ReadableStream<Uint8Array>): Promise<{ head: Uint8Array; total: number }> {
+/** How long output is still read after a hook exits (a background process it left may hold the pipe). */
+const OUTPUT_GRACE_MS = 200;
+
+/**
+ * The first bytes of a stream and its full size; the rest is read and dropped (a 10 MB print is fine).
+ * Stops reading when `stop` is aborted.
+ */
+async function drainCapped(
+  stream: ReadableStream<Uint8Array>,
+  stop: AbortSignal,
+): Promise<{ head: Uint8Array; total: number }> {
   const head = new Uint8Array(MAX_LOGGED_OUTPUT);
   let kept = 0, total = 0;
-  for await (const chunk of stream) {
-    const room = Math.min(chunk.length, head.length - kept);
-    if (room > 0) head.set(chunk.subarray(0, room), kept);
-    kept += Math.max(room, 0);
-    total += chunk.length;
+  const reader = stream.getReader();
+  const cancel = () => reader.cancel().catch(() => {});
+  stop.addEventListener("abort", cancel, { once: true });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const room = Math.min(value.length, head.length - kept);
+      if (room > 0) head.set(value.subarray(0, room), kept);
+      kept += Math.max(room, 0);
+      total += value.length;
+    }
+  } catch {
+    // cancelled
+  } finally {
+    stop.removeEventListener("abort", cancel);
+    reader.releaseLock();
   }
   return { head: head.subarray(0, kept), total };
 }
@@ -100,8 +128,46 @@ function describe(out: { head: Uint8Array; total: number }): string {
   return out.total > out.head.length ? `${text}… (${out.total} bytes in all)` : text;
 }
 
+/** Hook commands running now, in every service. */
+const running = new Set<Deno.ChildProcess>();
+
 /**
- * Runs one phase's commands in order. Never throws: failures, timeouts and missing programs are logged.
+ * Kills every hook command running now, with what it started (a stop signal during startup: a hanging preUp
+ * must not hold the exit up to its hookTimeout). Each is logged by its runner as killed; the next ones still run.
+ * @returns how many were killed
+ */
+export function killRunningHooks(): number {
+  const n = running.size;
+  for (const child of running) killTree(child);
+  return n;
+}
+
+/** Kills a hook and everything it started (it runs in its own process group). */
+function killTree(child: Deno.ChildProcess): void {
+  try {
+    Deno.kill(-child.pid, "SIGKILL");
+  } catch {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  }
+}
+
+function spawnError(err: unknown, program: string): string {
+  if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+    return err instanceof Deno.errors.NotCapable
+      ? "not run: hooks need deno's --allow-run permission"
+      : `not run: permission denied for ${program}`;
+  }
+  if (err instanceof Deno.errors.NotFound) return `not run: command not found: ${program}`;
+  return `not run: ${errorMessage(err)}`;
+}
+
+/**
+ * Runs one phase's commands in order, each to its end (or its kill after `timeoutMs`). Never throws: failures,
+ * timeouts and missing programs are logged as warnings and the next command runs.
  * @returns how many commands exited 0
  */
 export async function runHooks(
@@ -117,44 +183,61 @@ export async function runHooks(
   }
   let ok = 0;
   for (const line of commands) {
-    const argv = splitCommand(line.trim());
+    let argv: string[];
+    try {
+      argv = splitCommand(line.trim());
+    } catch (err) {
+      logger.warn(`[${phase}] ${line}: ${errorMessage(err)}`);
+      continue;
+    }
     if (!argv.length) continue;
     logger.info(`[${phase}] ${line}`);
     const started = performance.now();
     let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command(argv[0], { args: argv.slice(1), stdin: "null", stdout: "piped", stderr: "piped" })
-        .spawn();
+      child = new Deno.Command(argv[0], {
+        args: argv.slice(1),
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        detached: true, // its own process group, so a timeout kills what it started too
+      }).spawn();
     } catch (err) {
-      logger.warn(`[${phase}] ${line}: ${errorMessage(err)}`);
+      logger.warn(`[${phase}] ${line}: ${spawnError(err, argv[0])}`);
       continue;
     }
+    running.add(child);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
+      killTree(child);
     }, timeoutMs);
-    const [status, stdout, stderr] = await Promise.all([
-      child.status,
-      drainCapped(child.stdout),
-      drainCapped(child.stderr),
+    const stopReading = new AbortController();
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    const status = child.status.then((st) => {
+      grace = setTimeout(() => stopReading.abort(), OUTPUT_GRACE_MS);
+      return st;
+    });
+    const [st, stdout, stderr] = await Promise.all([
+      status,
+      drainCapped(child.stdout, stopReading.signal),
+      drainCapped(child.stderr, stopReading.signal),
     ]);
     clearTimeout(timer);
+    clearTimeout(grace);
+    running.delete(child);
     const fields = {
-      exitCode: status.code,
+      exitCode: st.code,
       duration: `${((performance.now() - started) / 1000).toFixed(3)}s`,
       ...(stdout.total ? { stdout: describe(stdout) } : {}),
       ...(stderr.total ? { stderr: describe(stderr) } : {}),
     };
     if (timedOut) logger.warn(`[${phase}] ${line}: killed after ${timeoutMs / 1000}s`, fields);
-    else if (status.success) {
+    else if (st.success) {
       ok++;
       logger.info(`[${phase}] ${line}: exit 0`, fields);
-    } else logger.warn(`[${phase}] ${line}: exit ${status.code}`, fields);
+    } else if (st.signal) logger.warn(`[${phase}] ${line}: killed by ${st.signal}`, fields);
+    else logger.warn(`[${phase}] ${line}: exit ${st.code}`, fields);
   }
   return ok;
 }

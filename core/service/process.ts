@@ -6,8 +6,8 @@
  * is gone, even after a SIGKILL, so no orphan survives.
  * @module
  */
-import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { envIfAllowed, granted } from "../permissions.ts";
 
 /** Environment variable with the group index of a child, as GOST sets it. */
 export const GOST_ID_ENV = "_GOST_ID";
@@ -26,19 +26,6 @@ const PERMISSIONS: [Deno.PermissionName, string][] = [
   ["sys", "--allow-sys"],
   ["ffi", "--allow-ffi"],
 ];
-
-function granted(desc: Deno.PermissionDescriptor): boolean {
-  try {
-    return Deno.permissions.querySync(desc).state === "granted";
-  } catch {
-    return false;
-  }
-}
-
-/** An environment variable, or undefined when it is unset or `--allow-env` does not cover it. */
-export function envIfAllowed(name: string): string | undefined {
-  return granted({ name: "env", variable: name }) ? Deno.env.get(name) : undefined;
-}
 
 /** This process's argv from /proc (Linux): directly, or through `cat` when only `--allow-run` is granted. */
 function procCmdline(): string[] | undefined {
@@ -162,7 +149,7 @@ export async function runGroups(groups: string[][], logger: Logger): Promise<num
       logger.info(`started process ${i} (pid ${child.pid}): ${args.join(" ")}`);
     }
   } catch (err) {
-    logger.error(`starting process ${children.length} failed: ${errorMessage(err).split("\n")[0]}`);
+    // the caller reports the error (one line for a missing --allow-run)
     for (const c of children) killQuietly(c, "SIGKILL");
     await Promise.all(children.map((c) => c.status));
     throw err;

@@ -1,0 +1,66 @@
+/**
+ * Helpers for the distribution tests: the repo's deno tasks run with their output redirected to a temporary
+ * directory (so parallel runs never share `dist/`), and a static file server for `deno run <URL>`.
+ * @module
+ */
+import { ROOT } from "../process/util.ts";
+
+/** A task's command line from deno.json, split at spaces (the tasks use no quotes). */
+export async function taskArgv(name: string): Promise<string[]> {
+  const cfg = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const task: string = cfg.tasks[name];
+  if (!task) throw new Error(`deno.json has no "${name}" task`);
+  return task.trim().split(/\s+/);
+}
+
+/**
+ * Runs a deno task whose output is `-o <default>`, writing to `out` instead.
+ * @returns the exit code and output
+ */
+export async function runTaskTo(name: string, defaultOut: string, out: string, env?: Record<string, string>) {
+  const argv = await taskArgv(name);
+  const o = argv.indexOf("-o");
+  if (argv[0] !== "deno" || o < 0 || argv[o + 1] !== defaultOut) {
+    throw new Error(`the ${name} task does not write ${defaultOut}: ${argv.join(" ")}`);
+  }
+  argv[o + 1] = out;
+  const res = await new Deno.Command(Deno.execPath(), {
+    args: argv.slice(1),
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: res.code, output: dec.decode(res.stdout) + dec.decode(res.stderr) };
+}
+
+/** Builds the bundle (`deno task bundle`) into `dir`/gost.js. @throws when bundling fails */
+export async function buildBundle(dir: string): Promise<string> {
+  const out = `${dir}/gost.js`;
+  const r = await runTaskTo("bundle", "dist/gost.js", out);
+  if (r.code !== 0) throw new Error(`deno task bundle failed:\n${r.output}`);
+  return out;
+}
+
+/** Serves the files under `root` over HTTP on 127.0.0.1, as a static host would. */
+export function staticServer(root: string): { url: string; requests: () => number; close(): Promise<void> } {
+  let requests = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    requests++;
+    const path = decodeURIComponent(new URL(req.url).pathname);
+    if (path.includes("..")) return new Response("forbidden", { status: 403 });
+    try {
+      const body = await Deno.readFile(`${root}${path}`);
+      const type = path.endsWith(".json") ? "application/json" : "application/typescript";
+      return new Response(body, { headers: { "content-type": type } });
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    requests: () => requests,
+    close: () => server.shutdown(),
+  };
+}
