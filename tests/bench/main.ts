@@ -1,0 +1,547 @@
+/**
+ * `deno task bench`: gost.ts (a real `deno run main.ts -L …` process) side by side with a C peer, in one run, on
+ * 127.0.0.1 only. Prints a Markdown table of absolute figures and ratios (ours / peer) with the targets, the CPU
+ * each proxy used per unit of work, and the direct (no proxy) limits. See docs/benchmarks.md.
+ *
+ * Flags: `--quick` (about 1 s per measurement and 100 idle conns: a smoke run, figures not meaningful),
+ * `--only=tcp,socks5,connect,rate,memory,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
+ * tcp forward against a bare Deno relay, tests/bench/bare_relay.ts), `--json=FILE` (results as JSON), `--strict`
+ * (exit 1 when a target is missed). Exit status 1 when a benchmark could not run, 2 on bad flags or missing tools.
+ * @module
+ */
+import { freePort } from "../helpers/gost.ts";
+import { has } from "../helpers/run.ts";
+import { forwardConn, idleMemory, smallEcho, socks5Conn } from "./memory.ts";
+import { cpuSeconds, type Proc, runTool, spawn, stopAll, waitReady } from "./procs.ts";
+import { formatTable, markdown, meetsTarget, type Row } from "./table.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const TOOLS = ["iperf3", "socat", "microsocks", "tinyproxy", "wrk", "curl"];
+const BENCHES = ["tcp", "socks5", "connect", "rate", "memory", "floor"] as const;
+type Bench = typeof BENCHES[number];
+const DEFAULT: Bench[] = ["tcp", "socks5", "connect", "rate", "memory"];
+
+const args = Deno.args;
+const quick = args.includes("--quick");
+const strict = args.includes("--strict");
+const jsonOut = args.find((a) => a.startsWith("--json="))?.slice(7);
+const onlyArg = args.find((a) => a.startsWith("--only="))?.slice(7);
+const only = new Set<Bench>(onlyArg ? onlyArg.split(",") as Bench[] : DEFAULT);
+if (args.includes("--floor")) only.add("floor");
+for (const a of args) {
+  if (!/^--(quick|strict|floor|json=.+|only=.+)$/.test(a)) {
+    console.error(
+      `bench: unknown argument "${a}"; flags: --quick --strict --floor --json=FILE --only=${BENCHES.join(",")}`,
+    );
+    Deno.exit(2);
+  }
+}
+for (const b of only) {
+  if (!BENCHES.includes(b)) {
+    console.error(`bench: unknown benchmark "${b}" in --only: supported are ${BENCHES.join(", ")}`);
+    Deno.exit(2);
+  }
+}
+
+/** Durations and sizes: the full run (about 2 minutes) or `--quick`. */
+const cfg = quick
+  ? {
+    iperfSec: 1,
+    iperfRounds: 1,
+    directIperfSec: 1,
+    downloadBytes: 128 << 20,
+    downloadRounds: 1,
+    wrkSec: 1,
+    wrkRounds: 1,
+    idle: 100,
+  }
+  : {
+    iperfSec: 4,
+    iperfRounds: 2,
+    directIperfSec: 2,
+    downloadBytes: 1 << 30,
+    downloadRounds: 3,
+    wrkSec: 5,
+    wrkRounds: 2,
+    idle: 1000,
+  };
+const WRK_THREADS = 2;
+const WRK_CONNS = 50;
+const GiB = 1 << 30;
+
+const dir = Deno.makeTempDirSync({ prefix: "gost-bench-" });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const progress = (msg: string) => console.error(`bench: ${msg}`);
+const fmt = (x: number, digits = 2) => x.toFixed(digits);
+
+/** Results gathered along the run. */
+const rows: Row[] = [];
+/** CPU used by each proxy per unit of work: [what, ours, peer]. */
+const cpuRows: [string, number, number][] = [];
+/** `--floor`: our tcp forward against a bare Deno relay: [what, ours, bare]. */
+const floorRows: [string, number, number][] = [];
+/** Direct (no proxy) figures: [what, value]. */
+const limits: [string, string][] = [];
+
+/** Starts gost.ts from source (as tests/helpers/gost.ts does) with its log in a file, and waits until it listens. */
+async function startGost(name: string, gostArgs: string[]): Promise<Proc> {
+  const p = spawn(name, `${dir}/${name}.log`, Deno.execPath(), [
+    "run",
+    "-A",
+    "--unstable-net",
+    "--quiet",
+    `${ROOT}main.ts`,
+    ...gostArgs,
+  ]);
+  await waitReady(p, { pattern: /service \S+ is listening on/ });
+  return p;
+}
+
+async function startPeer(name: string, cmd: string, cmdArgs: string[], ready: RegExp | number): Promise<Proc> {
+  const p = spawn(name, `${dir}/${name}.log`, cmd, cmdArgs);
+  await waitReady(p, typeof ready === "number" ? { port: ready } : { pattern: ready });
+  return p;
+}
+
+/** One measurement: its figure (higher is better) and the units of work done (GiB moved, thousands of requests). */
+interface Measured {
+  value: number;
+  units: number;
+}
+
+/** A proxy under test and how to measure through it. */
+interface Side {
+  proc: Proc;
+  measure: () => Promise<Measured>;
+}
+
+/**
+ * Measures `ours` and `peer` `rounds` times, alternating which goes first, and keeps the best figure of each and
+ * the least CPU per unit of work (the proxy process's own CPU time).
+ */
+async function compare(
+  rounds: number,
+  ours: Side,
+  peer: Side,
+): Promise<{ value: [number, number]; cpu: [number, number] }> {
+  const value: [number, number] = [0, 0];
+  const cpu: [number, number] = [Infinity, Infinity];
+  const one = async (i: 0 | 1) => {
+    const side = i === 0 ? ours : peer;
+    const before = cpuSeconds(side.proc.pid);
+    const m = await side.measure();
+    const used = cpuSeconds(side.proc.pid) - before;
+    value[i] = Math.max(value[i], m.value);
+    cpu[i] = Math.min(cpu[i], used / m.units);
+  };
+  for (let r = 0; r < rounds; r++) {
+    await one(r % 2 === 0 ? 0 : 1);
+    await one(r % 2 === 0 ? 1 : 0);
+  }
+  return { value, cpu };
+}
+
+// ---------------------------------------------------------------- the shared origin
+
+let originPort = 0;
+async function origin(): Promise<number> {
+  if (originPort) return originPort;
+  const port = freePort();
+  await startPeer(
+    "origin",
+    Deno.execPath(),
+    ["run", "-A", "--quiet", `${ROOT}tests/bench/origin.ts`, String(port)],
+    /origin listening/,
+  );
+  return (originPort = port);
+}
+
+// ---------------------------------------------------------------- 1. TCP forward, iperf3
+
+/** iperf3 receive throughput in Gbit/s through `port`. */
+async function iperf(port: number, sec: number, reverse: boolean): Promise<Measured> {
+  const r = await runTool(
+    "iperf3",
+    ["-c", "127.0.0.1", "-p", String(port), "-t", String(sec), "-J", ...(reverse ? ["-R"] : [])],
+    (sec + 20) * 1000,
+  );
+  const j = JSON.parse(r.stdout);
+  if (j.error) throw new Error(`iperf3: ${j.error}`);
+  const { bits_per_second: bps, bytes } = j.end?.sum_received ?? {};
+  if (typeof bps !== "number" || typeof bytes !== "number") throw new Error("iperf3: no end.sum_received in its JSON");
+  await sleep(200); // let the server settle before the next test
+  return { value: bps / 1e9, units: bytes / GiB };
+}
+
+async function benchTcp(): Promise<void> {
+  const target = freePort();
+  await startPeer(
+    "iperf3-server",
+    "iperf3",
+    ["-s", "--forceflush", "-B", "127.0.0.1", "-p", String(target)],
+    /Server listening/,
+  );
+  for (const reverse of [false, true]) {
+    const g = (await iperf(target, cfg.directIperfSec, reverse)).value;
+    limits.push([`iperf3 ${reverse ? "-R (download)" : "upload"}, Gbit/s`, fmt(g)]);
+  }
+  const [ours, peer] = [freePort(), freePort()];
+  const gost = await startGost("gost-tcp", ["-L", `tcp://127.0.0.1:${ours}/127.0.0.1:${target}`]);
+  const socat = await startPeer("socat", "socat", [
+    "-d",
+    "-d",
+    `TCP-LISTEN:${peer},fork,reuseaddr,bind=127.0.0.1`,
+    `TCP:127.0.0.1:${target}`,
+  ], /listening on/);
+  for (const reverse of [false, true]) {
+    const what = `tcp forward, iperf3 ${reverse ? "-R (download)" : "upload"}, Gbit/s (peer: socat)`;
+    // socat forks a child per connection: its own CPU is not in the parent's figures, so no CPU row here.
+    const { value: [o, p] } = await compare(
+      cfg.iperfRounds,
+      { proc: gost, measure: () => iperf(ours, cfg.iperfSec, reverse) },
+      { proc: socat, measure: () => iperf(peer, cfg.iperfSec, reverse) },
+    );
+    progress(`${what}: ours ${fmt(o)}, socat ${fmt(p)}`);
+    rows.push({ name: what, ours: o, peer: p, target: { kind: "ratio-min", value: 0.8 } });
+  }
+}
+
+// ---------------------------------------------------------------- 2, 3. large download, curl
+
+/** curl download speed of `/bytes/N` from the origin in Gbit/s, with `via` (proxy flags; none = direct). */
+async function download(via: string[]): Promise<Measured> {
+  const size = cfg.downloadBytes;
+  const url = `http://127.0.0.1:${await origin()}/bytes/${size}`;
+  const r = await runTool("curl", [
+    "-sS",
+    "--max-time",
+    "60",
+    "-o",
+    "/dev/null",
+    "-w",
+    "%{speed_download} %{size_download} %{http_code}",
+    ...via,
+    url,
+  ], 70_000);
+  const [speed, got, code] = r.stdout.trim().split(" ").map(Number);
+  if (code !== 200 || got !== size) throw new Error(`curl ${via.join(" ")}: HTTP ${code}, ${got} of ${size} bytes`);
+  return { value: (speed * 8) / 1e9, units: size / GiB };
+}
+
+let directDownload = 0;
+async function directDownloadLimit(): Promise<void> {
+  if (directDownload) return;
+  for (let i = 0; i < cfg.downloadRounds; i++) directDownload = Math.max(directDownload, (await download([])).value);
+  limits.push([`curl download of ${cfg.downloadBytes >> 20} MiB, Gbit/s`, fmt(directDownload)]);
+}
+
+async function benchSocks5(): Promise<void> {
+  await directDownloadLimit();
+  const [ours, peer] = [freePort(), freePort()];
+  const gost = await startGost("gost-socks5", ["-L", `socks5://127.0.0.1:${ours}`]);
+  const ms = await startPeer("microsocks", "microsocks", ["-i", "127.0.0.1", "-p", String(peer)], peer);
+  const what = `socks5 download ${cfg.downloadBytes >> 20} MiB (curl), Gbit/s (peer: microsocks)`;
+  const { value: [o, p], cpu } = await compare(
+    cfg.downloadRounds,
+    { proc: gost, measure: () => download(["--socks5", `127.0.0.1:${ours}`]) },
+    { proc: ms, measure: () => download(["--socks5", `127.0.0.1:${peer}`]) },
+  );
+  progress(`${what}: ours ${fmt(o)}, microsocks ${fmt(p)} (direct ${fmt(directDownload)})`);
+  rows.push({ name: what, ours: o, peer: p, target: { kind: "ratio-min", value: 0.9 } });
+  cpuRows.push(["socks5 download, CPU s per GiB (peer: microsocks)", cpu[0], cpu[1]]);
+}
+
+function tinyproxyConf(port: number): string {
+  const conf = `${dir}/tinyproxy.conf`;
+  // No ConnectPort line: CONNECT is allowed to every port. LogLevel Warning, not the default Info: tinyproxy
+  // fsyncs every log line, which caps it near 150 short conns/s; gost.ts keeps its default (info, a JSON line per
+  // connection open and close) and writes to a file too.
+  Deno.writeTextFileSync(
+    conf,
+    [
+      `Port ${port}`,
+      "Listen 127.0.0.1",
+      "Allow 127.0.0.1",
+      "Timeout 60",
+      "MaxClients 256",
+      "LogLevel Warning",
+      `LogFile "${dir}/tinyproxy-file.log"`,
+      "",
+    ].join("\n"),
+  );
+  return conf;
+}
+
+let tinyproxyProc: Proc | null = null;
+let tinyproxyPort = 0;
+async function tinyproxy(): Promise<[Proc, number]> {
+  if (!tinyproxyProc) {
+    tinyproxyPort = freePort();
+    tinyproxyProc = await startPeer(
+      "tinyproxy",
+      "tinyproxy",
+      ["-d", "-c", tinyproxyConf(tinyproxyPort)],
+      tinyproxyPort,
+    );
+  }
+  return [tinyproxyProc, tinyproxyPort];
+}
+
+let httpProc: Proc | null = null;
+let httpPort = 0;
+async function gostHttp(): Promise<[Proc, number]> {
+  if (!httpProc) {
+    httpPort = freePort();
+    httpProc = await startGost("gost-http", ["-L", `http://127.0.0.1:${httpPort}`]);
+  }
+  return [httpProc, httpPort];
+}
+
+async function benchConnect(): Promise<void> {
+  await directDownloadLimit();
+  const [[gost, ours], [tp, peer]] = [await gostHttp(), await tinyproxy()];
+  const what = `http CONNECT download ${cfg.downloadBytes >> 20} MiB (curl -p), Gbit/s (peer: tinyproxy)`;
+  const { value: [o, p], cpu } = await compare(
+    cfg.downloadRounds,
+    { proc: gost, measure: () => download(["-p", "-x", `http://127.0.0.1:${ours}`]) },
+    { proc: tp, measure: () => download(["-p", "-x", `http://127.0.0.1:${peer}`]) },
+  );
+  progress(`${what}: ours ${fmt(o)}, tinyproxy ${fmt(p)} (direct ${fmt(directDownload)})`);
+  rows.push({ name: what, ours: o, peer: p, target: { kind: "ratio-min", value: 0.9 } });
+  cpuRows.push(["http CONNECT download, CPU s per GiB (peer: tinyproxy)", cpu[0], cpu[1]]);
+}
+
+// ---------------------------------------------------------------- 4. short connections, wrk
+
+/** wrk requests/s against `url` with a script setting `path` and `Connection: close`; units: 1,000 requests. */
+async function wrk(url: string, path: string): Promise<Measured> {
+  const script = `${dir}/wrk-${url.replace(/\W+/g, "_")}.lua`;
+  Deno.writeTextFileSync(script, `wrk.path = "${path}"\nwrk.headers["Connection"] = "close"\n`);
+  const r = await runTool("wrk", [
+    "-t",
+    String(WRK_THREADS),
+    "-c",
+    String(WRK_CONNS),
+    "-d",
+    `${cfg.wrkSec}s`,
+    "-s",
+    script,
+    url,
+  ], (cfg.wrkSec + 30) * 1000);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1]);
+  const total = Number(/(\d+) requests in/.exec(r.stdout)?.[1]);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(r.stdout);
+  // Read errors are not counted: tinyproxy drops `Connection: close` from the response, so wrk sends its next
+  // request on the conn and reads EOF (one read error per request, after the response was counted).
+  const errors = sock ? Number(sock[1]) + Number(sock[3]) + Number(sock[4]) : 0;
+  if (!Number.isFinite(rps) || !total) throw new Error(`wrk ${url}: no figures in\n${r.stdout}`);
+  if (non2xx + errors > total * 0.01) {
+    throw new Error(
+      `wrk ${url}: ${non2xx} non-2xx and ${errors} connect/write/timeout errors in ${total} requests\n${r.stdout}`,
+    );
+  }
+  await sleep(300); // let the proxies finish closing
+  return { value: rps, units: total / 1000 };
+}
+
+async function benchRate(): Promise<void> {
+  const o = await origin();
+  const direct = (await wrk(`http://127.0.0.1:${o}/`, "/")).value;
+  limits.push([`wrk -c ${WRK_CONNS}, Connection: close, requests/s`, fmt(direct, 0)]);
+  const [[gost, ours], [tp, peer]] = [await gostHttp(), await tinyproxy()];
+  const what = `http proxy, short conns (wrk -c ${WRK_CONNS}, Connection: close), req/s (peer: tinyproxy)`;
+  const abs = `http://127.0.0.1:${o}/`;
+  const { value: [ro, rp], cpu } = await compare(
+    cfg.wrkRounds,
+    { proc: gost, measure: () => wrk(`http://127.0.0.1:${ours}/`, abs) },
+    { proc: tp, measure: () => wrk(`http://127.0.0.1:${peer}/`, abs) },
+  );
+  progress(`${what}: ours ${fmt(ro, 0)}, tinyproxy ${fmt(rp, 0)} (direct ${fmt(direct, 0)})`);
+  rows.push({ name: what, ours: ro, peer: rp, target: { kind: "ratio-min", value: 1.0 } });
+  cpuRows.push(["http proxy short conns, CPU s per 1,000 requests (peer: tinyproxy)", cpu[0], cpu[1]]);
+}
+
+// ---------------------------------------------------------------- 5. idle memory
+
+async function benchMemory(): Promise<void> {
+  const echo = smallEcho();
+  try {
+    const [ours, peer] = [freePort(), freePort()];
+    const gost = await startGost("gost-memory", ["-L", `socks5://127.0.0.1:${ours}`]);
+    const ms = await startPeer("microsocks-memory", "microsocks", ["-i", "127.0.0.1", "-p", String(peer)], peer);
+    const o = await idleMemory(gost.pid, () => socks5Conn(ours, echo.port), cfg.idle);
+    await gost.stop();
+    const p = await idleMemory(ms.pid, () => socks5Conn(peer, echo.port), cfg.idle);
+    await ms.stop();
+    const what = `socks5, ${cfg.idle} idle relayed conns, KiB per conn, lower is better (peer: microsocks)`;
+    progress(
+      `${what}: ours ${fmt(o.perConnKiB)} (RSS ${o.beforeKiB} -> ${o.withKiB} KiB), ` +
+        `microsocks ${fmt(p.perConnKiB)} (RSS ${p.beforeKiB} -> ${p.withKiB} KiB)`,
+    );
+    rows.push({
+      name: what,
+      ours: o.perConnKiB,
+      peer: p.perConnKiB,
+      target: { kind: "ours-max", value: 20, unit: "KiB" },
+    });
+    limits.push([`RSS before / with ${cfg.idle} idle conns, ours, KiB`, `${o.beforeKiB} / ${o.withKiB}`]);
+    limits.push([`RSS before / with ${cfg.idle} idle conns, microsocks, KiB`, `${p.beforeKiB} / ${p.withKiB}`]);
+  } finally {
+    echo.close();
+  }
+}
+
+// ---------------------------------------------------------------- --floor: gost.ts layers vs a bare Deno relay
+
+async function bareRelay(name: string, port: number, target: number, buffer = 16384): Promise<Proc> {
+  return await startPeer(
+    name,
+    Deno.execPath(),
+    ["run", "-A", "--quiet", `${ROOT}tests/bench/bare_relay.ts`, String(port), String(target), String(buffer)],
+    /bare relay listening/,
+  );
+}
+
+async function benchFloor(): Promise<void> {
+  const o = await origin();
+  const [ours, bare] = [freePort(), freePort()];
+  const gost = await startGost("gost-floor-rate", ["-L", `tcp://127.0.0.1:${ours}/127.0.0.1:${o}`]);
+  const relay = await bareRelay("bare-relay-rate", bare, o);
+  const { value: [ro, rb], cpu } = await compare(
+    cfg.wrkRounds,
+    { proc: gost, measure: () => wrk(`http://127.0.0.1:${ours}/`, "/") },
+    { proc: relay, measure: () => wrk(`http://127.0.0.1:${bare}/`, "/") },
+  );
+  await gost.stop();
+  await relay.stop();
+  floorRows.push([`tcp forward, short conns (wrk -c ${WRK_CONNS}, Connection: close), req/s`, ro, rb]);
+  floorRows.push(["tcp forward, short conns, CPU s per 1,000 requests", cpu[0], cpu[1]]);
+  progress(`floor: tcp forward short conns: ours ${fmt(ro, 0)} req/s, bare relay ${fmt(rb, 0)} req/s`);
+  const echo = smallEcho();
+  try {
+    const [mo, mb, m1] = [freePort(), freePort(), freePort()];
+    const g = await startGost("gost-floor-memory", ["-L", `tcp://127.0.0.1:${mo}/127.0.0.1:${echo.port}`]);
+    const og = await idleMemory(g.pid, () => forwardConn(mo), cfg.idle);
+    await g.stop();
+    const b = await bareRelay("bare-relay-memory", mb, echo.port);
+    const ob = await idleMemory(b.pid, () => forwardConn(mb), cfg.idle);
+    await b.stop();
+    const b1 = await bareRelay("bare-relay-1k-memory", m1, echo.port, 1024);
+    const o1 = await idleMemory(b1.pid, () => forwardConn(m1), cfg.idle);
+    await b1.stop();
+    floorRows.push([
+      `tcp forward, ${cfg.idle} idle conns, KiB per conn (bare: 16 KiB buffers)`,
+      og.perConnKiB,
+      ob.perConnKiB,
+    ]);
+    limits.push([`bare Deno relay with 1 KiB buffers, ${cfg.idle} idle conns, KiB per conn`, fmt(o1.perConnKiB)]);
+    progress(
+      `floor: idle KiB per conn: ours tcp forward ${fmt(og.perConnKiB)}, bare relay ${fmt(ob.perConnKiB)} ` +
+        `(16 KiB buffers), ${fmt(o1.perConnKiB)} (1 KiB buffers)`,
+    );
+  } finally {
+    echo.close();
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<number> {
+  const missing = TOOLS.filter((t) => !has(t));
+  if (missing.length) {
+    console.error(`bench: missing ${missing.join(", ")} (apt-get install -y ${missing.join(" ")})`);
+    return 2;
+  }
+  const failed: string[] = [];
+  const started = Date.now();
+  progress(`${quick ? "quick run" : "full run"}, logs in ${dir}`);
+  const benches: [Bench, () => Promise<void>][] = [
+    ["tcp", benchTcp],
+    ["socks5", benchSocks5],
+    ["connect", benchConnect],
+    ["rate", benchRate],
+    ["memory", benchMemory],
+    ["floor", benchFloor],
+  ];
+  for (const [name, fn] of benches) {
+    if (!only.has(name)) continue;
+    try {
+      await fn();
+    } catch (err) {
+      failed.push(name);
+      console.error(`bench: ${name} failed: ${err instanceof Error ? err.message : err}`);
+    }
+  }
+  await stopAll();
+  const date = new Date().toISOString().slice(0, 10);
+  const cores = navigator.hardwareConcurrency;
+  console.log(
+    `\n## gost.ts vs peers (${date}, ${cores} cores, Deno ${Deno.version.deno}${quick ? ", --quick" : ""})\n`,
+  );
+  console.log(formatTable(rows));
+  if (cpuRows.length) {
+    console.log("\nCPU used by the proxy process (lower is better):\n");
+    console.log(markdown([
+      ["cpu", "ours", "peer", "ratio"],
+      ...cpuRows.map(([w, o, p]) => [w, fmt(o, 3), fmt(p, 3), fmt(o / p)]),
+    ]));
+  }
+  if (floorRows.length) {
+    console.log(
+      "\nFloor: our tcp forward vs a bare Deno relay, no gost.ts layers (lower ratio is better for CPU, KiB):\n",
+    );
+    console.log(markdown([
+      ["floor", "ours", "bare", "ratio"],
+      ...floorRows.map(([w, o, b]) => [w, fmt(o, o >= 100 ? 0 : 3), fmt(b, b >= 100 ? 0 : 3), fmt(o / b)]),
+    ]));
+  }
+  if (limits.length) {
+    console.log("\nDirect, no proxy (the limits), and raw figures:\n");
+    console.log(markdown([["direct", "value"], ...limits]));
+  }
+  const secs = fmt((Date.now() - started) / 1000, 0);
+  console.log(`\n${rows.filter(meetsTarget).length}/${rows.length} targets met in ${secs} s`);
+  if (failed.length) console.log(`failed to run: ${failed.join(", ")}`);
+  if (jsonOut) {
+    Deno.writeTextFileSync(
+      jsonOut,
+      JSON.stringify({ date, cores, quick, rows, cpuRows, floorRows, limits, failed }, null, 2) + "\n",
+    );
+  }
+  if (failed.length) return 1;
+  return strict && !rows.every(meetsTarget) ? 1 : 0;
+}
+
+async function cleanupAndExit(code: number): Promise<never> {
+  await stopAll().catch(() => {});
+  if (code === 0) {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // keep it
+    }
+  } else console.error(`bench: logs kept in ${dir}`);
+  Deno.exit(code);
+}
+
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(sig, () => {
+    console.error(`bench: ${sig}, stopping`);
+    cleanupAndExit(sig === "SIGINT" ? 130 : 143);
+  });
+}
+const limitSec = quick ? 150 : 360;
+setTimeout(() => {
+  console.error(`bench: still running after ${limitSec} s, stopping`);
+  cleanupAndExit(1);
+}, limitSec * 1000);
+
+let code = 1;
+try {
+  code = await main();
+} catch (err) {
+  console.error(`bench: ${err instanceof Error ? err.stack : err}`);
+} finally {
+  await cleanupAndExit(code);
+}

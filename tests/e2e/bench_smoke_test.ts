@@ -1,0 +1,75 @@
+/**
+ * `deno task bench --quick --floor` (about 25 s): the bench runs end to end against the real peers and prints every
+ * row of its tables with numeric figures. The targets are not asserted: CI machines vary.
+ */
+import { equal, ok } from "node:assert/strict";
+import { HEADER, parseTable } from "../bench/table.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const ROWS = [
+  /^tcp forward, iperf3 upload/,
+  /^tcp forward, iperf3 -R/,
+  /^socks5 download/,
+  /^http CONNECT download/,
+  /^http proxy, short conns/,
+  /^socks5, 100 idle relayed conns/,
+];
+
+Deno.test("deno task bench --quick --floor completes and prints every row with numeric values", async () => {
+  const json = await Deno.makeTempFile({ suffix: ".json" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--unstable-net",
+      "--quiet",
+      `${ROOT}tests/bench/main.ts`,
+      "--quick",
+      "--floor",
+      `--json=${json}`,
+    ],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  // The bench stops itself after 150 s in quick mode; SIGTERM (it cleans up its processes) then SIGKILL as backups.
+  const term = setTimeout(() => child.kill("SIGTERM"), 170_000);
+  const kill = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, 180_000);
+  const out = await child.output();
+  clearTimeout(term);
+  clearTimeout(kill);
+  const dec = new TextDecoder();
+  const stdout = dec.decode(out.stdout);
+  const stderr = dec.decode(out.stderr);
+  try {
+    equal(out.code, 0, `bench exited ${out.code}\n${stdout}\n${stderr}`);
+    const rows = parseTable(stdout, HEADER[0]);
+    equal(rows.length, ROWS.length, `expected ${ROWS.length} rows:\n${stdout}`);
+    for (const [i, re] of ROWS.entries()) {
+      const [name, ours, peer, ratio, target, okCell] = rows[i];
+      ok(re.test(name), `row ${i}: "${name}" should match ${re}`);
+      for (const [col, v] of [["ours", ours], ["peer", peer], ["ratio", ratio]]) {
+        ok(/^-?\d+(\.\d+)?$/.test(v) && Number.isFinite(Number(v)), `${name}: ${col} "${v}" is not a number`);
+      }
+      if (!/idle/.test(name)) ok(Number(ours) > 0 && Number(peer) > 0, `${name}: figures must be positive`);
+      ok(target.length > 0 && /^(yes|NO)$/.test(okCell), `${name}: target "${target}", ok "${okCell}"`);
+    }
+    const floor = parseTable(stdout, "floor");
+    equal(floor.length, 3, `expected 3 floor rows:\n${stdout}`);
+    for (const [name, ours, bare, ratio] of floor) {
+      for (const v of [ours, bare, ratio]) ok(Number.isFinite(Number(v)), `floor ${name}: "${v}" is not a number`);
+    }
+    ok(/\d+\/6 targets met/.test(stdout), stdout);
+    const saved = JSON.parse(await Deno.readTextFile(json));
+    equal(saved.rows.length, ROWS.length);
+    equal(saved.failed.length, 0);
+  } finally {
+    await Deno.remove(json).catch(() => {});
+  }
+});
