@@ -1,17 +1,37 @@
 /**
- * The hot path: copies bytes both ways between two conns (DESIGN.md §7). Each direction reads into its own 16 KiB
- * buffer; when a read fills it (bulk traffic) the next reads use a 1 MiB buffer borrowed from a small shared pool,
- * returned on the first short read. EOF half-closes the other side; both conns close when both directions end or
- * one fails. Datagram conns use one 64 KiB buffer per direction and never half-close.
+ * The hot path: copies bytes both ways between two conns (DESIGN.md §7). Each direction starts on its own small
+ * buffer (2 KiB: an idle connection costs little); a read that fills the buffer moves the next reads up one tier,
+ * to a 16 KiB then a 1 MiB buffer borrowed from shared pools, and the first short read hands the borrowed buffer
+ * back and returns to the small one. Bulk transfers thus run on 1 MiB reads, chatty ones on 2–16 KiB, and idle
+ * ones hold 2 KiB. Writes loop until everything is written. EOF half-closes the other side; both conns are closed
+ * once, when both directions end or one fails. Datagram conns use one 64 KiB buffer per direction and never
+ * half-close.
  * @module
  */
 import { closeQuietly, type Conn } from "./conn.ts";
 
-const SMALL = 16 * 1024;
-const LARGE = 1024 * 1024;
-const POOL_MAX = 16;
+const SMALL = 2 * 1024;
 const DATAGRAM = 65_536;
-const pool: Uint8Array<ArrayBuffer>[] = [];
+
+/** A bounded pool of equal buffers. */
+class BufferPool {
+  readonly size: number;
+  readonly #max: number;
+  readonly #free: Uint8Array<ArrayBuffer>[] = [];
+  constructor(size: number, max: number) {
+    this.size = size;
+    this.#max = max;
+  }
+  get(): Uint8Array<ArrayBuffer> {
+    return this.#free.pop() ?? new Uint8Array(this.size);
+  }
+  put(b: Uint8Array<ArrayBuffer>): void {
+    if (this.#free.length < this.#max) this.#free.push(b);
+  }
+}
+
+/** The borrowed tiers, smallest first. */
+const TIERS = [new BufferPool(16 * 1024, 256), new BufferPool(1024 * 1024, 16)];
 
 /** Bytes moved by {@link relay}: `input` from `a` to `b`, `output` from `b` to `a`. */
 export interface RelayResult {
@@ -24,24 +44,27 @@ async function writeFull(dst: Conn, p: Uint8Array): Promise<void> {
   while (off < p.length) off += await dst.write(p.subarray(off));
 }
 
+async function copyDatagrams(src: Conn, dst: Conn): Promise<number> {
+  let total = 0;
+  const buf = new Uint8Array(DATAGRAM);
+  for (;;) {
+    const n = await src.read(buf);
+    if (n === null) return total;
+    await dst.write(buf.subarray(0, n));
+    total += n;
+  }
+}
+
 /**
  * Copies `src` to `dst` until EOF, then half-closes `dst`. Rejects on any read/write error.
  * @returns the number of bytes copied
  */
 export async function copy(src: Conn, dst: Conn): Promise<number> {
+  if (src.datagram || dst.datagram) return await copyDatagrams(src, dst);
   let total = 0;
-  if (src.datagram || dst.datagram) {
-    const buf = new Uint8Array(DATAGRAM);
-    for (;;) {
-      const n = await src.read(buf);
-      if (n === null) return total;
-      await dst.write(buf.subarray(0, n));
-      total += n;
-    }
-  }
   const small = new Uint8Array(SMALL);
   let buf: Uint8Array<ArrayBuffer> = small;
-  let borrowed: Uint8Array<ArrayBuffer> | null = null;
+  let tier = -1;
   try {
     for (;;) {
       const n = await src.read(buf);
@@ -49,22 +72,25 @@ export async function copy(src: Conn, dst: Conn): Promise<number> {
       await writeFull(dst, n === buf.length ? buf : buf.subarray(0, n));
       total += n;
       if (n === buf.length) {
-        if (!borrowed) buf = borrowed = pool.pop() ?? new Uint8Array(LARGE);
-      } else if (borrowed) {
-        if (pool.length < POOL_MAX) pool.push(borrowed);
-        borrowed = null;
+        if (tier < TIERS.length - 1) {
+          if (tier >= 0) TIERS[tier].put(buf);
+          buf = TIERS[++tier].get();
+        }
+      } else if (tier >= 0) {
+        TIERS[tier].put(buf);
+        tier = -1;
         buf = small;
       }
     }
   } finally {
-    if (borrowed && pool.length < POOL_MAX) pool.push(borrowed);
+    if (tier >= 0) TIERS[tier].put(buf);
   }
   await dst.closeWrite().catch(() => {});
   return total;
 }
 
 /**
- * Relays between two conns until both directions finish or one fails, then closes both.
+ * Relays between two conns until both directions finish or one fails, then closes both (once).
  * Never rejects: connection errors end the relay.
  * @param a usually the client conn
  * @param b usually the target conn
@@ -73,7 +99,10 @@ export async function copy(src: Conn, dst: Conn): Promise<number> {
  */
 export async function relay(a: Conn, b: Conn): Promise<RelayResult> {
   const result: RelayResult = { input: 0, output: 0 };
+  let closed = false;
   const closeBoth = () => {
+    if (closed) return;
+    closed = true;
     closeQuietly(a);
     closeQuietly(b);
   };

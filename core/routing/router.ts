@@ -33,29 +33,23 @@ export interface RouterOptions {
 /** The default per-attempt dial timeout. */
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 
-/** Dials a TCP target with a timeout and an abort signal, closing a late conn. */
+/** Dials a TCP target with a timeout and an abort signal (Deno.connect cancels the attempt itself). */
 export async function dialTcp(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Conn> {
   if (!host) throw new Error("empty host");
-  const pending = Deno.connect({ hostname: host, port, transport: "tcp" });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
-  const cancel = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`dial timed out after ${timeoutMs} ms`)), timeoutMs);
-    if (signal) {
-      onAbort = () => reject(new Error("dial aborted"));
-      signal.addEventListener("abort", onAbort, { once: true });
-    }
-  });
+  const timeout = AbortSignal.timeout(timeoutMs);
   try {
-    const conn = await Promise.race([pending, cancel]);
+    const conn = await Deno.connect({
+      hostname: host,
+      port,
+      transport: "tcp",
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
     conn.setNoDelay(true);
     return conn;
   } catch (err) {
-    pending.then(closeQuietly, () => {});
+    if (timeout.aborted) throw new Error(`dial timed out after ${timeoutMs} ms`, { cause: err });
+    if (signal?.aborted) throw new Error("dial aborted", { cause: err });
     throw err;
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
   }
 }
 

@@ -85,11 +85,11 @@ export class CountingConn extends ConnWrapper {
     if (this.#stats) this.#stats.outputBytes += n;
     return n;
   }
+  /** Closes once; later calls do nothing (closing twice would throw and cost an exception per conn). */
   override close(): void {
-    if (this.#open) {
-      this.#open = false;
-      if (this.#stats) this.#stats.currentConns--;
-    }
+    if (!this.#open) return;
+    this.#open = false;
+    if (this.#stats) this.#stats.currentConns--;
     this.inner.close();
   }
 }

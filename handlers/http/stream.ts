@@ -10,8 +10,8 @@ import { type Framing, HttpStatusError, latin1Decode, parseChunkSize } from "./w
 const LF = 0x0a;
 const CR = 0x0d;
 const CRLF_BYTES = new Uint8Array([CR, LF]);
-/** Buffer size of the readers on both sides (also the most one body read returns). */
-export const READ_BUFFER = 16 * 1024;
+/** Initial buffer of the readers on both sides (they grow for larger heads, up to the caps). */
+export const READ_BUFFER = 4 * 1024;
 const BATCH = 16 * 1024;
 const LARGE = 1024 * 1024;
 const POOL_MAX = 8;
