@@ -6,6 +6,7 @@
  * when the TCP control connection closes; every socket is closed with it.
  * @module
  */
+import { dialOptions } from "../../../core/plugin.ts";
 import { addrString, closeQuietly, type Conn, joinHostPort } from "../../../core/conn.ts";
 import { errorMessage, PolicyError } from "../../../core/errors.ts";
 import { normalizeIP } from "../ip.ts";
@@ -125,7 +126,7 @@ class Association {
     const { ctx } = this.#s;
     let c: Conn;
     try {
-      c = await router.dial("udp", key, { signal: ctx.signal, logger: ctx.logger });
+      c = await router.dial("udp", key, dialOptions(ctx));
     } catch (err) {
       ctx.logger.debug(`udp relay: ${errorMessage(err)}`);
       return null;
