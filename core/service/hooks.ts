@@ -156,13 +156,68 @@ function killTree(child: Deno.ChildProcess): void {
 }
 
 function spawnError(err: unknown, program: string): string {
-  if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-    return err instanceof Deno.errors.NotCapable
-      ? "not run: hooks need deno's --allow-run permission"
-      : `not run: permission denied for ${program}`;
-  }
+  if (err instanceof Deno.errors.NotCapable) return "not run: hooks need deno's --allow-run permission";
+  if (err instanceof Deno.errors.PermissionDenied) return `not run: permission denied for ${program}`;
   if (err instanceof Deno.errors.NotFound) return `not run: command not found: ${program}`;
   return `not run: ${errorMessage(err)}`;
+}
+
+/** Runs one command to its end or its kill after `timeoutMs`, and logs how it went. @returns whether it exited 0 */
+async function runOne(phase: HookPhase, line: string, timeoutMs: number, logger: Logger): Promise<boolean> {
+  let argv: string[];
+  try {
+    argv = splitCommand(line.trim());
+  } catch (err) {
+    logger.warn(`[${phase}] ${line}: ${errorMessage(err)}`);
+    return false;
+  }
+  if (!argv.length) return false;
+  logger.info(`[${phase}] ${line}`);
+  const started = performance.now();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      detached: true, // its own process group, so a timeout kills what it started too
+    }).spawn();
+  } catch (err) {
+    logger.warn(`[${phase}] ${line}: ${spawnError(err, argv[0])}`);
+    return false;
+  }
+  running.add(child);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killTree(child);
+  }, timeoutMs);
+  const stopReading = new AbortController();
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  const status = child.status.then((st) => {
+    grace = setTimeout(() => stopReading.abort(), OUTPUT_GRACE_MS);
+    return st;
+  });
+  const [st, stdout, stderr] = await Promise.all([
+    status,
+    drainCapped(child.stdout, stopReading.signal),
+    drainCapped(child.stderr, stopReading.signal),
+  ]);
+  clearTimeout(timer);
+  clearTimeout(grace);
+  running.delete(child);
+  const fields = {
+    exitCode: st.code,
+    duration: `${((performance.now() - started) / 1000).toFixed(3)}s`,
+    ...(stdout.total ? { stdout: describe(stdout) } : {}),
+    ...(stderr.total ? { stderr: describe(stderr) } : {}),
+  };
+  if (timedOut) logger.warn(`[${phase}] ${line}: killed after ${timeoutMs / 1000}s`, fields);
+  else if (st.success) logger.info(`[${phase}] ${line}: exit 0`, fields);
+  else if (st.signal) logger.warn(`[${phase}] ${line}: killed by ${st.signal}`, fields);
+  else logger.warn(`[${phase}] ${line}: exit ${st.code}`, fields);
+  return st.success && !timedOut;
 }
 
 /**
@@ -182,62 +237,6 @@ export async function runHooks(
     return 0;
   }
   let ok = 0;
-  for (const line of commands) {
-    let argv: string[];
-    try {
-      argv = splitCommand(line.trim());
-    } catch (err) {
-      logger.warn(`[${phase}] ${line}: ${errorMessage(err)}`);
-      continue;
-    }
-    if (!argv.length) continue;
-    logger.info(`[${phase}] ${line}`);
-    const started = performance.now();
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command(argv[0], {
-        args: argv.slice(1),
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-        detached: true, // its own process group, so a timeout kills what it started too
-      }).spawn();
-    } catch (err) {
-      logger.warn(`[${phase}] ${line}: ${spawnError(err, argv[0])}`);
-      continue;
-    }
-    running.add(child);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killTree(child);
-    }, timeoutMs);
-    const stopReading = new AbortController();
-    let grace: ReturnType<typeof setTimeout> | undefined;
-    const status = child.status.then((st) => {
-      grace = setTimeout(() => stopReading.abort(), OUTPUT_GRACE_MS);
-      return st;
-    });
-    const [st, stdout, stderr] = await Promise.all([
-      status,
-      drainCapped(child.stdout, stopReading.signal),
-      drainCapped(child.stderr, stopReading.signal),
-    ]);
-    clearTimeout(timer);
-    clearTimeout(grace);
-    running.delete(child);
-    const fields = {
-      exitCode: st.code,
-      duration: `${((performance.now() - started) / 1000).toFixed(3)}s`,
-      ...(stdout.total ? { stdout: describe(stdout) } : {}),
-      ...(stderr.total ? { stderr: describe(stderr) } : {}),
-    };
-    if (timedOut) logger.warn(`[${phase}] ${line}: killed after ${timeoutMs / 1000}s`, fields);
-    else if (st.success) {
-      ok++;
-      logger.info(`[${phase}] ${line}: exit 0`, fields);
-    } else if (st.signal) logger.warn(`[${phase}] ${line}: killed by ${st.signal}`, fields);
-    else logger.warn(`[${phase}] ${line}: exit ${st.code}`, fields);
-  }
+  for (const line of commands) if (await runOne(phase, line, timeoutMs, logger)) ok++;
   return ok;
 }

@@ -6,7 +6,15 @@ import { equal, match, ok } from "node:assert/strict";
 import { missingPermission, permissionMessage } from "../../core/permissions.ts";
 import { freePort } from "../helpers/gost.ts";
 import { curl } from "../helpers/run.ts";
-import { namedOrigin, portFree, spawnGost, waitListening, waitUntil } from "../process/util.ts";
+import {
+  namedOrigin,
+  pendingWiring,
+  portFree,
+  spawnGost,
+  waitListening,
+  waitUntil,
+  whenWired,
+} from "../process/util.ts";
 
 /** What gost.ts reads from the environment today: GOST's overrides, and the YAML parser's debug switches. */
 const ENV = "--allow-env=GOST_API,GOST_METRICS,GOST_LOGGER_LEVEL";
@@ -56,6 +64,21 @@ async function refused(flags: string[], args: string[], flag: RegExp): Promise<s
 Deno.test("a proxy from -L flags runs with --allow-net and GOST's environment variables only", async () => {
   const port = freePort();
   await serves(["--allow-net", ENV], ["-L", `http://127.0.0.1:${port}`], port);
+});
+
+Deno.test({
+  ...whenWired(pendingWiring.optionalEnv, "a proxy needs --allow-net only; a config file adds --allow-read only"),
+  fn: async () => {
+    const port = freePort();
+    await serves(["--allow-net"], ["-L", `http://127.0.0.1:${port}`], port);
+    await tempDir(async (dir) => {
+      await Deno.writeTextFile(
+        `${dir}/gost.yaml`,
+        `services: [{name: w, addr: "127.0.0.1:${port}", handler: {type: http}}]\n`,
+      );
+      await serves(["--allow-net", `--allow-read=${dir}`], ["-C", `${dir}/gost.yaml`], port);
+    });
+  },
 });
 
 Deno.test("a config file needs --allow-read on its directory; a rotated log file --allow-write and --allow-read on its", async () => {

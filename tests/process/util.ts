@@ -205,3 +205,37 @@ export function namedOrigin(body: string): { port: number; close(): Promise<void
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response(body));
   return { port: server.addr.port, close: () => server.shutdown() };
 }
+
+function source(path: string): string {
+  try {
+    return Deno.readTextFileSync(`${ROOT}${path}`);
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Wiring in files owned elsewhere that some tests wait for (listed in the issue 5 report); each such test is
+ * ignored, with the reason printed, until its change is in, and then runs by itself.
+ */
+export const pendingWiring = {
+  /** main.ts handles SIGINT/SIGTERM during startup (stops a hanging preUp hook, then closes). */
+  startupSignals: source("main.ts").includes("killRunningHooks")
+    ? undefined
+    : "main.ts does not handle stop signals during startup yet",
+  /** app.ts/runtime.ts/build.ts give each service its `logger`/`loggers`. */
+  serviceLoggers: source("core/config/build.ts").includes("forService")
+    ? undefined
+    : "build.ts does not give services their logger/loggers yet",
+  /** resolve.ts and deps.ts read no environment variable without --allow-env. */
+  optionalEnv:
+    source("core/config/resolve.ts").includes("envIfAllowed") && source("core/deps.ts").includes("LOG_TOKENS")
+      ? undefined
+      : "the config loader still needs --allow-env",
+};
+
+/** `Deno.test` options for a test waiting for `reason` (undefined: ready); prints why it is skipped. */
+export function whenWired(reason: string | undefined, name: string): { name: string; ignore: boolean } {
+  if (reason) console.log(`skipped "${name}": ${reason}`);
+  return { name, ignore: Boolean(reason) };
+}
