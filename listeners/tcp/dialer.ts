@@ -1,0 +1,42 @@
+/**
+ * The `tcp` dialer: a plain TCP connection to the node, with TCP_NODELAY (GOST's default dialer).
+ *
+ * | key | default | meaning |
+ * |---|---|---|
+ * | dialTimeout (timeout) | 10s | connect deadline |
+ * @module
+ */
+import type { Conn } from "../../core/conn.ts";
+import { splitHostPort } from "../../core/conn.ts";
+import { DialError, errorMessage } from "../../core/errors.ts";
+import type { Metadata } from "../../core/metadata.ts";
+import type { ClientPluginOptions, Dialer, DialOptions } from "../../core/plugin.ts";
+import type { Registries } from "../../core/registries.ts";
+import { DEFAULT_DIAL_TIMEOUT_MS, dialTcp } from "../../core/routing/router.ts";
+
+/** Plain TCP dialer. */
+export class TcpDialer implements Dialer {
+  #timeoutMs = DEFAULT_DIAL_TIMEOUT_MS;
+
+  constructor(_opts: ClientPluginOptions) {}
+
+  init(md: Metadata): Promise<void> {
+    this.#timeoutMs = md.duration(["dialTimeout", "timeout"], DEFAULT_DIAL_TIMEOUT_MS);
+    return Promise.resolve();
+  }
+
+  /** @throws {DialError} naming `addr` when the address is invalid or the connect fails or times out */
+  async dial(addr: string, opts: DialOptions = {}): Promise<Conn> {
+    try {
+      const { host, port } = splitHostPort(addr);
+      return await dialTcp(host, port, this.#timeoutMs, opts.signal);
+    } catch (err) {
+      throw new DialError(addr, `dial tcp ${addr}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+}
+
+/** Registers the `tcp` dialer. */
+export function registerDialers(reg: Registries): void {
+  reg.dialers.register("tcp", (opts) => new TcpDialer(opts));
+}

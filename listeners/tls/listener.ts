@@ -1,0 +1,146 @@
+/**
+ * The `tls` listener: TCP + TLS. It accepts TCP (`Deno.listen`, TCP_NODELAY on every conn) and runs `node:tls`
+ * (rustls inside Deno) over each conn. Not `Deno.listenTls`: its conns cannot set TCP_NODELAY, so a reply written
+ * in two pieces waits for the client's delayed ACK (~40 ms per exchange, measured), and it cannot request client
+ * certificates (mTLS with `caFile`).
+ *
+ * Handshakes run in the background, each bounded by `handshakeTimeout`, so a slow or silent client never holds up
+ * `accept()`; failed handshakes are logged and dropped before they reach the handler.
+ * @module
+ */
+import { addrString, closeQuietly, type Conn } from "../../core/conn.ts";
+import { ConfigError, errorMessage, HandshakeError } from "../../core/errors.ts";
+import type { Metadata } from "../../core/metadata.ts";
+import { type Listener, ListenerClosedError, type ListenerOptions } from "../../core/plugin.ts";
+import { createSecureContext, type SecureContext } from "node:tls";
+import { parseListenAddr } from "../addr.ts";
+import { nodeTlsServer } from "./node_conn.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, loadServerTls } from "./options.ts";
+
+/** Handshaken conns waiting for `accept()` before new TCP conns are no longer taken. */
+const READY_MAX = 256;
+
+/** TLS listener (server side of the `tls` transport). */
+export class TlsListener implements Listener {
+  readonly #opts: ListenerOptions;
+  #ln: Deno.TcpListener | null = null;
+  #context: SecureContext | null = null;
+  #mutual = false;
+  #timeoutMs = DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  #closed = false;
+  #pumping = false;
+  #pumpError: unknown = null;
+  readonly #ready: Conn[] = [];
+  readonly #pending = new Set<Conn>();
+  #wake: (() => void) | null = null;
+
+  constructor(opts: ListenerOptions) {
+    this.#opts = opts;
+  }
+
+  /** Loads the certificate (see {@link loadServerTls}) and binds. */
+  async init(md: Metadata): Promise<void> {
+    this.#timeoutMs = md.duration("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT_MS);
+    const reusePort = md.bool("reusePort");
+    const m = await loadServerTls(this.#opts.tls, md);
+    try {
+      this.#context = createSecureContext({ cert: m.cert, key: m.key, ca: m.ca });
+    } catch (err) {
+      throw new ConfigError(`Invalid TLS certificate or key (${m.source}): ${errorMessage(err)}`, { cause: err });
+    }
+    this.#mutual = m.ca !== undefined;
+    const { hostname, port } = parseListenAddr(this.#opts.addr);
+    this.#ln = Deno.listen({ hostname, port, transport: "tcp", reusePort });
+    this.#opts.logger.debug(
+      `tls listener on ${this.#opts.addr}: certificate ${m.source}${m.ca ? ", client certificates required" : ""}`,
+    );
+  }
+
+  get addr(): Deno.Addr {
+    if (!this.#ln) throw new Error("listener not initialised");
+    return this.#ln.addr;
+  }
+
+  /** True when client certificates are required (mTLS). */
+  get mutual(): boolean {
+    return this.#mutual;
+  }
+
+  async accept(): Promise<Conn> {
+    for (;;) {
+      if (this.#closed || !this.#ln) throw new ListenerClosedError();
+      if (!this.#pumping && this.#pumpError === null) this.#startPump();
+      const conn = this.#ready.shift();
+      if (conn) return conn;
+      if (this.#pumpError !== null) {
+        const err = this.#pumpError;
+        this.#pumpError = null;
+        throw err;
+      }
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+  }
+
+  #notify(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
+  #startPump(): void {
+    this.#pumping = true;
+    this.#pump().catch((err) => {
+      if (!this.#closed) this.#pumpError = err;
+    }).finally(() => {
+      this.#pumping = false;
+      this.#notify();
+    });
+  }
+
+  /** Takes TCP conns and starts their handshakes until the listener closes or `accept` fails. */
+  async #pump(): Promise<void> {
+    const ln = this.#ln!;
+    while (!this.#closed && this.#ready.length < READY_MAX) {
+      const raw = await ln.accept();
+      if (this.#closed) {
+        closeQuietly(raw);
+        return;
+      }
+      raw.setNoDelay(true);
+      this.#pending.add(raw);
+      this.#handshake(raw).then((conn) => {
+        this.#pending.delete(raw);
+        if (this.#closed) return closeQuietly(conn);
+        this.#ready.push(conn);
+        this.#notify();
+      }, (err) => {
+        this.#pending.delete(raw);
+        closeQuietly(raw);
+        if (this.#closed) return;
+        const from = addrString(raw.remoteAddr);
+        const msg = `TLS handshake with ${from} failed: ${errorMessage(err)}`;
+        if (err instanceof HandshakeError) this.#opts.logger.warn(msg);
+        else this.#opts.logger.debug(msg);
+      });
+    }
+  }
+
+  #handshake(raw: Deno.TcpConn): Promise<Conn> {
+    const mutual = this.#mutual;
+    return nodeTlsServer(
+      raw,
+      { secureContext: this.#context!, requestCert: mutual, rejectUnauthorized: mutual },
+      this.#timeoutMs,
+    );
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeQuietly(this.#ln);
+    for (const c of this.#pending) closeQuietly(c);
+    for (const c of this.#ready.splice(0)) closeQuietly(c);
+    this.#pending.clear();
+    this.#notify();
+  }
+}
