@@ -17,7 +17,7 @@ import type { Metadata } from "../../core/metadata.ts";
 import type { ClientPluginOptions, Dialer, DialOptions } from "../../core/plugin.ts";
 import { DEFAULT_DIAL_TIMEOUT_MS, dialTcp } from "../../core/routing/router.ts";
 import { type ConnectionOptions, createSecureContext, type SecureContext } from "node:tls";
-import { nodeTlsClient } from "./node_conn.ts";
+import { nodeTlsClient } from "./handshake.ts";
 import { type ClientTlsMaterial, DEFAULT_HANDSHAKE_TIMEOUT_MS, loadClientTls } from "./options.ts";
 
 const isIP = (h: string) => h.includes(":") || /^\d{1,3}(\.\d{1,3}){3}$/.test(h);

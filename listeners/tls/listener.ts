@@ -14,7 +14,7 @@ import type { Metadata } from "../../core/metadata.ts";
 import { type Listener, ListenerClosedError, type ListenerOptions } from "../../core/plugin.ts";
 import { createSecureContext, type SecureContext } from "node:tls";
 import { parseListenAddr } from "../addr.ts";
-import { nodeTlsServer } from "./node_conn.ts";
+import { nodeTlsServer } from "./handshake.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, loadServerTls } from "./options.ts";
 
 /** Handshaken conns waiting for `accept()` before new TCP conns are no longer taken. */

@@ -1,0 +1,91 @@
+/**
+ * TLS handshakes with `node:tls` over any {@link Conn}, client and server side, each bounded by a deadline.
+ * @module
+ */
+import { connect, type ConnectionOptions, TLSSocket, type TLSSocketOptions } from "node:tls";
+import type { Conn } from "../../core/conn.ts";
+import { withDeadline } from "../../core/deadline.ts";
+import { HandshakeError } from "../../core/errors.ts";
+import { ConnDuplex, NodeTlsConn } from "./node_conn.ts";
+
+/**
+ * Runs a client TLS handshake over `inner` and returns the encrypted conn.
+ * @param options node:tls connect options (servername, rejectUnauthorized, ca, cert, key); `socket` is set here
+ * @param timeoutMs handshake deadline; the inner conn is closed when it passes
+ * @throws the handshake error (certificate, alert, reset) or a TimeoutError
+ */
+export function nodeTlsClient(inner: Conn, options: ConnectionOptions, timeoutMs: number): Promise<NodeTlsConn> {
+  const duplex = new ConnDuplex(inner);
+  const sock = connect({ ...options, socket: duplex, allowHalfOpen: true } as ConnectionOptions);
+  return handshake(sock, duplex, "secureConnect", timeoutMs);
+}
+
+/**
+ * Runs a server TLS handshake over `inner` (client certificates are required and verified when `requestCert`).
+ * @throws the handshake error, a {@link HandshakeError} for an unauthorized client, or a TimeoutError
+ */
+export async function nodeTlsServer(inner: Conn, options: TLSSocketOptions, timeoutMs: number): Promise<NodeTlsConn> {
+  const duplex = new ConnDuplex(inner);
+  const sock = new TLSSocket(duplex, { ...options, isServer: true });
+  const conn = await handshake(sock, duplex, "secure", timeoutMs);
+  if (options.requestCert) {
+    const why = clientCertError(sock);
+    if (why) {
+      conn.close();
+      throw new HandshakeError(`TLS client certificate rejected: ${why}`);
+    }
+  }
+  return conn;
+}
+
+/**
+ * The client certificate's verification error, "" when it chains to the CA. A standalone server TLSSocket leaves
+ * `authorized` unset: node's own `tls.Server` reads `_handle.verifyError()` after `secure`, and so do we (Deno
+ * returns a code string, node an Error). Fails closed when that call is missing.
+ */
+function clientCertError(sock: TLSSocket): string {
+  const handle = (sock as unknown as { _handle?: { verifyError?: () => unknown } })._handle;
+  if (typeof handle?.verifyError !== "function") return "cannot verify client certificates on this runtime";
+  const v = handle.verifyError();
+  if (!v) return "";
+  if (typeof v === "string") return v;
+  const e = v as { code?: string; message?: string };
+  return e.code ?? e.message ?? String(v);
+}
+
+async function handshake(
+  sock: TLSSocket,
+  duplex: ConnDuplex,
+  event: "secureConnect" | "secure",
+  timeoutMs: number,
+): Promise<NodeTlsConn> {
+  // From here on an error event must never go unheard: a late one would be an uncaught exception.
+  sock.on("error", () => {});
+  try {
+    await withDeadline(duplex.inner, timeoutMs, () => waitSecure(sock, event));
+    return new NodeTlsConn(sock, duplex);
+  } catch (err) {
+    sock.destroy();
+    duplex.destroy();
+    throw err;
+  }
+}
+
+/** Resolves on the handshake event; rejects on `error` or an early close. Listeners are removed either way. */
+function waitSecure(sock: TLSSocket, event: "secureConnect" | "secure"): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error) => {
+      sock.off(event, onOk);
+      sock.off("error", onErr);
+      sock.off("close", onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onOk = () => done();
+    const onErr = (err: Error) => done(err);
+    const onClose = () => done(new Deno.errors.ConnectionReset("connection closed during the TLS handshake"));
+    sock.on(event, onOk);
+    sock.on("error", onErr);
+    sock.on("close", onClose);
+  });
+}
