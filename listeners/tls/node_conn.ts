@@ -1,7 +1,7 @@
 /**
- * Bridges between our {@link Conn} and `node:tls`, used where Deno's native TLS cannot serve: skipping certificate
- * verification, a separate SNI name, TLS over a conn that is not a Deno TCP socket (chain hops), and requesting
- * client certificates (mTLS listener).
+ * Bridges between our {@link Conn} and `node:tls`, which carries every TLS conn of the `tls` transport: Deno's native
+ * TLS cannot set TCP_NODELAY on its conns, skip certificate verification, send an SNI other than the dialed host,
+ * run over a conn that is not a Deno TCP socket (chain hops), or request client certificates (mTLS).
  *
  * - {@link ConnDuplex} presents any Conn as the node Duplex that `node:tls` encrypts onto.
  * - {@link NodeTlsConn} presents the resulting `TLSSocket` as a Conn again (read/write/closeWrite/close).
