@@ -7,7 +7,17 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { freePort } from "../helpers/gost.ts";
 import { curl, has } from "../helpers/run.ts";
-import { alive, namedOrigin, portFree, procArgv, ROOT, spawnProc, waitListening, waitUntil } from "../process/util.ts";
+import {
+  alive,
+  findProcesses,
+  namedOrigin,
+  portFree,
+  procArgv,
+  ROOT,
+  spawnProc,
+  waitListening,
+  waitUntil,
+} from "../process/util.ts";
 import { buildBundle } from "./util.ts";
 
 const DOCS = `${ROOT}docs`;
@@ -64,19 +74,8 @@ function mapPaths(s: string, map: Record<string, string>): string {
   return s;
 }
 
-/** Live processes whose argv contains `needle`. */
-function processesWith(needle: string): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      if (alive(Number(e.name)) && procArgv(Number(e.name)).some((a) => a.includes(needle))) out.push(Number(e.name));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
+/** Live processes with `needle` in their command line. */
+const processesWith = (needle: string) => findProcesses((argv) => argv.some((a) => a.includes(needle)));
 
 Deno.test("docs/gost.service passes systemd-analyze verify; its ExecStart serves, ExecReload reloads, KillSignal stops with 0", async () => {
   const unit = await Deno.readTextFile(`${DOCS}/gost.service`);

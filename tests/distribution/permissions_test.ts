@@ -11,6 +11,7 @@ import {
   pendingWiring,
   portFree,
   spawnGost,
+  tempDir,
   waitListening,
   waitUntil,
   whenWired,
@@ -19,15 +20,6 @@ import {
 /** What gost.ts reads from the environment today: GOST's overrides, and the YAML parser's debug switches. */
 const ENV = "--allow-env=GOST_API,GOST_METRICS,GOST_LOGGER_LEVEL";
 const ENV_CONFIG = `${ENV},LOG_TOKENS,LOG_STREAM`;
-
-async function tempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /** Runs gost.ts with exactly `flags` and checks that it serves a proxied request, then stops with 0. */
 async function serves(flags: string[], args: string[], port: number): Promise<string[]> {

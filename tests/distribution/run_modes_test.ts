@@ -14,6 +14,7 @@ import {
   procArgv,
   ROOT,
   spawnProc,
+  tempDir,
   waitListening,
   waitUntil,
 } from "../process/util.ts";
@@ -21,15 +22,6 @@ import { buildBundle, runTaskTo, staticServer } from "./util.ts";
 
 const VERSION_LINE =
   /^gost\.ts (\d+\.\d+\.\d+\S*) \(deno \d+\.\d+\.\d+\S* (linux|darwin|windows|\w+)\/(x86_64|aarch64)\)$/;
-
-async function tempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /** Starts a gost command that serves HTTP proxy on `port`, checks a request through it, stops it with SIGTERM. */
 async function servesAndStops(cmd: string, args: string[], port: number, env: Record<string, string>, cwd: string) {

@@ -2,15 +2,7 @@ import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import { ConfigError } from "../../core/errors.ts";
 import { createLogger, Logger, MemorySink } from "../../core/log.ts";
 import { buildLoggers } from "../../core/loggers.ts";
-
-async function tempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { tempDir } from "../process/util.ts";
 
 const readLines = async (path: string) => (await Deno.readTextFile(path)).trimEnd().split("\n");
 

@@ -5,35 +5,8 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { freePort } from "../helpers/gost.ts";
 import { curl } from "../helpers/run.ts";
-import { namedOrigin, pendingWiring, spawnGost, waitListening, whenWired } from "../process/util.ts";
-
-async function tempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function gunzip(path: string): Promise<string> {
-  const file = await Deno.open(path);
-  return await new Response(file.readable.pipeThrough(new DecompressionStream("gzip"))).text();
-}
-
-/** The lines of a rotated set, oldest first. */
-async function readSet(dir: string, base: string): Promise<{ files: string[]; lines: string[] }> {
-  const files: string[] = [];
-  for await (const e of Deno.readDir(dir)) files.push(e.name);
-  const stem = base.replace(/\.log$/, "");
-  const backups = files.filter((f) => f.startsWith(`${stem}-`)).sort();
-  let text = "";
-  for (const f of backups) {
-    text += f.endsWith(".gz") ? await gunzip(`${dir}/${f}`) : await Deno.readTextFile(`${dir}/${f}`);
-  }
-  text += await Deno.readTextFile(`${dir}/${base}`);
-  return { files: [...backups, base], lines: text.trimEnd().split("\n") };
-}
+import { namedOrigin, pendingWiring, spawnGost, tempDir, waitListening, whenWired } from "../process/util.ts";
+import { readSet } from "./util.ts";
 
 async function requests(port: number, n: number): Promise<void> {
   const origin = namedOrigin("x");
@@ -67,7 +40,8 @@ Deno.test("a process logging to a file with rotation leaves a rotated, gzipped s
     } finally {
       await gost.stop("SIGKILL");
     }
-    const { files, lines } = await readSet(`${dir}/logs`, "gost.log");
+    const { files, text } = await readSet(`${dir}/logs`, "gost.log");
+    const lines = text.trimEnd().split("\n");
     equal(files.length, 4, files.join(" ")); // 3 backups + the current file
     for (const f of files.slice(0, 3)) match(f, /^gost-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}\.log\.gz$/);
     const msgs = lines.map((l) => JSON.parse(l).msg as string);

@@ -1,30 +1,13 @@
 import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import { ConfigError } from "../../core/errors.ts";
 import { backupTime, parseRotation, RotatingFileSink } from "../../core/log_rotate.ts";
+import { gunzip, readSet } from "./util.ts";
 
 const MB = 1024 * 1024;
-
-async function gunzip(path: string): Promise<string> {
-  const file = await Deno.open(path);
-  return await new Response(file.readable.pipeThrough(new DecompressionStream("gzip"))).text();
-}
 
 /** Lines `prefix-0000 xxxx…` of `size` bytes each, newline included. */
 function lines(n: number, size: number, prefix = "line"): string[] {
   return Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(5, "0")} `.padEnd(size - 1, "x") + "\n");
-}
-
-/** Every file of the set, oldest first (backups sort by the time in their names), decompressed. */
-async function readSet(dir: string, current: string): Promise<{ names: string[]; text: string }> {
-  const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) names.push(e.name);
-  const backups = names.filter((n) => n !== current).sort();
-  let text = "";
-  for (const n of backups) {
-    text += n.endsWith(".gz") ? await gunzip(`${dir}/${n}`) : await Deno.readTextFile(`${dir}/${n}`);
-  }
-  text += await Deno.readTextFile(`${dir}/${current}`);
-  return { names: [...backups, current], text };
 }
 
 Deno.test("rotating file keeps every line once, in order, in files no bigger than maxSize", async () => {
@@ -34,7 +17,7 @@ Deno.test("rotating file keeps every line once, in order, in files no bigger tha
     const all = lines(500, 100);
     for (const l of all) sink.write(l);
     await sink.close();
-    const { names, text } = await readSet(dir, "gost.log");
+    const { files: names, text } = await readSet(dir, "gost.log");
     equal(text, all.join(""));
     equal(names.length, 5); // 50,000 bytes in files of at most 104 lines
     for (const n of names) {
@@ -53,7 +36,7 @@ Deno.test("rotation keeps maxBackups newest backups and gzips them when compress
     const all = lines(1000, 100);
     for (const l of all) sink.write(l);
     await sink.close(); // waits for the background compression
-    const { names, text } = await readSet(dir, "app.log");
+    const { files: names, text } = await readSet(dir, "app.log");
     equal(names.length, 3, names.join(" "));
     ok(names.slice(0, 2).every((n) => n.endsWith(".log.gz")), names.join(" "));
     ok(all.join("").endsWith(text), "the kept files are the newest lines");

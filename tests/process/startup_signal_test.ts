@@ -4,23 +4,11 @@
  */
 import { equal, match, ok } from "node:assert/strict";
 import { freePort } from "../helpers/gost.ts";
-import { alive, pendingWiring, portFree, spawnGost, waitUntil, whenWired } from "./util.ts";
+import { findProcesses, pendingWiring, portFree, spawnGost, waitUntil, whenWired } from "./util.ts";
 
-/** Live processes whose command line is `argv` (the program may appear with its full path). */
-function processesRunning(argv: string): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0").filter(Boolean);
-      cmd[0] = cmd[0]?.replace(/^.*\//, "");
-      if (cmd.join(" ") === argv && alive(Number(e.name))) out.push(Number(e.name));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
+/** Live processes running `argv` (the program may appear with its full path). */
+const processesRunning = (argv: string) =>
+  findProcesses((a) => [a[0]?.replace(/^.*\//, ""), ...a.slice(1)].join(" ") === argv);
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.test({

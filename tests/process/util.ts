@@ -185,6 +185,30 @@ export function childPids(pid: number): number[] {
   return out.sort((a, b) => a - b);
 }
 
+/** Pids of the live processes whose argv satisfies `match`. */
+export function findProcesses(match: (argv: string[]) => boolean): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (alive(Number(e.name)) && match(procArgv(Number(e.name)))) out.push(Number(e.name));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Runs `fn` with a new temporary directory, removed afterwards. */
+export async function tempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** A process's argv from /proc. */
 export function procArgv(pid: number): string[] {
   return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").filter((a, i, all) => a || i < all.length - 1);
