@@ -130,9 +130,12 @@ export interface ClientPluginOptions {
  */
 export interface Dialer {
   init(md: Metadata): Promise<void>;
-  /** Opens a new conn to `addr` (`host:port`). */
+  /** Opens a new conn to `addr` (`host:port`), transport handshake included: the first node of a route. */
   dial(addr: string, opts?: DialOptions): Promise<Conn>;
-  /** Wraps a conn already reaching the node (TLS, WebSocket upgrade, …). Absent = the conn is used as is. */
+  /**
+   * Wraps a conn that earlier hops opened to the node (TLS, WebSocket upgrade, …): the nodes after the first.
+   * Absent = the conn is used as is.
+   */
   handshake?(conn: Conn, addr: string, opts?: DialOptions): Promise<Conn>;
 }
 

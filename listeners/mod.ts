@@ -6,12 +6,14 @@ import type { Registries } from "../core/registries.ts";
 import { register as rtcp } from "./rtcp/mod.ts";
 import { register as rudp } from "./rudp/mod.ts";
 import { register as tcp } from "./tcp/mod.ts";
+import { register as tls } from "./tls/mod.ts";
 import { register as udp } from "./udp/mod.ts";
 
 /** Registers every built-in listener type. */
 export function registerListeners(reg: Registries): void {
   tcp(reg);
   udp(reg);
+  tls(reg);
   rtcp(reg);
   rudp(reg);
 }

@@ -1,7 +1,7 @@
 /**
  * The Web API as a hono app: CORS (first, so every answer carries it), the access log, Basic auth on the
- * `/config` group, the config and object routes, the OpenAPI document, and one error mapper. Serve it with
- * {@link ApiServer} or the `api` handler, or call `app.request()` in tests.
+ * `/config` group, the config and object routes, the OpenAPI document, the dashboard page (`{prefix}/`, `/ui`),
+ * and one error mapper. Serve it with {@link ApiServer} or the `api` handler, or call `app.request()` in tests.
  * @module
  */
 import { Hono } from "../deps.ts";
@@ -12,6 +12,7 @@ import { accessLog, type ApiEnv } from "./access_log.ts";
 import { basicAuth } from "./auth.ts";
 import { configRoutes } from "./config.ts";
 import { cors } from "./cors.ts";
+import { dashboardRoutes } from "./dashboard/routes.ts";
 import { ApiError } from "./errors.ts";
 import { objectRoutes } from "./objects.ts";
 import { openApiDocument, openApiYaml } from "./openapi.ts";
@@ -68,5 +69,6 @@ export function createApiApp(opts: ApiAppOptions): Hono<ApiEnv> {
   app.get("/docs/swagger.yaml", (c) => c.body(docYaml, 200, { "Content-Type": "text/yaml; charset=utf-8" }));
   configRoutes(app, opts.target);
   objectRoutes(app, opts.target);
+  dashboardRoutes(root, { prefix, auth: opts.auth });
   return root;
 }

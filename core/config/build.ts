@@ -7,7 +7,7 @@ import { addrString } from "../conn.ts";
 import { ConfigError, DialError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { Metadata } from "../metadata.ts";
-import type { Handler, Listener } from "../plugin.ts";
+import type { Handler, Listener, ServerTlsOptions } from "../plugin.ts";
 import type { Registries } from "../registries.ts";
 import { type Authenticator, authEntries, NamedAuthenticator, StaticAuthenticator } from "../routing/auth.ts";
 import { lookupHost } from "../routing/resolver.ts";
@@ -30,7 +30,12 @@ export interface BuildContext {
   readonly connHooks?: (cfg: ServiceConfig) => ConnHook[];
   /** Turns a path + message into an error that names the source line. */
   readonly locate?: (path: ConfigPath, message: string) => ConfigError;
+  /** The global `tls` block: the default server certificate of TLS listeners. */
+  readonly tls?: ServerTlsOptions;
 }
+
+/** Listener types that terminate TLS themselves (the others ignore a `tls` block). */
+const TLS_LISTENERS = new Set(["tls"]);
 
 /** Handlers that proxy to any target: binding them publicly without auth deserves a warning. */
 const OPEN_PROXY_HANDLERS = new Set(["auto", "http", "socks", "socks4", "socks4a", "socks5", "relay"]);
@@ -47,7 +52,6 @@ const UNSUPPORTED_FIELDS: [ConfigPath, string][] = [
   [["handler", "limiter"], "traffic limiters"],
   [["handler", "tls"], "handler TLS"],
   [["listener", "chainGroup"], "chain groups"],
-  [["listener", "tls"], "listener TLS"],
   [["listener", "auth"], "listener auth"],
   [["forwarder", "hop"], "named hops"],
 ];
@@ -192,11 +196,15 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
     : undefined;
   const router = routerFor(cfg.handler?.chain ?? "");
   const listenerRouter = cfg.listener?.chain ? routerFor(cfg.listener.chain) : router;
+  if (cfg.listener?.tls && !TLS_LISTENERS.has(listenerType)) {
+    logger.warn(`listener ${listenerType} does not use TLS: listener.tls of service ${cfg.name} is ignored`);
+  }
   const listener: Listener = listenerFactory({
     addr: cfg.addr ?? "",
     logger,
     service: cfg.name,
     router: listenerRouter,
+    tls: (cfg.listener?.tls ?? ctx.tls) as ServerTlsOptions | undefined,
   });
   try {
     await listener.init(listenerMd);

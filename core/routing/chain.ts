@@ -95,12 +95,12 @@ export class ChainRoute {
     const first = this.steps[0];
     let conn: Conn | undefined;
     try {
-      conn = await this.#step(first, () => first.node.dialer.dial(first.node.addr, opts), opts);
+      conn = await this.#step(first, () => first.node.dialer.dial(first.node.addr, opts), false, opts);
       for (let i = 1; i < this.steps.length; i++) {
         const prev = this.steps[i - 1].node;
         const step = this.steps[i];
         const through: Conn = conn;
-        conn = await this.#step(step, () => prev.connector.connect(through, "tcp", step.node.addr, opts), opts);
+        conn = await this.#step(step, () => prev.connector.connect(through, "tcp", step.node.addr, opts), true, opts);
       }
       return conn;
     } catch (err) {
@@ -109,13 +109,19 @@ export class ChainRoute {
     }
   }
 
-  async #step(step: { hop: Hop; node: ChainNode }, open: () => Promise<Conn>, opts: DialOptions): Promise<Conn> {
+  /** Opens one step; `wrap` runs the node's dialer handshake over a conn that earlier hops opened. */
+  async #step(
+    step: { hop: Hop; node: ChainNode },
+    open: () => Promise<Conn>,
+    wrap: boolean,
+    opts: DialOptions,
+  ): Promise<Conn> {
     const start = performance.now();
     const { hop, node } = step;
     let conn: Conn | undefined;
     try {
       conn = await open();
-      if (node.dialer.handshake) conn = await node.dialer.handshake(conn, node.addr, opts);
+      if (wrap && node.dialer.handshake) conn = await node.dialer.handshake(conn, node.addr, opts);
       hop.group.markOk(node);
       recordChainNode(this.chain, node.name, (performance.now() - start) / 1000, true);
       return conn;

@@ -130,6 +130,7 @@ export class Runtime {
         logger: this.logger,
         locate,
         connHooks: this.#opts.connHooks,
+        tls: this.#config.tls,
       });
     } catch (err) {
       const bindFailure = !(err instanceof ConfigError) || /: listen /.test(errorMessage(err));

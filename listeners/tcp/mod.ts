@@ -7,9 +7,11 @@
  * @module
  */
 import type { Registries } from "../../core/registries.ts";
+import { registerDialers } from "./dialer.ts";
 import { TcpListener } from "./listener.ts";
 
-/** Registers `tcp`. */
+/** Registers the `tcp` listener and dialer. */
 export function register(reg: Registries): void {
   reg.listeners.register("tcp", (opts) => new TcpListener(opts));
+  registerDialers(reg);
 }

@@ -2,9 +2,8 @@
  * The `tls` dialer (client side of the `tls` transport).
  *
  * - `dial(addr)`: TCP connect (TCP_NODELAY) + TLS handshake.
- * - `handshake(conn, addr)`: TLS over any conn (one that reached the node through earlier chain hops). A conn this
- *   dialer has just returned from `dial(addr)` for the same `addr` is passed through once, so a chain that calls
- *   `dial` then `handshake` on its first node does not wrap TLS twice.
+ * - `handshake(conn, addr)`: TLS over any conn (one that reached the node through earlier chain hops); a chain
+ *   calls it only for nodes after the first.
  *
  * Both use `node:tls` over our conn (rustls inside Deno). Not `Deno.connectTls`: it cannot skip verification
  * (GOST's default `secure: false`), cannot send an SNI other than the dialed host, and its conns cannot set
@@ -29,8 +28,6 @@ export class TlsDialer implements Dialer {
   #context: SecureContext | null = null;
   #handshakeMs = DEFAULT_HANDSHAKE_TIMEOUT_MS;
   #dialMs = DEFAULT_DIAL_TIMEOUT_MS;
-  /** Conns returned by `dial`, with the address they reach: their TLS is already up (see the module note). */
-  readonly #dialed = new WeakMap<Conn, string>();
 
   constructor(opts: ClientPluginOptions) {
     this.#opts = opts;
@@ -59,9 +56,7 @@ export class TlsDialer implements Dialer {
     } catch (err) {
       throw new DialError(addr, errorMessage(err), { cause: err });
     }
-    const conn = await this.#tlsOver(await this.#dialTcp(addr, host, port, opts), addr, host, opts);
-    this.#dialed.set(conn, addr);
-    return conn;
+    return await this.#tlsOver(await this.#dialTcp(addr, host, port, opts), addr, host, opts);
   }
 
   /**
@@ -69,10 +64,6 @@ export class TlsDialer implements Dialer {
    * @throws {HandshakeError} naming `addr`, or TimeoutError past `handshakeTimeout`
    */
   handshake(conn: Conn, addr: string, opts: DialOptions = {}): Promise<Conn> {
-    if (this.#dialed.get(conn) === addr) {
-      this.#dialed.delete(conn);
-      return Promise.resolve(conn);
-    }
     let host = "";
     try {
       host = splitHostPort(addr).host;

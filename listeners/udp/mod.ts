@@ -11,9 +11,11 @@
  * @module
  */
 import type { Registries } from "../../core/registries.ts";
+import { registerDialers } from "./dialer.ts";
 import { UdpListener } from "./listener.ts";
 
-/** Registers `udp`. */
+/** Registers the `udp` listener and dialer. */
 export function register(reg: Registries): void {
   reg.listeners.register("udp", (opts) => new UdpListener(opts));
+  registerDialers(reg);
 }

@@ -198,23 +198,6 @@ Deno.test("tls dialer: TLS inside TLS through two tls forward services (one dial
   }
 });
 
-Deno.test("tls dialer: handshake() after dial() on the same conn does not wrap TLS twice", async () => {
-  const echo = tcpEcho();
-  try {
-    await using svc = await startTlsForward(`127.0.0.1:${echo.port}`);
-    const d = await tlsDialer();
-    const c = await d.dial(svc.addr);
-    const same = await d.handshake(c, svc.addr);
-    equal(same, c);
-    await writeAll(same, enc.encode("once"));
-    await same.closeWrite();
-    equal(dec.decode(await readAll(same)), "once");
-    same.close();
-  } finally {
-    echo.close();
-  }
-});
-
 Deno.test("tls dialer with a client certificate passes an mTLS listener", async () => {
   await using pki = await makePki();
   const echo = tcpEcho();
