@@ -4,7 +4,7 @@
  * ProgramArguments/EnvironmentVariables run for real; the cron line is run for real, twice, as cron would. Install
  * paths are mapped to temporary ones; nothing else in the files is changed.
  */
-import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import { freePort } from "../helpers/gost.ts";
 import { curl, has } from "../helpers/run.ts";
 import {
@@ -18,7 +18,7 @@ import {
   waitListening,
   waitUntil,
 } from "../process/util.ts";
-import { buildBundle } from "./util.ts";
+import { buildBundle, parsePlist } from "./util.ts";
 
 const DOCS = `${ROOT}docs`;
 
@@ -121,11 +121,29 @@ Deno.test("docs/gost.service passes systemd-analyze verify; its ExecStart serves
   });
 });
 
+/** The launchd keys the plist uses. */
+interface Launchd {
+  Label: string;
+  ProgramArguments: string[];
+  EnvironmentVariables: Record<string, string>;
+  WorkingDirectory: string;
+  RunAtLoad: boolean;
+  KeepAlive: { SuccessfulExit: boolean };
+  ExitTimeOut: number;
+  StandardOutPath: string;
+  StandardErrorPath: string;
+}
+
 Deno.test("docs/run.gost.plist is a launchd plist whose program serves, reloads on HUP and stops with 0", async () => {
-  const py = `import json, plistlib, sys\nprint(json.dumps(plistlib.load(open(sys.argv[1], "rb"))))`;
-  const parsed = await new Deno.Command("python3", { args: ["-c", py, `${DOCS}/run.gost.plist`] }).output();
-  equal(parsed.code, 0, new TextDecoder().decode(parsed.stderr));
-  const plist = JSON.parse(new TextDecoder().decode(parsed.stdout));
+  const xml = await Deno.readTextFile(`${DOCS}/run.gost.plist`);
+  const plist = parsePlist(xml) as unknown as Launchd;
+  if (has("python3")) {
+    // a second, independent reader: Python's plistlib, strict XML
+    const py = `import json, plistlib, sys\nprint(json.dumps(plistlib.load(open(sys.argv[1], "rb"))))`;
+    const parsed = await new Deno.Command("python3", { args: ["-c", py, `${DOCS}/run.gost.plist`] }).output();
+    equal(parsed.code, 0, new TextDecoder().decode(parsed.stderr));
+    deepEqual(JSON.parse(new TextDecoder().decode(parsed.stdout)), plist);
+  }
   const known = [
     "Label",
     "ProgramArguments",
@@ -145,10 +163,7 @@ Deno.test("docs/run.gost.plist is a launchd plist whose program serves, reloads 
   equal(plist.RunAtLoad, true);
   deepEqual(plist.KeepAlive, { SuccessfulExit: false });
   equal(typeof plist.ExitTimeOut, "number");
-  match(
-    await Deno.readTextFile(`${DOCS}/run.gost.plist`),
-    /<!DOCTYPE plist PUBLIC "-\/\/Apple\/\/DTD PLIST 1\.0\/\/EN"/,
-  );
+  match(xml, /<!DOCTYPE plist PUBLIC "-\/\/Apple\/\/DTD PLIST 1\.0\/\/EN"/);
   await withInstall(async ({ dir, bundle, etc, port }) => {
     const map = {
       "/usr/local/bin/deno": Deno.execPath(),
@@ -180,6 +195,23 @@ Deno.test("docs/run.gost.plist is a launchd plist whose program serves, reloads 
       await sh.stop("SIGKILL");
     }
   });
+});
+
+Deno.test("the plist reader refuses what launchd would: bad comments, lone keys, unclosed or unknown elements", () => {
+  const doc = (body: string) => `<?xml version="1.0"?>\n<plist version="1.0">${body}</plist>`;
+  deepEqual(parsePlist(doc("<dict><key>A</key><array><string>x</string><integer>2</integer></array></dict>")), {
+    A: ["x", 2],
+  });
+  for (
+    const bad of [
+      `<!-- a -- b -->${doc("<dict/>")}`,
+      doc("<dict><key>A</key></dict>"),
+      doc("<dict><key>A</key><string>x</dict>"),
+      doc("<dict><key>A</key><date>x</date></dict>"),
+      doc("<dict><key>A</key><true/><key>A</key><true/></dict>"),
+      "<plist><dict></dict></plist>",
+    ]
+  ) throws(() => parsePlist(bad), Error, bad);
 });
 
 Deno.test("docs/gost.cron: its line starts gost.ts, a second run finds it running and exits 0, SIGTERM stops it", async () => {

@@ -64,3 +64,64 @@ export function staticServer(root: string): { url: string; requests: () => numbe
     close: () => server.shutdown(),
   };
 }
+
+type PlistValue = string | number | boolean | PlistValue[] | { [key: string]: PlistValue };
+
+/**
+ * Parses an XML property list (the subset launchd files use: dict, array, key, string, integer, true, false),
+ * strictly: unbalanced or unknown elements, a key without a value, or `--` inside a comment throw.
+ */
+export function parsePlist(xml: string): Record<string, PlistValue> {
+  for (const c of xml.matchAll(/<!--([\s\S]*?)-->/g)) {
+    if (c[1].includes("--")) throw new Error(`"--" inside an XML comment: ${c[1].slice(0, 40)}…`);
+  }
+  const body = xml.replace(/<!--[\s\S]*?-->/g, "").replace(/<\?xml[^>]*\?>/, "").replace(/<!DOCTYPE[^>]*>/, "");
+  const root = /^\s*<plist version="1\.0">([\s\S]*)<\/plist>\s*$/.exec(body);
+  if (!root) throw new Error('not a <plist version="1.0"> document');
+  const tokens = [...root[1].matchAll(/<(\/?)(\w+)(\/?)>([^<]*)/g)];
+  let i = 0;
+  const value = (): PlistValue => {
+    const [, close, tag, empty, text] = tokens[i++] ?? [];
+    if (close) throw new Error(`unexpected </${tag}>`);
+    const end = (t: string) => {
+      const e = tokens[i++];
+      if (!e || e[1] !== "/" || e[2] !== t) throw new Error(`<${t}> is not closed`);
+    };
+    switch (empty ? `${tag}/` : tag) {
+      case "true/":
+        return true;
+      case "false/":
+        return false;
+      case "string":
+        end("string");
+        return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+      case "integer":
+        end("integer");
+        if (!/^-?\d+$/.test(text.trim())) throw new Error(`bad integer ${text}`);
+        return Number(text);
+      case "array": {
+        const out: PlistValue[] = [];
+        while (tokens[i] && tokens[i][1] !== "/") out.push(value());
+        end("array");
+        return out;
+      }
+      case "dict": {
+        const out: Record<string, PlistValue> = {};
+        while (tokens[i] && tokens[i][1] !== "/") {
+          const k = tokens[i++];
+          if (k[2] !== "key") throw new Error(`<${k[2]}> where a <key> belongs`);
+          end("key");
+          if (k[4] in out) throw new Error(`duplicate key ${k[4]}`);
+          out[k[4]] = value();
+        }
+        end("dict");
+        return out;
+      }
+      default:
+        throw new Error(`unknown element <${tag}>`);
+    }
+  };
+  const top = value();
+  if (i !== tokens.length || typeof top !== "object" || Array.isArray(top)) throw new Error("the root is not one dict");
+  return top as Record<string, PlistValue>;
+}
