@@ -90,7 +90,7 @@ Deno.test("deno task bundle: one file that runs offline with an empty Deno cache
   });
 });
 
-Deno.test("deno run <URL>/main.ts works with an empty DENO_DIR and no deno.json (no import map)", async () => {
+Deno.test("deno run <URL>/main.ts works with an empty DENO_DIR and no deno.json (no import map), -- groups included", async () => {
   await tempDir(async (dir) => {
     const server = staticServer(ROOT.replace(/\/$/, ""));
     try {
@@ -114,6 +114,30 @@ Deno.test("deno run <URL>/main.ts works with an empty DENO_DIR and no deno.json 
         env,
         dir,
       );
+      // -- from the URL: the children run the same URL with the parent's flags
+      const [a, b] = [freePort(), freePort()];
+      const args = [
+        "run",
+        "-A",
+        "--unstable-net",
+        main,
+        "-L",
+        `http://127.0.0.1:${a}`,
+        "--",
+        "-L",
+        `http://127.0.0.1:${b}`,
+      ];
+      const gost = spawnProc(Deno.execPath(), args, { env, cwd: dir });
+      try {
+        await waitListening([a, b], gost);
+        const kids = childPids(gost.pid);
+        equal(kids.length, 2);
+        for (const k of kids) deepEqual(procArgv(k).slice(1, 5), args.slice(0, 4));
+        equal((await gost.stop("SIGTERM")).code, 0);
+        await waitUntil(() => kids.every((k) => !alive(k)), "children to exit", 5000);
+      } finally {
+        await gost.stop("SIGKILL");
+      }
     } finally {
       await server.close();
     }

@@ -115,6 +115,22 @@ Deno.test("SIGKILL to the parent: the children notice within 2 s, close and free
   }
 });
 
+Deno.test("SIGHUP is passed on (each child reloads) and SIGINT stops every child, exit 0", async () => {
+  const [a, b] = [freePort(), freePort()];
+  const gost = spawnGost(["-L", `http://127.0.0.1:${a}`, "--", "-L", `http://127.0.0.1:${b}`]);
+  try {
+    await waitListening([a, b], gost);
+    const kids = await groupChildren(gost.pid, 2);
+    gost.child.kill("SIGHUP");
+    await waitUntil(() => gost.lines.filter((l) => /config reloaded: 1 kept/.test(l)).length === 2, "both reloads");
+    deepEqual(childPids(gost.pid), kids, "the same children: a reload restarts nothing");
+    equal((await gost.stop("SIGINT")).code, 0, gost.lines.join("\n"));
+    await noneLeft(kids, [a, b]);
+  } finally {
+    await gost.stop("SIGKILL");
+  }
+});
+
 Deno.test("a child that fails at start stops the others; the parent exits with its code", async () => {
   const [a, busy] = [freePort(), Deno.listen({ hostname: "127.0.0.1", port: 0 })];
   const b = (busy.addr as Deno.NetAddr).port;
