@@ -117,8 +117,8 @@ export class RotatingFileSink implements LogSink {
   #file: Deno.FsFile | null = null;
   #size = 0;
   #closed = false;
-  #mill: Promise<void> = Promise.resolve();
-  #millQueued = false;
+  #compressing: Promise<void> = Promise.resolve();
+  #compressQueued = false;
 
   /**
    * Opens (or creates) the file; directories are created.
@@ -131,7 +131,8 @@ export class RotatingFileSink implements LogSink {
     this.#parts = splitPath(path);
     this.#onError = onError;
     this.#open();
-    this.#scheduleMill();
+    this.#prune();
+    this.#scheduleCompression();
   }
 
   write(line: string): void {
@@ -150,11 +151,11 @@ export class RotatingFileSink implements LogSink {
     }
   }
 
-  /** Closes the file once the background clean-up (compression) is done. Never rejects. */
+  /** Closes the file once the background compression is done. Never rejects. */
   async close(): Promise<void> {
     this.#closed = true;
     this.#closeFile();
-    await this.#mill;
+    await this.#compressing;
   }
 
   #try(what: string, fn: () => void): void {
@@ -182,7 +183,10 @@ export class RotatingFileSink implements LogSink {
     this.#file = null;
   }
 
-  /** Renames the file to a backup (the next write opens a new one: no line can slip in between). */
+  /**
+   * Renames the file to a backup (the next write opens a new one: no line can slip in between) and removes the
+   * backups beyond maxBackups or maxAge at once, so the set is right even if the process exits next.
+   */
   #rotate(): void {
     this.#closeFile();
     const { dir, prefix, ext } = this.#parts;
@@ -193,62 +197,71 @@ export class RotatingFileSink implements LogSink {
       Deno.renameSync(this.path, backup);
       break;
     }
-    this.#scheduleMill();
+    try {
+      this.#prune();
+    } catch (err) {
+      this.#onError(`removing old backups of ${this.path}: ${errorMessage(err)}`);
+    }
+    this.#scheduleCompression();
   }
 
-  /** Runs one clean-up after the running one; calls made while one is queued share it. */
-  #scheduleMill(): void {
-    if (this.#millQueued) return;
-    this.#millQueued = true;
-    this.#mill = this.#mill.then(async () => {
-      this.#millQueued = false;
-      try {
-        await this.#millOnce();
-      } catch (err) {
-        this.#onError(`log rotation of ${this.path}: ${errorMessage(err)}`);
-      }
-    });
-  }
-
-  /** The backups of this file, newest first. */
-  async backups(): Promise<{ name: string; time: number; gz: boolean }[]> {
+  /**
+   * The backups of this file, newest first; a backup and its .gz (a compression whose last step did not run) are
+   * one backup.
+   */
+  #backups(): { time: number; plain?: string; gz?: string }[] {
     const { dir, prefix, ext } = this.#parts;
-    const out: { name: string; time: number; gz: boolean }[] = [];
-    for await (const e of Deno.readDir(dir)) {
+    const byTime = new Map<number, { time: number; plain?: string; gz?: string }>();
+    for (const e of Deno.readDirSync(dir)) {
       if (!e.isFile || !e.name.startsWith(prefix)) continue;
       const gz = e.name.endsWith(`${ext}.gz`);
       const stem = gz ? e.name.slice(0, -3) : e.name;
       if (!stem.endsWith(ext)) continue;
       const time = parseBackupTime(stem.slice(prefix.length, stem.length - ext.length), this.settings.localTime);
-      if (time !== undefined) out.push({ name: e.name, time, gz });
+      if (time === undefined) continue;
+      const b = byTime.get(time) ?? { time };
+      b[gz ? "gz" : "plain"] = `${dir}/${e.name}`;
+      byTime.set(time, b);
     }
-    return out.sort((a, b) => b.time - a.time || Number(a.gz) - Number(b.gz));
+    return [...byTime.values()].sort((a, b) => b.time - a.time);
   }
 
-  async #millOnce(): Promise<void> {
-    const { maxBackups, maxAgeMs, compress } = this.settings;
-    const { dir, prefix } = this.#parts;
-    for await (const e of Deno.readDir(dir)) {
-      // a compression cut short by an exit: the uncompressed backup is still there
-      if (e.isFile && e.name.startsWith(prefix) && e.name.endsWith(".gz.tmp")) await removeQuietly(`${dir}/${e.name}`);
-    }
-    // a backup and its .gz (from a compression whose last step did not run) are one backup
-    const groups = new Map<number, { plain?: string; gz?: string }>();
-    for (const f of await this.backups()) {
-      const g = groups.get(f.time) ?? {};
-      g[f.gz ? "gz" : "plain"] = `${dir}/${f.name}`;
-      groups.set(f.time, g);
-    }
+  /** Removes the backups beyond maxBackups and those older than maxAge days (synchronous: rotations are rare). */
+  #prune(): void {
+    const { maxBackups, maxAgeMs } = this.settings;
+    if (!maxBackups && !maxAgeMs) return;
     const cutoff = Date.now() - maxAgeMs;
-    let i = 0;
-    for (const [time, g] of groups) {
-      const drop = (maxBackups > 0 && i++ >= maxBackups) || (maxAgeMs > 0 && time < cutoff);
-      if (drop) {
-        for (const p of [g.plain, g.gz]) if (p) await removeQuietly(p);
-      } else if (compress && g.plain) {
-        if (g.gz) await removeQuietly(g.plain);
-        else await gzipFile(g.plain);
+    for (const [i, b] of this.#backups().entries()) {
+      if ((maxBackups > 0 && i >= maxBackups) || (maxAgeMs > 0 && b.time < cutoff)) {
+        for (const p of [b.plain, b.gz]) if (p) removeSyncQuietly(p);
       }
+    }
+  }
+
+  /** Gzips the uncompressed backups in the background, one run after another; queued calls share a run. */
+  #scheduleCompression(): void {
+    if (!this.settings.compress || this.#compressQueued) return;
+    this.#compressQueued = true;
+    this.#compressing = this.#compressing.then(async () => {
+      this.#compressQueued = false;
+      try {
+        await this.#compressAll();
+      } catch (err) {
+        this.#onError(`compressing backups of ${this.path}: ${errorMessage(err)}`);
+      }
+    });
+  }
+
+  async #compressAll(): Promise<void> {
+    const { dir, prefix } = this.#parts;
+    for (const e of Deno.readDirSync(dir)) {
+      // a compression cut short by an exit: the uncompressed backup is still there and is compressed again
+      if (e.isFile && e.name.startsWith(prefix) && e.name.endsWith(".gz.tmp")) removeSyncQuietly(`${dir}/${e.name}`);
+    }
+    for (const b of this.#backups()) {
+      if (!b.plain) continue;
+      if (b.gz) removeSyncQuietly(b.plain); // compressed already: only the removal was left
+      else await gzipFile(b.plain);
     }
   }
 }
@@ -262,25 +275,41 @@ function exists(path: string): boolean {
   }
 }
 
-async function removeQuietly(path: string): Promise<void> {
+function removeSyncQuietly(path: string): void {
   try {
-    await Deno.remove(path);
+    Deno.removeSync(path);
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
 }
 
-/** Gzips `src` to `src.gz` through a temporary file, then removes `src`. */
+/** Gzips `src` to `src.gz` through a temporary file, then removes `src` (gone meanwhile: pruned, nothing to do). */
 async function gzipFile(src: string): Promise<void> {
   const tmp = `${src}.gz.tmp`;
+  let input: Deno.FsFile;
   try {
-    const input = await Deno.open(src, { read: true });
-    const output = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    input = await Deno.open(src, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    throw err;
+  }
+  try {
+    let output: Deno.FsFile;
+    try {
+      output = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    } catch (err) {
+      input.close();
+      throw err;
+    }
     await input.readable.pipeThrough(new CompressionStream("gzip")).pipeTo(output.writable);
     await Deno.rename(tmp, `${src}.gz`);
-    await Deno.remove(src);
+    removeSyncQuietly(src);
   } catch (err) {
-    await removeQuietly(tmp).catch(() => {});
+    try {
+      removeSyncQuietly(tmp);
+    } catch {
+      // the error below says enough
+    }
     throw err;
   }
 }

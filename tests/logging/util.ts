@@ -11,12 +11,14 @@ export async function gunzip(path: string): Promise<string> {
 
 /**
  * A rotated set in a directory holding nothing else: every file, oldest first (backups sort by the time in their
- * names, the current file last), and their text joined, decompressed.
+ * names, the current file last), and their text joined, decompressed. A backup whose compression was done but whose
+ * original was not removed yet (an exit in between) counts once, as its .gz.
  */
 export async function readSet(dir: string, current: string): Promise<{ files: string[]; text: string }> {
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) names.push(e.name);
-  const files = [...names.filter((n) => n !== current).sort(), current];
+  const backups = names.filter((n) => n !== current && !names.includes(`${n}.gz`));
+  const files = [...backups.sort(), current];
   let text = "";
   for (const n of files) {
     text += n.endsWith(".gz") ? await gunzip(`${dir}/${n}`) : await Deno.readTextFile(`${dir}/${n}`);
