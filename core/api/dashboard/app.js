@@ -24,8 +24,10 @@ let config = {};
 /** @type {Map<string, any>} per service: card elements, graph, last counters, rate history */
 const cards = new Map();
 const totalHistory = [];
-let totalGraph;
+const totalGraph = new ThroughputGraph($("total-graph"), "Throughput of all services", 80);
 let pollTimer = 0;
+let pollSeq = 0;
+let shownSeq = 0;
 let cardSeq = 0;
 let loaded = false;
 let offline = false;
@@ -35,8 +37,12 @@ let chainsKey = "";
 
 async function poll() {
   clearTimeout(pollTimer);
+  const mine = ++pollSeq;
   try {
-    config = (await api("GET", "/config")) ?? {};
+    const answer = (await api("GET", "/config")) ?? {};
+    if (mine < shownSeq) return; // a newer answer is already shown, and its poll schedules the next
+    shownSeq = mine;
+    config = answer;
     render(Date.now());
     if (!loaded || offline) hideError($("banner"));
     loaded = true;
@@ -52,6 +58,7 @@ async function poll() {
     offline = true;
     setLive("offline", err.status === 0 ? "Offline: retrying" : `Error ${err.code}: retrying`);
   }
+  clearTimeout(pollTimer); // one loop, even when a save polled while another poll was in flight
   pollTimer = setTimeout(poll, POLL_MS);
 }
 
@@ -89,8 +96,7 @@ $("login-form").addEventListener("submit", async (e) => {
     await api("GET", "/config/services");
   } catch (err) {
     showError(box, err);
-    if (err.status !== 401) return;
-    clearCredentials();
+    if (err.status === 401) clearCredentials();
     return;
   }
   hideError(box);
@@ -243,6 +249,10 @@ function updateCard(c, svc, now) {
       const dt = (now - prev.t) / 1000;
       rate = { t: now, in: (cur.in - prev.in) / dt, out: (cur.out - prev.out) / dt };
       pushSample(c.history, rate);
+    } else if (cur.in === 0 && cur.out === 0) {
+      // first seen (or restarted) with no bytes yet: the rate so far is known to be zero
+      rate = { t: now, in: 0, out: 0 };
+      pushSample(c.history, rate);
     }
     c.last = cur;
     setText(f.rateIn, formatRate(rate?.in ?? 0));
@@ -381,7 +391,6 @@ $("config-close").addEventListener("click", () => /** @type {HTMLDialogElement} 
 
 // ---- start ----
 
-totalGraph = new ThroughputGraph($("total-graph"), "Throughput of all services", 80);
 showSections(false);
 $("login").hidden = true;
 poll();

@@ -2,8 +2,8 @@
 
 /** The dashboard's files (index.html, scripts, stylesheet, icon) by name. */
 export const ASSETS: Readonly<Record<string, string>> = {
-  "api.js":
-    `// The dashboard's one way to the Web API: fetch with the user's Basic credentials (kept in this tab only), GOST's
+  "api.js": `\
+// The dashboard's one way to the Web API: fetch with the user's Basic credentials (kept in this tab only), GOST's
 // \`{code, msg}\` errors turned into ApiError, and no browser login prompt (credentials: "omit").
 
 const AUTH_KEY = "gost.dashboard.auth";
@@ -92,8 +92,8 @@ export async function api(method, path, opts = {}) {
   return opts.raw ? text : data;
 }
 `,
-  "app.js":
-    `// The gost.ts dashboard: polls GET /config every second and shows every service live (state, events, connections,
+  "app.js": `\
+// The gost.ts dashboard: polls GET /config every second and shows every service live (state, events, connections,
 // bytes, a throughput graph from successive polls) and every chain; creates, edits and deletes them through the
 // Web API; shows API errors as sent; asks for the API's Basic credentials when it answers 401.
 
@@ -119,8 +119,10 @@ let config = {};
 /** @type {Map<string, any>} per service: card elements, graph, last counters, rate history */
 const cards = new Map();
 const totalHistory = [];
-let totalGraph;
+const totalGraph = new ThroughputGraph($("total-graph"), "Throughput of all services", 80);
 let pollTimer = 0;
+let pollSeq = 0;
+let shownSeq = 0;
 let cardSeq = 0;
 let loaded = false;
 let offline = false;
@@ -130,8 +132,12 @@ let chainsKey = "";
 
 async function poll() {
   clearTimeout(pollTimer);
+  const mine = ++pollSeq;
   try {
-    config = (await api("GET", "/config")) ?? {};
+    const answer = (await api("GET", "/config")) ?? {};
+    if (mine < shownSeq) return; // a newer answer is already shown, and its poll schedules the next
+    shownSeq = mine;
+    config = answer;
     render(Date.now());
     if (!loaded || offline) hideError($("banner"));
     loaded = true;
@@ -147,6 +153,7 @@ async function poll() {
     offline = true;
     setLive("offline", err.status === 0 ? "Offline: retrying" : \`Error \${err.code}: retrying\`);
   }
+  clearTimeout(pollTimer); // one loop, even when a save polled while another poll was in flight
   pollTimer = setTimeout(poll, POLL_MS);
 }
 
@@ -184,8 +191,7 @@ $("login-form").addEventListener("submit", async (e) => {
     await api("GET", "/config/services");
   } catch (err) {
     showError(box, err);
-    if (err.status !== 401) return;
-    clearCredentials();
+    if (err.status === 401) clearCredentials();
     return;
   }
   hideError(box);
@@ -284,7 +290,13 @@ function buildCard(name) {
       h("span", { class: "out" }, "▲ out ", f.rateOut = h("strong", { "data-rate": "out" }, "0 B/s")),
     ),
     f.graphHost = h("div", { class: "graph" }),
-    f.noStats = h("p", { class: "no-stats" }, "Stats are off for this service: set ", h("code", {}, "metadata.enableStats: true"), "."),
+    f.noStats = h(
+      "p",
+      { class: "no-stats" },
+      "Stats are off for this service: set ",
+      h("code", {}, "metadata.enableStats: true"),
+      ".",
+    ),
     f.meta = h("p", { class: "svc-meta", "data-field": "created" }),
     f.events = h(
       "details",
@@ -331,6 +343,10 @@ function updateCard(c, svc, now) {
     if (prev && prev.created === created && cur.in >= prev.in && cur.out >= prev.out && now > prev.t) {
       const dt = (now - prev.t) / 1000;
       rate = { t: now, in: (cur.in - prev.in) / dt, out: (cur.out - prev.out) / dt };
+      pushSample(c.history, rate);
+    } else if (cur.in === 0 && cur.out === 0) {
+      // first seen (or restarted) with no bytes yet: the rate so far is known to be zero
+      rate = { t: now, in: 0, out: 0 };
       pushSample(c.history, rate);
     }
     c.last = cur;
@@ -383,7 +399,11 @@ function renderChains(chains) {
         h(
           "td",
           { class: "row-actions" },
-          h("button", { type: "button", "aria-label": \`Edit chain \${ch.name}\`, onclick: () => editChain(ch.name) }, "Edit"),
+          h(
+            "button",
+            { type: "button", "aria-label": \`Edit chain \${ch.name}\`, onclick: () => editChain(ch.name) },
+            "Edit",
+          ),
           h("button", {
             type: "button",
             class: "danger",
@@ -448,7 +468,10 @@ $("confirm-form").addEventListener("submit", async (e) => {
 });
 $("confirm-cancel").addEventListener("click", () => /** @type {HTMLDialogElement} */ ($("confirm")).close());
 
-$("new-service").addEventListener("click", () => openEditor({ kind: "services", chains: chainNames(), onSaved: saved }));
+$("new-service").addEventListener(
+  "click",
+  () => openEditor({ kind: "services", chains: chainNames(), onSaved: saved }),
+);
 $("new-chain").addEventListener("click", () => openEditor({ kind: "chains", onSaved: saved }));
 
 $("view-config").addEventListener("click", async () => {
@@ -463,13 +486,12 @@ $("config-close").addEventListener("click", () => /** @type {HTMLDialogElement} 
 
 // ---- start ----
 
-totalGraph = new ThroughputGraph($("total-graph"), "Throughput of all services", 80);
 showSections(false);
 $("login").hidden = true;
 poll();
 `,
-  "editor.js":
-    `// The editor dialog: create or edit a service or a chain as a form (the common fields), as YAML or as JSON.
+  "editor.js": `\
+// The editor dialog: create or edit a service or a chain as a form (the common fields), as YAML or as JSON.
 // One object is the truth; switching tabs reads the current view into it and writes the next view from it, so fields
 // the form does not show are kept. YAML is parsed and written by the API's dashboard routes (the same YAML library
 // as config files), so the page carries no parser.
@@ -499,7 +521,8 @@ function defaults(kind) {
 const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 const val = (id) => /** @type {HTMLInputElement} */ ($(id)).value.trim();
 const lines = (id) => val(id).split("\\n").map((l) => l.trim()).filter(Boolean);
-const keyOf = (obj, key) => isObject(obj) ? Object.keys(obj).find((k) => k.toLowerCase() === key.toLowerCase()) : undefined;
+const keyOf = (obj, key) =>
+  isObject(obj) ? Object.keys(obj).find((k) => k.toLowerCase() === key.toLowerCase()) : undefined;
 
 function setVal(id, v) {
   /** @type {HTMLInputElement} */ ($(id)).value = v ?? "";
@@ -532,8 +555,13 @@ function readServiceForm(base) {
   if (chain) o.handler.chain = chain;
   else delete o.handler.chain;
   const user = val("f-user");
-  if (user) o.handler.auth = { ...(o.handler.auth ?? {}), username: user, password: val("f-pass") };
-  else if (o.handler.auth && !o.handler.auth.file) delete o.handler.auth;
+  if (user) {
+    o.handler.auth = {
+      ...(o.handler.auth ?? {}),
+      username: user,
+      password: /** @type {HTMLInputElement} */ ($("f-pass")).value,
+    };
+  } else if (o.handler.auth && !o.handler.auth.file) delete o.handler.auth;
   o.listener = { ...(isObject(o.listener) ? o.listener : {}), type: val("f-listener") || "tcp" };
   const targets = lines("f-targets");
   if (targets.length) {
@@ -690,10 +718,15 @@ form.addEventListener("submit", async (e) => {
   }
 });
 `,
-  "favicon.svg":
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#1f6feb"/><path d="M7 20l6-6 5 5 7-8" fill="none" stroke="#fff" stroke-width="3" stroke-linecap="round" stroke-linejoin="round"/></svg>
+  "favicon.svg": `\
+<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">
+  <rect width="32" height="32" rx="7" fill="#1f6feb" />
+  <path d="M7 20l6-6 5 5 7-8" fill="none" stroke="#fff" stroke-width="3" stroke-linecap="round"
+    stroke-linejoin="round" />
+</svg>
 `,
-  "format.js": `// Number, byte, rate and time formatting for the dashboard.
+  "format.js": `\
+// Number, byte, rate and time formatting for the dashboard.
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 
@@ -708,7 +741,9 @@ export function formatBytes(n) {
     n /= 1024;
     i++;
   }
-  return i === 0 ? \`\${Math.round(n)} B\` : \`\${n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n)} \${UNITS[i]}\`;
+  return i === 0
+    ? \`\${Math.round(n)} B\`
+    : \`\${n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n)} \${UNITS[i]}\`;
 }
 
 /**
@@ -761,7 +796,8 @@ export function formatDuration(s) {
   return \`\${Math.floor(s / 86400)}d \${Math.floor((s % 86400) / 3600)}h\`;
 }
 `,
-  "graph.js": `// A throughput graph as inline SVG: bytes/s in and out over the last minute, redrawn on every poll.
+  "graph.js": `\
+// A throughput graph as inline SVG: bytes/s in and out over the last minute, redrawn on every poll.
 
 const SVG = "http://www.w3.org/2000/svg";
 /** Seconds of history a graph shows. */
@@ -805,7 +841,10 @@ export class ThroughputGraph {
     this.outArea = el("path", { class: "area out" });
     this.inLine = el("polyline", { class: "line in", fill: "none" });
     this.outLine = el("polyline", { class: "line out", fill: "none" });
-    this.svg.append(this.inArea, this.outArea, this.inLine, this.outLine);
+    // the latest values as dots: a zero-length line with round caps stays round in a stretched view box
+    this.inDot = el("line", { class: "dot in" });
+    this.outDot = el("line", { class: "dot out" });
+    this.svg.append(this.inArea, this.outArea, this.inLine, this.outLine, this.inDot, this.outDot);
     this.scale = document.createElement("span");
     this.scale.className = "graph-scale";
     host.replaceChildren(this.svg, this.scale);
@@ -827,14 +866,21 @@ export class ThroughputGraph {
     const y = (v) => (this.h - (v / max) * (this.h - 2)).toFixed(1);
     const pts = (key) => shown.map((s) => \`\${x(s.t)},\${y(s[key])}\`).join(" ");
     const area = (key) =>
-      shown.length < 2 ? "" : \`M\${x(shown[0].t)},\${this.h} L\${pts(key).replaceAll(" ", " L")} L\${
-        x(shown[shown.length - 1].t)
-      },\${this.h} Z\`;
+      shown.length < 2
+        ? ""
+        : \`M\${x(shown[0].t)},\${this.h} L\${pts(key).replaceAll(" ", " L")} L\${x(shown[shown.length - 1].t)},\${this.h} Z\`;
     this.inLine.setAttribute("points", pts("in"));
     this.outLine.setAttribute("points", pts("out"));
     this.inArea.setAttribute("d", area("in"));
     this.outArea.setAttribute("d", area("out"));
     const last = shown[shown.length - 1];
+    for (const [dot, key] of [[this.inDot, "in"], [this.outDot, "out"]]) {
+      if (last) {
+        for (const a of ["x1", "x2"]) dot.setAttribute(a, x(last.t));
+        for (const a of ["y1", "y2"]) dot.setAttribute(a, y(last[key]));
+      }
+      dot.setAttribute("visibility", last ? "visible" : "hidden");
+    }
     this.host.dataset.peak = String(Math.round(peak));
     this.host.dataset.samples = String(shown.length);
     this.scale.textContent = \`\${formatScale(max)} · last \${WINDOW_S}s\`;
@@ -856,20 +902,21 @@ function formatScale(max) {
   return \`max \${Number.isInteger(max) ? max : max.toFixed(1)} \${units[i]}\`;
 }
 `,
-  "index.html": `<!doctype html>
+  "index.html": `\
+<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
-    <meta name="gost-api-base" content="{{base}}">
+    <meta name="gost-api-base" content="__GOST_API_BASE__">
     <title>gost.ts dashboard</title>
-    <link rel="icon" href="{{base}}/ui/favicon.svg" type="image/svg+xml">
-    <link rel="stylesheet" href="{{base}}/ui/style.css">
-    <script type="module" src="{{base}}/ui/app.js"></script>
+    <link rel="icon" href="__GOST_API_BASE__/ui/favicon.svg" type="image/svg+xml">
+    <link rel="stylesheet" href="__GOST_API_BASE__/ui/style.css">
+    <script type="module" src="__GOST_API_BASE__/ui/app.js"></script>
   </head>
   <body>
     <header class="topbar">
-      <h1><img src="{{base}}/ui/favicon.svg" alt="" width="22" height="22"> gost.ts</h1>
+      <h1><img src="__GOST_API_BASE__/ui/favicon.svg" alt="" width="22" height="22"> gost.ts</h1>
       <span id="live" class="live" role="status" aria-live="polite">Connecting…</span>
       <nav class="toolbar" aria-label="Actions">
         <button type="button" id="new-service" class="primary">New service</button>
@@ -900,11 +947,26 @@ function formatScale(max) {
         <h2 id="overview-title" class="visually-hidden">Overview</h2>
         <div class="summary card">
           <dl class="totals">
-            <div><dt>Services</dt><dd id="total-services">0</dd></div>
-            <div><dt>Ready</dt><dd id="total-ready">0</dd></div>
-            <div><dt>Open connections</dt><dd id="total-conns">0</dd></div>
-            <div><dt>In</dt><dd id="total-in" class="in">0 B/s</dd></div>
-            <div><dt>Out</dt><dd id="total-out" class="out">0 B/s</dd></div>
+            <div>
+              <dt>Services</dt>
+              <dd id="total-services">0</dd>
+            </div>
+            <div>
+              <dt>Ready</dt>
+              <dd id="total-ready">0</dd>
+            </div>
+            <div>
+              <dt>Open connections</dt>
+              <dd id="total-conns">0</dd>
+            </div>
+            <div>
+              <dt>In</dt>
+              <dd id="total-in" class="in">0 B/s</dd>
+            </div>
+            <div>
+              <dt>Out</dt>
+              <dd id="total-out" class="out">0 B/s</dd>
+            </div>
           </dl>
           <div id="total-graph" class="graph graph-large"></div>
         </div>
@@ -921,7 +983,12 @@ function formatScale(max) {
         <p id="chains-empty" class="empty" hidden>No chains.</p>
         <table id="chains" class="chains card" hidden>
           <thead>
-            <tr><th scope="col">Name</th><th scope="col">Hops</th><th scope="col">Nodes</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Hops</th>
+              <th scope="col">Nodes</th>
+              <th scope="col"><span class="visually-hidden">Actions</span></th>
+            </tr>
           </thead>
           <tbody></tbody>
         </table>
@@ -933,9 +1000,12 @@ function formatScale(max) {
         <header class="dialog-head">
           <h2 id="editor-title">New service</h2>
           <div class="tabs" role="tablist" aria-label="Edit as">
-            <button type="button" role="tab" id="tab-form" data-mode="form" aria-selected="true" aria-controls="panel-form">Form</button>
-            <button type="button" role="tab" id="tab-yaml" data-mode="yaml" aria-selected="false" aria-controls="panel-text">YAML</button>
-            <button type="button" role="tab" id="tab-json" data-mode="json" aria-selected="false" aria-controls="panel-text">JSON</button>
+            <button type="button" role="tab" id="tab-form" data-mode="form" aria-selected="true"
+              aria-controls="panel-form">Form</button>
+            <button type="button" role="tab" id="tab-yaml" data-mode="yaml" aria-selected="false"
+              aria-controls="panel-text">YAML</button>
+            <button type="button" role="tab" id="tab-json" data-mode="json" aria-selected="false"
+              aria-controls="panel-text">JSON</button>
           </div>
         </header>
         <div class="error-banner" role="alert" hidden></div>
@@ -948,9 +1018,11 @@ function formatScale(max) {
             <label for="f-addr">Address</label>
             <input id="f-addr" name="addr" required placeholder=":8080" autocomplete="off" spellcheck="false">
             <label for="f-handler">Handler</label>
-            <input id="f-handler" name="handler" list="handler-types" required placeholder="http" autocomplete="off" spellcheck="false">
+            <input id="f-handler" name="handler" list="handler-types" required placeholder="http" autocomplete="off"
+              spellcheck="false">
             <label for="f-listener">Listener</label>
-            <input id="f-listener" name="listener" list="listener-types" placeholder="tcp" autocomplete="off" spellcheck="false">
+            <input id="f-listener" name="listener" list="listener-types" placeholder="tcp" autocomplete="off"
+              spellcheck="false">
             <label for="f-chain">Chain</label>
             <select id="f-chain" name="chain"><option value="">(none: connect directly)</option></select>
             <label for="f-user">Auth username</label>
@@ -958,16 +1030,20 @@ function formatScale(max) {
             <label for="f-pass">Auth password</label>
             <input id="f-pass" name="password" autocomplete="off" spellcheck="false">
             <label for="f-targets">Forward to</label>
-            <textarea id="f-targets" name="targets" rows="2" placeholder="one host:port per line (tcp, udp, forward, rtcp …)" spellcheck="false"></textarea>
+            <textarea id="f-targets" name="targets" rows="2"
+              placeholder="one host:port per line (tcp, udp, forward, rtcp …)" spellcheck="false"></textarea>
             <span class="label-spacer"></span>
-            <label class="check"><input id="f-stats" name="enableStats" type="checkbox"> <span>Enable stats (<code>metadata.enableStats</code>)</span></label>
+            <label
+              class="check"><input id="f-stats" name="enableStats" type="checkbox"> <span>Enable stats (<code>metadata.enableStats</code>)</span></label>
           </fieldset>
           <fieldset id="chain-fields" class="fields" hidden>
             <legend class="visually-hidden">Chain</legend>
             <label for="c-name">Name</label>
             <input id="c-name" name="chainName" required autocomplete="off" spellcheck="false">
             <label for="c-nodes">Nodes</label>
-            <textarea id="c-nodes" name="nodes" rows="4" placeholder="one node per line: socks5://user:pass@host:1080, relay+tls://host:443 …" spellcheck="false"></textarea>
+            <textarea id="c-nodes" name="nodes" rows="4"
+              placeholder="one node per line: socks5://user:pass@host:1080, relay+tls://host:443 …"
+              spellcheck="false"></textarea>
           </fieldset>
           <p class="hint" id="form-hint">Other fields are kept as they are: edit them as YAML or JSON.</p>
         </div>
@@ -997,25 +1073,38 @@ function formatScale(max) {
     </dialog>
 
     <dialog id="config-view" aria-labelledby="config-view-title">
-      <header class="dialog-head"><h2 id="config-view-title">Running config (YAML)</h2></header>
+      <header class="dialog-head">
+        <h2 id="config-view-title">Running config (YAML)</h2>
+      </header>
       <pre id="config-text" tabindex="0"></pre>
       <footer class="dialog-foot"><button type="button" id="config-close">Close</button></footer>
     </dialog>
 
     <datalist id="handler-types">
-      <option value="http"></option><option value="socks5"></option><option value="socks4"></option>
-      <option value="auto"></option><option value="relay"></option><option value="tcp"></option>
-      <option value="udp"></option><option value="forward"></option><option value="rtcp"></option>
-      <option value="rudp"></option><option value="api"></option>
+      <option value="http"></option>
+      <option value="socks5"></option>
+      <option value="socks4"></option>
+      <option value="auto"></option>
+      <option value="relay"></option>
+      <option value="tcp"></option>
+      <option value="udp"></option>
+      <option value="forward"></option>
+      <option value="rtcp"></option>
+      <option value="rudp"></option>
+      <option value="api"></option>
     </datalist>
     <datalist id="listener-types">
-      <option value="tcp"></option><option value="udp"></option><option value="tls"></option>
-      <option value="rtcp"></option><option value="rudp"></option>
+      <option value="tcp"></option>
+      <option value="udp"></option>
+      <option value="tls"></option>
+      <option value="rtcp"></option>
+      <option value="rudp"></option>
     </datalist>
   </body>
 </html>
 `,
-  "nodes.js": `// Chain nodes as one line each, for the chain form: \`connector[+dialer]://[user:pass@]host:port\`
+  "nodes.js": `\
+// Chain nodes as one line each, for the chain form: \`connector[+dialer]://[user:pass@]host:port\`
 // (\`socks5://u:p@10.0.0.1:1080\`, \`relay+tls://server:443\`). Pure functions, no DOM.
 
 /**
@@ -1026,7 +1115,9 @@ export function nodeLine(n) {
   const conn = n.connector?.type ?? "http";
   const dial = n.dialer?.type && n.dialer.type !== "tcp" ? \`+\${n.dialer.type}\` : "";
   const a = n.connector?.auth;
-  const user = a?.username ? \`\${encodeURIComponent(a.username)}\${a.password ? \`:\${encodeURIComponent(a.password)}\` : ""}@\` : "";
+  const user = a?.username
+    ? \`\${encodeURIComponent(a.username)}\${a.password ? \`:\${encodeURIComponent(a.password)}\` : ""}@\`
+    : "";
   return \`\${conn}\${dial}://\${user}\${n.addr ?? ""}\`;
 }
 
@@ -1076,7 +1167,8 @@ export function parseNodeLines(lines, old) {
   return nodes;
 }
 `,
-  "style.css": `/* The gost.ts dashboard: system fonts, light and dark schemes, no external resources. */
+  "style.css": `\
+/* The gost.ts dashboard: system fonts, light and dark schemes, no external resources. */
 
 :root {
   color-scheme: light dark;
@@ -1362,6 +1454,10 @@ body > .error-banner {
   gap: 8px;
 }
 
+.login h2 {
+  margin: 0;
+}
+
 .login p {
   margin: 0 0 8px;
   color: var(--muted);
@@ -1397,6 +1493,7 @@ body > .error-banner {
 
 .totals dd {
   margin: 0;
+  white-space: nowrap;
   font-size: 20px;
   font-weight: 600;
   font-variant-numeric: tabular-nums;
@@ -1449,6 +1546,20 @@ body > .error-banner {
   stroke: var(--out);
 }
 
+.graph-svg .dot {
+  stroke-width: 6;
+  stroke-linecap: round;
+  vector-effect: non-scaling-stroke;
+}
+
+.graph-svg .dot.in {
+  stroke: var(--in);
+}
+
+.graph-svg .dot.out {
+  stroke: var(--out);
+}
+
 .graph-svg .area.in {
   fill: var(--in);
   opacity: 0.12;
@@ -1471,13 +1582,15 @@ body > .error-banner {
 
 .services {
   display: grid;
-  grid-template-columns: repeat(auto-fill, minmax(420px, 1fr));
+  grid-template-columns: repeat(auto-fill, minmax(min(420px, 100%), 1fr));
   gap: 14px;
 }
 
 .svc {
+  min-width: 0;
   padding: 12px 16px;
   display: grid;
+  grid-template-columns: minmax(0, 1fr);
   align-content: start;
   gap: 8px;
   border-left: 4px solid var(--closed);
@@ -1591,6 +1704,10 @@ body > .error-banner {
 
 .events[open] summary::before {
   content: "▾";
+}
+
+.events summary > span:first-child {
+  flex: none;
 }
 
 .event-last {
@@ -1752,19 +1869,30 @@ dialog h2 {
   }
 
   .summary {
-    grid-template-columns: 1fr;
+    grid-template-columns: minmax(0, 1fr);
   }
 
-  .services {
-    grid-template-columns: 1fr;
+  .totals dd {
+    font-size: 17px;
   }
 
   .stats {
-    grid-template-columns: repeat(3, 1fr);
+    grid-template-columns: repeat(3, minmax(0, 1fr));
+  }
+
+  .chains th,
+  .chains td {
+    padding: 6px 8px;
+    word-break: break-word;
+  }
+
+  .row-actions {
+    flex-wrap: wrap;
   }
 }
 `,
-  "ui.js": `// Small DOM helpers of the dashboard: element lookup and creation, the error banners and the toast.
+  "ui.js": `\
+// Small DOM helpers of the dashboard: element lookup and creation, the error banners and the toast.
 
 import { ApiError } from "./api.js";
 

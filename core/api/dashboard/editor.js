@@ -62,8 +62,13 @@ function readServiceForm(base) {
   if (chain) o.handler.chain = chain;
   else delete o.handler.chain;
   const user = val("f-user");
-  if (user) o.handler.auth = { ...(o.handler.auth ?? {}), username: user, password: val("f-pass") };
-  else if (o.handler.auth && !o.handler.auth.file) delete o.handler.auth;
+  if (user) {
+    o.handler.auth = {
+      ...(o.handler.auth ?? {}),
+      username: user,
+      password: /** @type {HTMLInputElement} */ ($("f-pass")).value,
+    };
+  } else if (o.handler.auth && !o.handler.auth.file) delete o.handler.auth;
   o.listener = { ...(isObject(o.listener) ? o.listener : {}), type: val("f-listener") || "tcp" };
   const targets = lines("f-targets");
   if (targets.length) {

@@ -21,9 +21,12 @@ export function readAssetFiles(dir: URL): Record<string, string> {
   return Object.fromEntries(names.map((n) => [n, Deno.readTextFileSync(new URL(n, dir))]));
 }
 
-/** A file's text as a template literal. */
+/**
+ * A file's text as a template literal that opens with a line continuation (`` `\ `` then a newline, which adds
+ * nothing to the string), so that `deno fmt` leaves the generated module as it is.
+ */
 function literal(text: string): string {
-  return "`" + text.replaceAll("\\", "\\\\").replaceAll("`", "\\`").replaceAll("${", "\\${") + "`";
+  return "`\\\n" + text.replaceAll("\\", "\\\\").replaceAll("`", "\\`").replaceAll("${", "\\${") + "`";
 }
 
 /** The source of `assets.ts` for these files. */

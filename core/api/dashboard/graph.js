@@ -42,7 +42,10 @@ export class ThroughputGraph {
     this.outArea = el("path", { class: "area out" });
     this.inLine = el("polyline", { class: "line in", fill: "none" });
     this.outLine = el("polyline", { class: "line out", fill: "none" });
-    this.svg.append(this.inArea, this.outArea, this.inLine, this.outLine);
+    // the latest values as dots: a zero-length line with round caps stays round in a stretched view box
+    this.inDot = el("line", { class: "dot in" });
+    this.outDot = el("line", { class: "dot out" });
+    this.svg.append(this.inArea, this.outArea, this.inLine, this.outLine, this.inDot, this.outDot);
     this.scale = document.createElement("span");
     this.scale.className = "graph-scale";
     host.replaceChildren(this.svg, this.scale);
@@ -72,6 +75,13 @@ export class ThroughputGraph {
     this.inArea.setAttribute("d", area("in"));
     this.outArea.setAttribute("d", area("out"));
     const last = shown[shown.length - 1];
+    for (const [dot, key] of [[this.inDot, "in"], [this.outDot, "out"]]) {
+      if (last) {
+        for (const a of ["x1", "x2"]) dot.setAttribute(a, x(last.t));
+        for (const a of ["y1", "y2"]) dot.setAttribute(a, y(last[key]));
+      }
+      dot.setAttribute("visibility", last ? "visible" : "hidden");
+    }
     this.host.dataset.peak = String(Math.round(peak));
     this.host.dataset.samples = String(shown.length);
     this.scale.textContent = `${formatScale(max)} · last ${WINDOW_S}s`;

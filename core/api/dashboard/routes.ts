@@ -124,7 +124,7 @@ export interface DashboardOptions {
  */
 export function dashboardRoutes(root: Hono<ApiEnv>, opts: DashboardOptions): void {
   const p = opts.prefix;
-  const page = served("index.html", ASSETS["index.html"].replaceAll("{{base}}", escapeAttr(p)));
+  const page = served("index.html", ASSETS["index.html"].replaceAll("__GOST_API_BASE__", escapeAttr(p)));
   for (const path of new Set([p || "/", `${p}/`, `${p}/ui`, `${p}/ui/`])) {
     root.get(path, (c) => send(c, page, PAGE_HEADERS));
   }
