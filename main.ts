@@ -8,8 +8,10 @@ import { App, knownTypes } from "./core/app.ts";
 import { FlagError, parseFlags, splitGroups, USAGE } from "./core/config/flags.ts";
 import { resolveConfig } from "./core/config/resolve.ts";
 import { formatConfig } from "./core/config/output.ts";
-import { ConfigError, errorMessage } from "./core/errors.ts";
+import { ConfigError } from "./core/errors.ts";
 import { createLogger } from "./core/log.ts";
+import { permissionMessage } from "./core/permissions.ts";
+import { killRunningHooks } from "./core/service/hooks.ts";
 import { runGroups, watchParent } from "./core/service/process.ts";
 import { versionLine } from "./core/version.ts";
 import { createBuiltinRegistries } from "./mod.ts";
@@ -17,13 +19,6 @@ import { createBuiltinRegistries } from "./mod.ts";
 function fail(message: string, code: number): never {
   console.error(message);
   Deno.exit(code);
-}
-
-function permissionHint(err: unknown): string | undefined {
-  if (!(err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied)) return undefined;
-  const m = /Requires (\w+) access/.exec(errorMessage(err));
-  const flag = m ? `--allow-${m[1]}` : "the matching --allow-* flag";
-  return `gost: missing permission: ${errorMessage(err).split("\n")[0]}; run deno with ${flag}`;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -62,23 +57,34 @@ async function main(argv: string[]): Promise<void> {
     await Deno.stdout.write(new TextEncoder().encode(formatConfig(config, flags.output as "yaml" | "json")));
     return;
   }
-  const app = await App.start(flags, reg);
+  let app: App | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    if (!app) {
+      // still starting: stop a hanging preUp hook; once the start is done, everything closes below
+      createLogger().info(`received ${signal} during startup, stopping`);
+      killRunningHooks();
+      return;
+    }
     app.logger.info(`received ${signal}, shutting down`);
     await app.close();
     Deno.exit(0);
   };
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => void stop(sig));
-  Deno.addSignalListener("SIGHUP", () => app.reloadQuietly());
   watchParent(() => void stop("parent exit"));
+  app = await App.start(flags, reg);
+  if (stopping) {
+    await app.close();
+    Deno.exit(0);
+  }
+  Deno.addSignalListener("SIGHUP", () => app.reloadQuietly());
 }
 
 if (import.meta.main) {
   main(Deno.args).catch((err) => {
-    const hint = permissionHint(err);
+    const hint = permissionMessage(err);
     if (hint) fail(hint, 1);
     if (err instanceof ConfigError) fail(`gost: ${err.message}`, 1);
     fail(`gost: ${err instanceof Error ? err.stack ?? err.message : String(err)}`, 1);

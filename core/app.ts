@@ -10,7 +10,8 @@ import { bindApiTarget, fixedTarget, unbindApiTarget } from "./api/target.ts";
 import { type ConfigPath, locatedError } from "./config/load.ts";
 import { resolveConfig, type ResolvedConfig } from "./config/resolve.ts";
 import { errorMessage } from "./errors.ts";
-import { createLogger, type Logger } from "./log.ts";
+import type { Logger } from "./log.ts";
+import { buildLoggers, type LoggerSet } from "./loggers.ts";
 import type { Registries } from "./registries.ts";
 import { Runtime } from "./runtime/runtime.ts";
 import { createObservability, type Observability } from "./observe/mod.ts";
@@ -43,11 +44,13 @@ export class App {
   #closing: Promise<void> | null = null;
   #api: ApiServer | undefined;
   #obs: Observability | undefined;
+  #loggers: LoggerSet | undefined;
 
-  private constructor(runtime: Runtime, logger: Logger, flags: Flags) {
+  private constructor(runtime: Runtime, logger: Logger, flags: Flags, loggers?: LoggerSet) {
     this.runtime = runtime;
     this.logger = logger;
     this.#flags = flags;
+    this.#loggers = loggers;
   }
 
   /**
@@ -56,7 +59,8 @@ export class App {
    */
   static async start(flags: Flags, reg: Registries, logger?: Logger): Promise<App> {
     const resolved = await resolveConfig(flags, knownTypes(reg));
-    const log = logger ?? createLogger(resolved.config.log);
+    const loggers = logger ? undefined : buildLoggers(resolved.config);
+    const log = logger ?? loggers!.root;
     if (resolved.embeddedDefault) {
       log.info("no configuration given: running the embedded default, an auto (HTTP+SOCKS) proxy on 127.0.0.1:8080");
     } else if (resolved.searchedFile) {
@@ -70,6 +74,7 @@ export class App {
       runtime = await Runtime.start(resolved.config, {
         reg,
         logger: log,
+        loggers,
         configFile: resolved.configFile,
         // with an API (global or as a service) a service that cannot bind is kept as `failed`, for the API to show
         keepFailedServices: Boolean(resolved.config.api?.addr) ||
@@ -82,7 +87,7 @@ export class App {
       await obs.close();
       throw err;
     }
-    const app = new App(runtime, log, flags);
+    const app = new App(runtime, log, flags, loggers);
     app.#obs = obs;
     bindApiTarget(reg, app);
     const api = resolved.config.api;
@@ -123,7 +128,7 @@ export class App {
       await this.runtime.close();
       await this.#obs?.close();
       this.logger.info("all services closed");
-      this.logger.close();
+      await (this.#loggers?.close() ?? this.logger.close());
     })();
     return this.#closing;
   }

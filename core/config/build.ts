@@ -6,6 +6,7 @@
 import { addrString } from "../conn.ts";
 import { ConfigError, DialError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import type { LoggerSet } from "../loggers.ts";
 import { Metadata } from "../metadata.ts";
 import type { Handler, Listener, ServerTlsOptions } from "../plugin.ts";
 import type { Registries } from "../registries.ts";
@@ -26,6 +27,8 @@ import type { ConfigPath } from "./load.ts";
 export interface BuildContext {
   readonly reg: Registries;
   readonly logger: Logger;
+  /** Named loggers (`loggers`): a service with `logger`/`loggers` logs there instead of `logger`. */
+  readonly loggers?: LoggerSet;
   /** Per-connection watchers for a service (metrics, handler observers). */
   readonly connHooks?: (cfg: ServiceConfig) => ConnHook[];
   /** Turns a path + message into an error that names the source line. */
@@ -164,7 +167,13 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
     forwarder = new NodeGroup(nodes, selector);
   }
 
-  const logger = ctx.logger.child({ kind: "service", service: cfg.name, listener: listenerType, handler: handlerType });
+  let base: Logger;
+  try {
+    base = ctx.loggers?.forService(cfg) ?? ctx.logger;
+  } catch (err) {
+    throw fail([cfg.logger ? "logger" : "loggers"], errorMessage(err));
+  }
+  const logger = base.child({ kind: "service", service: cfg.name, listener: listenerType, handler: handlerType });
   let dialTimeoutMs: number;
   try {
     dialTimeoutMs = svcMd.duration("dialTimeout", 10_000);

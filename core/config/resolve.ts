@@ -4,6 +4,7 @@
  * with nothing found either, the embedded default (an `auto` proxy on 127.0.0.1:8080).
  * @module
  */
+import { envIfAllowed } from "../permissions.ts";
 import { ConfigError } from "../errors.ts";
 import type { Flags } from "./flags.ts";
 import { buildConfigFromCmd, type KnownTypes } from "./from_cli.ts";
@@ -50,7 +51,7 @@ export function parseServerFlag(value: string, pathKey: "pathPrefix" | "path"): 
 }
 
 /** GOST's default config locations, in its order. */
-export function searchPaths(home = Deno.env.get("HOME") ?? ""): string[] {
+export function searchPaths(home = envIfAllowed("HOME") ?? ""): string[] {
   const out: string[] = [];
   for (const dir of ["/etc/gost", home ? `${home}/.gost` : "", "."].filter(Boolean)) {
     for (const ext of ["yaml", "yml", "json"]) out.push(`${dir}/gost.${ext}`);
@@ -74,7 +75,7 @@ function exists(path: string): boolean {
 export async function resolveConfig(
   flags: Flags,
   known: KnownTypes,
-  env: (k: string) => string | undefined = (k) => Deno.env.get(k),
+  env: (k: string) => string | undefined = envIfAllowed,
 ): Promise<ResolvedConfig> {
   const parts: LoadedConfig[] = [];
   for (const spec of flags.configs) parts.push(await loadSource(spec));

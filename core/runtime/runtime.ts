@@ -11,6 +11,7 @@ import { formatConfig } from "../config/output.ts";
 import type { Config, HopConfig, ServiceConfig } from "../config/schema.ts";
 import { ConfigError, DuplicateError, errorMessage, NotFoundError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import type { LoggerSet } from "../loggers.ts";
 import type { ManagedService, Registries } from "../registries.ts";
 import { type ConnHook, Service } from "../service/service.ts";
 import { FailedService } from "./failed_service.ts";
@@ -34,6 +35,8 @@ BUILD_ORDER.push("hops", "chains");
 export interface RuntimeOptions {
   reg: Registries;
   logger: Logger;
+  /** The config's named loggers: a service with `logger`/`loggers` logs there (default: `logger`). */
+  loggers?: LoggerSet;
   /** The config file saves go to by default (`-C` file, else `gost.yaml` in the working directory). */
   configFile?: string;
   /** Keep a service whose listener fails as a `failed` service instead of failing the start. */
@@ -128,6 +131,7 @@ export class Runtime {
       svc = await buildService(cfg, index, {
         reg: this.reg,
         logger: this.logger,
+        loggers: this.#opts.loggers,
         locate,
         connHooks: this.#opts.connHooks,
         tls: this.#config.tls,
