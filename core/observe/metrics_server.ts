@@ -7,7 +7,7 @@
 import { splitHostPort } from "../conn.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { Authenticator } from "../routing/auth.ts";
+import { type Authenticator, parseBasicCredentials } from "../routing/auth.ts";
 import type { GostMetrics } from "./metrics.ts";
 
 /** GOST's default metrics path. */
@@ -26,23 +26,6 @@ export interface MetricsServerOptions {
   auth?: Authenticator;
   metrics: GostMetrics;
   logger: Logger;
-}
-
-/**
- * Decodes `Authorization: Basic …`.
- * @returns the credentials, or null when absent or malformed
- */
-export function basicAuth(header: string | null): { username: string; password: string } | null {
-  const m = header ? /^basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(header) : null;
-  if (!m) return null;
-  let text: string;
-  try {
-    text = new TextDecoder().decode(Uint8Array.from(atob(m[1]), (c) => c.charCodeAt(0)));
-  } catch {
-    return null;
-  }
-  const i = text.indexOf(":");
-  return i < 0 ? null : { username: text.slice(0, i), password: text.slice(i + 1) };
 }
 
 /**
@@ -94,7 +77,7 @@ export class MetricsServer {
     if (new URL(req.url).pathname !== this.path) return new Response("404 page not found\n", { status: 404 });
     const auth = this.#opts.auth;
     if (auth) {
-      const cred = basicAuth(req.headers.get("authorization"));
+      const cred = parseBasicCredentials(req.headers.get("authorization"));
       if (!cred || auth.authenticate(cred.username, cred.password) === null) {
         return new Response(null, { status: 401, headers: { "WWW-Authenticate": 'Basic realm="metrics"' } });
       }

@@ -104,3 +104,31 @@ export function authEntries(auth: { username?: string; password?: string; file?:
   if (auth.file) return readAuthFile(auth.file);
   return auth.username ? [{ username: auth.username, password: auth.password ?? "" }] : [];
 }
+
+/** Credentials from a Basic header. */
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * Decodes `Basic <base64(user:pass)>` (scheme case-insensitive, credentials UTF-8), as sent in `Authorization` and
+ * `Proxy-Authorization`.
+ * @returns the credentials, or null when the header is absent or not valid Basic
+ * @example parseBasicCredentials("Basic dTpw") // { username: "u", password: "p" }
+ */
+export function parseBasicCredentials(value: string | null | undefined): Credentials | null {
+  const m = value ? /^basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(value) : null;
+  if (!m) return null;
+  let bin: string;
+  try {
+    bin = atob(m[1]);
+  } catch {
+    return null;
+  }
+  const text = utf8.decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+  const colon = text.indexOf(":");
+  return colon < 0 ? null : { username: text.slice(0, colon), password: text.slice(colon + 1) };
+}

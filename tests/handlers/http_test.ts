@@ -6,7 +6,7 @@ import { Metadata } from "../../core/metadata.ts";
 import type { Handler, HandlerOptions } from "../../core/plugin.ts";
 import { StaticAuthenticator } from "../../core/routing/auth.ts";
 import { DirectRouter } from "../../core/routing/router.ts";
-import { parseBasicCredentials } from "../../handlers/http/auth.ts";
+import { parseBasicCredentials } from "../../core/routing/auth.ts";
 import { stripHopByHop } from "../../handlers/http/forward.ts";
 import { HttpHandler } from "../../handlers/http/handler.ts";
 import { parseHttpMetadata } from "../../handlers/http/metadata.ts";
