@@ -93,6 +93,19 @@ function pad(n: number, w = 2): string {
   return String(n).padStart(w, "0");
 }
 
+let lastMs = -1;
+let lastText = "";
+
+/** {@link formatTime} of now, reusing the text while the millisecond is the same (many lines share one). */
+export function nowText(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastText = formatTime(new Date(ms));
+  }
+  return lastText;
+}
+
 /** Formats a time as GOST does: `2006-01-02T15:04:05.000Z07:00` in local time. */
 export function formatTime(d: Date): string {
   const off = -d.getTimezoneOffset();
@@ -188,7 +201,7 @@ export class Logger {
 
   #emit(rank: number, msg: string, fields?: LogFields): void {
     const level = LOG_LEVELS[rank];
-    const time = formatTime(new Date());
+    const time = nowText();
     const all = fields ? { ...this.#fields, ...fields } : this.#fields;
     let json: string | undefined;
     let text: string | undefined;
