@@ -53,9 +53,15 @@ export class DialError extends GostError {
   override readonly code = "dial";
   /** The node or address that failed, when known. */
   readonly target: string;
-  constructor(target: string, message: string, options?: ErrorOptions) {
+  /**
+   * Set when a chain node failed rather than the target (`node-0@127.0.0.1:8080`): the node was dead, hung, broke
+   * the protocol, refused our credentials or loops back to us. Always a server error.
+   */
+  readonly node?: string;
+  constructor(target: string, message: string, options?: ErrorOptions & { node?: string }) {
     super(message, options);
     this.target = target;
+    if (options?.node) this.node = options.node;
   }
 }
 
@@ -72,13 +78,15 @@ const benignNames = new Set([
 
 /**
  * Tells whether an error returned by a handler counts as a server-side error (`totalErrs`), as GOST's
- * `isServerError` does: EOF, reset, abort, timeouts, authentication and policy refusals are not.
+ * `isServerError` does: EOF, reset, abort, timeouts, authentication and policy refusals are not — unless a chain
+ * node failed with them (a {@link DialError} naming a node: our chain is broken, whatever the cause).
  * @param err the error a handler ended with
  * @returns true when the error should be counted in `totalErrs`
  * @example isServerError(new AuthError("bad password")) // false
  */
 export function isServerError(err: unknown): boolean {
   if (err === undefined || err === null) return false;
+  if (err instanceof DialError && err.node) return true;
   if (err instanceof AuthError || err instanceof PolicyError || err instanceof TimeoutError) return false;
   if (err instanceof Error) {
     if (benignNames.has(err.name)) return false;

@@ -19,6 +19,8 @@ export interface ManagedService {
   readonly name: string;
   readonly status: ServiceStatus;
   readonly stats: Stats | undefined;
+  /** The bound address, once listening (the router's loop check compares chain nodes with it). */
+  readonly addr?: Deno.Addr;
   /** The status object GOST's API returns (with stats when enabled). */
   statusJSON(): Record<string, unknown>;
   close(): Promise<void>;

@@ -188,6 +188,7 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
       chain: chainName && !ignoreChain ? () => ctx.reg.chains.get(chainName) ?? missingChain(chainName) : undefined,
       bypass,
       resolve,
+      self: () => ctx.reg.services.get(cfg.name),
     });
   const bypassNames = [...(cfg.bypass ? [cfg.bypass] : []), ...(cfg.bypasses ?? [])];
   const bypass = bypassNames.length ? () => namedBypass(bypassNames, ctx.reg) : undefined;

@@ -1,12 +1,13 @@
 /**
  * Chains of hops (GOST's route dial, DESIGN.md §3): each hop selects one node; a node is a dialer (transport)
  * plus a connector (protocol). The first node is dialed, every later node is reached through the previous node's
- * connector, and the last connector connects to the target. A node whose step fails is marked so its hop skips it
- * until `failTimeout`; every half-built conn is closed on the way out.
+ * connector, and the last connector connects to the target. A node that fails — cannot be dialed, hangs, answers
+ * garbage, refuses our credentials, loops back to this process — is marked so its hop skips it until `failTimeout`,
+ * and the error names it; every half-built conn is closed on the way out, also when the dial is aborted.
  * @module
  */
 import { closeQuietly, type Conn, type Network } from "../conn.ts";
-import { DialError, errorMessage, GostError } from "../errors.ts";
+import { AuthError, DialError, errorMessage, GostError, HandshakeError, TimeoutError } from "../errors.ts";
 import type { Connector, Dialer, DialOptions, Listener } from "../plugin.ts";
 import { recordChainNode } from "../observe/metrics.ts";
 import type { BypassChecker } from "./bypass.ts";
@@ -75,6 +76,48 @@ export class Chain {
   }
 }
 
+/**
+ * Checks a route's first node before it is dialed (no `conn`) and the conn to it once dialed (the router's loop
+ * check).
+ * @throws to fail the route at that node
+ */
+export type FirstNodeCheck = (node: ChainNode, conn?: Conn) => void;
+
+/** Whether the dial was cancelled by the client or the service (the router's timeout aborts with a TimeoutError). */
+function cancelled(signal?: AbortSignal): boolean {
+  return !!signal?.aborted && !(signal.reason instanceof TimeoutError);
+}
+
+function abortReason(signal: AbortSignal): Error {
+  if (signal.reason instanceof Error) return signal.reason;
+  const err = new Error("dial aborted");
+  err.name = "AbortError";
+  return err;
+}
+
+/**
+ * Settles like `p`, or rejects with the signal's reason as soon as it aborts (a conn `p` brings later is closed):
+ * a step that ignores the signal (a connector waiting for a reply) cannot outlive the dial.
+ */
+function untilAborted<T extends Conn>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      p.then((c) => closeQuietly(c), () => {});
+      reject(abortReason(signal));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then((v) => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(v);
+    }, (e) => {
+      signal.removeEventListener("abort", onAbort);
+      reject(e);
+    });
+  });
+}
+
 /** One selected path through a chain. */
 export class ChainRoute {
   readonly chain: string;
@@ -90,17 +133,23 @@ export class ChainRoute {
     return this.steps.map(({ node }) => `${node.name}@${node.addr}`).join(" > ");
   }
 
-  /** Opens a conn that reaches the last node (every connector but the last has run). */
-  async connectToLast(opts: DialOptions = {}): Promise<Conn> {
-    const first = this.steps[0];
+  /**
+   * Opens a conn that reaches the last node (every connector but the last has run). A node is reset (`markOk`)
+   * once its connector got through to the next node.
+   * @param check runs on the conn to the first node (the router's loop check)
+   * @throws {DialError} naming the failing node (`node` set, the node marked) unless the dial was cancelled
+   */
+  async connectToLast(opts: DialOptions = {}, check?: FirstNodeCheck): Promise<Conn> {
+    const first = this.steps[0].node;
     let conn: Conn | undefined;
     try {
-      conn = await this.#step(first, () => first.node.dialer.dial(first.node.addr, opts), false, opts);
+      conn = await this.#step(0, () => first.dialer.dial(first.addr, opts), opts, check);
       for (let i = 1; i < this.steps.length; i++) {
-        const prev = this.steps[i - 1].node;
-        const step = this.steps[i];
+        const prev = this.steps[i - 1];
+        const next = this.steps[i].node;
         const through: Conn = conn;
-        conn = await this.#step(step, () => prev.connector.connect(through, "tcp", step.node.addr, opts), true, opts);
+        conn = await this.#step(i, () => prev.node.connector.connect(through, "tcp", next.addr, opts), opts);
+        prev.hop.group.markOk(prev.node);
       }
       return conn;
     } catch (err) {
@@ -109,44 +158,61 @@ export class ChainRoute {
     }
   }
 
-  /** Opens one step; `wrap` runs the node's dialer handshake over a conn that earlier hops opened. */
-  async #step(
-    step: { hop: Hop; node: ChainNode },
-    open: () => Promise<Conn>,
-    wrap: boolean,
-    opts: DialOptions,
-  ): Promise<Conn> {
+  /** Opens step `i`: `open` dials the node (i = 0) or asks the previous node to connect to it; then its handshake. */
+  async #step(i: number, open: () => Promise<Conn>, opts: DialOptions, check?: FirstNodeCheck): Promise<Conn> {
     const start = performance.now();
-    const { hop, node } = step;
+    const { node } = this.steps[i];
     let conn: Conn | undefined;
+    let opened = false;
     try {
-      conn = await open();
-      if (wrap && node.dialer.handshake) conn = await node.dialer.handshake(conn, node.addr, opts);
-      hop.group.markOk(node);
+      check?.(node);
+      conn = await untilAborted(open(), opts.signal);
+      opened = true;
+      check?.(node, conn);
+      if (i > 0 && node.dialer.handshake) {
+        conn = await untilAborted(node.dialer.handshake(conn, node.addr, opts), opts.signal);
+      }
       recordChainNode(this.chain, node.name, (performance.now() - start) / 1000, true);
       return conn;
     } catch (err) {
       closeQuietly(conn);
-      hop.group.markFailed(node);
-      recordChainNode(this.chain, node.name, (performance.now() - start) / 1000, false);
-      throw new DialError(node.addr, `chain ${this.chain}: node ${node.name}@${node.addr}: ${errorMessage(err)}`, {
-        cause: err,
-      });
+      // The previous node refusing our credentials or answering garbage is its own fault, not the next node's.
+      const prevAtFault = i > 0 && !opened && (err instanceof AuthError || err instanceof HandshakeError);
+      throw this.#nodeFailed(prevAtFault ? i - 1 : i, err, opts, start);
     }
   }
 
+  /** Marks node `i` failed (unless the dial was cancelled) and names it in the error. */
+  #nodeFailed(i: number, err: unknown, opts: DialOptions, start: number): DialError {
+    const { hop, node } = this.steps[i];
+    const name = `${node.name}@${node.addr}`;
+    const message = `chain ${this.chain}: node ${name}: ${errorMessage(err)}`;
+    if (cancelled(opts.signal)) return new DialError(node.addr, message, { cause: err });
+    hop.group.markFailed(node);
+    recordChainNode(this.chain, node.name, (performance.now() - start) / 1000, false);
+    return new DialError(node.addr, message, { cause: err, node: name });
+  }
+
   /**
-   * Dials `addr` through every node.
-   * @throws {DialError} naming the failing node, or the target when the last connector fails
+   * Dials `addr` through every node. When the last node answers that it cannot reach `addr` (its connector throws
+   * a {@link DialError}: HTTP 502, SOCKS REP ≠ 0) the node works and is not marked; any other failure of its
+   * connector (timeout, garbage, refused credentials, EOF) is the node's and marks it.
+   * @param check runs on the conn to the first node (the router's loop check)
+   * @throws {DialError} naming the failing node (`node` set), or the target when the last node cannot reach it
    */
-  async dial(network: Network, addr: string, opts: DialOptions = {}): Promise<Conn> {
-    const conn = await this.connectToLast(opts);
-    const last = this.steps[this.steps.length - 1].node;
+  async dial(network: Network, addr: string, opts: DialOptions = {}, check?: FirstNodeCheck): Promise<Conn> {
+    const conn = await this.connectToLast(opts, check);
+    const i = this.steps.length - 1;
+    const { hop, node: last } = this.steps[i];
+    const start = performance.now();
     try {
-      return await last.connector.connect(conn, network, addr, opts);
+      const c = await untilAborted(last.connector.connect(conn, network, addr, opts), opts.signal);
+      hop.group.markOk(last);
+      return c;
     } catch (err) {
       closeQuietly(conn);
-      if (err instanceof GostError && err.code !== "dial") throw err;
+      if (!(err instanceof DialError) || cancelled(opts.signal)) throw this.#nodeFailed(i, err, opts, start);
+      hop.group.markOk(last);
       throw new DialError(addr, `chain ${this.chain}: ${last.name}@${last.addr} > ${addr}: ${errorMessage(err)}`, {
         cause: err,
       });
@@ -157,14 +223,16 @@ export class ChainRoute {
    * Asks the last node to listen on `addr` (remote port forwarding).
    * @throws {DialError} when the last connector cannot bind
    */
-  async bind(network: Network, addr: string, opts: DialOptions = {}): Promise<Listener> {
-    const last = this.steps[this.steps.length - 1].node;
-    if (!last.connector.bind) {
-      throw new DialError(addr, `chain ${this.chain}: the connector of ${last.name} cannot bind`);
+  async bind(network: Network, addr: string, opts: DialOptions = {}, check?: FirstNodeCheck): Promise<Listener> {
+    const last = this.steps[this.steps.length - 1];
+    if (!last.node.connector.bind) {
+      throw new DialError(addr, `chain ${this.chain}: the connector of ${last.node.name} cannot bind`);
     }
-    const conn = await this.connectToLast(opts);
+    const conn = await this.connectToLast(opts, check);
     try {
-      return await last.connector.bind(conn, network, addr, opts);
+      const ln = await last.node.connector.bind(conn, network, addr, opts);
+      last.hop.group.markOk(last.node);
+      return ln;
     } catch (err) {
       closeQuietly(conn);
       throw err;

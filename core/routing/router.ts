@@ -2,15 +2,16 @@
  * The router: every handler reaches its targets through it. Per attempt (`retries` + 1 attempts, each bounded
  * by `dialTimeout`): service-level bypass rejects the target, hosts/resolver may map the name to an address,
  * the chain (looked up by name at each dial, so the API can replace it) picks a route, and the route — or a
- * direct dial when there is no chain or the route is empty — opens the conn.
+ * direct dial when there is no chain or the route is empty — opens the conn. A route whose first node is the very
+ * service dialing (`-L http://:8080 -F http://127.0.0.1:8080`) fails at once instead of looping.
  * @module
  */
-import { closeQuietly, type Conn, joinHostPort, type Network, splitHostPort } from "../conn.ts";
-import { DialError, errorMessage, GostError, PolicyError } from "../errors.ts";
+import { addrString, closeQuietly, type Conn, joinHostPort, type Network, splitHostPort } from "../conn.ts";
+import { DialError, errorMessage, GostError, PolicyError, TimeoutError } from "../errors.ts";
 import { type Logger, nopLogger } from "../log.ts";
 import type { DialOptions, Listener, Router } from "../plugin.ts";
 import { dialUdp } from "../udp.ts";
-import type { BypassChecker, Chain } from "./chain.ts";
+import type { BypassChecker, Chain, FirstNodeCheck } from "./chain.ts";
 
 /** Maps a host name to an IP before dialing (hosts, then resolver); undefined keeps the name. */
 export type NameResolver = (network: Network, host: string) => Promise<string | undefined>;
@@ -28,6 +29,18 @@ export interface RouterOptions {
   bypass?: () => BypassChecker | undefined;
   /** Hosts/resolver lookup for targets. */
   resolve?: NameResolver;
+  /**
+   * The service this router dials for (name, bound address), looked up at every dial: a route whose first node is
+   * that service loops and fails. A first node that is another service of the process is fine (a relay server and
+   * the rtcp service using it, in one config file).
+   */
+  self?: () => LocalService | undefined;
+}
+
+/** A service of this process, as the loop check sees it. */
+export interface LocalService {
+  readonly name: string;
+  readonly addr?: Deno.Addr;
 }
 
 /** The default per-attempt dial timeout. */
@@ -53,20 +66,30 @@ export async function dialTcp(host: string, port: number, timeoutMs: number, sig
   }
 }
 
-/** Runs `fn` with a timeout that aborts the signal it gets. */
+/** How long a route may take to reject after the dial timeout aborted it, before the router gives up on it. */
+const ABORT_GRACE_MS = 100;
+
+/**
+ * Runs `fn` with a timeout that aborts the signal it gets with a {@link TimeoutError} (an abort of `outer` passes
+ * on its own reason). A route rejects on that abort, naming the node it was at; the router's own rejection is the
+ * backstop, {@link ABORT_GRACE_MS} later.
+ */
 async function withTimeout<T>(
   ms: number,
   outer: AbortSignal | undefined,
   fn: (s: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const ctl = new AbortController();
-  const onAbort = () => ctl.abort();
-  outer?.addEventListener("abort", onAbort, { once: true });
+  const onAbort = () => ctl.abort(outer?.reason);
+  if (outer?.aborted) onAbort();
+  else outer?.addEventListener("abort", onAbort, { once: true });
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let grace: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      ctl.abort();
-      reject(new Error(`timed out after ${ms} ms`));
+      const err = new TimeoutError(`dial timed out after ${ms} ms`);
+      ctl.abort(err);
+      grace = setTimeout(() => reject(err), ABORT_GRACE_MS);
     }, ms);
   });
   const work = fn(ctl.signal);
@@ -77,8 +100,81 @@ async function withTimeout<T>(
     throw err;
   } finally {
     clearTimeout(timer);
+    clearTimeout(grace);
     outer?.removeEventListener("abort", onAbort);
   }
+}
+
+const unbracket = (h: string) => h.replace(/^\[|\]$/g, "").toLowerCase().replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, "$1");
+const isIP = (h: string) => /^\d+\.\d+\.\d+\.\d+$/.test(h) || h.includes(":");
+
+/** The IPs of this host's interfaces (empty when not allowed to ask). */
+function interfaceIPs(): Set<string> {
+  try {
+    return new Set(Deno.networkInterfaces().map((i) => unbracket(i.address)));
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * The service of this process listening on `host:port` (an IP), if any: the same IP, or a wildcard address
+ * (`0.0.0.0` for IPv4, `::` for both) and a loopback or interface IP.
+ */
+export function findLocalService(
+  services: Iterable<LocalService>,
+  host: string,
+  port: number,
+): LocalService | undefined {
+  const h = unbracket(host);
+  if (!isIP(h)) return undefined;
+  let local: Set<string> | undefined;
+  for (const svc of services) {
+    let a: Deno.Addr | undefined;
+    try {
+      a = svc.addr;
+    } catch {
+      continue; // a listener that is gone
+    }
+    if (a?.transport !== "tcp" || a.port !== port) continue;
+    const l = unbracket(a.hostname);
+    if (l === h) return svc;
+    if (l !== "" && l !== "0.0.0.0" && l !== "::") continue;
+    if (l === "0.0.0.0" && h.includes(":")) continue;
+    if (h.startsWith("127.") || h === "::1" || (local ??= interfaceIPs()).has(h)) return svc;
+  }
+  return undefined;
+}
+
+/** The loop check: fails a route whose first node is `self`, before the dial (an IP) and after it (any name). */
+function loopCheck(self: () => LocalService | undefined): FirstNodeCheck {
+  return (node, conn) => {
+    const svc = self();
+    let addr: Deno.Addr | undefined;
+    try {
+      addr = svc?.addr;
+    } catch {
+      return; // a listener that is gone
+    }
+    if (!svc || addr?.transport !== "tcp") return;
+    let host: string, port: number;
+    if (conn) {
+      const remote = conn.remoteAddr;
+      if (remote.transport !== "tcp" || remote.port !== addr.port) return;
+      ({ hostname: host, port } = remote);
+    } else {
+      // the common case (another port) without parsing anything
+      if (Number(node.addr.slice(node.addr.lastIndexOf(":") + 1)) !== addr.port) return;
+      try {
+        ({ host, port } = splitHostPort(node.addr));
+      } catch {
+        return;
+      }
+    }
+    if (findLocalService([svc], host, port)) {
+      throw new GostError(`the chain loops back to service ${svc.name} itself: it listens on ${addrString(addr)}`);
+    }
+  };
 }
 
 /**
@@ -87,6 +183,7 @@ async function withTimeout<T>(
  */
 export class DefaultRouter implements Router {
   readonly #opts: RouterOptions & { retries: number; dialTimeoutMs: number; logger: Logger };
+  readonly #check?: FirstNodeCheck;
 
   constructor(opts: RouterOptions = {}) {
     this.#opts = {
@@ -95,6 +192,7 @@ export class DefaultRouter implements Router {
       dialTimeoutMs: opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
       logger: opts.logger ?? nopLogger,
     };
+    if (opts.self) this.#check = loopCheck(opts.self);
   }
 
   /**
@@ -123,7 +221,7 @@ export class DefaultRouter implements Router {
           return await withTimeout(
             this.#opts.dialTimeoutMs,
             opts.signal,
-            (signal) => route.dial(network, target, { ...opts, signal }),
+            (signal) => route.dial(network, target, { ...opts, signal }, this.#check),
           );
         }
         if (log.enabled("debug")) log.debug(`route(retry=${attempt}) ${target}`);
@@ -132,7 +230,12 @@ export class DefaultRouter implements Router {
       } catch (err) {
         last = err;
         if (err instanceof PolicyError) throw err;
-        log.debug(`dial ${network} ${addr} (attempt ${attempt + 1}): ${errorMessage(err)}`);
+        // An attempt that is retried is logged here (GOST logs every failed route); the last one is the handler's.
+        const msg = `dial ${network} ${addr} (attempt ${attempt + 1} of ${this.#opts.retries + 1}): ${
+          errorMessage(err)
+        }`;
+        if (attempt < this.#opts.retries && !opts.signal?.aborted) log.warn(msg);
+        else log.debug(msg);
       }
     }
     if (last instanceof DialError) throw last;
@@ -147,7 +250,7 @@ export class DefaultRouter implements Router {
   async bind(network: Network, addr: string, opts: DialOptions = {}): Promise<Listener> {
     const route = this.#opts.chain?.()?.route(network, addr, opts.hashKey);
     if (!route?.steps.length) throw new DialError(addr, `bind ${network} ${addr}: no chain to bind through`);
-    return await route.bind(network, addr, opts);
+    return await route.bind(network, addr, opts, this.#check);
   }
 }
 

@@ -58,6 +58,14 @@ export class HttpConnector implements Connector {
       return await withDeadline(conn, this.#timeoutMs, async () => {
         await writeFull(conn, serializeHead(`CONNECT ${addr} HTTP/1.1`, headers));
         const reader = newReader(conn);
+        // A status line starts with "HTTP/": fail on the first byte of garbage rather than wait for a line end.
+        const first = await reader.peekByte();
+        if (first !== null && first !== 0x48 && first !== 0x0d && first !== 0x0a) {
+          throw new HandshakeError(
+            `http connector: the proxy answered CONNECT ${addr} with a byte that starts no HTTP response: ` +
+              `0x${first.toString(16).padStart(2, "0")}`,
+          );
+        }
         const lines = await readHead(reader, {
           maxLineBytes: MAX_LINE_BYTES,
           maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,

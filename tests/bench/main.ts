@@ -4,7 +4,7 @@
  * each proxy used per unit of work, and the direct (no proxy) limits. See docs/benchmarks.md.
  *
  * Flags: `--quick` (about 1 s per measurement and 100 idle conns: a smoke run, figures not meaningful),
- * `--only=tcp,socks5,connect,rate,memory,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
+ * `--only=tcp,socks5,connect,rate,memory,chain,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
  * tcp forward against a bare Deno relay, tests/bench/bare_relay.ts), `--json=FILE` (results as JSON), `--strict`
  * (exit 1 when a target is missed). Exit status 1 when a benchmark could not run, 2 on bad flags or missing tools.
  * @module
@@ -17,9 +17,9 @@ import { formatTable, markdown, meetsTarget, type Row } from "./table.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TOOLS = ["iperf3", "socat", "microsocks", "tinyproxy", "wrk", "curl"];
-const BENCHES = ["tcp", "socks5", "connect", "rate", "memory", "floor"] as const;
+const BENCHES = ["tcp", "socks5", "connect", "rate", "memory", "chain", "floor"] as const;
 type Bench = typeof BENCHES[number];
-const DEFAULT: Bench[] = ["tcp", "socks5", "connect", "rate", "memory"];
+const DEFAULT: Bench[] = ["tcp", "socks5", "connect", "rate", "memory", "chain"];
 
 const args = Deno.args;
 const quick = args.includes("--quick");
@@ -43,7 +43,7 @@ for (const b of only) {
   }
 }
 
-/** Durations and sizes: the full run (about 2 minutes) or `--quick`. */
+/** Durations and sizes: the full run (about 3 minutes) or `--quick`. */
 const cfg = quick
   ? {
     iperfSec: 1,
@@ -51,6 +51,7 @@ const cfg = quick
     directIperfSec: 1,
     downloadBytes: 128 << 20,
     downloadRounds: 1,
+    chainDownloadRounds: 1,
     wrkSec: 1,
     wrkRounds: 1,
     idle: 100,
@@ -61,6 +62,7 @@ const cfg = quick
     directIperfSec: 2,
     downloadBytes: 1 << 30,
     downloadRounds: 3,
+    chainDownloadRounds: 2,
     wrkSec: 5,
     wrkRounds: 2,
     idle: 1000,
@@ -109,15 +111,20 @@ interface Measured {
   units: number;
 }
 
-/** A proxy under test and how to measure through it. */
+/** A proxy under test (one process, or every process of a chain) and how to measure through it. */
 interface Side {
-  proc: Proc;
+  proc: Proc | Proc[];
   measure: () => Promise<Measured>;
+}
+
+/** CPU seconds used so far by every process of a side. */
+function sideCpu(side: Side): number {
+  return (Array.isArray(side.proc) ? side.proc : [side.proc]).reduce((s, p) => s + cpuSeconds(p.pid), 0);
 }
 
 /**
  * Measures `ours` and `peer` `rounds` times, alternating which goes first, and keeps the best figure of each and
- * the least CPU per unit of work (the proxy process's own CPU time).
+ * the least CPU per unit of work (the proxy processes' own CPU time, summed over a chain's processes).
  */
 async function compare(
   rounds: number,
@@ -128,9 +135,9 @@ async function compare(
   const cpu: [number, number] = [Infinity, Infinity];
   const one = async (i: 0 | 1) => {
     const side = i === 0 ? ours : peer;
-    const before = cpuSeconds(side.proc.pid);
+    const before = sideCpu(side);
     const m = await side.measure();
-    const used = cpuSeconds(side.proc.pid) - before;
+    const used = sideCpu(side) - before;
     value[i] = Math.max(value[i], m.value);
     cpu[i] = Math.min(cpu[i], used / m.units);
   };
@@ -251,8 +258,9 @@ async function benchSocks5(): Promise<void> {
   cpuRows.push(["socks5 download, CPU s per GiB (peer: microsocks)", cpu[0], cpu[1]]);
 }
 
-function tinyproxyConf(port: number): string {
-  const conf = `${dir}/tinyproxy.conf`;
+/** A tinyproxy config file `NAME.conf` for `port`, with `extra` lines (`Upstream …`). */
+function tinyproxyConf(port: number, name = "tinyproxy", extra: string[] = []): string {
+  const conf = `${dir}/${name}.conf`;
   // No ConnectPort line: CONNECT is allowed to every port. LogLevel Warning, not the default Info: tinyproxy
   // fsyncs every log line, which caps it near 150 short conns/s; gost.ts keeps its default (info, a JSON line per
   // connection open and close) and writes to a file too.
@@ -265,7 +273,8 @@ function tinyproxyConf(port: number): string {
       "Timeout 60",
       "MaxClients 256",
       "LogLevel Warning",
-      `LogFile "${dir}/tinyproxy-file.log"`,
+      `LogFile "${dir}/${name}-file.log"`,
+      ...extra,
       "",
     ].join("\n"),
   );
@@ -392,6 +401,93 @@ async function benchMemory(): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------- 6. a 2-hop chain of processes
+
+function logSize(p: Proc): number {
+  try {
+    return Deno.statSync(p.log).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Checks one request through `entry` reaches the origin and shows in `last`'s log (the chain is not bypassed). */
+async function assertThrough(entry: number, last: Proc, what: string): Promise<void> {
+  const before = logSize(last);
+  const r = await runTool(
+    "curl",
+    ["-sS", "--max-time", "10", "-x", `http://127.0.0.1:${entry}`, `http://127.0.0.1:${await origin()}/`],
+    15_000,
+  );
+  if (r.stdout !== "ok\n") throw new Error(`${what}: unexpected answer through the chain: ${r.stdout.slice(0, 200)}`);
+  for (let i = 0; i < 40 && logSize(last) === before; i++) await sleep(25);
+  if (logSize(last) === before) throw new Error(`${what}: the request did not go through ${last.name}`);
+}
+
+/**
+ * client → entry (http proxy) → hop 1 (http proxy) → hop 2 (socks5) → origin: three processes each side, the same
+ * protocol on each link. Ours: `-L http://:E -F http://:H1 -F socks5://:H2` (the entry drives the chain, as GOST
+ * does), `-L http://:H1`, `-L socks5://:H2`. Peers: tinyproxy E with `Upstream http H1`, tinyproxy H1 with
+ * `Upstream socks5 H2`, microsocks H2 (it cannot chain, so it is the last hop). Measured: a CONNECT download and
+ * short conns (wrk, absolute-URI GETs with `Connection: close`), as the single-proxy lines; CPU is the sum of the
+ * three processes.
+ */
+async function benchChain(): Promise<void> {
+  await directDownloadLimit();
+  const o = await origin();
+  const [e, h1, h2, pe, ph1, ph2] = Array.from({ length: 6 }, freePort);
+  const ours = [
+    await startGost("gost-chain-hop2", ["-L", `socks5://127.0.0.1:${h2}`]),
+    await startGost("gost-chain-hop1", ["-L", `http://127.0.0.1:${h1}`]),
+    await startGost("gost-chain-entry", [
+      "-L",
+      `http://127.0.0.1:${e}`,
+      "-F",
+      `http://127.0.0.1:${h1}`,
+      "-F",
+      `socks5://127.0.0.1:${h2}`,
+    ]),
+  ];
+  const peers = [
+    await startPeer("microsocks-chain-hop2", "microsocks", ["-i", "127.0.0.1", "-p", String(ph2)], ph2),
+    await startPeer(
+      "tinyproxy-chain-hop1",
+      "tinyproxy",
+      ["-d", "-c", tinyproxyConf(ph1, "tinyproxy-chain-hop1", [`Upstream socks5 127.0.0.1:${ph2}`])],
+      ph1,
+    ),
+    await startPeer(
+      "tinyproxy-chain-entry",
+      "tinyproxy",
+      ["-d", "-c", tinyproxyConf(pe, "tinyproxy-chain-entry", [`Upstream http 127.0.0.1:${ph1}`])],
+      pe,
+    ),
+  ];
+  await assertThrough(e, ours[0], "ours");
+  await assertThrough(pe, peers[0], "peers");
+  const peerName = "tinyproxy > tinyproxy > microsocks";
+  const dl = `2-hop chain, CONNECT download ${cfg.downloadBytes >> 20} MiB (curl -p), Gbit/s (peer: ${peerName})`;
+  const down = await compare(
+    cfg.chainDownloadRounds,
+    { proc: ours, measure: () => download(["-p", "-x", `http://127.0.0.1:${e}`]) },
+    { proc: peers, measure: () => download(["-p", "-x", `http://127.0.0.1:${pe}`]) },
+  );
+  progress(`${dl}: ours ${fmt(down.value[0])}, peers ${fmt(down.value[1])} (direct ${fmt(directDownload)})`);
+  rows.push({ name: dl, ours: down.value[0], peer: down.value[1], target: { kind: "ratio-min", value: 1.0 } });
+  const abs = `http://127.0.0.1:${o}/`;
+  const rt = `2-hop chain, short conns (wrk -c ${WRK_CONNS}, Connection: close), req/s (peer: ${peerName})`;
+  const rate = await compare(
+    cfg.wrkRounds,
+    { proc: ours, measure: () => wrk(`http://127.0.0.1:${e}/`, abs) },
+    { proc: peers, measure: () => wrk(`http://127.0.0.1:${pe}/`, abs) },
+  );
+  progress(`${rt}: ours ${fmt(rate.value[0], 0)}, peers ${fmt(rate.value[1], 0)}`);
+  rows.push({ name: rt, ours: rate.value[0], peer: rate.value[1], target: { kind: "ratio-min", value: 1.0 } });
+  cpuRows.push([`2-hop chain download, CPU s per GiB, 3 processes (peer: ${peerName})`, down.cpu[0], down.cpu[1]]);
+  cpuRows.push([`2-hop chain short conns, CPU s per 1,000 requests, 3 processes (peer: ${peerName})`, ...rate.cpu]);
+  for (const p of [...ours, ...peers]) await p.stop();
+}
+
 // ---------------------------------------------------------------- --floor: gost.ts layers vs a bare Deno relay
 
 async function bareRelay(name: string, port: number, target: number, buffer = 16384): Promise<Proc> {
@@ -462,6 +558,7 @@ async function main(): Promise<number> {
     ["connect", benchConnect],
     ["rate", benchRate],
     ["memory", benchMemory],
+    ["chain", benchChain],
     ["floor", benchFloor],
   ];
   for (const [name, fn] of benches) {
