@@ -156,9 +156,14 @@ Deno.test("round robin spreads requests over two upstreams; when one dies the ne
 
     // retries=1: the attempt that picks A fails (a warning names it) and the retry goes to B: no client sees it.
     for (let i = 0; i < 6; i++) equal((await viaHttp(retrying, url)).status, 200);
-    const warned = entryRetry.lines.filter((l) => l.includes('"level":"warn"') && l.includes(deadNode));
-    equal(warned.length, 1, "the failed attempt is logged once, as a warning naming the node");
-    match(warned[0], /attempt 1 of 2/);
+    const warned = () => entryRetry.lines.filter((l) => l.includes('"level":"warn"') && l.includes(deadNode));
+    ok(
+      await eventually(() => warned().length === 1),
+      "the failed attempt is logged once, as a warning naming the node",
+    );
+    await sleep(100);
+    equal(warned().length, 1);
+    match(warned()[0], /attempt 1 of 2/);
     equal(errors(entryRetry).length, 0);
   } finally {
     await upA.stop();
@@ -303,7 +308,7 @@ Deno.test("nodes that fail after the TCP dial (hang, garbage, refused auth) are 
     const statuses = [];
     for (let i = 0; i < 9; i++) statuses.push((await viaHttp(entry, `http://127.0.0.1:${origin.port}/`)).status);
     deepEqual(statuses, [502, 502, 502, 200, 200, 200, 200, 200, 200], "each bad node fails once, then is skipped");
-    equal(accepts(good), 6);
+    ok(await eventually(() => accepts(good) === 6), `${accepts(good)} conns reached the healthy node`);
     ok(await eventually(() => errors(g).length === 3));
     const msgs = errors(g).sort();
     match(msgs[0], new RegExp(`node node-0@${nodes[0]}: Handshake timed out after 500 ms`));
@@ -334,7 +339,8 @@ Deno.test("a chain that loops back into its own service fails fast with 502, bou
     const t0 = Date.now();
     const burst = await Promise.all(Array.from({ length: 20 }, () => viaHttp(p, "http://127.0.0.1:9/")));
     const socks = await Promise.all(Array.from({ length: 5 }, () => socksConnect(q, "127.0.0.1", 9)));
-    ok(Date.now() - t0 < 5000, `25 looping requests took ${Date.now() - t0} ms`);
+    ok(Date.now() - t0 < 10_000, `25 looping requests took ${Date.now() - t0} ms`);
+    ok(burst.every((r) => r.ms < 5000), `each 502 at once: ${burst.map((r) => r.ms)} ms`);
     deepEqual(burst.map((r) => r.status), Array(20).fill(502));
     ok(socks.every((r) => r.rep !== 0), `socks5 replies: ${socks.map((r) => r.rep)}`);
     // one conn per http client; two per socks5 client (service-1, then its hand-off to service-0)
