@@ -57,24 +57,24 @@ async function main(argv: string[]): Promise<void> {
     await Deno.stdout.write(new TextEncoder().encode(formatConfig(config, flags.output as "yaml" | "json")));
     return;
   }
-  let app: App | undefined;
+  const running: { app?: App } = {};
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    if (!app) {
+    if (!running.app) {
       // still starting: stop a hanging preUp hook; once the start is done, everything closes below
       createLogger().info(`received ${signal} during startup, stopping`);
       killRunningHooks();
       return;
     }
-    app.logger.info(`received ${signal}, shutting down`);
-    await app.close();
+    running.app.logger.info(`received ${signal}, shutting down`);
+    await running.app.close();
     Deno.exit(0);
   };
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => void stop(sig));
   watchParent(() => void stop("parent exit"));
-  app = await App.start(flags, reg);
+  const app = running.app = await App.start(flags, reg);
   if (stopping) {
     await app.close();
     Deno.exit(0);

@@ -1,8 +1,10 @@
 /**
  * Third-party dependencies, pinned with full `npm:` specifiers so that the code resolves its imports the same way
  * under `deno run main.ts`, `deno run <URL>/main.ts` (no import map there), the bundle and a compiled binary.
+ * That is why this one file keeps inline `npm:` specifiers.
  * @module
  */
+// deno-lint-ignore-file no-import-prefix
 import process from "node:process";
 import { granted } from "./permissions.ts";
 import { parseDocument as yamlParseDocument } from "npm:yaml@2.9.1";

@@ -20,7 +20,7 @@ import { Stats } from "../service/stats.ts";
 import { type Hooks, parseHooks } from "../service/hooks.ts";
 import { isLoopbackHost } from "../../listeners/addr.ts";
 import { parseDuration } from "../metadata.ts";
-import type { AuthConfig, ServiceConfig } from "./schema.ts";
+import type { ServiceConfig } from "./schema.ts";
 import type { ConfigPath } from "./load.ts";
 
 /** What building needs besides the service config. */
