@@ -6,6 +6,84 @@ import type { Conn } from "./conn.ts";
 import { closeQuietly } from "./conn.ts";
 import { TimeoutError } from "./errors.ts";
 
+/** How often pending deadlines are checked: a deadline fires at most this late. */
+export const DEADLINE_TICK_MS = 50;
+
+interface Pending {
+  at: number;
+  fire: () => void;
+}
+
+const pending = new Set<Pending>();
+let ticker: ReturnType<typeof setInterval> | undefined;
+
+function tick(): void {
+  const now = Date.now();
+  for (const p of pending) {
+    if (p.at > now) continue;
+    pending.delete(p);
+    try {
+      p.fire();
+    } catch {
+      // a deadline callback must not break the others
+    }
+  }
+  stopIfIdle();
+}
+
+function stopIfIdle(): void {
+  if (pending.size || ticker === undefined) return;
+  clearInterval(ticker);
+  ticker = undefined;
+}
+
+/**
+ * Calls `fire` after about `ms` (at most {@link DEADLINE_TICK_MS} late). One shared ticker serves every pending
+ * deadline, so the per-connection cost is a set insert and delete instead of a timer each (the connection rate
+ * depends on it). The ticker runs only while deadlines are pending.
+ * @returns a function that cancels the deadline
+ * @example const cancel = after(15_000, () => conn.close()); … cancel();
+ */
+export function after(ms: number, fire: () => void): () => void {
+  const p: Pending = { at: Date.now() + ms, fire };
+  pending.add(p);
+  if (ticker === undefined) {
+    ticker = setInterval(tick, DEADLINE_TICK_MS);
+    Deno.unrefTimer(ticker as unknown as number);
+  }
+  return () => {
+    if (pending.delete(p)) stopIfIdle();
+  };
+}
+
+/**
+ * An abort signal that fires after about `ms` (see {@link after}) or when `outer` aborts.
+ * @returns the signal, whether the deadline (not `outer`) fired, and a function releasing the deadline
+ */
+export function deadlineSignal(ms: number, outer?: AbortSignal): {
+  signal: AbortSignal;
+  expired: () => boolean;
+  release: () => void;
+} {
+  const ctl = new AbortController();
+  let expired = false;
+  const cancel = after(ms, () => {
+    expired = true;
+    ctl.abort(new Error(`timed out after ${ms} ms`));
+  });
+  const onAbort = () => ctl.abort(outer?.reason);
+  if (outer?.aborted) ctl.abort(outer.reason);
+  else outer?.addEventListener("abort", onAbort, { once: true });
+  return {
+    signal: ctl.signal,
+    expired: () => expired,
+    release: () => {
+      cancel();
+      outer?.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
 /**
  * Runs `fn` with a deadline: when `ms` pass first, the conn is closed and a {@link TimeoutError} is thrown.
  * @param conn the conn to close on timeout
@@ -17,17 +95,17 @@ import { TimeoutError } from "./errors.ts";
 export async function withDeadline<T>(conn: Conn, ms: number, fn: () => Promise<T>): Promise<T> {
   if (!(ms > 0)) return await fn();
   let expired = false;
-  const timer = setTimeout(() => {
+  const cancel = after(ms, () => {
     expired = true;
     closeQuietly(conn);
-  }, ms);
+  });
   try {
     return await fn();
   } catch (err) {
     if (expired) throw new TimeoutError(`Handshake timed out after ${ms} ms`, { cause: err });
     throw err;
   } finally {
-    clearTimeout(timer);
+    cancel();
   }
 }
 

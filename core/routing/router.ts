@@ -11,6 +11,7 @@ import { DialError, errorMessage, GostError, PolicyError, TimeoutError } from ".
 import { type Logger, nopLogger } from "../log.ts";
 import type { DialOptions, Listener, Router } from "../plugin.ts";
 import { dialUdp } from "../udp.ts";
+import { deadlineSignal } from "../deadline.ts";
 import type { BypassChecker, Chain, FirstNodeCheck } from "./chain.ts";
 
 /** Maps a host name to an IP before dialing (hosts, then resolver); undefined keeps the name. */
@@ -49,20 +50,17 @@ export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 /** Dials a TCP target with a timeout and an abort signal (Deno.connect cancels the attempt itself). */
 export async function dialTcp(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Conn> {
   if (!host) throw new Error("empty host");
-  const timeout = AbortSignal.timeout(timeoutMs);
+  const deadline = deadlineSignal(timeoutMs, signal);
   try {
-    const conn = await Deno.connect({
-      hostname: host,
-      port,
-      transport: "tcp",
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
+    const conn = await Deno.connect({ hostname: host, port, transport: "tcp", signal: deadline.signal });
     conn.setNoDelay(true);
     return conn;
   } catch (err) {
-    if (timeout.aborted) throw new Error(`dial timed out after ${timeoutMs} ms`, { cause: err });
+    if (deadline.expired()) throw new Error(`dial timed out after ${timeoutMs} ms`, { cause: err });
     if (signal?.aborted) throw new Error("dial aborted", { cause: err });
     throw err;
+  } finally {
+    deadline.release();
   }
 }
 
