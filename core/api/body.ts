@@ -4,6 +4,7 @@
  * config carries keys a strict schema would refuse.
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import { ApiCode, ApiError, invalid } from "./errors.ts";
 
 /** The largest body the API reads (1 MiB): config objects are a few KB. */
@@ -37,13 +38,7 @@ export async function readBodyBytes(req: Request, max = MAX_BODY_BYTES): Promise
     }
     parts.push(value);
   }
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts, size);
 }
 
 function typeName(v: unknown): string {

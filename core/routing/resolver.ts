@@ -10,6 +10,7 @@
  * `chain` (pass `dial` instead).
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import { closeQuietly, type Conn, joinHostPort, writeFull } from "../conn.ts";
 import { ConfigError, DialError, errorMessage, HandshakeError, TimeoutError } from "../errors.ts";
 import { parseDuration } from "../metadata.ts";
@@ -185,13 +186,7 @@ async function readCapped(res: Response): Promise<Uint8Array> {
     if (total > MAX_MESSAGE) throw new HandshakeError("DoH answer larger than 65535 bytes");
     chunks.push(c);
   }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 /** Checks that `m` answers the query; returns false when it does not. */

@@ -4,6 +4,7 @@
  * fetch `Response` back with Content-Length framing. Keep-alive as HTTP/1.1 (and `Connection: keep-alive` on 1.0).
  * @module
  */
+import { concatBytes } from "../../core/bytes.ts";
 import { FieldTooLongError, type HandshakeReader } from "../../core/bufio.ts";
 import { addrString, type Conn, writeFull } from "../../core/conn.ts";
 import { readHead } from "../http/stream.ts";
@@ -86,13 +87,7 @@ async function readChunked(r: HandshakeReader, limits: RequestLimits): Promise<U
     trailers += t.length;
     if (trailers > limits.maxHeaderBytes) throw new HttpStatusError(431, "Trailers too large");
   }
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts, size);
 }
 
 /**
