@@ -43,6 +43,21 @@ export class HandshakeError extends GostError {
   override readonly code = "handshake";
 }
 
+/** A protocol message carried a version byte other than the expected one. */
+export class BadVersionError extends HandshakeError {
+  readonly version: number;
+  constructor(version: number, expected: number, protocol = "") {
+    const hex = (n: number) => n.toString(16).padStart(2, "0");
+    super(`Bad ${protocol ? `${protocol} ` : ""}version 0x${hex(version)}, expected 0x${hex(expected)}`);
+    this.version = version;
+  }
+}
+
+/** Listening for a BIND, or binding a UDP relay socket, failed (address in use, no such address). */
+export class BindError extends GostError {
+  override readonly code = "bind";
+}
+
 /** A handshake or dial did not finish in time. */
 export class TimeoutError extends GostError {
   override readonly code = "timeout";

@@ -7,16 +7,11 @@
  * @module
  */
 import { addrString, closeQuietly, type Conn, writeFull } from "../../core/conn.ts";
-import { errorMessage, GostError, PolicyError } from "../../core/errors.ts";
+import { BindError, errorMessage, PolicyError } from "../../core/errors.ts";
 import { bindTcp } from "./bind_mux.ts";
 import { FrameReader } from "./frames.ts";
 import { type RelayScope, sendError, sendResponse } from "./scope.ts";
 import { decodeTunHeader, encodeTunHeader, MAX_DATAGRAM, Status, tunHeaderLength } from "./wire.ts";
-
-/** Listening for a BIND failed (address in use, no such address). */
-export class BindError extends GostError {
-  override readonly code = "bind";
-}
 
 /** Room in front of received datagrams for the largest UDP-tun header (255-byte domain). */
 const HEADER_ROOM = 3 + 1 + 1 + 255 + 2;

@@ -6,11 +6,11 @@
  * @module
  */
 import { addrString, closeQuietly } from "../../core/conn.ts";
-import { errorMessage } from "../../core/errors.ts";
+import { BindError, errorMessage } from "../../core/errors.ts";
 import { serveMuxBind } from "../../core/mux/bind_server.ts";
 import { MuxProtocolError } from "../../core/mux/frame.ts";
 import { MuxSession } from "../../core/mux/session.ts";
-import { BindError } from "./bind.ts";
+
 import { type RelayScope, sendError, sendResponse } from "./scope.ts";
 import { encodeResponse, Status } from "./wire.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 import type { HandshakeReader } from "../../core/bufio.ts";
-import { HandshakeError } from "../../core/errors.ts";
+import { BadVersionError, HandshakeError } from "../../core/errors.ts";
 import { decodeAddr, encodeAddr } from "../socks/wire.ts";
 
 /** The only protocol version. */
@@ -67,15 +67,6 @@ export interface RelayRequest {
 export interface RelayResponse {
   status: number;
   features: Feature[];
-}
-
-/** A message version other than 1. */
-export class BadVersionError extends HandshakeError {
-  readonly version: number;
-  constructor(version: number) {
-    super(`Bad relay version 0x${hex(version)}, expected 0x01`);
-    this.version = version;
-  }
 }
 
 const hex = (n: number) => n.toString(16).padStart(2, "0");
@@ -212,7 +203,7 @@ export function decodeFeature(type: number, d: Uint8Array): Feature {
 async function readMessage(r: HandshakeReader, maxFeatures: number): Promise<[number, Feature[]]> {
   // the version is checked before the rest arrives: a SOCKS5 greeting (05 01 00) is refused at once
   const ver = await r.readByte();
-  if (ver !== VERSION) throw new BadVersionError(ver);
+  if (ver !== VERSION) throw new BadVersionError(ver, VERSION, "relay");
   const head = await r.readFull(3);
   const len = (head[1] << 8) | head[2];
   if (len > maxFeatures) throw new HandshakeError(`Relay feature list of ${len} bytes exceeds ${maxFeatures}`);

@@ -5,12 +5,20 @@
 import { HandshakeReader, UnexpectedEofError } from "../../core/bufio.ts";
 import { closeQuietly, type Conn, joinHostPort, writeFull } from "../../core/conn.ts";
 import { withDeadline } from "../../core/deadline.ts";
-import { AuthError, DialError, errorMessage, HandshakeError, PolicyError, TimeoutError } from "../../core/errors.ts";
+import {
+  AuthError,
+  BadVersionError,
+  DialError,
+  errorMessage,
+  HandshakeError,
+  PolicyError,
+  TimeoutError,
+} from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import { type ConnContext, dialOptions, type Handler, type HandlerOptions } from "../../core/plugin.ts";
 import { relay } from "../../core/relay.ts";
 import { parseSocksMetadata, type SocksMetadata } from "./metadata.ts";
-import { BadVersionError, encodeSocks4Reply, readSocks4Request, Socks4Cmd, Socks4Reply } from "./wire.ts";
+import { encodeSocks4Reply, readSocks4Request, Socks4Cmd, Socks4Reply } from "./wire.ts";
 
 /**
  * SOCKS4/4a handler. With an authenticator the USERID is checked as a username with an empty password, which the

@@ -5,7 +5,7 @@
  * @module
  */
 import type { HandshakeReader } from "../../core/bufio.ts";
-import { HandshakeError } from "../../core/errors.ts";
+import { BadVersionError, HandshakeError } from "../../core/errors.ts";
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6, unmapIPv4 } from "./ip.ts";
 
 export const SOCKS4_VERSION = 0x04;
@@ -42,15 +42,6 @@ export const Atyp = { IPv4: 0x01, Domain: 0x03, IPv6: 0x04 } as const;
 export interface SocksAddr {
   host: string;
   port: number;
-}
-
-/** A version byte other than the expected one. */
-export class BadVersionError extends HandshakeError {
-  readonly version: number;
-  constructor(version: number, expected: number) {
-    super(`Bad version 0x${hex(version)}, expected 0x${hex(expected)}`);
-    this.version = version;
-  }
 }
 
 /** An address block with an unknown ATYP (SOCKS5 answers 0x08). */

@@ -1,13 +1,12 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { HandshakeReader } from "../../core/bufio.ts";
 import type { Conn } from "../../core/conn.ts";
-import { ConfigError, HandshakeError } from "../../core/errors.ts";
+import { BadVersionError, ConfigError, HandshakeError } from "../../core/errors.ts";
 import { Metadata } from "../../core/metadata.ts";
 import { DatagramFrameConn, TruncatedFrameError } from "../../handlers/relay/frames.ts";
 import { parseRelayConnectorMetadata, parseRelayHandlerMetadata } from "../../handlers/relay/metadata.ts";
 import { DEFAULT_MUX_CONFIG } from "../../core/mux/config.ts";
 import {
-  BadVersionError,
   Cmd,
   decodeFeatures,
   decodeTunHeader,

@@ -2,7 +2,7 @@ import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import * as tls from "node:tls";
 import { HandshakeReader } from "../../core/bufio.ts";
 import type { Conn } from "../../core/conn.ts";
-import { AuthError, ConfigError, DialError, HandshakeError, TimeoutError } from "../../core/errors.ts";
+import { AuthError, BadVersionError, ConfigError, DialError, HandshakeError, TimeoutError } from "../../core/errors.ts";
 import { nopLogger } from "../../core/log.ts";
 import { Metadata, type MetadataRecord } from "../../core/metadata.ts";
 import type { ClientAuth, Connector } from "../../core/plugin.ts";
@@ -13,7 +13,6 @@ import { Socks4Connector, type Socks4Variant } from "../../handlers/socks/connec
 import { Socks5Connector } from "../../handlers/socks/connector_v5.ts";
 import { Socks4Handler, Socks5Handler } from "../../handlers/socks/mod.ts";
 import {
-  BadVersionError,
   Cmd,
   encodeAddr,
   encodeReply,

@@ -1,14 +1,13 @@
 import { deepEqual, equal, rejects, throws } from "node:assert/strict";
 import { FieldTooLongError, HandshakeReader, UnexpectedEofError } from "../../core/bufio.ts";
 import type { Conn } from "../../core/conn.ts";
-import { HandshakeError } from "../../core/errors.ts";
+import { BadVersionError, HandshakeError } from "../../core/errors.ts";
 import { Metadata } from "../../core/metadata.ts";
 import { formatIPv6, normalizeIP, parseIPv4, parseIPv6 } from "../../handlers/socks/ip.ts";
 import { parseSocksMetadata } from "../../handlers/socks/metadata.ts";
 import { DEFAULT_MUX_CONFIG } from "../../core/mux/config.ts";
 import {
   AddrTypeError,
-  BadVersionError,
   decodeAddr,
   decodeUdpHeader,
   encodeAddr,

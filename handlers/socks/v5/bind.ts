@@ -5,10 +5,10 @@
  * @module
  */
 import { addrString, closeQuietly, type Conn } from "../../../core/conn.ts";
-import { errorMessage, PolicyError } from "../../../core/errors.ts";
+import { BindError, errorMessage, PolicyError } from "../../../core/errors.ts";
 import { relay } from "../../../core/relay.ts";
 import { Rep } from "../wire.ts";
-import { BindError, type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
+import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
 
 /**
  * Serves BIND when the `bind` option is on (else REP 0x02).

@@ -3,7 +3,6 @@
  * @module
  */
 import { type Conn, writeFull } from "../../../core/conn.ts";
-import { GostError } from "../../../core/errors.ts";
 import type { ConnContext, HandlerOptions } from "../../../core/plugin.ts";
 import type { SocksMetadata } from "../metadata.ts";
 import { encodeReply, type SocksAddr } from "../wire.ts";
@@ -34,9 +33,4 @@ export function netAddr(addr: Deno.Addr): { hostname: string; port: number } {
   return addr.transport === "tcp" || addr.transport === "udp"
     ? { hostname: addr.hostname, port: addr.port }
     : { hostname: "0.0.0.0", port: 0 };
-}
-
-/** Listening for BIND or binding the UDP relay socket failed (port in use, no such address); REP 0x01. */
-export class BindError extends GostError {
-  override readonly code = "bind";
 }

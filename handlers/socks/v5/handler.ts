@@ -6,13 +6,12 @@
 import { HandshakeReader } from "../../../core/bufio.ts";
 import { closeQuietly, type Conn, joinHostPort, writeFull } from "../../../core/conn.ts";
 import { withDeadline } from "../../../core/deadline.ts";
-import { AuthError, HandshakeError } from "../../../core/errors.ts";
+import { AuthError, BadVersionError, HandshakeError } from "../../../core/errors.ts";
 import type { Metadata } from "../../../core/metadata.ts";
 import type { ConnContext, Handler, HandlerOptions } from "../../../core/plugin.ts";
 import { parseSocksMetadata, type SocksMetadata } from "../metadata.ts";
 import {
   AddrTypeError,
-  BadVersionError,
   Cmd,
   encodeMethodReply,
   encodeUserPassReply,

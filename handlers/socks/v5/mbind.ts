@@ -8,12 +8,12 @@
  * @module
  */
 import { addrString, closeQuietly } from "../../../core/conn.ts";
-import { errorMessage, PolicyError } from "../../../core/errors.ts";
+import { BindError, errorMessage, PolicyError } from "../../../core/errors.ts";
 import { serveMuxBind } from "../../../core/mux/bind_server.ts";
 import { MuxProtocolError } from "../../../core/mux/frame.ts";
 import { MuxSession } from "../../../core/mux/session.ts";
 import { encodeReply, Rep } from "../wire.ts";
-import { BindError, type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
+import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
 
 /**
  * Serves MBIND when the `bind` option is on (else REP 0x02).

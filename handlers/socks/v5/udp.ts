@@ -8,10 +8,10 @@
  */
 import { dialOptions } from "../../../core/plugin.ts";
 import { addrString, closeQuietly, type Conn, joinHostPort } from "../../../core/conn.ts";
-import { errorMessage, PolicyError } from "../../../core/errors.ts";
+import { BindError, errorMessage, PolicyError } from "../../../core/errors.ts";
 import { normalizeIP } from "../ip.ts";
 import { decodeUdpHeader, encodeUdpHeader, Rep } from "../wire.ts";
-import { BindError, type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
+import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
 
 /** Most targets one association keeps open; the oldest is closed to make room. */
 const MAX_TARGETS = 256;

@@ -11,10 +11,10 @@
  */
 import { HandshakeReader } from "../../../core/bufio.ts";
 import { addrString, closeQuietly, type Conn, joinHostPort, writeFull } from "../../../core/conn.ts";
-import { errorMessage, PolicyError } from "../../../core/errors.ts";
+import { BindError, errorMessage, PolicyError } from "../../../core/errors.ts";
 import { dialOptions } from "../../../core/plugin.ts";
 import { encodeUdpTunHeader, readUdpTunHeader, Rep, type SocksAddr } from "../wire.ts";
-import { BindError, type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
+import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
 
 /** Most destinations one relay-mode tunnel keeps open; the oldest is closed to make room. */
 const MAX_TARGETS = 256;
