@@ -19,7 +19,7 @@ import {
   readReply,
 } from "../../handlers/socks/wire.ts";
 import { freePort, type GostProcess, startGost } from "../helpers/gost.ts";
-import { startMicrosocks } from "../helpers/peers.ts";
+import { startDante, startMicrosocks } from "../helpers/peers.ts";
 import { curl, has } from "../helpers/run.ts";
 import { httpOrigin, udpEcho } from "../helpers/servers.ts";
 
@@ -440,42 +440,6 @@ async function udpThrough(proxy: number, echoPort: number, messages: string[]): 
   }
 }
 
-async function dante(): Promise<{ port: number; [Symbol.asyncDispose](): Promise<void> }> {
-  const port = freePort();
-  const conf = await Deno.makeTempFile({ prefix: "danted-", suffix: ".conf" });
-  await Deno.writeTextFile(
-    conf,
-    `logoutput: stderr
-internal: 127.0.0.1 port = ${port}
-external: 127.0.0.1
-clientmethod: none
-socksmethod: none
-user.privileged: root
-user.unprivileged: nobody
-client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
-socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect udpassociate udpreply }
-`,
-  );
-  const child = new Deno.Command("danted", { args: ["-f", conf, "-N", "1"], stdout: "null", stderr: "null" }).spawn();
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* gone */ }
-    await child.status;
-    await Deno.remove(conf).catch(() => {});
-  };
-  for (let i = 0; i < 200; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return { port, [Symbol.asyncDispose]: stop };
-    } catch {
-      await sleep(50);
-    }
-  }
-  await stop();
-  throw new Error(`danted did not listen on ${port}`);
-}
-
 Deno.test("UDP through a socks5 chain: ASSOCIATE on the entry, datagrams via our socks5 hop and via dante", async (t) => {
   const echo = udpEcho("echo:");
   try {
@@ -486,7 +450,7 @@ Deno.test("UDP through a socks5 chain: ASSOCIATE on the entry, datagrams via our
         return { port, [Symbol.asyncDispose]: () => g[Symbol.asyncDispose]() };
       }],
     ];
-    if (has("danted")) hops.push(["dante (udpassociate)", dante]);
+    if (has("danted")) hops.push(["dante (udpassociate)", () => startDante()]);
     else console.log("skipped dante: danted is not installed (CI installs it)");
     for (const [name, start] of hops) {
       await t.step(name, async () => {

@@ -6,16 +6,18 @@ import { equal, notEqual } from "node:assert/strict";
 import { freePort, startGost } from "../helpers/gost.ts";
 import { curl } from "../helpers/run.ts";
 import { httpOrigin } from "../helpers/servers.ts";
-import { startMicrosocks, startTinyproxy } from "../helpers/peers.ts";
+import { startDante, startMicrosocks, startTinyproxy } from "../helpers/peers.ts";
 
-Deno.test("our http and socks5 services reach the origin through microsocks and tinyproxy", async (t) => {
+Deno.test("our http and socks5 services reach the origin through microsocks, tinyproxy and dante", async (t) => {
   const origin = httpOrigin();
   await using micro = await startMicrosocks({ user: "m", pass: "mp" });
   await using tiny = await startTinyproxy();
+  await using dante = await startDante();
   for (
     const [name, node] of [
       ["microsocks (socks5 with auth)", `socks5://m:mp@127.0.0.1:${micro.port}`],
       ["tinyproxy (http CONNECT)", `http://127.0.0.1:${tiny.port}`],
+      ["dante (socks5)", `socks5://127.0.0.1:${dante.port}?notls=true`],
     ]
   ) {
     await t.step(name, async () => {

@@ -1,4 +1,5 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
+import { startDante } from "../helpers/peers.ts";
 import * as tls from "node:tls";
 import { HandshakeReader } from "../../core/bufio.ts";
 import type { Conn } from "../../core/conn.ts";
@@ -203,37 +204,6 @@ function microsocks(user?: [string, string]) {
   );
 }
 
-async function dante(socksmethod: "none" | "username" = "none") {
-  const port = freePort();
-  const conf = await Deno.makeTempFile({ prefix: "danted-", suffix: ".conf" });
-  await Deno.writeTextFile(
-    conf,
-    `logoutput: stderr
-internal: 127.0.0.1 port = ${port}
-external: 127.0.0.1
-clientmethod: none
-socksmethod: ${socksmethod}
-user.privileged: root
-user.unprivileged: nobody
-client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
-socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect udpassociate udpreply }
-`,
-  );
-  try {
-    const p = await peer("danted", ["-f", conf, "-N", "1"], port);
-    return {
-      port,
-      async [Symbol.asyncDispose]() {
-        await p[Symbol.asyncDispose]();
-        await Deno.remove(conf);
-      },
-    };
-  } catch (err) {
-    await Deno.remove(conf);
-    throw err;
-  }
-}
-
 const skip = (bin: string) => {
   if (has(bin)) return false;
   console.log(`skipped: ${bin} is not installed (CI installs it)`);
@@ -349,7 +319,7 @@ Deno.test("socks5 connector connects through dante and names the target when dan
   if (skip("danted")) return;
   const echo = tcpEcho();
   try {
-    await using d = await dante();
+    await using d = await startDante();
     const c = await socks5();
     {
       await using conn = await dial(d.port);
@@ -371,7 +341,7 @@ Deno.test("socks5 connector connects through dante and names the target when dan
 
 Deno.test("socks5 connector gets AuthError from dante's username method", async () => {
   if (skip("danted")) return;
-  await using d = await dante("username");
+  await using d = await startDante("username");
   const conn = await dial(d.port);
   await rejects(
     (await socks5({}, { username: "gost-ts-nobody", password: "x" })).connect(conn, "tcp", "127.0.0.1:1"),
@@ -389,7 +359,7 @@ Deno.test("socks5 connector relays datagrams through dante's UDP ASSOCIATE", asy
   if (skip("danted")) return;
   const echo = udpEcho("echo:");
   try {
-    await using d = await dante();
+    await using d = await startDante();
     const c = await socks5();
     const ctl = await dial(d.port);
     const udp = await c.connect(ctl, "udp", `127.0.0.1:${echo.port}`);
@@ -410,7 +380,7 @@ Deno.test("socks4 and socks4a connectors connect through dante with IPv4 targets
   if (skip("danted")) return;
   const echo = tcpEcho();
   try {
-    await using d = await dante();
+    await using d = await startDante();
     const c = await socks4("socks4", {}, { username: "someone" });
     for (const target of [`127.0.0.1:${echo.port}`, `localhost:${echo.port}`]) {
       await using conn = await dial(d.port);

@@ -73,3 +73,29 @@ export async function startMicrosocks(auth?: { user: string; pass: string }): Pr
   await waitForPort(port, child, "microsocks");
   return peer(child, port);
 }
+
+/** Starts dante (danted) on a free port: SOCKS5 CONNECT and UDP ASSOCIATE from loopback, no auth or `username`. */
+export async function startDante(socksmethod: "none" | "username" = "none"): Promise<Peer> {
+  const port = freePort();
+  const dir = await Deno.makeTempDir();
+  const conf = `${dir}/danted.conf`;
+  await Deno.writeTextFile(
+    conf,
+    [
+      "logoutput: stderr",
+      `internal: 127.0.0.1 port = ${port}`,
+      "external: 127.0.0.1",
+      "clientmethod: none",
+      `socksmethod: ${socksmethod}`,
+      "user.privileged: root",
+      "user.unprivileged: nobody",
+      "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }",
+      "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect udpassociate udpreply }",
+      "",
+    ].join("\n"),
+  );
+  const child = new Deno.Command("danted", { args: ["-f", conf, "-N", "1"], stdout: "piped", stderr: "piped" })
+    .spawn();
+  await waitForPort(port, child, "danted");
+  return peer(child, port, () => Deno.remove(dir, { recursive: true }));
+}
