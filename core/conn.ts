@@ -44,6 +44,11 @@ export function splitHostPort(addr: string): { host: string; port: number } {
   return { host, port };
 }
 
+/** Tells whether a bind host is loopback only. */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || /^127\./.test(hostname);
+}
+
 /** Closes a conn, listener or socket, ignoring "already closed". */
 export function closeQuietly(c: { close(): void } | undefined | null): void {
   try {

@@ -14,8 +14,3 @@ export function parseListenAddr(addr: string): { hostname: string; port: number 
     throw new ConfigError(`Invalid listen address "${addr}": expected [host]:port`);
   }
 }
-
-/** Tells whether a bind host is loopback only. */
-export function isLoopbackHost(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "::1" || /^127\./.test(hostname);
-}

@@ -3,7 +3,7 @@
  * Every error names the config path (and, through `locate`, the source line).
  * @module
  */
-import { addrString } from "../conn.ts";
+import { addrString, isLoopbackHost } from "../conn.ts";
 import { ConfigError, DialError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { LoggerSet } from "../loggers.ts";
@@ -18,7 +18,6 @@ import { DefaultRouter } from "../routing/router.ts";
 import { type ConnHook, Service } from "../service/service.ts";
 import { Stats } from "../service/stats.ts";
 import { type Hooks, parseHooks } from "../service/hooks.ts";
-import { isLoopbackHost } from "../../listeners/addr.ts";
 import { parseDuration } from "../metadata.ts";
 import type { ServiceConfig } from "./schema.ts";
 import type { ConfigPath } from "./load.ts";
