@@ -138,3 +138,18 @@ Deno.test("with no arguments and no config file, the embedded default proxy runs
   await origin.close();
   await Deno.remove(home, { recursive: true });
 });
+
+Deno.test("a proxy without auth on a non-loopback address logs a warning; with auth or on loopback it does not", async () => {
+  const [open, authed, local] = [freePort(), freePort(), freePort()];
+  await using gost = await startGost([
+    "-L",
+    `http://0.0.0.0:${open}`,
+    "-L",
+    `http://u:p@0.0.0.0:${authed}`,
+    "-L",
+    `http://127.0.0.1:${local}`,
+  ], { listening: 3 });
+  const warnings = gost.lines.filter((l) => l.includes("open proxy"));
+  equal(warnings.length, 1, warnings.join("\n"));
+  match(warnings[0], new RegExp(`"level":"warn".*0\\.0\\.0\\.0:${open}`));
+});
