@@ -133,6 +133,8 @@ export class Logger {
   readonly #outputs: readonly LogOutput[];
   readonly #min: number;
   readonly #fields: LogFields;
+  /** `,"k":v…` of {@link #fields}, made once (each connection's logger prints several lines). */
+  #jsonFields: string | undefined;
 
   /**
    * A logger with one sink, or (second form) with several outputs, each with its own level and format.
@@ -199,20 +201,31 @@ export class Logger {
     await Promise.all(this.#outputs.map((o) => o.sink.close?.()));
   }
 
+  /** One JSON line: `{"level","msg","time",…fields}` built from the cached fields text. */
+  #json(level: string, msg: string, time: string, fields?: LogFields): string {
+    if (fields && Object.keys(fields).some((k) => k in this.#fields)) {
+      return JSON.stringify({ level, msg, time, ...this.#fields, ...fields }) + "\n";
+    }
+    this.#jsonFields ??= jsonMembers(this.#fields);
+    return `{"level":"${level}","msg":${JSON.stringify(msg)},"time":"${time}"${this.#jsonFields}${
+      fields ? jsonMembers(fields) : ""
+    }}\n`;
+  }
+
   #emit(rank: number, msg: string, fields?: LogFields): void {
     const level = LOG_LEVELS[rank];
     const time = nowText();
-    const all = fields ? { ...this.#fields, ...fields } : this.#fields;
     let json: string | undefined;
     let text: string | undefined;
     for (const out of this.#outputs) {
       if (LOG_LEVELS.indexOf(out.level) > rank) continue;
       if (out.format === "json") {
-        json ??= JSON.stringify({ level, msg, time, ...all }) + "\n";
+        json ??= this.#json(level, msg, time, fields);
         out.sink.write(json);
       } else {
         if (text === undefined) {
           text = `${time} ${level} ${msg}`;
+          const all = fields ? { ...this.#fields, ...fields } : this.#fields;
           for (const [k, v] of Object.entries(all)) if (v !== undefined) text += ` ${k}=${textValue(v)}`;
           text += "\n";
         }
@@ -220,6 +233,17 @@ export class Logger {
       }
     }
   }
+}
+
+/** `,"k":v` for each defined field, as JSON.stringify would write them. */
+function jsonMembers(fields: LogFields): string {
+  let out = "";
+  for (const k in fields) {
+    const v = fields[k];
+    if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
+    out += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
+  }
+  return out;
 }
 
 /** A sink that drops every line (`output: none`). */
