@@ -3,7 +3,7 @@
  * exchanges whose bytes the test controls, and small JSON calls.
  * @module
  */
-import { gostCommand } from "../helpers/gost.ts";
+import { startGost } from "../helpers/gost.ts";
 
 /** A running gost.ts process with its API. */
 export interface ApiProcess {
@@ -24,59 +24,17 @@ export async function startApi(
   args: string[],
   opts: { apiPort: number; prefix?: string; cwd?: string; listening?: number },
 ): Promise<ApiProcess> {
-  const child = gostCommand(args, { cwd: opts.cwd }).spawn();
-  const lines: string[] = [];
   let api = false;
-  let seen = 0;
   const want = opts.listening ?? 0;
-  let ready!: () => void;
-  let failed!: (e: Error) => void;
-  const readyP = new Promise<void>((res, rej) => {
-    ready = res;
-    failed = rej;
+  const p = await startGost(args, {
+    cwd: opts.cwd,
+    what: "its API was up",
+    ready: (line, listening) => {
+      if (/api server on/.test(line)) api = true;
+      return api && listening >= want;
+    },
   });
-  const drain = (async () => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of child.stderr) {
-      buf += dec.decode(chunk, { stream: true });
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        lines.push(line);
-        if (/api server on/.test(line)) api = true;
-        if (/service \S+ is listening on/.test(line)) seen++;
-        if (api && seen >= want) ready();
-      }
-    }
-    failed(new Error(`gost exited before its API was up:\n${lines.join("\n")}`));
-  })();
-  const stdoutDrain = child.stdout.pipeTo(new WritableStream()).catch(() => {});
-  const timer = setTimeout(() => failed(new Error(`gost API not up in 20 s:\n${lines.join("\n")}`)), 20_000);
-  let stopped: Promise<Deno.CommandStatus> | null = null;
-  const stop = (signal: Deno.Signal = "SIGTERM") => {
-    stopped ??= (async () => {
-      try {
-        child.kill(signal);
-      } catch { /* gone */ }
-      const st = await child.status;
-      await drain;
-      await stdoutDrain;
-      return st;
-    })();
-    return stopped;
-  };
-  try {
-    await readyP;
-  } catch (err) {
-    await stop("SIGKILL");
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
-  const base = `http://127.0.0.1:${opts.apiPort}${opts.prefix ?? ""}`;
-  return { child, lines, base, stop, [Symbol.asyncDispose]: async () => void (await stop("SIGKILL")) };
+  return { ...p, base: `http://127.0.0.1:${opts.apiPort}${opts.prefix ?? ""}` };
 }
 
 /** A JSON answer. */

@@ -3,48 +3,13 @@
  * makes each one exchange a few bytes (so the relay is running), waits, and reads the proxy's RSS.
  * @module
  */
+import { closeQuietly } from "../../core/conn.ts";
+import { tcpEcho } from "../helpers/servers.ts";
 import { rssKiB } from "./procs.ts";
-
-function closeQuietly(c: { close(): void }): void {
-  try {
-    c.close();
-  } catch {
-    // already closed
-  }
-}
 
 /** A TCP echo server with a 64-byte buffer per conn (its memory is not measured, but 1,000 conns should be cheap). */
 export function smallEcho(): { port: number; close(): void } {
-  const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns = new Set<Deno.Conn>();
-  (async () => {
-    for await (const c of ln) {
-      conns.add(c);
-      (async () => {
-        const buf = new Uint8Array(64);
-        try {
-          for (;;) {
-            const n = await c.read(buf);
-            if (n === null) break;
-            let off = 0;
-            while (off < n) off += await c.write(buf.subarray(off, n));
-          }
-        } catch {
-          // peer went away
-        } finally {
-          conns.delete(c);
-          closeQuietly(c);
-        }
-      })();
-    }
-  })().catch(() => {});
-  return {
-    port: (ln.addr as Deno.NetAddr).port,
-    close() {
-      closeQuietly(ln);
-      for (const c of conns) closeQuietly(c);
-    },
-  };
+  return tcpEcho("127.0.0.1", 64);
 }
 
 async function readExact(c: Deno.Conn, n: number): Promise<Uint8Array> {

@@ -61,17 +61,29 @@ export async function runGost(
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
+/** Options of {@link startGost}. */
+export interface StartOptions {
+  /** How many "service … is listening on" lines to wait for (default 1). */
+  listening?: number;
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Another readiness rule: true once the log lines seen so far say the process is ready. */
+  ready?: (line: string, listening: number) => boolean;
+  /** What is awaited, for the failure message (default "listening"). */
+  what?: string;
+}
+
 /**
- * Starts gost.ts and resolves once `ready` log lines (default: one per service) say "is listening on".
+ * Starts gost.ts and resolves once it is ready: by default when `listening` log lines (one per service) say
+ * "is listening on".
  * @throws when the process exits or 20 s pass first
  */
-export async function startGost(
-  args: string[],
-  opts: { listening?: number; cwd?: string; env?: Record<string, string> } = {},
-): Promise<GostProcess> {
+export async function startGost(args: string[], opts: StartOptions = {}): Promise<GostProcess> {
   const child = gostCommand(args, { cwd: opts.cwd, env: opts.env }).spawn();
   const lines: string[] = [];
   const want = opts.listening ?? 1;
+  const isReady = opts.ready ?? ((_line: string, n: number) => n >= want);
+  const what = opts.what ?? "listening";
   let seen = 0;
   let ready!: () => void;
   let failed!: (e: Error) => void;
@@ -89,26 +101,14 @@ export async function startGost(
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         lines.push(line);
-        if (/service \S+ is listening on/.test(line) && ++seen >= want) ready();
+        if (/service \S+ is listening on/.test(line)) seen++;
+        if (isReady(line, seen)) ready();
       }
     }
-    failed(new Error(`gost exited before listening:\n${lines.join("\n")}`));
+    failed(new Error(`gost exited before ${what}:\n${lines.join("\n")}`));
   })();
   const stdoutDrain = child.stdout.pipeTo(new WritableStream()).catch(() => {});
-  const timer = setTimeout(() => failed(new Error(`gost did not listen in 20 s:\n${lines.join("\n")}`)), 20_000);
-  try {
-    await readyP;
-  } catch (err) {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-    await child.status;
-    await drain;
-    await stdoutDrain;
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
+  const timer = setTimeout(() => failed(new Error(`gost not ${what} in 20 s:\n${lines.join("\n")}`)), 20_000);
   let stopped: Promise<Deno.CommandStatus> | null = null;
   const stop = (signal: Deno.Signal = "SIGTERM") => {
     stopped ??= (async () => {
@@ -122,5 +122,13 @@ export async function startGost(
     })();
     return stopped;
   };
+  try {
+    await readyP;
+  } catch (err) {
+    await stop("SIGKILL");
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
   return { child, lines, stop, [Symbol.asyncDispose]: async () => void (await stop("SIGKILL")) };
 }

@@ -4,15 +4,15 @@
  */
 import { closeQuietly } from "../../core/conn.ts";
 
-/** A TCP echo server; `close()` stops it and every conn it accepted. */
-export function tcpEcho(hostname = "127.0.0.1"): { port: number; close(): void } {
+/** A TCP echo server (`bufferSize` bytes per conn); `close()` stops it and every conn it accepted. */
+export function tcpEcho(hostname = "127.0.0.1", bufferSize = 64 * 1024): { port: number; close(): void } {
   const ln = Deno.listen({ hostname, port: 0 });
   const conns = new Set<Deno.Conn>();
   (async () => {
     for await (const c of ln) {
       conns.add(c);
       (async () => {
-        const buf = new Uint8Array(64 * 1024);
+        const buf = new Uint8Array(bufferSize);
         try {
           for (;;) {
             const n = await c.read(buf);
