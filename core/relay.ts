@@ -4,8 +4,9 @@
  * to a 16 KiB then a 1 MiB buffer borrowed from shared pools, and the first short read hands the borrowed buffer
  * back and returns to the small one. Bulk transfers thus run on 1 MiB reads, chatty ones on 2–16 KiB, and idle
  * ones hold 2 KiB. Writes loop until everything is written. EOF half-closes the other side; both conns are closed
- * once, when both directions end or one fails. Datagram conns use one 64 KiB buffer per direction and never
- * half-close.
+ * once, when both directions end or one fails. A stream direction is a callback-driven `Pump`, not an async
+ * loop, so an idle relay holds two small objects and two pending reads (idle memory, DESIGN.md §7). Datagram conns
+ * use one 64 KiB buffer per direction and never half-close.
  * @module
  */
 import { closeQuietly, type Conn } from "./conn.ts";
@@ -39,11 +40,6 @@ export interface RelayResult {
   output: number;
 }
 
-async function writeFull(dst: Conn, p: Uint8Array): Promise<void> {
-  let off = await dst.write(p);
-  while (off < p.length) off += await dst.write(p.subarray(off));
-}
-
 async function copyDatagrams(src: Conn, dst: Conn): Promise<number> {
   let total = 0;
   const buf = new Uint8Array(DATAGRAM);
@@ -56,37 +52,113 @@ async function copyDatagrams(src: Conn, dst: Conn): Promise<number> {
 }
 
 /**
+ * One direction of a byte-stream relay: reads `src` into the tiered buffers and writes everything to `dst` until
+ * EOF, then half-closes `dst` and calls `end(true)`; a failed read or write calls `end(false, err)`. Written with callbacks
+ * rather than as an async loop: an idle direction holds this object and one pending read, where a suspended async
+ * function would also hold its generator, register file and two fresh await closures per read (about 0.5 KiB).
+ */
+class Pump {
+  /** Bytes written to `dst`. */
+  total = 0;
+  readonly #src: Conn;
+  readonly #dst: Conn;
+  readonly #end: (ok: boolean, err?: unknown) => void;
+  readonly #small = new Uint8Array(SMALL);
+  #buf: Uint8Array<ArrayBuffer> = this.#small;
+  #tier = -1;
+  /** The chunk being written: `#buf[#off, #n)`. */
+  #n = 0;
+  #off = 0;
+  #done = false;
+
+  constructor(src: Conn, dst: Conn, end: (ok: boolean, err?: unknown) => void) {
+    this.#src = src;
+    this.#dst = dst;
+    this.#end = end;
+  }
+
+  /** Starts the first read. */
+  start(): void {
+    this.#read();
+  }
+
+  #read(): void {
+    try {
+      this.#src.read(this.#buf).then(this.#onRead, this.#onError);
+    } catch (err) {
+      this.#onError(err);
+    }
+  }
+
+  #write(p: Uint8Array): void {
+    try {
+      this.#dst.write(p).then(this.#onWritten, this.#onError);
+    } catch (err) {
+      this.#onError(err);
+    }
+  }
+
+  readonly #onRead = (n: number | null): void => {
+    if (n === null) {
+      this.#finish();
+      const eof = () => this.#end(true);
+      try {
+        this.#dst.closeWrite().then(eof, eof);
+      } catch {
+        eof();
+      }
+      return;
+    }
+    this.#n = n;
+    this.#off = 0;
+    const buf = this.#buf;
+    this.#write(n === buf.length ? buf : buf.subarray(0, n));
+  };
+
+  readonly #onWritten = (k: number): void => {
+    const n = this.#n;
+    this.#off += k;
+    if (this.#off < n) return this.#write(this.#buf.subarray(this.#off, n));
+    this.total += n;
+    const buf = this.#buf;
+    if (n === buf.length) {
+      if (this.#tier < TIERS.length - 1) {
+        if (this.#tier >= 0) TIERS[this.#tier].put(buf);
+        this.#buf = TIERS[++this.#tier].get();
+      }
+    } else if (this.#tier >= 0) {
+      TIERS[this.#tier].put(buf);
+      this.#tier = -1;
+      this.#buf = this.#small;
+    }
+    this.#read();
+  };
+
+  readonly #onError = (err: unknown): void => {
+    if (this.#done) return;
+    this.#finish();
+    this.#end(false, err);
+  };
+
+  /** Hands a borrowed buffer back: no read or write is pending on it any more. */
+  #finish(): void {
+    this.#done = true;
+    if (this.#tier >= 0) TIERS[this.#tier].put(this.#buf);
+    this.#tier = -1;
+    this.#buf = this.#small;
+  }
+}
+
+/**
  * Copies `src` to `dst` until EOF, then half-closes `dst`. Rejects on any read/write error.
  * @returns the number of bytes copied
  */
-export async function copy(src: Conn, dst: Conn): Promise<number> {
-  if (src.datagram || dst.datagram) return await copyDatagrams(src, dst);
-  let total = 0;
-  const small = new Uint8Array(SMALL);
-  let buf: Uint8Array<ArrayBuffer> = small;
-  let tier = -1;
-  try {
-    for (;;) {
-      const n = await src.read(buf);
-      if (n === null) break;
-      await writeFull(dst, n === buf.length ? buf : buf.subarray(0, n));
-      total += n;
-      if (n === buf.length) {
-        if (tier < TIERS.length - 1) {
-          if (tier >= 0) TIERS[tier].put(buf);
-          buf = TIERS[++tier].get();
-        }
-      } else if (tier >= 0) {
-        TIERS[tier].put(buf);
-        tier = -1;
-        buf = small;
-      }
-    }
-  } finally {
-    if (tier >= 0) TIERS[tier].put(buf);
-  }
-  await dst.closeWrite().catch(() => {});
-  return total;
+export function copy(src: Conn, dst: Conn): Promise<number> {
+  if (src.datagram || dst.datagram) return copyDatagrams(src, dst);
+  return new Promise((resolve, reject) => {
+    const p = new Pump(src, dst, (ok, err) => ok ? resolve(p.total) : reject(err));
+    p.start();
+  });
 }
 
 /**
@@ -94,10 +166,32 @@ export async function copy(src: Conn, dst: Conn): Promise<number> {
  * Never rejects: connection errors end the relay.
  * @param a usually the client conn
  * @param b usually the target conn
- * @returns bytes moved each way
+ * @returns bytes moved each way (written to the other side, also when a direction failed)
  * @example const { input, output } = await relay(clientConn, targetConn);
  */
-export async function relay(a: Conn, b: Conn): Promise<RelayResult> {
+export function relay(a: Conn, b: Conn): Promise<RelayResult> {
+  if (a.datagram || b.datagram) return relayDatagrams(a, b);
+  return new Promise((resolve) => {
+    let open = 2;
+    let closed = false;
+    const end = (ok: boolean) => {
+      open--;
+      if (!closed && (!ok || open === 0)) {
+        closed = true;
+        closeQuietly(a);
+        closeQuietly(b);
+      }
+      if (open === 0) resolve({ input: up.total, output: down.total });
+    };
+    const up = new Pump(a, b, end);
+    const down = new Pump(b, a, end);
+    up.start();
+    down.start();
+  });
+}
+
+/** {@link relay} for datagram conns: no half-close, so the first direction to end closes both. */
+async function relayDatagrams(a: Conn, b: Conn): Promise<RelayResult> {
   const result: RelayResult = { input: 0, output: 0 };
   let closed = false;
   const closeBoth = () => {
@@ -106,16 +200,9 @@ export async function relay(a: Conn, b: Conn): Promise<RelayResult> {
     closeQuietly(a);
     closeQuietly(b);
   };
-  const datagram = a.datagram || b.datagram;
-  const up = copy(a, b).then((n) => {
-    result.input = n;
-    if (datagram) closeBoth();
-  }, closeBoth);
-  const down = copy(b, a).then((n) => {
-    result.output = n;
-    if (datagram) closeBoth();
-  }, closeBoth);
-  await Promise.all([up, down]);
-  closeBoth();
+  await Promise.all([
+    copyDatagrams(a, b).then((n) => void (result.input = n)).finally(closeBoth).catch(() => {}),
+    copyDatagrams(b, a).then((n) => void (result.output = n)).finally(closeBoth).catch(() => {}),
+  ]);
   return result;
 }

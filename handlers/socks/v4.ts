@@ -41,56 +41,65 @@ export class Socks4Handler implements Handler {
   /** Serves one client on any conn (a sniffing handler may pass a PrefixConn); closes it before settling. */
   async handle(conn: Conn, ctx: ConnContext): Promise<void> {
     try {
-      const r = new HandshakeReader(conn, 512);
-      const req = await withDeadline(conn, this.#md.readTimeoutMs, () => readSocks4Request(r)).catch(async (err) => {
-        // a malformed request gets 0x5B; a wrong version, EOF or timeout just closes
-        if (
-          err instanceof HandshakeError && !(err instanceof BadVersionError) && !(err instanceof UnexpectedEofError) &&
-          !(err instanceof TimeoutError)
-        ) await reply(conn, Socks4Reply.Failed);
-        throw err;
-      });
-      const dst = joinHostPort(req.host, req.port);
-      ctx.dst = dst;
-      ctx.logger = ctx.logger.child({ dst });
-
-      const auth = this.#opts.auth;
-      if (auth) {
-        const id = auth.authenticate(req.userid, "");
-        if (id === null) {
-          await reply(conn, Socks4Reply.AuthFailed);
-          throw new AuthError(`SOCKS4 user "${req.userid}" refused`);
-        }
-        ctx.clientId = id;
-        ctx.logger = ctx.logger.child({ user: id });
-      }
-
-      if (req.cmd !== Socks4Cmd.Connect) {
-        // GOST closes BIND without a reply; we answer 0x5B so the client learns why
-        await reply(conn, Socks4Reply.Failed);
-        throw new HandshakeError(`SOCKS4 command 0x${req.cmd.toString(16)} is not supported`);
-      }
-
-      let target: Conn;
-      try {
-        target = await this.#opts.router.dial("tcp", dst, dialOptions(ctx));
-      } catch (err) {
-        await reply(conn, err instanceof PolicyError ? Socks4Reply.Blocked : Socks4Reply.Failed);
-        throw err instanceof DialError || err instanceof PolicyError
-          ? err
-          : new DialError(dst, errorMessage(err), { cause: err });
-      }
-      try {
-        await writeFull(conn, encodeSocks4Reply(Socks4Reply.Granted));
-      } catch (err) {
-        closeQuietly(target);
-        throw err;
-      }
-      ctx.logger.info(`${ctx.src} <-> ${dst}`);
-      await relay(r.conn(), target);
+      const { client, target } = await this.#open(conn, ctx);
+      await relay(client, target);
     } finally {
       closeQuietly(conn);
     }
+  }
+
+  /**
+   * Request, auth, dial and reply, then the conns to relay. A function of its own so that the handshake reader and
+   * its buffer are garbage once it returns, not kept by a relay that may idle for hours.
+   */
+  async #open(conn: Conn, ctx: ConnContext): Promise<{ client: Conn; target: Conn }> {
+    const r = new HandshakeReader(conn, 512);
+    const req = await withDeadline(conn, this.#md.readTimeoutMs, () => readSocks4Request(r)).catch(async (err) => {
+      // a malformed request gets 0x5B; a wrong version, EOF or timeout just closes
+      if (
+        err instanceof HandshakeError && !(err instanceof BadVersionError) && !(err instanceof UnexpectedEofError) &&
+        !(err instanceof TimeoutError)
+      ) await reply(conn, Socks4Reply.Failed);
+      throw err;
+    });
+    const dst = joinHostPort(req.host, req.port);
+    ctx.dst = dst;
+    ctx.logger = ctx.logger.child({ dst });
+
+    const auth = this.#opts.auth;
+    if (auth) {
+      const id = auth.authenticate(req.userid, "");
+      if (id === null) {
+        await reply(conn, Socks4Reply.AuthFailed);
+        throw new AuthError(`SOCKS4 user "${req.userid}" refused`);
+      }
+      ctx.clientId = id;
+      ctx.logger = ctx.logger.child({ user: id });
+    }
+
+    if (req.cmd !== Socks4Cmd.Connect) {
+      // GOST closes BIND without a reply; we answer 0x5B so the client learns why
+      await reply(conn, Socks4Reply.Failed);
+      throw new HandshakeError(`SOCKS4 command 0x${req.cmd.toString(16)} is not supported`);
+    }
+
+    let target: Conn;
+    try {
+      target = await this.#opts.router.dial("tcp", dst, dialOptions(ctx));
+    } catch (err) {
+      await reply(conn, err instanceof PolicyError ? Socks4Reply.Blocked : Socks4Reply.Failed);
+      throw err instanceof DialError || err instanceof PolicyError
+        ? err
+        : new DialError(dst, errorMessage(err), { cause: err });
+    }
+    try {
+      await writeFull(conn, encodeSocks4Reply(Socks4Reply.Granted));
+    } catch (err) {
+      closeQuietly(target);
+      throw err;
+    }
+    ctx.logger.info(`${ctx.src} <-> ${dst}`);
+    return { client: r.conn(), target };
   }
 }
 

@@ -5,7 +5,7 @@
 import { dialOptions } from "../../../core/plugin.ts";
 import { closeQuietly, type Conn, joinHostPort } from "../../../core/conn.ts";
 import { DialError, errorMessage, HandshakeError, PolicyError } from "../../../core/errors.ts";
-import { relay } from "../../../core/relay.ts";
+import { relay, type RelayResult } from "../../../core/relay.ts";
 import { Rep } from "../wire.ts";
 import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
 
@@ -29,9 +29,10 @@ export function dialFailureRep(err: unknown): number {
 
 /**
  * Serves CONNECT.
+ * @returns the bytes relayed each way
  * @throws {DialError} after replying with {@link dialFailureRep}
  */
-export async function connect(s: CommandScope): Promise<void> {
+export async function connect(s: CommandScope): Promise<RelayResult> {
   const { conn, ctx, addr } = s;
   if (!addr.host || addr.port === 0) {
     await sendError(conn, Rep.HostUnreachable);
@@ -55,5 +56,6 @@ export async function connect(s: CommandScope): Promise<void> {
     throw err;
   }
   ctx.logger.info(`${ctx.src} <-> ${dst}`);
-  await relay(conn, target);
+  // returned, not awaited: this function's frame is not kept for the life of the relay
+  return relay(conn, target);
 }

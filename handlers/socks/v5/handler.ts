@@ -50,15 +50,11 @@ export class Socks5Handler implements Handler {
   /** Serves one client on any conn (a sniffing handler may pass a PrefixConn); closes it before settling. */
   async handle(conn: Conn, ctx: ConnContext): Promise<void> {
     try {
-      const r = new HandshakeReader(conn, 512);
-      const req = await withDeadline(conn, this.#md.readTimeoutMs, () => this.#handshake(conn, r, ctx));
-      const dst = joinHostPort(req.addr.host, req.addr.port);
-      ctx.dst = dst;
-      ctx.logger = ctx.logger.child({ dst });
-      const scope: CommandScope = { conn: r.conn(), addr: req.addr, ctx, opts: this.#opts, md: this.#md };
-      switch (req.code) {
+      const { code, scope } = await this.#request(conn, ctx);
+      switch (code) {
         case Cmd.Connect:
-          return await connect(scope);
+          await connect(scope);
+          return;
         case Cmd.Bind:
           return await bind(scope);
         case Cmd.UdpAssociate:
@@ -69,11 +65,24 @@ export class Socks5Handler implements Handler {
           return await udpTun(scope);
         default:
           await sendError(conn, Rep.CmdUnsupported);
-          throw new HandshakeError(`SOCKS5 command 0x${req.code.toString(16)} is not supported`);
+          throw new HandshakeError(`SOCKS5 command 0x${code.toString(16)} is not supported`);
       }
     } finally {
       closeQuietly(conn);
     }
+  }
+
+  /**
+   * The handshake, bounded by `readTimeout`, and the command's scope. A function of its own so that the reader
+   * and its buffer are garbage once it returns, not kept by a relay that may idle for hours.
+   */
+  async #request(conn: Conn, ctx: ConnContext): Promise<{ code: number; scope: CommandScope }> {
+    const r = new HandshakeReader(conn, 512);
+    const req = await withDeadline(conn, this.#md.readTimeoutMs, () => this.#handshake(conn, r, ctx));
+    const dst = joinHostPort(req.addr.host, req.addr.port);
+    ctx.dst = dst;
+    ctx.logger = ctx.logger.child({ dst });
+    return { code: req.code, scope: { conn: r.conn(), addr: req.addr, ctx, opts: this.#opts, md: this.#md } };
   }
 
   /** Greeting, method choice, auth and request. */
