@@ -9,14 +9,21 @@ import { FlagError, parseFlags, splitGroups, USAGE } from "./core/config/flags.t
 import { resolveConfig } from "./core/config/resolve.ts";
 import { formatConfig } from "./core/config/output.ts";
 import { ConfigError } from "./core/errors.ts";
-import { createLogger } from "./core/log.ts";
+import { createLogger, flushLogs } from "./core/log.ts";
 import { permissionMessage } from "./core/permissions.ts";
 import { killRunningHooks } from "./core/service/hooks.ts";
 import { runGroups, watchParent } from "./core/service/process.ts";
 import { versionLine } from "./core/version.ts";
 import { createBuiltinRegistries } from "./mod.ts";
 
+/** Exits with `code` once every log line is written (Deno.exit runs no handlers). */
+function exit(code: number): never {
+  flushLogs();
+  Deno.exit(code);
+}
+
 function fail(message: string, code: number): never {
+  flushLogs();
   console.error(message);
   Deno.exit(code);
 }
@@ -34,7 +41,7 @@ async function main(argv: string[]): Promise<void> {
         throw err;
       }
     }
-    Deno.exit(await runGroups(groups, createLogger()));
+    exit(await runGroups(groups, createLogger()));
   }
   let flags;
   try {
@@ -70,14 +77,14 @@ async function main(argv: string[]): Promise<void> {
     }
     running.app.logger.info(`received ${signal}, shutting down`);
     await running.app.close();
-    Deno.exit(0);
+    exit(0);
   };
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => void stop(sig));
   watchParent(() => void stop("parent exit"));
   const app = running.app = await App.start(flags, reg);
   if (stopping) {
     await app.close();
-    Deno.exit(0);
+    exit(0);
   }
   Deno.addSignalListener("SIGHUP", () => app.reloadQuietly());
 }

@@ -26,10 +26,28 @@ export class HandshakeReader {
   #start = 0;
   #end = 0;
 
-  /** @param conn the client conn  @param initial initial buffer size (grows up to the caps callers pass) */
-  constructor(conn: Conn, initial = 1024) {
+  #reading = false;
+
+  /**
+   * @param conn the client conn
+   * @param initial initial buffer size, or the buffer itself (reused, see {@link detach}); it grows up to the caps
+   * callers pass
+   */
+  constructor(conn: Conn, initial: number | Uint8Array = 1024) {
     this.#conn = conn;
-    this.#buf = new Uint8Array(initial);
+    this.#buf = typeof initial === "number" ? new Uint8Array(initial) : initial;
+  }
+
+  /**
+   * Gives up the buffer for reuse once the reader is done, unless a read into it is still in flight (then null:
+   * the read may still write into it). Buffered bytes are dropped; a later read starts with a new buffer.
+   */
+  detach(): Uint8Array | null {
+    if (this.#reading) return null;
+    const b = this.#buf;
+    this.#buf = new Uint8Array(0);
+    this.#start = this.#end = 0;
+    return b;
   }
 
   /** Number of buffered unread bytes. */
@@ -52,7 +70,13 @@ export class HandshakeReader {
       this.#start = 0;
       this.#end = used;
     }
-    const n = await this.#conn.read(this.#buf.subarray(this.#end));
+    this.#reading = true;
+    let n: number | null;
+    try {
+      n = await this.#conn.read(this.#buf.subarray(this.#end));
+    } finally {
+      this.#reading = false;
+    }
     if (n === null || n === 0) return false;
     this.#end += n;
     return true;
@@ -111,6 +135,17 @@ export class HandshakeReader {
       if (scanned > max) throw new FieldTooLongError(max);
       if (!(await this.#fill(max + 1))) throw new UnexpectedEofError();
     }
+  }
+
+  /** The buffered unread bytes as a view (no copy), valid until the next read. */
+  peekBuffered(): Uint8Array {
+    return this.#buf.subarray(this.#start, this.#end);
+  }
+
+  /** Consumes `n` of the buffered bytes. */
+  discard(n: number): void {
+    if (n < 0 || n > this.buffered) throw new RangeError(`discard ${n} of ${this.buffered} buffered bytes`);
+    this.#start += n;
   }
 
   /** Takes the buffered unread bytes. */

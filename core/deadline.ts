@@ -28,19 +28,16 @@ function tick(): void {
       // a deadline callback must not break the others
     }
   }
-  stopIfIdle();
-}
-
-function stopIfIdle(): void {
-  if (pending.size || ticker === undefined) return;
-  clearInterval(ticker);
-  ticker = undefined;
+  if (pending.size === 0 && ticker !== undefined) {
+    clearInterval(ticker);
+    ticker = undefined;
+  }
 }
 
 /**
  * Calls `fire` after about `ms` (at most {@link DEADLINE_TICK_MS} late). One shared ticker serves every pending
  * deadline, so the per-connection cost is a set insert and delete instead of a timer each (the connection rate
- * depends on it). The ticker runs only while deadlines are pending.
+ * depends on it). The ticker runs while deadlines are pending and stops on the first tick without any.
  * @returns a function that cancels the deadline
  * @example const cancel = after(15_000, () => conn.close()); … cancel();
  */
@@ -51,9 +48,9 @@ export function after(ms: number, fire: () => void): () => void {
     ticker = setInterval(tick, DEADLINE_TICK_MS);
     Deno.unrefTimer(ticker as unknown as number);
   }
-  return () => {
-    if (pending.delete(p)) stopIfIdle();
-  };
+  // The ticker stops on its next idle tick, not here: a conn rate of a few per tick would otherwise create and
+  // clear an interval timer for every conn.
+  return () => pending.delete(p);
 }
 
 /**

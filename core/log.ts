@@ -15,7 +15,10 @@ export type LogFormat = "json" | "text";
 /** Extra key/values printed with a line. */
 export type LogFields = Record<string, unknown>;
 
-/** Where lines go: anything with a synchronous write, so a line is out of the process before `write` returns. */
+/**
+ * Where lines go. A sink writes a line synchronously, or (a {@link StreamSink}) by the end of the current microtask
+ * run, so lines are never held across an event-loop wait.
+ */
 export interface LogSink {
   write(line: string): void;
   /** Releases the sink; settles once pending work (a backup being compressed) is done. Never rejects. */
@@ -53,23 +56,57 @@ export interface LogOutput {
 
 const encoder = new TextEncoder();
 
-/** A sink that writes to a Deno stream or file synchronously, so nothing is lost at exit. */
+/** Lines of one microtask run are written together up to this many characters; past it they go out at once. */
+const BATCH_CHARS = 64 * 1024;
+/** Stream sinks holding lines not yet written. */
+const unflushed = new Set<StreamSink>();
+
+/**
+ * Writes out every line still held by a {@link StreamSink}. Call it before `Deno.exit()`, which runs no handlers.
+ */
+export function flushLogs(): void {
+  for (const s of unflushed) s.flush();
+}
+
+/**
+ * A sink that writes to a Deno stream or file. Lines logged in one run of the microtask queue (one event-loop turn
+ * of the proxy: every conn that made progress) go out in one synchronous write at its end, instead of a system
+ * call each; a line is therefore out of the process before the event loop waits again. {@link flushLogs} writes
+ * them at once (exit paths).
+ */
 export class StreamSink implements LogSink {
   #w: { writeSync(p: Uint8Array): number; close?(): void } | null;
   #owned: boolean;
+  #pending = "";
+  readonly #flushSoon = () => this.flush();
   constructor(w: { writeSync(p: Uint8Array): number; close?(): void }, owned = false) {
     this.#w = w;
     this.#owned = owned;
   }
   write(line: string): void {
     if (!this.#w) return;
+    if (this.#pending === "") {
+      unflushed.add(this);
+      queueMicrotask(this.#flushSoon);
+    }
+    this.#pending += line;
+    if (this.#pending.length >= BATCH_CHARS) this.flush();
+  }
+  /** Writes the held lines now. */
+  flush(): void {
+    const text = this.#pending;
+    if (text === "") return;
+    this.#pending = "";
+    unflushed.delete(this);
+    if (!this.#w) return;
     try {
-      writeAllSync(this.#w, encoder.encode(line));
+      writeAllSync(this.#w, encoder.encode(text));
     } catch {
       // a closed pipe must never crash the proxy
     }
   }
   close(): void {
+    this.flush();
     if (this.#owned) {
       try {
         this.#w?.close?.();
@@ -151,7 +188,9 @@ export class Logger {
       this.#outputs = [{ sink: a as LogSink, level: (b as LogLevel | undefined) ?? "info", format: format ?? "json" }];
       this.#fields = fields ?? {};
     }
-    this.#min = Math.min(...this.#outputs.map((o) => LOG_LEVELS.indexOf(o.level)), LOG_LEVELS.length);
+    let min: number = LOG_LEVELS.length;
+    for (const o of this.#outputs) min = Math.min(min, LOG_LEVELS.indexOf(o.level));
+    this.#min = min;
   }
 
   /** A logger writing to every output of `loggers` (fields of the members are not kept). */
@@ -171,7 +210,12 @@ export class Logger {
 
   /** A logger that adds `fields` to every line. */
   child(fields: LogFields): Logger {
-    return new Logger(this.#outputs, { ...this.#fields, ...fields });
+    const c = new Logger(this.#outputs, { ...this.#fields, ...fields });
+    // The parent's fields text is a prefix of the child's when no key repeats (the usual case: one per connection).
+    if (this.#jsonFields !== undefined && !sharesKey(fields, this.#fields)) {
+      c.#jsonFields = this.#jsonFields + jsonMembers(fields);
+    }
+    return c;
   }
 
   trace(msg: string, fields?: LogFields): void {
@@ -203,11 +247,11 @@ export class Logger {
 
   /** One JSON line: `{"level","msg","time",…fields}` built from the cached fields text. */
   #json(level: string, msg: string, time: string, fields?: LogFields): string {
-    if (fields && Object.keys(fields).some((k) => k in this.#fields)) {
+    if (fields && sharesKey(fields, this.#fields)) {
       return JSON.stringify({ level, msg, time, ...this.#fields, ...fields }) + "\n";
     }
     this.#jsonFields ??= jsonMembers(this.#fields);
-    return `{"level":"${level}","msg":${JSON.stringify(msg)},"time":"${time}"${this.#jsonFields}${
+    return `{"level":"${level}","msg":${jsonText(msg)},"time":"${time}"${this.#jsonFields}${
       fields ? jsonMembers(fields) : ""
     }}\n`;
   }
@@ -235,13 +279,29 @@ export class Logger {
   }
 }
 
+/** Tells whether `a` has a key of `b`. */
+function sharesKey(a: LogFields, b: LogFields): boolean {
+  for (const k in a) if (k in b) return true;
+  return false;
+}
+
+/** Printable ASCII without `"` and `\`: such a string is its own JSON text between quotes. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** JSON text of a field name or value, skipping JSON.stringify for the common plain strings and numbers. */
+function jsonText(v: unknown): string {
+  if (typeof v === "string") return PLAIN.test(v) ? `"${v}"` : JSON.stringify(v);
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  return JSON.stringify(v);
+}
+
 /** `,"k":v` for each defined field, as JSON.stringify would write them. */
 function jsonMembers(fields: LogFields): string {
   let out = "";
   for (const k in fields) {
     const v = fields[k];
     if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
-    out += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
+    out += `,${jsonText(k)}:${jsonText(v)}`;
   }
   return out;
 }

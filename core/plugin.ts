@@ -168,6 +168,13 @@ export class ListenerClosedError extends Error {
   }
 }
 
+/** The host of a `host:port` or `[v6]:port` client address (its hash key). */
+function clientHost(src: string): string {
+  const colon = src.lastIndexOf(":");
+  const host = colon >= 0 && /^\d+$/.test(src.slice(colon + 1)) ? src.slice(0, colon) : src;
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+}
+
 /**
  * The dial options for one connection: its abort signal, its logger, and the `hash` selector key (the
  * authenticated client id, else the client IP).
@@ -177,6 +184,6 @@ export function dialOptions(ctx: ConnContext): DialOptions {
   return {
     signal: ctx.signal,
     logger: ctx.logger,
-    hashKey: ctx.clientId ?? ctx.src.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""),
+    hashKey: ctx.clientId ?? clientHost(ctx.src),
   };
 }

@@ -40,8 +40,10 @@ const KEPT = new Set(["content-length", "transfer-encoding", "host"]);
  * bodies pass through unchanged. With `upgrade`, `Upgrade` is kept with `Connection: Upgrade`.
  */
 export function stripHopByHop(h: HeaderList, upgrade: boolean): HeaderList {
-  const named = new Set(h.tokens("connection").filter((t) => !KEPT.has(t)));
-  const out = new HeaderList(h.entries.filter((e) => !HOP_BY_HOP.has(e.key) && !named.has(e.key)));
+  const named = h.tokens("connection").filter((t) => !KEPT.has(t));
+  const kept = [];
+  for (const e of h.entries) if (!HOP_BY_HOP.has(e.key) && !named.includes(e.key)) kept.push(e);
+  const out = new HeaderList(kept);
   const proto = h.get("upgrade");
   if (upgrade && proto) {
     out.add("Connection", "Upgrade");

@@ -8,7 +8,7 @@ import { closeQuietly, type Conn, writeFull } from "../../core/conn.ts";
 import { DialError, errorMessage, PolicyError } from "../../core/errors.ts";
 import { type ConnContext, dialOptions, type HandlerOptions } from "../../core/plugin.ts";
 import type { HttpMetadata } from "./metadata.ts";
-import { lingerClose, newReader } from "./stream.ts";
+import { lingerClose, newReader, releaseReader } from "./stream.ts";
 import { buildReply } from "./wire.ts";
 
 /** An upstream conn and its reader. */
@@ -71,7 +71,10 @@ export class Session {
 
   /** Closes the kept upstream conn. */
   closeUpstream(): void {
-    if (this.#up) closeQuietly(this.#up.conn);
+    if (this.#up) {
+      closeQuietly(this.#up.conn);
+      releaseReader(this.#up.reader);
+    }
     this.#up = null;
     this.#upAddr = "";
   }
@@ -98,5 +101,6 @@ export class Session {
   close(): void {
     this.ctx.signal.removeEventListener("abort", this.#onAbort);
     this.closeUpstream();
+    releaseReader(this.reader);
   }
 }

@@ -24,9 +24,19 @@ export interface HeadLimits {
   maxHeaderBytes: number;
 }
 
-/** A new reader for one side of the proxy. */
+/** Reader buffers given back by finished readers ({@link releaseReader}), so a conn does not allocate its own. */
+const readerPool: Uint8Array[] = [];
+const READER_POOL_MAX = 64;
+
+/** A new reader for one side of the proxy, on a reused buffer when one is free. */
 export function newReader(conn: Conn): HandshakeReader {
-  return new HandshakeReader(conn, READ_BUFFER);
+  return new HandshakeReader(conn, readerPool.pop() ?? READ_BUFFER);
+}
+
+/** Gives a finished reader's buffer back for the next {@link newReader} (not when it grew, or a read is pending). */
+export function releaseReader(r: HandshakeReader): void {
+  const b = r.detach();
+  if (b && b.length === READ_BUFFER && readerPool.length < READER_POOL_MAX) readerPool.push(b);
 }
 
 /** Reads one line (without LF and a trailing CR). */
@@ -48,6 +58,37 @@ async function readLine(r: HandshakeReader, max: number, status = 431): Promise<
  */
 export async function readHead(r: HandshakeReader, limits: HeadLimits): Promise<string[] | null> {
   if (r.buffered === 0 && (await r.peekByte()) === null) return null;
+  return bufferedHead(r, limits) ?? await readHeadByLines(r, limits);
+}
+
+/**
+ * The fast path of {@link readHead}: when the buffered bytes hold a whole well-formed head (CRLF line ends, no
+ * leading empty line, within the caps), it is consumed and decoded in one piece without waiting. Anything else
+ * (incomplete, over a cap, bare CR or LF) returns null and is left to the line-by-line path, which gives the exact
+ * error.
+ */
+function bufferedHead(r: HandshakeReader, limits: HeadLimits): string[] | null {
+  const b = r.peekBuffered();
+  let lineStart = 0;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c === LF) return null;
+    if (c !== CR) continue;
+    if (i + 1 >= b.length || b[i + 1] !== LF) return null;
+    const len = i - lineStart;
+    const left = limits.maxHeaderBytes - lineStart;
+    if (left <= 0 || len > Math.min(limits.maxLineBytes, left)) return null;
+    if (len === 0) {
+      if (lineStart === 0) return null;
+      r.discard(i + 2);
+      return latin1Decode(b.subarray(0, lineStart - 2)).split("\r\n");
+    }
+    lineStart = ++i + 1;
+  }
+  return null;
+}
+
+async function readHeadByLines(r: HandshakeReader, limits: HeadLimits): Promise<string[]> {
   const lines: string[] = [];
   let total = 0;
   let empty = 0;
