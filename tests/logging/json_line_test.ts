@@ -1,5 +1,5 @@
-import { deepEqual, equal } from "node:assert/strict";
-import { Logger, MemorySink } from "../../core/log.ts";
+import { deepEqual, equal, match } from "node:assert/strict";
+import { flushLogs, Logger, MemorySink, StreamSink } from "../../core/log.ts";
 
 Deno.test("json lines carry level, msg, time, then the logger's and the call's fields; a call field overrides", () => {
   const sink = new MemorySink();
@@ -19,4 +19,46 @@ Deno.test("json lines carry level, msg, time, then the logger's and the call's f
   });
   deepEqual({ ...b, time: 0 }, { level: "debug", msg: "over", time: 0, service: "s", sid: "y", n: 2 });
   equal(sink.lines.every((l) => l.endsWith("}\n")), true);
+});
+
+Deno.test("a stream sink writes the lines of one microtask run in one write, and flushLogs writes them at once", async () => {
+  const writes: string[] = [];
+  const w = {
+    writeSync(p: Uint8Array) {
+      writes.push(new TextDecoder().decode(p));
+      return p.length;
+    },
+  };
+  const log = new Logger(new StreamSink(w), "info", "text");
+  log.info("one");
+  log.info("two");
+  equal(writes.length, 0, "held until the microtask run ends");
+  await Promise.resolve();
+  equal(writes.length, 1);
+  match(writes[0], /info one\n.*info two\n$/);
+  log.info("three");
+  flushLogs();
+  equal(writes.length, 2);
+  match(writes[1], /info three\n$/);
+  await Promise.resolve();
+  equal(writes.length, 2, "nothing left to write");
+});
+
+Deno.test("a child logger's JSON fields follow its parent's, escaped as JSON.stringify escapes them", () => {
+  const sink = new MemorySink();
+  const parent = new Logger(sink, "info", "json").child({ service: "s" });
+  parent.info("warm"); // the parent's fields text is cached now
+  parent.child({ sid: 'q"\\\u0001é', n: -0, big: 1e21, nan: NaN }).info("x", { d: "1.5s" });
+  const line = sink.lines[1];
+  deepEqual(JSON.parse(line), {
+    level: "info",
+    msg: "x",
+    time: JSON.parse(line).time,
+    service: "s",
+    sid: 'q"\\\u0001é',
+    n: 0,
+    big: 1e21,
+    nan: null,
+    d: "1.5s",
+  });
 });
