@@ -6,6 +6,9 @@
 import { type Conn, PrefixConn } from "./conn.ts";
 import { HandshakeError } from "./errors.ts";
 
+/** The buffer of a detached reader: a later read grows it into a new one. */
+const EMPTY = new Uint8Array(0);
+
 /** Thrown when the peer closes the connection in the middle of a handshake. */
 export class UnexpectedEofError extends HandshakeError {
   constructor() {
@@ -45,7 +48,7 @@ export class HandshakeReader {
   detach(): Uint8Array | null {
     if (this.#reading) return null;
     const b = this.#buf;
-    this.#buf = new Uint8Array(0);
+    this.#buf = EMPTY;
     this.#start = this.#end = 0;
     return b;
   }

@@ -10,7 +10,7 @@ import { AuthError, ConfigError, DialError, HandshakeError } from "../../core/er
 import type { Metadata } from "../../core/metadata.ts";
 import type { ClientPluginOptions, Connector, DialOptions } from "../../core/plugin.ts";
 import { DEFAULT_MAX_HEADER_BYTES, MAX_LINE_BYTES } from "./metadata.ts";
-import { newReader, readHead } from "./stream.ts";
+import { newReader, readHead, releaseReader } from "./stream.ts";
 import { HeaderList, latin1Encode, parseResponseHead, serializeHead } from "./wire.ts";
 
 /** Default time for the CONNECT exchange. */
@@ -83,7 +83,9 @@ export class HttpConnector implements Connector {
         if (res.status < 200 || res.status > 299) {
           throw new DialError(addr, `http connector: CONNECT ${addr}: ${res.status} ${res.reason}`.trimEnd());
         }
-        return reader.conn();
+        const tunnel = reader.conn();
+        releaseReader(reader);
+        return tunnel;
       });
     } catch (err) {
       closeQuietly(conn);
