@@ -11,7 +11,7 @@ import { DialError, errorMessage, GostError, PolicyError, TimeoutError } from ".
 import { type Logger, nopLogger } from "../log.ts";
 import type { DialOptions, Listener, Router } from "../plugin.ts";
 import { dialUdp } from "../udp.ts";
-import { deadlineSignal } from "../deadline.ts";
+import { after, deadlineSignal } from "../deadline.ts";
 import type { BypassChecker, Chain, FirstNodeCheck } from "./chain.ts";
 
 /** Maps a host name to an IP before dialing (hosts, then resolver); undefined keeps the name. */
@@ -81,14 +81,14 @@ async function withTimeout<T>(
   const onAbort = () => ctl.abort(outer?.reason);
   if (outer?.aborted) onAbort();
   else outer?.addEventListener("abort", onAbort, { once: true });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let grace: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const err = new TimeoutError(`dial timed out after ${ms} ms`);
-      ctl.abort(err);
-      grace = setTimeout(() => reject(err), ABORT_GRACE_MS);
-    }, ms);
+  // The shared deadline ticker, not a timer per dial: a chain dial is on every proxied conn's path.
+  let cancelGrace: (() => void) | undefined;
+  let expire!: (err: unknown) => void;
+  const expired = new Promise<never>((_, reject) => expire = reject);
+  const cancel = after(ms, () => {
+    const err = new TimeoutError(`dial timed out after ${ms} ms`);
+    ctl.abort(err);
+    cancelGrace = after(ABORT_GRACE_MS, () => expire(err));
   });
   const work = fn(ctl.signal);
   try {
@@ -97,8 +97,8 @@ async function withTimeout<T>(
     work.then((c) => closeQuietly(c as { close(): void }), () => {});
     throw err;
   } finally {
-    clearTimeout(timer);
-    clearTimeout(grace);
+    cancel();
+    cancelGrace?.();
     outer?.removeEventListener("abort", onAbort);
   }
 }
