@@ -9,7 +9,7 @@
  * (exit 1 when a target is missed). Exit status 1 when a benchmark could not run, 2 on bad flags or missing tools.
  * @module
  */
-import { freePort } from "../helpers/gost.ts";
+import { freePort, V8_FLAGS } from "../helpers/gost.ts";
 import { has } from "../helpers/run.ts";
 import { forwardConn, idleMemory, smallEcho, socks5Conn } from "./memory.ts";
 import { cpuSeconds, type Proc, runTool, spawn, stopAll, waitReady } from "./procs.ts";
@@ -85,12 +85,16 @@ const floorRows: [string, number, number][] = [];
 /** Direct (no proxy) figures: [what, value]. */
 const limits: [string, string][] = [];
 
-/** Starts gost.ts from source (as tests/helpers/gost.ts does) with its log in a file, and waits until it listens. */
+/**
+ * Starts gost.ts from source (as tests/helpers/gost.ts and `deno task start` do, with {@link V8_FLAGS}) with its log
+ * in a file, and waits until it listens.
+ */
 async function startGost(name: string, gostArgs: string[]): Promise<Proc> {
   const p = spawn(name, `${dir}/${name}.log`, Deno.execPath(), [
     "run",
     "-A",
     "--unstable-net",
+    V8_FLAGS,
     "--quiet",
     `${ROOT}main.ts`,
     ...gostArgs,
@@ -490,11 +494,21 @@ async function benchChain(): Promise<void> {
 
 // ---------------------------------------------------------------- --floor: gost.ts layers vs a bare Deno relay
 
+/** The bare relay runs with gost.ts's {@link V8_FLAGS}: the heap settings are part of the floor, not of our layers. */
 async function bareRelay(name: string, port: number, target: number, buffer = 16384): Promise<Proc> {
   return await startPeer(
     name,
     Deno.execPath(),
-    ["run", "-A", "--quiet", `${ROOT}tests/bench/bare_relay.ts`, String(port), String(target), String(buffer)],
+    [
+      "run",
+      "-A",
+      V8_FLAGS,
+      "--quiet",
+      `${ROOT}tests/bench/bare_relay.ts`,
+      String(port),
+      String(target),
+      String(buffer),
+    ],
     /bare relay listening/,
   );
 }
@@ -551,7 +565,7 @@ async function main(): Promise<number> {
   }
   const failed: string[] = [];
   const started = Date.now();
-  progress(`${quick ? "quick run" : "full run"}, logs in ${dir}`);
+  progress(`${quick ? "quick run" : "full run"}, logs in ${dir}; gost.ts and the bare relay run with ${V8_FLAGS}`);
   const benches: [Bench, () => Promise<void>][] = [
     ["tcp", benchTcp],
     ["socks5", benchSocks5],
@@ -574,7 +588,9 @@ async function main(): Promise<number> {
   const date = new Date().toISOString().slice(0, 10);
   const cores = navigator.hardwareConcurrency;
   console.log(
-    `\n## gost.ts vs peers (${date}, ${cores} cores, Deno ${Deno.version.deno}${quick ? ", --quick" : ""})\n`,
+    `\n## gost.ts vs peers (${date}, ${cores} cores, Deno ${Deno.version.deno}, ${V8_FLAGS}${
+      quick ? ", --quick" : ""
+    })\n`,
   );
   console.log(formatTable(rows));
   if (cpuRows.length) {
@@ -586,7 +602,8 @@ async function main(): Promise<number> {
   }
   if (floorRows.length) {
     console.log(
-      "\nFloor: our tcp forward vs a bare Deno relay, no gost.ts layers (lower ratio is better for CPU, KiB):\n",
+      `\nFloor: our tcp forward vs a bare Deno relay, no gost.ts layers, both with ${V8_FLAGS} (lower ratio is ` +
+        "better for CPU, KiB):\n",
     );
     console.log(markdown([
       ["floor", "ours", "bare", "ratio"],

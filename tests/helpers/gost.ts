@@ -4,6 +4,14 @@
  */
 const ROOT = new URL("../../", import.meta.url).pathname;
 
+/**
+ * The V8 flag gost.ts runs with wherever it is started (deno.json's `start` and `compile` tasks, the deployment
+ * recipes in docs/, the command lines in README.md; tests/distribution/v8_flags_test.ts checks they agree): young
+ * generation semi-spaces of at most 4 MiB instead of V8's 32 MiB, which a burst of connections otherwise grows and
+ * keeps resident (docs/benchmarks.md, "V8 heap flag").
+ */
+export const V8_FLAGS = "--v8-flags=--max-semi-space-size=4";
+
 /** A running gost.ts process. */
 export interface GostProcess {
   child: Deno.ChildProcess;
@@ -30,13 +38,13 @@ export function freeUdpPort(): number {
   return port;
 }
 
-/** The command that runs gost.ts from source. */
+/** The command that runs gost.ts from source, as `deno task start` does. */
 export function gostCommand(
   args: string[],
   opts: { stdin?: "piped" | "null"; cwd?: string; env?: Record<string, string> } = {},
 ): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-net", "--quiet", `${ROOT}main.ts`, ...args],
+    args: ["run", "-A", "--unstable-net", V8_FLAGS, "--quiet", `${ROOT}main.ts`, ...args],
     cwd: opts.cwd ?? ROOT,
     stdin: opts.stdin ?? "null",
     stdout: "piped",
