@@ -58,6 +58,15 @@ const encoder = new TextEncoder();
 
 /** Lines of one microtask run are written together up to this many characters; past it they go out at once. */
 const BATCH_CHARS = 64 * 1024;
+/** UTF-8 of a batch is written from this buffer (no new buffer per write); sized for a full batch. */
+const scratch = new Uint8Array(BATCH_CHARS * 3);
+
+/** `text` as UTF-8, in the shared scratch buffer when it fits (valid until the next call). */
+function encodeScratch(text: string): Uint8Array {
+  if (text.length * 3 > scratch.length) return encoder.encode(text);
+  return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
+}
+
 /** Stream sinks holding lines not yet written. */
 const unflushed = new Set<StreamSink>();
 
@@ -100,7 +109,7 @@ export class StreamSink implements LogSink {
     unflushed.delete(this);
     if (!this.#w) return;
     try {
-      writeAllSync(this.#w, encoder.encode(text));
+      writeAllSync(this.#w, encodeScratch(text));
     } catch {
       // a closed pipe must never crash the proxy
     }
