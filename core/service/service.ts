@@ -173,7 +173,9 @@ export class Service implements AsyncDisposable {
     };
     const start = performance.now();
     logger.info(`${src} <> ${local}`);
-    for (const h of this.#connHooks) h.open(ctx);
+    // Index loops, and none without hooks: a for-of iterator would stay in this frame for the conn's lifetime.
+    const hooks = this.#connHooks;
+    for (let i = 0; i < hooks.length; i++) hooks[i].open(ctx);
     let error: unknown;
     let serverError = false;
     try {
@@ -196,8 +198,10 @@ export class Service implements AsyncDisposable {
         inputBytes: conn.input,
         outputBytes: conn.output,
       });
-      const result = { inputBytes: conn.input, outputBytes: conn.output, durationMs, error, serverError };
-      for (const h of this.#connHooks) h.close(ctx, result);
+      if (hooks.length) {
+        const result = { inputBytes: conn.input, outputBytes: conn.output, durationMs, error, serverError };
+        for (let i = 0; i < hooks.length; i++) hooks[i].close(ctx, result);
+      }
     }
   }
 

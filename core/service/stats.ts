@@ -71,20 +71,26 @@ export class CountingConn extends ConnWrapper {
       stats.currentConns++;
     }
   }
-  override async read(p: Uint8Array): Promise<number | null> {
-    const n = await this.inner.read(p);
+  // Reads and writes count in callbacks made once per conn, not in async methods: an idle relay keeps a read
+  // pending for its lifetime, and a suspended async method would hold its frame all along.
+  override read(p: Uint8Array): Promise<number | null> {
+    return this.inner.read(p).then(this.#countIn);
+  }
+  override write(p: Uint8Array): Promise<number> {
+    return this.inner.write(p).then(this.#countOut);
+  }
+  readonly #countIn = (n: number | null): number | null => {
     if (n) {
       this.input += n;
       if (this.#stats) this.#stats.inputBytes += n;
     }
     return n;
-  }
-  override async write(p: Uint8Array): Promise<number> {
-    const n = await this.inner.write(p);
+  };
+  readonly #countOut = (n: number): number => {
     this.output += n;
     if (this.#stats) this.#stats.outputBytes += n;
     return n;
-  }
+  };
   /** Closes once; later calls do nothing (closing twice would throw and cost an exception per conn). */
   override close(): void {
     if (!this.#open) return;
