@@ -100,6 +100,8 @@ export class NodeGroup {
    * @param exclude nodes already tried for this request
    */
   select(hashKey?: string, exclude?: ReadonlySet<Node>): Node | undefined {
+    // One node (every hop of a plain -F chain) is the answer whatever its state: it is also the last resort.
+    if (this.nodes.length === 1 && !exclude?.has(this.nodes[0])) return this.nodes[0];
     const candidates = exclude?.size ? this.nodes.filter((n) => !exclude.has(n)) : this.nodes;
     if (candidates.length === 0) return undefined;
     const now = Date.now();
