@@ -69,10 +69,21 @@ export function ownDenoFlags(argv: string[] | undefined = procCmdline()): string
   return flags[0] === "run" ? flags.slice(1) : flags;
 }
 
-/** Flags for the permissions granted in full (fallback when the command line cannot be read). */
+/**
+ * The V8 flag gost.ts runs with wherever it is started (deno.json's `start` and `compile` tasks, the deployment
+ * recipes in docs/, the command lines in README.md; tests/distribution/v8_flags_test.ts checks they agree): young
+ * generation semi-spaces of at most 4 MiB instead of V8's 32 MiB, which a burst of connections otherwise grows and
+ * keeps resident (docs/benchmarks.md, "V8 heap flag").
+ */
+export const V8_FLAGS = "--v8-flags=--max-semi-space-size=4";
+
+/**
+ * Flags for the permissions granted in full, with {@link V8_FLAGS} (fallback when the command line cannot be
+ * read).
+ */
 function grantedFlags(): string[] {
   const flags = PERMISSIONS.filter(([name]) => granted({ name } as Deno.PermissionDescriptor)).map(([, f]) => f);
-  return [...(flags.length === PERMISSIONS.length ? ["-A"] : flags), "--unstable-net", "--no-prompt"];
+  return [...(flags.length === PERMISSIONS.length ? ["-A"] : flags), "--unstable-net", "--no-prompt", V8_FLAGS];
 }
 
 /**

@@ -2,15 +2,12 @@
  * Runs gost.ts as a real process (`deno run main.ts …`) for end-to-end tests, and waits for its services to listen.
  * @module
  */
-const ROOT = new URL("../../", import.meta.url).pathname;
+import { V8_FLAGS } from "../../core/service/process.ts";
 
-/**
- * The V8 flag gost.ts runs with wherever it is started (deno.json's `start` and `compile` tasks, the deployment
- * recipes in docs/, the command lines in README.md; tests/distribution/v8_flags_test.ts checks they agree): young
- * generation semi-spaces of at most 4 MiB instead of V8's 32 MiB, which a burst of connections otherwise grows and
- * keeps resident (docs/benchmarks.md, "V8 heap flag").
- */
-export const V8_FLAGS = "--v8-flags=--max-semi-space-size=4";
+/** The flag gost.ts runs with everywhere (defined with the process launcher in core/service/process.ts). */
+export { V8_FLAGS };
+
+const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** A running gost.ts process. */
 export interface GostProcess {
