@@ -54,10 +54,13 @@ export function after(ms: number, fire: () => void): () => void {
 }
 
 /**
- * An abort signal that fires after about `ms` (see {@link after}) or when `outer` aborts.
- * @returns the signal, whether the deadline (not `outer`) fired, and a function releasing the deadline
+ * An abort signal that fires after about `ms` (see {@link after}), with a {@link TimeoutError} as its reason, or
+ * when `outer` aborts (with `outer`'s reason).
+ * @param what what times out, for the reason's message (`dial` → "dial timed out after 10000 ms")
+ * @param onExpire called with the reason when the deadline (not `outer`) fires
+ * @returns the signal, whether the deadline fired, and a function releasing the deadline
  */
-export function deadlineSignal(ms: number, outer?: AbortSignal): {
+export function deadlineSignal(ms: number, outer?: AbortSignal, what = "", onExpire?: (reason: TimeoutError) => void): {
   signal: AbortSignal;
   expired: () => boolean;
   release: () => void;
@@ -66,7 +69,9 @@ export function deadlineSignal(ms: number, outer?: AbortSignal): {
   let expired = false;
   const cancel = after(ms, () => {
     expired = true;
-    ctl.abort(new Error(`timed out after ${ms} ms`));
+    const reason = new TimeoutError(`${what ? `${what} ` : ""}timed out after ${ms} ms`);
+    ctl.abort(reason);
+    onExpire?.(reason);
   });
   const onAbort = () => ctl.abort(outer?.reason);
   if (outer?.aborted) ctl.abort(outer.reason);

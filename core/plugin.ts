@@ -2,7 +2,7 @@
  * The plugin contracts: listeners accept conns, handlers speak a protocol on them, the router reaches targets.
  * @module
  */
-import type { Conn, Network } from "./conn.ts";
+import { type Conn, type Network, splitHostPort } from "./conn.ts";
 import type { Logger } from "./log.ts";
 import type { Metadata } from "./metadata.ts";
 import type { Authenticator } from "./routing/auth.ts";
@@ -170,9 +170,11 @@ export class ListenerClosedError extends Error {
 
 /** The host of a `host:port` or `[v6]:port` client address (its hash key). */
 function clientHost(src: string): string {
-  const colon = src.lastIndexOf(":");
-  const host = colon >= 0 && /^\d+$/.test(src.slice(colon + 1)) ? src.slice(0, colon) : src;
-  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  try {
+    return splitHostPort(src).host;
+  } catch {
+    return src; // a unix socket path
+  }
 }
 
 /**

@@ -7,7 +7,7 @@
  * @module
  */
 import { addrString, closeQuietly, type Conn, joinHostPort, type Network, splitHostPort } from "../conn.ts";
-import { DialError, errorMessage, GostError, PolicyError, TimeoutError } from "../errors.ts";
+import { DialError, errorMessage, GostError, PolicyError, type TimeoutError } from "../errors.ts";
 import { type Logger, nopLogger } from "../log.ts";
 import type { DialOptions, Listener, Router } from "../plugin.ts";
 import { dialUdp } from "../udp.ts";
@@ -77,29 +77,21 @@ async function withTimeout<T>(
   outer: AbortSignal | undefined,
   fn: (s: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  const ctl = new AbortController();
-  const onAbort = () => ctl.abort(outer?.reason);
-  if (outer?.aborted) onAbort();
-  else outer?.addEventListener("abort", onAbort, { once: true });
-  // The shared deadline ticker, not a timer per dial: a chain dial is on every proxied conn's path.
-  let cancelGrace: (() => void) | undefined;
   let expire!: (err: unknown) => void;
   const expired = new Promise<never>((_, reject) => expire = reject);
-  const cancel = after(ms, () => {
-    const err = new TimeoutError(`dial timed out after ${ms} ms`);
-    ctl.abort(err);
+  let cancelGrace: (() => void) | undefined;
+  const deadline = deadlineSignal(ms, outer, "dial", (err) => {
     cancelGrace = after(ABORT_GRACE_MS, () => expire(err));
   });
-  const work = fn(ctl.signal);
+  const work = fn(deadline.signal);
   try {
     return await Promise.race([work, expired]);
   } catch (err) {
     work.then((c) => closeQuietly(c as { close(): void }), () => {});
     throw err;
   } finally {
-    cancel();
+    deadline.release();
     cancelGrace?.();
-    outer?.removeEventListener("abort", onAbort);
   }
 }
 

@@ -36,8 +36,6 @@ export function newSid(): string {
     prefix = base32hex([t >>> 24 & 255, t >>> 16 & 255, t >>> 8 & 255, t & 255, ...machine, high]);
     prefixKey = key;
   }
-  // Bytes 10–11 (16 bits) padded to 20 bits: 4 characters.
-  const low = counter & 0xffff;
-  return prefix + ALPHABET[low >>> 11] + ALPHABET[(low >>> 6) & 31] + ALPHABET[(low >>> 1) & 31] +
-    ALPHABET[(low << 4) & 31];
+  // Bytes 10–11 (16 bits, padded): the last 4 characters.
+  return prefix + base32hex([counter >>> 8 & 255, counter & 255]);
 }
