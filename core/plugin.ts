@@ -27,6 +27,12 @@ export interface Router {
   dial(network: Network, addr: string, opts?: DialOptions): Promise<Conn>;
   /** Listens on `addr` at the far end of the chain (remote port forwarding); absent when unsupported. */
   bind?(network: Network, addr: string, opts?: DialOptions): Promise<Listener>;
+  /**
+   * A key under which conns to `addr` may be kept and shared between clients: the target and the path a dial to it
+   * takes, when that path is always the same (no chain, or one node in every hop). Undefined when every dial may
+   * pick another path (a hop with several nodes: sharing would defeat its selector) or the target is bypassed.
+   */
+  reuseKey?(network: Network, addr: string): string | undefined;
 }
 
 /** One accepted connection's facts (sing-box's inbound context). */

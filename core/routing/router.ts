@@ -7,7 +7,7 @@
  * @module
  */
 import { addrString, closeQuietly, type Conn, joinHostPort, type Network, splitHostPort } from "../conn.ts";
-import { DialError, errorMessage, GostError, PolicyError, type TimeoutError } from "../errors.ts";
+import { DialError, errorMessage, GostError, PolicyError } from "../errors.ts";
 import { type Logger, nopLogger } from "../log.ts";
 import type { DialOptions, Listener, Router } from "../plugin.ts";
 import { dialUdp } from "../udp.ts";
@@ -68,8 +68,8 @@ export async function dialTcp(host: string, port: number, timeoutMs: number, sig
 const ABORT_GRACE_MS = 100;
 
 /**
- * Runs `fn` with a timeout that aborts the signal it gets with a {@link TimeoutError} (an abort of `outer` passes
- * on its own reason). A route rejects on that abort, naming the node it was at; the router's own rejection is the
+ * Runs `fn` with a timeout that aborts the signal it gets with a `TimeoutError` (an abort of `outer` passes on its
+ * own reason). A route rejects on that abort, naming the node it was at; the router's own rejection is the
  * backstop, {@link ABORT_GRACE_MS} later.
  */
 async function withTimeout<T>(
@@ -231,6 +231,19 @@ export class DefaultRouter implements Router {
     if (last instanceof DialError) throw last;
     if (last instanceof GostError && last.code !== "gost") throw last;
     throw new DialError(addr, `dial ${network} ${addr}: ${errorMessage(last ?? "aborted")}`, { cause: last });
+  }
+
+  /** See {@link Router.reuseKey}: the target alone without a chain, with the chain's fixed path otherwise. */
+  reuseKey(network: Network, addr: string): string | undefined {
+    try {
+      if (network !== "tcp" || this.#opts.bypass?.()?.contains(network, addr)) return undefined;
+      const chain = this.#opts.chain?.();
+      if (!chain) return addr;
+      const path = chain.fixedPath();
+      return path === undefined ? undefined : `${path} > ${addr}`;
+    } catch {
+      return undefined; // a missing chain or bypass: the dial itself says what is wrong
+    }
   }
 
   /**

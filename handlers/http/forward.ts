@@ -120,7 +120,7 @@ export async function forwardRequest(s: Session, req: RequestHead): Promise<bool
   if (s.ctx.logger.enabled("debug")) s.ctx.logger.debug(`${req.method} ${req.target}`);
 
   for (let attempt = 0;; attempt++) {
-    const up = await s.upstream(addr, attempt > 0);
+    const up = await s.upstream(addr, attempt > 0, body.kind === "none");
     // A kept conn the origin closed meanwhile fails at once: retry a body-less request once on a new conn.
     const retry = up.reused && attempt === 0 && body.kind === "none";
     const sending = upload(s, up, head, body);
@@ -138,10 +138,11 @@ export async function forwardRequest(s: Session, req: RequestHead): Promise<bool
       }
       return await abort(s, sending, false, new UnexpectedEofError());
     }
-    return await respond(s, req, up, res, sending, clientKeep, upgrade);
+    return await respond(s, req, up, res, sending, clientKeep, upgrade, !upgrade && body.kind === "none");
   }
 }
 
+/** Relays the response; `shareable`: a body-less request, so the upstream conn may serve other clients after it. */
 async function respond(
   s: Session,
   req: RequestHead,
@@ -150,6 +151,7 @@ async function respond(
   sending: Sending,
   clientKeep: boolean,
   upgrade: boolean,
+  shareable: boolean,
 ): Promise<boolean> {
   let started = false;
   try {
@@ -181,6 +183,8 @@ async function respond(
     if (sending.error) throw sending.error;
     if (framing.kind === "close" || res.minor < 1 || res.headers.tokens("connection").includes("close")) {
       s.closeUpstream();
+    } else if (shareable) {
+      s.upstreamIdle();
     }
     return keep;
   } catch (err) {

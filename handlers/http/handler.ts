@@ -12,6 +12,7 @@ import { authenticateRequest } from "./auth.ts";
 import { handleConnect } from "./connect.ts";
 import { forwardRequest } from "./forward.ts";
 import { type HttpMetadata, parseHttpMetadata } from "./metadata.ts";
+import { UpstreamPool } from "./pool.ts";
 import { Session } from "./session.ts";
 import { readHead } from "./stream.ts";
 import { HttpStatusError, parseRequestHead, type RequestHead } from "./wire.ts";
@@ -26,6 +27,8 @@ import { HttpStatusError, parseRequestHead, type RequestHead } from "./wire.ts";
 export class HttpHandler implements Handler {
   readonly #opts: HandlerOptions;
   #md: HttpMetadata = parseHttpMetadata(new Metadata());
+  /** Idle upstream conns shared by the client conns (absent with `upstreamKeepAlive: false`). */
+  #pool?: UpstreamPool;
 
   constructor(opts: HandlerOptions) {
     this.#opts = opts;
@@ -34,14 +37,23 @@ export class HttpHandler implements Handler {
   init(md: Metadata): Promise<void> {
     try {
       this.#md = parseHttpMetadata(md);
+      this.#pool?.close();
+      this.#pool = this.#md.upstreamKeepAlive
+        ? new UpstreamPool(this.#md.upstreamIdleTimeoutMs, this.#md.upstreamMaxIdle)
+        : undefined;
       return Promise.resolve();
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
+  /** Closes the idle upstream conns (service close). */
+  close(): void {
+    this.#pool?.close();
+  }
+
   async handle(conn: Conn, ctx: ConnContext): Promise<void> {
-    const s = new Session(conn, ctx, this.#opts, this.#md);
+    const s = new Session(conn, ctx, this.#opts, this.#md, this.#pool);
     try {
       for (let first = true;; first = false) {
         const req = await this.#readRequest(s, first);

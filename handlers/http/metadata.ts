@@ -4,6 +4,7 @@
  */
 import { ConfigError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
+import { DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS, DEFAULT_UPSTREAM_MAX_IDLE } from "./pool.ts";
 
 /** Default bound on reading one request head, and on the idle wait for the next one. */
 export const DEFAULT_READ_TIMEOUT_MS = 15_000;
@@ -24,6 +25,11 @@ export interface HttpMetadata {
   realm: string;
   /** Headers every reply of the proxy itself carries (Proxy-Agent first, then `header`). */
   replyHeaders: [string, string][];
+  /** Keep idle upstream conns for other clients' requests (`upstreamKeepAlive`). */
+  upstreamKeepAlive: boolean;
+  upstreamIdleTimeoutMs: number;
+  /** Idle upstream conns kept per target. */
+  upstreamMaxIdle: number;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -59,7 +65,12 @@ export function parseHttpMetadata(md: Metadata): HttpMetadata {
   const replyHeaders: [string, string][] = header.some(([k]) => k.toLowerCase() === "proxy-agent")
     ? header
     : [["Proxy-Agent", proxyAgent], ...header];
+  const upstreamIdleTimeoutMs = md.duration("upstreamIdleTimeout", DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS);
+  const upstreamMaxIdle = md.int("upstreamMaxIdle", DEFAULT_UPSTREAM_MAX_IDLE, 0, 1 << 16);
   return {
+    upstreamKeepAlive: md.bool("upstreamKeepAlive", true) && upstreamIdleTimeoutMs > 0 && upstreamMaxIdle > 0,
+    upstreamIdleTimeoutMs,
+    upstreamMaxIdle,
     readTimeoutMs: readTimeoutMs > 0 ? readTimeoutMs : DEFAULT_READ_TIMEOUT_MS,
     maxHeaderBytes,
     maxLineBytes: Math.min(MAX_LINE_BYTES, maxHeaderBytes),

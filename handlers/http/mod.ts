@@ -9,6 +9,9 @@
  * | `proxyAgent` (`http.proxyAgent`) | `gost/3.0` | `Proxy-Agent` header of the proxy's own replies |
  * | `header` (`http.header`) | none | map of extra headers added to the proxy's own replies |
  * | `maxHeaderBytes` (`http.maxHeaderBytes`) | `65536` | cap on one head (lines are capped at 16 KiB); over it: 431 |
+ * | `upstreamKeepAlive` | `true` | keep idle upstream conns of absolute-URI requests for other clients (see pool.ts) |
+ * | `upstreamIdleTimeout` | `30s` | how long a kept upstream conn waits for the next request |
+ * | `upstreamMaxIdle` | `64` | idle upstream conns kept per target (0: none) |
  *
  * Not implemented (GOST options): `probeResistance`/`knock`, `udp` (UDP over HTTP), sniffing/MITM.
  *

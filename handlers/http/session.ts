@@ -8,6 +8,7 @@ import { closeQuietly, type Conn, writeFull } from "../../core/conn.ts";
 import { DialError, errorMessage, PolicyError } from "../../core/errors.ts";
 import { type ConnContext, dialOptions, type HandlerOptions } from "../../core/plugin.ts";
 import type { HttpMetadata } from "./metadata.ts";
+import type { UpstreamPool } from "./pool.ts";
 import { lingerClose, newReader, releaseReader } from "./stream.ts";
 import { buildReply } from "./wire.ts";
 
@@ -17,6 +18,10 @@ export interface Upstream {
   reader: HandshakeReader;
   /** True when it already served a request (it may have been closed by the origin since). */
   reused: boolean;
+  /** The router's reuse key for its target (undefined: never shared with other clients). */
+  key?: string;
+  /** True between a body-less request's clean response and the next request: other clients may take it. */
+  idle: boolean;
 }
 
 /** Per-connection state shared by the CONNECT and forwarding paths. */
@@ -32,25 +37,39 @@ export class Session {
   #upAddr = "";
   readonly #onAbort = () => this.closeUpstream();
 
-  constructor(conn: Conn, ctx: ConnContext, opts: HandlerOptions, md: HttpMetadata) {
+  readonly #pool?: UpstreamPool;
+
+  /** @param pool idle upstream conns shared with the handler's other client conns */
+  constructor(conn: Conn, ctx: ConnContext, opts: HandlerOptions, md: HttpMetadata, pool?: UpstreamPool) {
     this.conn = conn;
     this.reader = newReader(conn);
     this.ctx = ctx;
     this.opts = opts;
     this.md = md;
+    this.#pool = pool;
     ctx.signal.addEventListener("abort", this.#onAbort, { once: true });
   }
 
   /**
-   * The upstream conn to `addr`: the kept one when it goes there (unless `fresh`), else a new dial.
+   * The upstream conn to `addr`: unless `fresh`, the one this client conn kept when it goes there, or (for a
+   * `bodyless` request) an idle one from the pool; else a new dial.
    * @throws {DialError} when the dial fails
    */
-  async upstream(addr: string, fresh: boolean): Promise<Upstream> {
+  async upstream(addr: string, fresh: boolean, bodyless: boolean): Promise<Upstream> {
     if (this.#up && this.#upAddr === addr && !fresh) {
       this.#up.reused = true;
+      this.#up.idle = false;
       return this.#up;
     }
-    this.closeUpstream();
+    this.#releaseUpstream();
+    const key = this.#pool && this.opts.router.reuseKey?.("tcp", addr);
+    const kept = key !== undefined && !fresh && bodyless ? this.#pool?.take(key) : undefined;
+    if (kept) {
+      this.ctx.logger.info(`${this.ctx.src} <-> ${addr} (kept conn)`);
+      this.#up = { conn: kept, reader: newReader(kept), reused: true, key, idle: false };
+      this.#upAddr = addr;
+      return this.#up;
+    }
     let conn: Conn;
     try {
       conn = await this.opts.router.dial("tcp", addr, dialOptions(this.ctx));
@@ -64,9 +83,29 @@ export class Session {
       throw new DialError(addr, "Service closed");
     }
     this.ctx.logger.info(`${this.ctx.src} <-> ${addr}`);
-    this.#up = { conn, reader: newReader(conn), reused: false };
+    this.#up = { conn, reader: newReader(conn), reused: false, key, idle: false };
     this.#upAddr = addr;
     return this.#up;
+  }
+
+  /** Marks the kept upstream conn idle: its body-less request got a complete response, nothing else is pending. */
+  upstreamIdle(): void {
+    if (this.#up) this.#up.idle = true;
+  }
+
+  /** Gives the kept upstream conn to the pool when it is idle and shareable, else closes it. */
+  #releaseUpstream(): void {
+    const up = this.#up;
+    if (
+      up?.idle && up.key !== undefined && this.#pool && !this.ctx.signal.aborted && up.reader.buffered === 0 &&
+      releaseReader(up.reader)
+    ) {
+      this.#pool.put(up.key, up.conn);
+      this.#up = null;
+      this.#upAddr = "";
+      return;
+    }
+    this.closeUpstream();
   }
 
   /** Closes the kept upstream conn. */
@@ -97,10 +136,10 @@ export class Session {
     await lingerClose(this.conn);
   }
 
-  /** Releases everything (the handler closes the client conn itself). */
+  /** Releases everything (the handler closes the client conn itself); an idle upstream conn goes to the pool. */
   close(): void {
     this.ctx.signal.removeEventListener("abort", this.#onAbort);
-    this.closeUpstream();
+    this.#releaseUpstream();
     releaseReader(this.reader);
   }
 }

@@ -82,6 +82,8 @@ const rows: Row[] = [];
 const cpuRows: [string, number, number][] = [];
 /** `--floor`: our tcp forward against a bare Deno relay: [what, ours, bare]. */
 const floorRows: [string, number, number][] = [];
+/** Short-conn rates with `upstreamKeepAlive=false` (a new upstream conn per client conn, as GOST): no target. */
+const gostLikeRows: [string, number, number][] = [];
 /** Direct (no proxy) figures: [what, value]. */
 const limits: [string, string][] = [];
 
@@ -373,6 +375,21 @@ async function benchRate(): Promise<void> {
   progress(`${what}: ours ${fmt(ro, 0)}, tinyproxy ${fmt(rp, 0)} (direct ${fmt(direct, 0)})`);
   rows.push({ name: what, ours: ro, peer: rp, target: { kind: "ratio-min", value: 1.0 } });
   cpuRows.push(["http proxy short conns, CPU s per 1,000 requests (peer: tinyproxy)", cpu[0], cpu[1]]);
+
+  const plainPort = freePort();
+  const plain = await startGost("gost-http-no-keepalive", [
+    "-L",
+    `http://127.0.0.1:${plainPort}?upstreamKeepAlive=false`,
+  ]);
+  const g = await compare(
+    cfg.wrkRounds,
+    { proc: plain, measure: () => wrk(`http://127.0.0.1:${plainPort}/`, abs) },
+    { proc: tp, measure: () => wrk(`http://127.0.0.1:${peer}/`, abs) },
+  );
+  await plain.stop();
+  progress(`${what}, upstreamKeepAlive=false: ours ${fmt(g.value[0], 0)}, tinyproxy ${fmt(g.value[1], 0)}`);
+  gostLikeRows.push(["http proxy, short conns, req/s (peer: tinyproxy)", ...g.value]);
+  gostLikeRows.push(["http proxy, short conns, CPU s per 1,000 requests", ...g.cpu]);
 }
 
 // ---------------------------------------------------------------- 5. idle memory
@@ -489,6 +506,26 @@ async function benchChain(): Promise<void> {
   rows.push({ name: rt, ours: rate.value[0], peer: rate.value[1], target: { kind: "ratio-min", value: 1.0 } });
   cpuRows.push([`2-hop chain download, CPU s per GiB, 3 processes (peer: ${peerName})`, down.cpu[0], down.cpu[1]]);
   cpuRows.push([`2-hop chain short conns, CPU s per 1,000 requests, 3 processes (peer: ${peerName})`, ...rate.cpu]);
+
+  // The same hops behind an entry that dials the whole chain for every client conn.
+  const pe2 = freePort();
+  const plainEntry = await startGost("gost-chain-entry-no-keepalive", [
+    "-L",
+    `http://127.0.0.1:${pe2}?upstreamKeepAlive=false`,
+    "-F",
+    `http://127.0.0.1:${h1}`,
+    "-F",
+    `socks5://127.0.0.1:${h2}`,
+  ]);
+  const g = await compare(
+    cfg.wrkRounds,
+    { proc: [ours[0], ours[1], plainEntry], measure: () => wrk(`http://127.0.0.1:${pe2}/`, abs) },
+    { proc: peers, measure: () => wrk(`http://127.0.0.1:${pe}/`, abs) },
+  );
+  await plainEntry.stop();
+  progress(`${rt}, upstreamKeepAlive=false: ours ${fmt(g.value[0], 0)}, peers ${fmt(g.value[1], 0)}`);
+  gostLikeRows.push([`2-hop chain, short conns, req/s (peer: ${peerName})`, ...g.value]);
+  gostLikeRows.push(["2-hop chain, short conns, CPU s per 1,000 requests, 3 processes", ...g.cpu]);
   for (const p of [...ours, ...peers]) await p.stop();
 }
 
@@ -600,6 +637,16 @@ async function main(): Promise<number> {
       ...cpuRows.map(([w, o, p]) => [w, fmt(o, 3), fmt(p, 3), fmt(o / p)]),
     ]));
   }
+  if (gostLikeRows.length) {
+    console.log(
+      "\nFor reference, no target: the short-conn lines with `upstreamKeepAlive=false`, a new upstream conn (a new chain)" +
+        " for every client conn, as GOST does:\n",
+    );
+    console.log(markdown([
+      ["without upstream keep-alive", "ours", "peer", "ratio"],
+      ...gostLikeRows.map(([w, o, p]) => [w, fmt(o, o >= 100 ? 0 : 3), fmt(p, p >= 100 ? 0 : 3), fmt(o / p)]),
+    ]));
+  }
   if (floorRows.length) {
     console.log(
       `\nFloor: our tcp forward vs a bare Deno relay, no gost.ts layers, both with ${V8_FLAGS} (lower ratio is ` +
@@ -620,7 +667,7 @@ async function main(): Promise<number> {
   if (jsonOut) {
     Deno.writeTextFileSync(
       jsonOut,
-      JSON.stringify({ date, cores, quick, rows, cpuRows, floorRows, limits, failed }, null, 2) + "\n",
+      JSON.stringify({ date, cores, quick, rows, cpuRows, gostLikeRows, floorRows, limits, failed }, null, 2) + "\n",
     );
   }
   if (failed.length) return 1;

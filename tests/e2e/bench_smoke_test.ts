@@ -62,6 +62,11 @@ Deno.test("deno task bench --quick --floor completes and prints every row with n
       if (!/idle/.test(name)) ok(Number(ours) > 0 && Number(peer) > 0, `${name}: figures must be positive`);
       ok(target.length > 0 && /^(yes|NO)$/.test(okCell), `${name}: target "${target}", ok "${okCell}"`);
     }
+    const reference = parseTable(stdout, "without upstream keep-alive");
+    equal(reference.length, 4, `expected 4 rows without upstream keep-alive:\n${stdout}`);
+    for (const [name, ours, peer] of reference) {
+      ok(Number(ours) > 0 && Number(peer) > 0, `without upstream keep-alive, ${name}: "${ours}", "${peer}"`);
+    }
     const floor = parseTable(stdout, "floor");
     equal(floor.length, 3, `expected 3 floor rows:\n${stdout}`);
     for (const [name, ours, bare, ratio] of floor) {

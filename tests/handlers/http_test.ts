@@ -28,6 +28,7 @@ import {
 import { curl } from "../helpers/run.ts";
 import { httpOrigin, tcpEcho } from "../helpers/servers.ts";
 import { startService } from "../helpers/service.ts";
+import { defaultReply, RawClient, rawOrigin } from "../helpers/http_raw.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -48,122 +49,6 @@ function status(fn: () => unknown): number {
     throw err;
   }
   return 0;
-}
-
-/** A raw client socket with a small buffered response reader. */
-class RawClient implements AsyncDisposable {
-  readonly conn: Deno.Conn;
-  #buf = new Uint8Array(0);
-  constructor(conn: Deno.Conn) {
-    this.conn = conn;
-  }
-  static async open(port: number): Promise<RawClient> {
-    return new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
-  }
-  async send(s: string | Uint8Array): Promise<void> {
-    const b = typeof s === "string" ? enc(s) : s;
-    for (let off = 0; off < b.length;) off += await this.conn.write(b.subarray(off));
-  }
-  async #more(): Promise<boolean> {
-    const chunk = new Uint8Array(64 * 1024);
-    const n = await this.conn.read(chunk).catch(() => null);
-    if (n === null) return false;
-    const next = new Uint8Array(this.#buf.length + n);
-    next.set(this.#buf);
-    next.set(chunk.subarray(0, n), this.#buf.length);
-    this.#buf = next;
-    return true;
-  }
-  /** Everything until EOF (or until the socket errors). */
-  async readAll(): Promise<string> {
-    while (await this.#more());
-    const s = latin1Decode(this.#buf);
-    this.#buf = new Uint8Array(0);
-    return s;
-  }
-  /** One response framed by Content-Length (or none). */
-  async readResponse(): Promise<{ head: string; body: string }> {
-    let end = -1;
-    while ((end = latin1Decode(this.#buf).indexOf("\r\n\r\n")) < 0) {
-      if (!(await this.#more())) throw new Error(`EOF before a response head: ${latin1Decode(this.#buf)}`);
-    }
-    const head = latin1Decode(this.#buf.subarray(0, end));
-    const len = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-    while (this.#buf.length < end + 4 + len) if (!(await this.#more())) throw new Error("EOF in body");
-    const body = dec(this.#buf.subarray(end + 4, end + 4 + len));
-    this.#buf = this.#buf.slice(end + 4 + len);
-    return { head, body };
-  }
-  [Symbol.asyncDispose](): Promise<void> {
-    closeQuietly(this.conn);
-    return Promise.resolve();
-  }
-}
-
-/**
- * A scripted HTTP/1.1 origin on raw sockets that counts conns. `reply` returns the response, or null to close
- * instead; an HTTP/1.0 response is followed by a close.
- */
-function rawOrigin(reply: (head: string, body: string, nth: number) => string | null = defaultReply) {
-  const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const seen = Promise.withResolvers<void>();
-  const state = { conns: 0, heads: [] as string[], firstHead: seen.promise };
-  const open = new Set<RawClient>();
-  const serveConn = async (c: RawClient) => {
-    try {
-      for (let nth = 0;; nth++) {
-        let buf = "";
-        while (!buf.includes("\r\n\r\n")) {
-          const b = new Uint8Array(65536);
-          const n = await c.conn.read(b);
-          if (n === null) return;
-          buf += latin1Decode(b.subarray(0, n));
-        }
-        const [head, rest] = [buf.slice(0, buf.indexOf("\r\n\r\n")), buf.slice(buf.indexOf("\r\n\r\n") + 4)];
-        const len = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-        let body = rest;
-        while (body.length < len) {
-          const b = new Uint8Array(65536);
-          const n = await c.conn.read(b);
-          if (n === null) return;
-          body += latin1Decode(b.subarray(0, n));
-        }
-        state.heads.push(head);
-        seen.resolve();
-        const out = reply(head, body, nth);
-        if (out === null) return;
-        await c.send(latin1Encode(out));
-        if (out.startsWith("HTTP/1.0")) return;
-      }
-    } catch {
-      // closed
-    } finally {
-      open.delete(c);
-      closeQuietly(c.conn);
-    }
-  };
-  const loop = (async () => {
-    for await (const conn of ln) {
-      state.conns++;
-      const c = new RawClient(conn);
-      open.add(c);
-      serveConn(c);
-    }
-  })().catch(() => {});
-  return {
-    port: (ln.addr as Deno.NetAddr).port,
-    state,
-    async close() {
-      closeQuietly(ln);
-      for (const c of open) closeQuietly(c.conn);
-      await loop;
-    },
-  };
-}
-
-function defaultReply(head: string): string {
-  const path = head.split(" ")[1];
-  return `HTTP/1.1 200 OK\r\nContent-Length: ${6 + path.length}\r\n\r\nhello ${path}`;
 }
 
 // --- wire -------------------------------------------------------------------------------------------------------
@@ -452,20 +337,24 @@ Deno.test("http handler serves a conn whose first byte was already read (PrefixC
 
 // --- raw sockets ------------------------------------------------------------------------------------------------
 
-Deno.test("http handler sends the next keep-alive request to another host on a new upstream conn", async () => {
-  const a = rawOrigin(() => "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA");
-  const b = rawOrigin(() => "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB");
-  await using svc = await startService({ handler: http });
-  await using c = await RawClient.open(svc.port);
-  for (const [o, want] of [[a, "A"], [b, "B"], [a, "A"]] as const) {
-    await c.send(`GET http://127.0.0.1:${o.port}/ HTTP/1.1\r\nHost: x\r\n\r\n`);
-    equal((await c.readResponse()).body, want);
+Deno.test("http handler sends the next keep-alive request to another host on another upstream conn", async () => {
+  // The conn to `a` waits in the pool while `b` is asked, and serves the third request; without the pool it is
+  // closed and `a` is dialed again.
+  for (const [keepAlive, aConns] of [[true, 1], [false, 2]] as const) {
+    const a = rawOrigin(() => "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA");
+    const b = rawOrigin(() => "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB");
+    await using svc = await startService({ handler: http, metadata: { upstreamKeepAlive: keepAlive } });
+    await using c = await RawClient.open(svc.port);
+    for (const [o, want] of [[a, "A"], [b, "B"], [a, "A"]] as const) {
+      await c.send(`GET http://127.0.0.1:${o.port}/ HTTP/1.1\r\nHost: x\r\n\r\n`);
+      equal((await c.readResponse()).body, want);
+    }
+    equal(a.state.conns, aConns, `upstreamKeepAlive=${keepAlive}`);
+    equal(b.state.conns, 1);
+    match(a.state.heads[0], /\r\nHost: 127\.0\.0\.1:\d+(\r\n|$)/);
+    await a.close();
+    await b.close();
   }
-  equal(a.state.conns, 2);
-  equal(b.state.conns, 1);
-  match(a.state.heads[0], /\r\nHost: 127\.0\.0\.1:\d+(\r\n|$)/);
-  await a.close();
-  await b.close();
 });
 
 Deno.test("http handler retries a body-less request on a new upstream conn when the kept one was closed", async () => {

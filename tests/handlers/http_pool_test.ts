@@ -1,0 +1,161 @@
+/**
+ * The http handler's idle upstream conns shared between client conns, with curl as the client (a new conn and
+ * `Connection`-less close per run) and a scripted origin that counts its conns: reuse, expiry, a kept conn the
+ * origin closed, bodies, service close, and the router's reuse key (no sharing when a hop selects among nodes).
+ */
+import { equal, ok } from "node:assert/strict";
+import { Bypass } from "../../core/routing/bypass.ts";
+import { Chain, type ChainNode, Hop } from "../../core/routing/chain.ts";
+import { DefaultRouter } from "../../core/routing/router.ts";
+import type { HandlerOptions } from "../../core/plugin.ts";
+import { HttpHandler } from "../../handlers/http/handler.ts";
+import { parseHttpMetadata } from "../../handlers/http/metadata.ts";
+import { Metadata } from "../../core/metadata.ts";
+import { tcpDialer } from "../helpers/chain.ts";
+import { defaultReply, rawOrigin } from "../helpers/http_raw.ts";
+import { curl } from "../helpers/run.ts";
+import { startService } from "../helpers/service.ts";
+
+const http = (o: HandlerOptions) => new HttpHandler(o);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it is true or `ms` pass; returns its last answer. */
+async function eventually(check: () => boolean, ms = 3000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!check() && Date.now() < end) await sleep(20);
+  return check();
+}
+
+/** One curl run through the proxy: the body, or the error. */
+async function get(proxy: number, url: string, ...extra: string[]): Promise<string> {
+  const r = await curl("-x", `http://127.0.0.1:${proxy}`, ...extra, url);
+  if (r.code !== 0) throw new Error(`curl exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+Deno.test("http handler serves the next client's request on the upstream conn the last client left idle", async () => {
+  const origin = rawOrigin();
+  await using svc = await startService({ handler: http });
+  const url = `http://127.0.0.1:${origin.port}`;
+  try {
+    for (const path of ["/a", "/b", "/c"]) equal(await get(svc.port, url + path), `hello ${path}`);
+    equal(origin.state.conns, 1, "three curl runs, one upstream conn");
+    equal(origin.state.heads.length, 3);
+    ok(origin.state.heads.every((h) => !/^connection:/im.test(h)), "the client's Connection header is not sent on");
+  } finally {
+    await origin.close();
+  }
+});
+
+Deno.test("http handler with upstreamKeepAlive=false dials the origin for every client conn", async () => {
+  const origin = rawOrigin();
+  await using svc = await startService({ handler: http, metadata: { upstreamKeepAlive: false } });
+  try {
+    for (const path of ["/a", "/b", "/c"]) {
+      equal(await get(svc.port, `http://127.0.0.1:${origin.port}${path}`), `hello ${path}`);
+    }
+    equal(origin.state.conns, 3);
+    ok(await eventually(() => origin.state.open === 0), "every upstream conn is closed with its client conn");
+  } finally {
+    await origin.close();
+  }
+});
+
+Deno.test("http handler closes an idle upstream conn after upstreamIdleTimeout, and all of them at service close", async () => {
+  const origin = rawOrigin();
+  const svc = await startService({ handler: http, metadata: { upstreamIdleTimeout: "300ms" } });
+  const url = `http://127.0.0.1:${origin.port}/`;
+  try {
+    await get(svc.port, url);
+    equal(origin.state.open, 1, "kept after the client left");
+    ok(await eventually(() => origin.state.open === 0, 2000), "closed once idle for 300 ms");
+    await get(svc.port, url);
+    equal(origin.state.conns, 2, "an expired conn is not used again");
+    equal(origin.state.open, 1);
+    await svc.close();
+    ok(await eventually(() => origin.state.open === 0, 2000), "service close closes the idle conns");
+  } finally {
+    await svc.close();
+    await origin.close();
+  }
+});
+
+Deno.test("http handler retries on a new conn when the origin closed the kept one", async () => {
+  // The origin answers the first request of a conn and closes the conn when a second one comes (as an origin whose
+  // keep-alive timeout passed while the conn waited in the pool).
+  const origin = rawOrigin((head, _b, nth) => nth === 0 ? defaultReply(head) : null);
+  await using svc = await startService({ handler: http });
+  try {
+    equal(await get(svc.port, `http://127.0.0.1:${origin.port}/one`), "hello /one");
+    equal(await get(svc.port, `http://127.0.0.1:${origin.port}/two`), "hello /two");
+    equal(origin.state.conns, 2);
+  } finally {
+    await origin.close();
+  }
+});
+
+Deno.test("http handler never shares an upstream conn that carried a request body, nor gives one to a body", async () => {
+  const origin = rawOrigin((head, body) =>
+    head.startsWith("POST") ? `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}` : defaultReply(head)
+  );
+  await using svc = await startService({ handler: http });
+  const url = `http://127.0.0.1:${origin.port}/x`;
+  try {
+    equal(await get(svc.port, url), "hello /x");
+    equal(await get(svc.port, url, "-d", "posted"), "posted");
+    equal(origin.state.conns, 2, "the POST did not take the idle conn");
+    ok(await eventually(() => origin.state.open === 1), "the POST's conn is closed with its client");
+    equal(await get(svc.port, url), "hello /x");
+    equal(origin.state.conns, 2, "the GET took the conn the first GET left");
+  } finally {
+    await origin.close();
+  }
+});
+
+Deno.test("http handler metadata: upstream keep-alive keys, and zero turns it off", () => {
+  const d = parseHttpMetadata(new Metadata({}));
+  equal(d.upstreamKeepAlive, true);
+  equal(d.upstreamIdleTimeoutMs, 30_000);
+  equal(d.upstreamMaxIdle, 64);
+  const m = parseHttpMetadata(new Metadata({ upstreamIdleTimeout: "5s", upstreamMaxIdle: 8 }));
+  equal(m.upstreamIdleTimeoutMs, 5000);
+  equal(m.upstreamMaxIdle, 8);
+  equal(parseHttpMetadata(new Metadata({ upstreamMaxIdle: 0 })).upstreamKeepAlive, false);
+  equal(parseHttpMetadata(new Metadata({ upstreamKeepAlive: "false" })).upstreamKeepAlive, false);
+});
+
+Deno.test("router reuse key: the target without a chain, the fixed path with one node per hop, none otherwise", () => {
+  const node = (name: string, addr: string): ChainNode => ({
+    name,
+    addr,
+    weight: 1,
+    backup: false,
+    dialer: tcpDialer,
+    connector: { init: () => Promise.resolve(), connect: (c) => Promise.resolve(c) },
+  });
+  equal(new DefaultRouter().reuseKey("tcp", "a.example:80"), "a.example:80");
+  equal(new DefaultRouter().reuseKey("udp", "a.example:53"), undefined);
+
+  const one = new Chain("c", [
+    new Hop("h0", [node("n0", "10.0.0.1:1080")]),
+    new Hop("h1", [node("n1", "10.0.0.2:8080")]),
+  ]);
+  const key = new DefaultRouter({ chain: () => one }).reuseKey("tcp", "a.example:80");
+  equal(key, `c#${one.serial} > n0@10.0.0.1:1080 > n1@10.0.0.2:8080 > a.example:80`);
+  const again = new Chain("c", [new Hop("h0", [node("n0", "10.0.0.1:1080")])]);
+  ok(new DefaultRouter({ chain: () => again }).reuseKey("tcp", "a.example:80") !== key, "a replaced chain: new keys");
+
+  const two = new Chain("c", [new Hop("h0", [node("n0", "10.0.0.1:1080"), node("n1", "10.0.0.3:1080")])]);
+  equal(
+    new DefaultRouter({ chain: () => two }).reuseKey("tcp", "a.example:80"),
+    undefined,
+    "round robin stays per request",
+  );
+
+  const bypass = new Bypass({ matchers: ["*.example"] });
+  equal(new DefaultRouter({ bypass: () => bypass }).reuseKey("tcp", "a.example:80"), undefined);
+  const missing = () => {
+    throw new Error("chain x not found");
+  };
+  equal(new DefaultRouter({ chain: missing }).reuseKey("tcp", "a.example:80"), undefined);
+});
