@@ -30,6 +30,8 @@ export class HandshakeReader {
   #end = 0;
 
   #reading = false;
+  /** A read started by {@link readAhead}: the next fill takes its result. */
+  #ahead: Promise<boolean> | undefined;
 
   /**
    * @param conn the client conn
@@ -58,8 +60,25 @@ export class HandshakeReader {
     return this.#end - this.#start;
   }
 
-  /** Reads more bytes into the buffer; false at EOF. */
-  async #fill(max: number): Promise<boolean> {
+  /**
+   * Starts a read while the conn waits idle (a kept upstream conn): it settles as soon as the peer sends or closes
+   * (true: bytes came, false: EOF, or rejects). The next read takes its result over instead of reading again.
+   */
+  readAhead(): Promise<boolean> {
+    return this.#ahead ??= this.#read(this.#buf.length);
+  }
+
+  /** Reads more bytes into the buffer (or takes a {@link readAhead}'s); false at EOF. */
+  #fill(max: number): Promise<boolean> {
+    const ahead = this.#ahead;
+    if (ahead) {
+      this.#ahead = undefined;
+      return ahead;
+    }
+    return this.#read(max);
+  }
+
+  async #read(max: number): Promise<boolean> {
     if (this.#start > 0 && this.#start === this.#end) this.#start = this.#end = 0;
     if (this.#end === this.#buf.length) {
       const used = this.#end - this.#start;
@@ -158,8 +177,12 @@ export class HandshakeReader {
     return out;
   }
 
-  /** The underlying conn with the unread bytes put back in front. */
+  /**
+   * The underlying conn with the unread bytes put back in front.
+   * @throws {Error} while a {@link readAhead} is pending (read through the reader first)
+   */
   conn(): Conn {
+    if (this.#ahead) throw new Error("a read ahead is pending: read through the reader first");
     return this.buffered ? new PrefixConn(this.#conn, this.takeBuffered()) : this.#conn;
   }
 }

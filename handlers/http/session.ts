@@ -66,7 +66,7 @@ export class Session {
     const kept = key !== undefined && !fresh && bodyless ? this.#pool?.take(key) : undefined;
     if (kept) {
       this.ctx.logger.info(`${this.ctx.src} <-> ${addr} (kept conn)`);
-      this.#up = { conn: kept, reader: newReader(kept), reused: true, key, idle: false };
+      this.#up = { conn: kept.conn, reader: kept.reader, reused: true, key, idle: false };
       this.#upAddr = addr;
       return this.#up;
     }
@@ -96,11 +96,8 @@ export class Session {
   /** Gives the kept upstream conn to the pool when it is idle and shareable, else closes it. */
   #releaseUpstream(): void {
     const up = this.#up;
-    if (
-      up?.idle && up.key !== undefined && this.#pool && !this.ctx.signal.aborted && up.reader.buffered === 0 &&
-      releaseReader(up.reader)
-    ) {
-      this.#pool.put(up.key, up.conn);
+    if (up?.idle && up.key !== undefined && this.#pool && !this.ctx.signal.aborted) {
+      this.#pool.put(up.key, up);
       this.#up = null;
       this.#upAddr = "";
       return;

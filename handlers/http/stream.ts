@@ -33,14 +33,10 @@ export function newReader(conn: Conn): HandshakeReader {
   return new HandshakeReader(conn, readerPool.pop() ?? READ_BUFFER);
 }
 
-/**
- * Gives a finished reader's buffer back for the next {@link newReader} (not when it grew).
- * @returns false when a read is pending (the reader keeps its buffer)
- */
-export function releaseReader(r: HandshakeReader): boolean {
+/** Gives a finished reader's buffer back for the next {@link newReader} (not when it grew, or a read is pending). */
+export function releaseReader(r: HandshakeReader): void {
   const b = r.detach();
   if (b && b.length === READ_BUFFER && readerPool.length < READER_POOL_MAX) readerPool.push(b);
-  return b !== null;
 }
 
 /** Reads one line (without LF and a trailing CR). */

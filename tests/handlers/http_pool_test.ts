@@ -94,6 +94,36 @@ Deno.test("http handler retries on a new conn when the origin closed the kept on
   }
 });
 
+Deno.test("http handler drops a kept conn the origin speaks on or closes while idle (no stale 408 for the next client)", async () => {
+  // Each conn: one answer, then 100 ms later an unasked 408 and a close (as servers whose idle timeout passes).
+  const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let conns = 0;
+  const serve = async (c: Deno.Conn) => {
+    const buf = new Uint8Array(4096);
+    if ((await c.read(buf)) === null) return;
+    await c.write(new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"));
+    await sleep(100);
+    await c.write(new TextEncoder().encode("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n"));
+  };
+  const loop = (async () => {
+    for await (const c of ln) {
+      conns++;
+      serve(c).catch(() => {}).finally(() => c.close());
+    }
+  })().catch(() => {});
+  await using svc = await startService({ handler: http });
+  const url = `http://127.0.0.1:${(ln.addr as Deno.NetAddr).port}/`;
+  try {
+    equal(await get(svc.port, url), "ok\n");
+    await sleep(300);
+    equal(await get(svc.port, url), "ok\n", "the second client gets its own answer, not the 408");
+    equal(conns, 2);
+  } finally {
+    ln.close();
+    await loop;
+  }
+});
+
 Deno.test("http handler never shares an upstream conn that carried a request body, nor gives one to a body", async () => {
   const origin = rawOrigin((head, body) =>
     head.startsWith("POST") ? `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}` : defaultReply(head)
