@@ -11,7 +11,7 @@
  * | `maxHeaderBytes` (`http.maxHeaderBytes`) | `65536` | cap on one head (lines are capped at 16 KiB); over it: 431 |
  * | `upstreamKeepAlive` | `true` | keep idle upstream conns of absolute-URI requests for other clients (see pool.ts) |
  * | `upstreamIdleTimeout` | `30s` | how long a kept upstream conn waits for the next request |
- * | `upstreamMaxIdle` | `64` | idle upstream conns kept per target (0: none) |
+ * | `upstreamMaxIdle` | `64` | idle upstream conns kept per target (0: none; 1,024 in all at most) |
  *
  * Not implemented (GOST options): `probeResistance`/`knock`, `udp` (UDP over HTTP), sniffing/MITM.
  *

@@ -17,6 +17,8 @@ import { after } from "../../core/deadline.ts";
 export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 30_000;
 /** Default cap on idle upstream conns kept per target. */
 export const DEFAULT_UPSTREAM_MAX_IDLE = 64;
+/** Cap on idle upstream conns kept by one handler, all targets together (file descriptors are finite). */
+export const MAX_IDLE_TOTAL = 1024;
 
 /** An idle upstream conn and its reader (empty). */
 export interface IdleConn {
@@ -39,19 +41,20 @@ interface Entry {
 export class UpstreamPool {
   readonly #idleTimeoutMs: number;
   readonly #maxIdle: number;
+  readonly #maxTotal: number;
   readonly #idle = new Map<string, Entry[]>();
+  #size = 0;
   #closed = false;
 
-  constructor(idleTimeoutMs: number, maxIdlePerKey: number) {
+  constructor(idleTimeoutMs: number, maxIdlePerKey: number, maxTotal = MAX_IDLE_TOTAL) {
     this.#idleTimeoutMs = idleTimeoutMs;
     this.#maxIdle = maxIdlePerKey;
+    this.#maxTotal = maxTotal;
   }
 
   /** How many idle conns are kept (all keys). */
   get size(): number {
-    let n = 0;
-    for (const list of this.#idle.values()) n += list.length;
-    return n;
+    return this.#size;
   }
 
   /** The most recently kept idle conn for `key`, taken out of the pool; undefined when there is none. */
@@ -59,6 +62,7 @@ export class UpstreamPool {
     const list = this.#idle.get(key);
     const e = list?.pop();
     if (!e) return undefined;
+    this.#size--;
     if (list!.length === 0) this.#idle.delete(key);
     e.cancel();
     return e.idle;
@@ -66,11 +70,12 @@ export class UpstreamPool {
 
   /**
    * Keeps an idle conn (nothing buffered in its reader) for the next request under `key`; closes it when the pool
-   * is full or closed.
+   * is closed or holds its caps (per key, in all).
    */
   put(key: string, idle: IdleConn): void {
     let list = this.#idle.get(key);
-    if (this.#closed || (list?.length ?? 0) >= this.#maxIdle || idle.reader.buffered > 0) {
+    const full = (list?.length ?? 0) >= this.#maxIdle || this.#size >= this.#maxTotal;
+    if (this.#closed || full || idle.reader.buffered > 0) {
       closeQuietly(idle.conn);
       return;
     }
@@ -80,6 +85,7 @@ export class UpstreamPool {
     const drop = () => this.#drop(key, e);
     idle.reader.readAhead().then(drop, drop);
     list.push(e);
+    this.#size++;
   }
 
   /** Closes `e` if it is still in the pool (expired, or closed or spoken to by the origin while idle). */
@@ -88,6 +94,7 @@ export class UpstreamPool {
     const i = list?.indexOf(e) ?? -1;
     if (i < 0) return;
     list!.splice(i, 1);
+    this.#size--;
     if (list!.length === 0) this.#idle.delete(key);
     e.cancel();
     closeQuietly(e.idle.conn);
@@ -103,5 +110,6 @@ export class UpstreamPool {
       }
     }
     this.#idle.clear();
+    this.#size = 0;
   }
 }

@@ -9,6 +9,8 @@ import { Chain, type ChainNode, Hop } from "../../core/routing/chain.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
 import type { HandlerOptions } from "../../core/plugin.ts";
 import { HttpHandler } from "../../handlers/http/handler.ts";
+import { UpstreamPool } from "../../handlers/http/pool.ts";
+import { HandshakeReader } from "../../core/bufio.ts";
 import { parseHttpMetadata } from "../../handlers/http/metadata.ts";
 import { Metadata } from "../../core/metadata.ts";
 import { tcpDialer } from "../helpers/chain.ts";
@@ -139,6 +141,47 @@ Deno.test("http handler never shares an upstream conn that carried a request bod
     equal(origin.state.conns, 2, "the GET took the conn the first GET left");
   } finally {
     await origin.close();
+  }
+});
+
+Deno.test("upstream pool: newest first, caps per target and in all, a conn the peer closes leaves at once", async () => {
+  const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (ln.addr as Deno.NetAddr).port;
+  const far: Deno.Conn[] = [];
+  const pair = async () => {
+    const [near, other] = await Promise.all([Deno.connect({ hostname: "127.0.0.1", port }), ln.accept()]);
+    far.push(other);
+    return { conn: near, reader: new HandshakeReader(near) };
+  };
+  const pool = new UpstreamPool(60_000, 2, 3);
+  try {
+    const [a, b, c, d, e] = [await pair(), await pair(), await pair(), await pair(), await pair()];
+    pool.put("x", a);
+    pool.put("x", b);
+    pool.put("x", c); // over the per-target cap: closed
+    pool.put("y", d);
+    pool.put("y", e); // over the total cap: closed
+    equal(pool.size, 3);
+    for (const closed of [far[2], far[4]]) {
+      equal(await closed.read(new Uint8Array(1)), null, "a refused conn is closed");
+    }
+    equal(pool.take("x"), b, "the most recently kept first");
+    equal(pool.size, 2);
+    far[0].close(); // the origin closes a's conn while it waits
+    ok(await eventually(() => pool.size === 1), "a closed conn leaves the pool");
+    equal(pool.take("x"), undefined);
+    pool.close();
+    equal(pool.size, 0);
+    equal(await far[3].read(new Uint8Array(1)), null, "close() closes the idle conns");
+    b.conn.close();
+  } finally {
+    pool.close();
+    for (const c of far) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    ln.close();
   }
 });
 
