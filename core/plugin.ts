@@ -32,7 +32,7 @@ export interface Router {
    * takes, when that path is always the same (no chain, or one node in every hop). Undefined when every dial may
    * pick another path (a hop with several nodes: sharing would defeat its selector) or the target is bypassed.
    */
-  reuseKey?(network: Network, addr: string): string | undefined;
+  reuseKey?(network: Network, addr: string): Promise<string | undefined>;
 }
 
 /** One accepted connection's facts (sing-box's inbound context). */

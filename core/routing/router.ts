@@ -233,16 +233,25 @@ export class DefaultRouter implements Router {
     throw new DialError(addr, `dial ${network} ${addr}: ${errorMessage(last ?? "aborted")}`, { cause: last });
   }
 
-  /** See {@link Router.reuseKey}: the target alone without a chain, with the chain's fixed path otherwise. */
-  reuseKey(network: Network, addr: string): string | undefined {
+  /**
+   * See {@link Router.reuseKey}: the target alone without a chain, with the chain's fixed path otherwise, and the IP
+   * that hosts/resolver map its name to (a changed mapping gives new keys).
+   */
+  async reuseKey(network: Network, addr: string): Promise<string | undefined> {
     try {
       if (network !== "tcp" || this.#opts.bypass?.()?.contains(network, addr)) return undefined;
       const chain = this.#opts.chain?.();
-      if (!chain) return addr;
-      const path = chain.fixedPath();
-      return path === undefined ? undefined : `${path} > ${addr}`;
+      const path = chain ? chain.fixedPath() : "";
+      if (path === undefined) return undefined;
+      let target = addr;
+      if (this.#opts.resolve) {
+        const { host, port } = splitHostPort(addr);
+        const ip = await this.#opts.resolve(network, host);
+        if (ip !== undefined && ip !== host) target = `${addr}=${joinHostPort(ip, port)}`;
+      }
+      return path ? `${path} > ${target}` : target;
     } catch {
-      return undefined; // a missing chain or bypass: the dial itself says what is wrong
+      return undefined; // a missing chain or bypass, a name that does not resolve: the dial says what is wrong
     }
   }
 

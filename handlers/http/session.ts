@@ -62,7 +62,7 @@ export class Session {
       return this.#up;
     }
     this.#releaseUpstream();
-    const key = this.#pool && this.opts.router.reuseKey?.("tcp", addr);
+    const key = this.#pool && await this.opts.router.reuseKey?.("tcp", addr);
     const kept = key !== undefined && !fresh && bodyless ? this.#pool?.take(key) : undefined;
     if (kept) {
       this.ctx.logger.info(`${this.ctx.src} <-> ${addr} (kept conn)`);

@@ -197,7 +197,7 @@ Deno.test("http handler metadata: upstream keep-alive keys, and zero turns it of
   equal(parseHttpMetadata(new Metadata({ upstreamKeepAlive: "false" })).upstreamKeepAlive, false);
 });
 
-Deno.test("router reuse key: the target without a chain, the fixed path with one node per hop, none otherwise", () => {
+Deno.test("router reuse key: the target without a chain, the fixed path with one node per hop, none otherwise", async () => {
   const node = (name: string, addr: string): ChainNode => ({
     name,
     addr,
@@ -206,29 +206,41 @@ Deno.test("router reuse key: the target without a chain, the fixed path with one
     dialer: tcpDialer,
     connector: { init: () => Promise.resolve(), connect: (c) => Promise.resolve(c) },
   });
-  equal(new DefaultRouter().reuseKey("tcp", "a.example:80"), "a.example:80");
-  equal(new DefaultRouter().reuseKey("udp", "a.example:53"), undefined);
+  equal(await new DefaultRouter().reuseKey("tcp", "a.example:80"), "a.example:80");
+  equal(await new DefaultRouter().reuseKey("udp", "a.example:53"), undefined);
 
   const one = new Chain("c", [
     new Hop("h0", [node("n0", "10.0.0.1:1080")]),
     new Hop("h1", [node("n1", "10.0.0.2:8080")]),
   ]);
-  const key = new DefaultRouter({ chain: () => one }).reuseKey("tcp", "a.example:80");
+  const key = await new DefaultRouter({ chain: () => one }).reuseKey("tcp", "a.example:80");
   equal(key, `c#${one.serial} > n0@10.0.0.1:1080 > n1@10.0.0.2:8080 > a.example:80`);
   const again = new Chain("c", [new Hop("h0", [node("n0", "10.0.0.1:1080")])]);
-  ok(new DefaultRouter({ chain: () => again }).reuseKey("tcp", "a.example:80") !== key, "a replaced chain: new keys");
+  ok(
+    await new DefaultRouter({ chain: () => again }).reuseKey("tcp", "a.example:80") !== key,
+    "a replaced chain: new keys",
+  );
 
   const two = new Chain("c", [new Hop("h0", [node("n0", "10.0.0.1:1080"), node("n1", "10.0.0.3:1080")])]);
   equal(
-    new DefaultRouter({ chain: () => two }).reuseKey("tcp", "a.example:80"),
+    await new DefaultRouter({ chain: () => two }).reuseKey("tcp", "a.example:80"),
     undefined,
     "round robin stays per request",
   );
 
   const bypass = new Bypass({ matchers: ["*.example"] });
-  equal(new DefaultRouter({ bypass: () => bypass }).reuseKey("tcp", "a.example:80"), undefined);
+  equal(await new DefaultRouter({ bypass: () => bypass }).reuseKey("tcp", "a.example:80"), undefined);
   const missing = () => {
     throw new Error("chain x not found");
   };
-  equal(new DefaultRouter({ chain: missing }).reuseKey("tcp", "a.example:80"), undefined);
+  equal(await new DefaultRouter({ chain: missing }).reuseKey("tcp", "a.example:80"), undefined);
+
+  // hosts/resolver: the key names the IP too, so a changed mapping does not reuse conns to the old address
+  let ip = "10.1.1.1";
+  const resolving = new DefaultRouter({ resolve: () => Promise.resolve(ip) });
+  equal(await resolving.reuseKey("tcp", "a.example:80"), "a.example:80=10.1.1.1:80");
+  ip = "10.2.2.2";
+  equal(await resolving.reuseKey("tcp", "a.example:80"), "a.example:80=10.2.2.2:80");
+  const failing = new DefaultRouter({ resolve: () => Promise.reject(new Error("no such host")) });
+  equal(await failing.reuseKey("tcp", "a.example:80"), undefined);
 });
