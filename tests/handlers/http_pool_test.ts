@@ -144,6 +144,50 @@ Deno.test("http handler never shares an upstream conn that carried a request bod
   }
 });
 
+Deno.test("http handler under load: 40 clients × 25 short conns over two origins, each gets its own response", async () => {
+  // Responses echo the request path (Content-Length or chunked, some after a POST body): a kept conn handed to the
+  // wrong client, or a response left behind on one, shows as a wrong body.
+  const reply = (head: string, body: string) => {
+    const path = head.split(" ")[1];
+    const text = `${path}${body ? ` ${body}` : ""}`;
+    return path.includes("chunked")
+      ? `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${text.length.toString(16)}\r\n${text}\r\n0\r\n\r\n`
+      : `HTTP/1.1 200 OK\r\nContent-Length: ${text.length}\r\n\r\n${text}`;
+  };
+  const origins = [rawOrigin(reply), rawOrigin(reply)];
+  await using svc = await startService({ handler: http });
+  const dec = new TextDecoder();
+  const one = async (i: number, j: number) => {
+    const o = origins[(i + j) % 2];
+    const path = `/c${i}-r${j}${j % 3 === 0 ? "-chunked" : ""}`;
+    const post = j % 5 === 0 ? `body${i}.${j}` : "";
+    const head = post
+      ? `POST http://127.0.0.1:${o.port}${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${post.length}\r\n`
+      : `GET http://127.0.0.1:${o.port}${path} HTTP/1.1\r\nHost: x\r\n`;
+    const c = await Deno.connect({ hostname: "127.0.0.1", port: svc.port });
+    try {
+      await c.write(new TextEncoder().encode(`${head}Connection: close\r\n\r\n${post}`));
+      let all = "";
+      const buf = new Uint8Array(4096);
+      for (let n; (n = await c.read(buf)) !== null;) all += dec.decode(buf.subarray(0, n));
+      const body = all.slice(all.indexOf("\r\n\r\n") + 4);
+      const want = `${path}${post ? ` ${post}` : ""}`;
+      ok(body === want || body.includes(`\r\n${want}\r\n`), `client ${i} request ${j}: got ${JSON.stringify(body)}`);
+    } finally {
+      c.close();
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+      for (let j = 0; j < 25; j++) await one(i, j);
+    }));
+    const conns = origins[0].state.conns + origins[1].state.conns;
+    ok(conns < 1000 / 2, `kept conns served most requests: ${conns} upstream conns for 1,000 requests`);
+  } finally {
+    for (const o of origins) await o.close();
+  }
+});
+
 Deno.test("upstream pool: newest first, caps per target and in all, a conn the peer closes leaves at once", async () => {
   const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (ln.addr as Deno.NetAddr).port;
