@@ -26,9 +26,12 @@ export function addrString(addr: Deno.Addr): string {
   return (addr as Deno.UnixAddr).path ?? "";
 }
 
-/** Joins a host and port, bracketing IPv6 literals. */
+/**
+ * Joins a host and port, bracketing IPv6 literals. One flat string (joined, not concatenated): connections keep
+ * their addresses for their whole life.
+ */
 export function joinHostPort(host: string, port: number | string): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  return host.includes(":") ? ["[", host, "]:", port].join("") : [host, port].join(":");
 }
 
 /**

@@ -220,9 +220,10 @@ export class Logger {
   /** A logger that adds `fields` to every line. */
   child(fields: LogFields): Logger {
     const c = new Logger(this.#outputs, { ...this.#fields, ...fields });
-    // The parent's fields text is a prefix of the child's when no key repeats (the usual case: one per connection).
-    if (this.#jsonFields !== undefined && !sharesKey(fields, this.#fields)) {
-      c.#jsonFields = this.#jsonFields + jsonMembers(fields);
+    // The parent's fields text is a prefix of the child's when no key repeats (the usual case: one per connection):
+    // made once and shared, so a connection's logger keeps only its own fields' text.
+    if (!sharesKey(fields, this.#fields)) {
+      c.#jsonFields = (this.#jsonFields ??= jsonMembers(this.#fields)) + jsonMembers(fields);
     }
     return c;
   }
@@ -304,15 +305,18 @@ function jsonText(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** `,"k":v` for each defined field, as JSON.stringify would write them. */
+/**
+ * `,"k":v` for each defined field, as JSON.stringify would write them. Joined, not concatenated: a logger keeps its
+ * fields text for the connection's life, and a joined string is one flat string where `+=` leaves a tree of pieces.
+ */
 function jsonMembers(fields: LogFields): string {
-  let out = "";
+  const parts: string[] = [];
   for (const k in fields) {
     const v = fields[k];
     if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
-    out += `,${jsonText(k)}:${jsonText(v)}`;
+    parts.push(",", jsonText(k), ":", jsonText(v));
   }
-  return out;
+  return parts.join("");
 }
 
 /** A sink that drops every line (`output: none`). */

@@ -1,17 +1,17 @@
 /**
  * The hot path: copies bytes both ways between two conns (DESIGN.md §7). Each direction starts on its own small
- * buffer (2 KiB: an idle connection costs little); a read that fills the buffer moves the next reads up one tier,
- * to a 16 KiB then a 1 MiB buffer borrowed from shared pools, and the first short read hands the borrowed buffer
- * back and returns to the small one. Bulk transfers thus run on 1 MiB reads, chatty ones on 2–16 KiB, and idle
- * ones hold 2 KiB. Writes loop until everything is written. EOF half-closes the other side; both conns are closed
- * once, when both directions end or one fails. A stream direction is a callback-driven `Pump`, not an async
- * loop, so an idle relay holds two small objects and two pending reads (idle memory, DESIGN.md §7). Datagram conns
- * use one 64 KiB buffer per direction and never half-close.
+ * buffer (1 KiB, as microsocks copies: an idle connection costs little); a read that fills the buffer moves the
+ * next reads up one tier, to a 16 KiB then a 1 MiB buffer borrowed from shared pools, and the first short read
+ * hands the borrowed buffer back and returns to the small one. Bulk transfers thus run on 1 MiB reads, chatty ones
+ * on 1–16 KiB, and idle ones hold 1 KiB. Writes loop until everything is written. EOF half-closes the other side;
+ * both conns are closed once, when both directions end or one fails. A stream direction is a callback-driven
+ * `Pump`, not an async loop, so an idle relay holds two small objects and two pending reads (idle memory,
+ * DESIGN.md §7). Datagram conns use one 64 KiB buffer per direction and never half-close.
  * @module
  */
 import { closeQuietly, type Conn } from "./conn.ts";
 
-const SMALL = 2 * 1024;
+const SMALL = 1024;
 const DATAGRAM = 65_536;
 
 /** A bounded pool of equal buffers. */

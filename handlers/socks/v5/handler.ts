@@ -47,28 +47,37 @@ export class Socks5Handler implements Handler {
     return Promise.resolve();
   }
 
-  /** Serves one client on any conn (a sniffing handler may pass a PrefixConn); closes it before settling. */
-  async handle(conn: Conn, ctx: ConnContext): Promise<void> {
-    try {
-      const { code, scope } = await this.#request(conn, ctx);
-      switch (code) {
-        case Cmd.Connect:
-          await connect(scope);
-          return;
-        case Cmd.Bind:
-          return await bind(scope);
-        case Cmd.UdpAssociate:
-          return await udpAssociate(scope);
-        case Cmd.MuxBind:
-          return await muxBind(scope);
-        case Cmd.UdpTun:
-          return await udpTun(scope);
-        default:
-          await sendError(conn, Rep.CmdUnsupported);
+  /**
+   * Serves one client on any conn (a sniffing handler may pass a PrefixConn); closes it before settling. A promise
+   * chain, not an async function: no suspended frame is kept for the life of a relay (idle memory).
+   */
+  handle(conn: Conn, ctx: ConnContext): Promise<void> {
+    const done = () => closeQuietly(conn);
+    return this.#request(conn, ctx)
+      .then(({ code, scope }) => this.#command(code, scope, conn))
+      .then(done, (err) => {
+        done();
+        throw err;
+      });
+  }
+
+  /** Runs the command; settles when it ends (a CONNECT: when its relay ends). */
+  #command(code: number, scope: CommandScope, conn: Conn): Promise<unknown> {
+    switch (code) {
+      case Cmd.Connect:
+        return connect(scope);
+      case Cmd.Bind:
+        return bind(scope);
+      case Cmd.UdpAssociate:
+        return udpAssociate(scope);
+      case Cmd.MuxBind:
+        return muxBind(scope);
+      case Cmd.UdpTun:
+        return udpTun(scope);
+      default:
+        return sendError(conn, Rep.CmdUnsupported).then(() => {
           throw new HandshakeError(`SOCKS5 command 0x${code.toString(16)} is not supported`);
-      }
-    } finally {
-      closeQuietly(conn);
+        });
     }
   }
 
