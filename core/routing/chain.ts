@@ -56,24 +56,25 @@ export class Chain {
   readonly hops: readonly Hop[];
   /** Tells this chain from an earlier one of the same name (the API replaces chains). */
   readonly serial = ++Chain.#serials;
-
-  constructor(name: string, hops: Hop[]) {
-    this.name = name;
-    this.hops = hops;
-  }
-
   /**
    * Names the path every route of this chain takes when there is no choice (each hop has one node): hop bypass
    * rules still end a route early, but as a function of the target alone. Undefined when a hop selects among nodes.
    */
-  fixedPath(): string | undefined {
-    let path = `${this.name}#${this.serial}`;
-    for (const hop of this.hops) {
+  readonly fixedPath: string | undefined;
+
+  constructor(name: string, hops: Hop[]) {
+    this.name = name;
+    this.hops = hops;
+    let path: string | undefined = `${name}#${this.serial}`;
+    for (const hop of hops) {
       const nodes = hop.group.nodes;
-      if (nodes.length !== 1) return undefined;
+      if (nodes.length !== 1) {
+        path = undefined;
+        break;
+      }
       path += ` > ${nodes[0].name}@${nodes[0].addr}`;
     }
-    return path;
+    this.fixedPath = path;
   }
 
   /**

@@ -241,7 +241,7 @@ export class DefaultRouter implements Router {
     try {
       if (network !== "tcp" || this.#opts.bypass?.()?.contains(network, addr)) return undefined;
       const chain = this.#opts.chain?.();
-      const path = chain ? chain.fixedPath() : "";
+      const path = chain ? chain.fixedPath : "";
       if (path === undefined) return undefined;
       let target = addr;
       if (this.#opts.resolve) {

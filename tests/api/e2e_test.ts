@@ -8,7 +8,8 @@ import { parseConfig } from "../../core/config/load.ts";
 import { freePort } from "../helpers/gost.ts";
 import { curl } from "../helpers/run.ts";
 import { httpOrigin, tcpEcho } from "../helpers/servers.ts";
-import { accepts, call, exchange, startApi, until } from "./support.ts";
+import { call, exchange, startApi } from "./support.ts";
+import { listening, until } from "../helpers/wait.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -198,7 +199,7 @@ Deno.test("api e2e: services that cannot bind are failed with the reason while t
   equal(put.stdout, '{"msg":"OK"}');
   const b = JSON.parse((await curl(...u, `${g.base}/config/services/b`)).stdout).data;
   equal(b.status.state, "ready");
-  ok(await accepts(fixed));
+  ok(await listening(fixed));
   await Deno.remove(dir, { recursive: true });
 });
 

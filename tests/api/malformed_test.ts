@@ -5,7 +5,8 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { freePort } from "../helpers/gost.ts";
 import { curl } from "../helpers/run.ts";
-import { accepts, call, startApi } from "./support.ts";
+import { call, startApi } from "./support.ts";
+import { listening } from "../helpers/wait.ts";
 
 interface Case {
   method: "POST" | "PUT";
@@ -259,7 +260,7 @@ authers:
   deepEqual(big.stdout.split("\n"), ['{"code":40001,"msg":"request body: larger than 1048576 bytes"}', "413"]);
 
   equal((await call("GET", `${g.base}/config`)).text, before);
-  ok(await accepts(p1), "the service still serves");
+  ok(await listening(p1), "the service still serves");
   equal((await call("GET", `${g.base}/config/services/s1`)).body.data.status.state, "ready");
   await Deno.remove(dir, { recursive: true });
 });

@@ -88,23 +88,3 @@ export async function exchange(port: number, request: string): Promise<Uint8Arra
   }
   return out;
 }
-
-/** Resolves when `fn` returns true, polling every 20 ms (for state that changes after an answer). */
-export async function until(fn: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Tells whether something accepts TCP connections on 127.0.0.1:`port`. */
-export async function accepts(port: number): Promise<boolean> {
-  try {
-    const c = await Deno.connect({ hostname: "127.0.0.1", port });
-    c.close();
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -3,6 +3,7 @@
  * short client runs (iperf3, curl, wrk) with a timeout. Every process is tracked so {@link stopAll} can end it.
  * @module
  */
+import { listening } from "../helpers/wait.ts";
 
 /** A long-running process whose stdout and stderr go to `log`. */
 export interface Proc {
@@ -70,16 +71,6 @@ async function exited(p: Proc): Promise<boolean> {
   return st !== null;
 }
 
-async function canConnect(port: number): Promise<boolean> {
-  try {
-    const c = await Deno.connect({ hostname: "127.0.0.1", port });
-    c.close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Waits until `p` is ready: its log matches `pattern` `count` times, or a TCP connect to `port` succeeds.
  * @throws when the process exits or `timeoutMs` passes first (with the log's tail)
@@ -94,7 +85,7 @@ export async function waitReady(
     if ("pattern" in ready) {
       const re = new RegExp(ready.pattern.source, ready.pattern.flags.includes("g") ? ready.pattern.flags : "g");
       if ((readLog(p.log).match(re)?.length ?? 0) >= (ready.count ?? 1)) return;
-    } else if (await canConnect(ready.port)) return;
+    } else if (await listening(ready.port)) return;
     if (await exited(p)) throw new Error(`${p.name} exited before it was ready:\n${readLog(p.log).slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -10,7 +10,8 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { type Browser, chromium, type Page } from "npm:playwright-core@1.65.1";
 import { freePort } from "../helpers/gost.ts";
 import { httpOrigin } from "../helpers/servers.ts";
-import { accepts, call, exchange, startApi, until } from "../api/support.ts";
+import { call, exchange, startApi } from "../api/support.ts";
+import { listening, until } from "../helpers/wait.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -246,7 +247,7 @@ Deno.test({
         await card.waitFor({ state: "detached" });
         await page.getByText("No services yet").waitFor();
         equal((await call("GET", `${g.base}/config/services`)).body.data.count, 0);
-        ok(!(await accepts(port)), "the port is free");
+        ok(!(await listening(port)), "the port is free");
       });
     } finally {
       await origin.close();

@@ -22,17 +22,10 @@ import { freePort, type GostProcess, startGost } from "../helpers/gost.ts";
 import { startDante, startMicrosocks } from "../helpers/peers.ts";
 import { curl, has } from "../helpers/run.ts";
 import { httpOrigin, udpEcho } from "../helpers/servers.ts";
+import { eventually, sleep } from "../helpers/wait.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it is true or `ms` pass; returns its last answer. */
-async function eventually(check: () => boolean, ms = 3000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!check() && Date.now() < end) await sleep(25);
-  return check();
-}
 
 /** Open file descriptors of a process (sockets included). */
 function fds(pid: number): number {

@@ -17,16 +17,9 @@ import { tcpDialer } from "../helpers/chain.ts";
 import { defaultReply, rawOrigin } from "../helpers/http_raw.ts";
 import { curl } from "../helpers/run.ts";
 import { startService } from "../helpers/service.ts";
+import { eventually, sleep } from "../helpers/wait.ts";
 
 const http = (o: HandlerOptions) => new HttpHandler(o);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it is true or `ms` pass; returns its last answer. */
-async function eventually(check: () => boolean, ms = 3000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!check() && Date.now() < end) await sleep(20);
-  return check();
-}
 
 /** One curl run through the proxy: the body, or the error. */
 async function get(proxy: number, url: string, ...extra: string[]): Promise<string> {

@@ -18,6 +18,7 @@ import {
 } from "../../handlers/socks/wire.ts";
 import { curl } from "../helpers/run.ts";
 import { httpOrigin, udpEcho } from "../helpers/servers.ts";
+import { eventually } from "../helpers/wait.ts";
 import { startService } from "../helpers/service.ts";
 
 const enc = new TextEncoder();
@@ -81,16 +82,6 @@ async function receiveWithin(sock: Deno.DatagramConn, ms = 3000): Promise<[Uint8
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Polls `check` until it is true or `ms` pass. */
-async function eventually(check: () => boolean | Promise<boolean>, ms = 2000): Promise<boolean> {
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
 }
 
 function udpPortFree(port: number): boolean {
@@ -357,7 +348,7 @@ Deno.test("socks5 UDP association ends and its port closes when the control conn
   await receiveWithin(client);
   equal(udpPortFree(rep.addr.port), false);
   c.conn.close();
-  ok(await eventually(() => svc.service.activeConns === 0), "handler still running");
+  ok(await eventually(() => svc.service.activeConns === 0, 2000), "handler still running");
   ok(udpPortFree(rep.addr.port), "UDP relay port still bound");
   client.close();
   echo.close();
@@ -399,7 +390,7 @@ Deno.test("socks5 BIND ends and stops listening when the client leaves before a 
   const first = await c.request(2, "0.0.0.0", 0);
   equal(first.code, 0);
   c.conn.close();
-  ok(await eventually(() => svc.service.activeConns === 0), "handler still running");
+  ok(await eventually(() => svc.service.activeConns === 0, 2000), "handler still running");
   ok(await tcpPortClosed(first.addr.port), "BIND listener still open");
 });
 

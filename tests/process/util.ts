@@ -3,6 +3,8 @@
  * and the process table in /proc (children, their command lines and environments).
  * @module
  */
+import { listening, until } from "../helpers/wait.ts";
+
 export const ROOT = new URL("../../", import.meta.url).pathname;
 export const MAIN = `${ROOT}main.ts`;
 
@@ -119,24 +121,9 @@ export function spawnGost(
   return spawnProc(Deno.execPath(), ["run", ...(opts.flags ?? ["-A", "--unstable-net"]), MAIN, ...args], opts);
 }
 
-/** Polls until `fn` is true. @throws after `timeoutMs`, naming `what` */
-export async function waitUntil(fn: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Tells whether something accepts TCP connections on 127.0.0.1:port. */
-export async function listening(port: number): Promise<boolean> {
-  try {
-    const c = await Deno.connect({ hostname: "127.0.0.1", port });
-    c.close();
-    return true;
-  } catch {
-    return false;
-  }
+/** {@link until} with the patience process tests need (20 s by default: processes start and stop). */
+export function waitUntil(fn: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  return until(fn, what, timeoutMs);
 }
 
 /** Tells whether 127.0.0.1:port can be bound (nobody holds it). */
