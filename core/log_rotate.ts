@@ -114,23 +114,38 @@ export class RotatingFileSink implements LogSink {
   readonly settings: RotationSettings;
   readonly #parts: { dir: string; prefix: string; ext: string };
   readonly #onError: (message: string) => void;
+  readonly #now: () => number;
   #file: Deno.FsFile | null = null;
   #size = 0;
   #closed = false;
   #compressing: Promise<void> = Promise.resolve();
   #compressQueued = false;
+  /** The time in the newest backup's name: a new backup is always named later, even within one millisecond. */
+  #lastBackupTime = 0;
 
   /**
    * Opens (or creates) the file; directories are created.
    * @param onError told about failed writes, rotations and clean-ups; logging goes on
+   * @param now the clock backup names and `maxAge` are read from (tests freeze it)
    * @throws {ConfigError} for bad settings; Deno permission errors (`--allow-write`, `--allow-read`)
    */
-  constructor(path: string, rotation: LogRotation, onError: (message: string) => void = () => {}) {
+  constructor(
+    path: string,
+    rotation: LogRotation,
+    onError: (message: string) => void = () => {},
+    now: () => number = Date.now,
+  ) {
     this.path = path;
     this.settings = parseRotation(rotation);
     this.#parts = splitPath(path);
     this.#onError = onError;
+    this.#now = now;
     this.#open();
+    try {
+      this.#lastBackupTime = this.#backups()[0]?.time ?? 0;
+    } catch {
+      // an unreadable directory: rotation reports its own error when it comes
+    }
     this.#prune();
     this.#scheduleCompression();
   }
@@ -190,11 +205,14 @@ export class RotatingFileSink implements LogSink {
   #rotate(): void {
     this.#closeFile();
     const { dir, prefix, ext } = this.#parts;
-    for (let t = Date.now();; t++) {
-      // two rotations in one millisecond must not overwrite a backup
+    // Backups are ordered by the time in their names, so a new one must be named after every earlier one: several
+    // rotations within one millisecond take the following milliseconds (a pruned name is never reused, which would
+    // make the newest backup look like the oldest and have it pruned at once).
+    for (let t = Math.max(this.#now(), this.#lastBackupTime + 1);; t++) {
       const backup = `${dir}/${prefix}${backupTime(new Date(t), this.settings.localTime)}${ext}`;
       if (exists(backup) || exists(`${backup}.gz`)) continue;
       Deno.renameSync(this.path, backup);
+      this.#lastBackupTime = t;
       break;
     }
     try {
@@ -230,7 +248,7 @@ export class RotatingFileSink implements LogSink {
   #prune(): void {
     const { maxBackups, maxAgeMs } = this.settings;
     if (!maxBackups && !maxAgeMs) return;
-    const cutoff = Date.now() - maxAgeMs;
+    const cutoff = this.#now() - maxAgeMs;
     for (const [i, b] of this.#backups().entries()) {
       if ((maxBackups > 0 && i >= maxBackups) || (maxAgeMs > 0 && b.time < cutoff)) {
         for (const p of [b.plain, b.gz]) if (p) removeSyncQuietly(p);

@@ -46,6 +46,32 @@ Deno.test("rotation keeps maxBackups newest backups and gzips them when compress
   }
 });
 
+Deno.test("rotations within one millisecond keep the newest backups, named in order", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const frozen = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
+    const sink = new RotatingFileSink(`${dir}/app.log`, { maxSize: 0.001, maxBackups: 3 }, () => {}, () => frozen);
+    const all = lines(100, 100); // 10 lines a file: 9 rotations, all at the same clock reading
+    for (const l of all) sink.write(l);
+    await sink.close();
+    const { files: names, text } = await readSet(dir, "app.log");
+    deepEqual(names, [
+      `app-${backupTime(new Date(frozen + 6), false)}.log`,
+      `app-${backupTime(new Date(frozen + 7), false)}.log`,
+      `app-${backupTime(new Date(frozen + 8), false)}.log`,
+      "app.log",
+    ]);
+    equal(text, all.slice(60).join(""), "the kept files are the newest lines, in order");
+    // a restart in the same millisecond names its first backup after the newest one already there
+    const again = new RotatingFileSink(`${dir}/app.log`, { maxSize: 0.001, maxBackups: 3 }, () => {}, () => frozen);
+    for (const l of lines(10, 100, "more")) again.write(l);
+    await again.close();
+    ok((await readSet(dir, "app.log")).files.includes(`app-${backupTime(new Date(frozen + 9), false)}.log`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("rotation removes backups older than maxAge days by the time in their names", async () => {
   const dir = await Deno.makeTempDir();
   try {
