@@ -1,8 +1,11 @@
 /**
  * A service: one listener + one handler, with status, optional stats, and graceful close.
- * The accept loop never awaits a handler; it backs off 1 s → 5 s on accept errors (state `failed`).
+ * The accept loop never awaits a handler. An accept error about one pending connection (a client that reset it) is
+ * skipped at once; running out of fds backs off 5 ms → 250 ms; any other listener error (an rtcp tunnel that
+ * dropped) backs off 1 s → 5 s, state `failed` until the next conn is accepted (docs/architecture.md, "Accepting").
  * @module
  */
+import { classifyAcceptError, resourceBackoff } from "../accept.ts";
 import { addrString, closeQuietly, type Conn } from "../conn.ts";
 import { errorMessage, isServerError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -48,6 +51,9 @@ export interface ServiceOptions {
 
 const ACCEPT_BACKOFF_MIN_MS = 1000;
 const ACCEPT_BACKOFF_MAX_MS = 5000;
+/** How long close() waits for the accept loop, and then for the handlers, to end after aborting them. */
+export const CLOSE_GRACE_MS = 3000;
+const RESOURCE_LOG_NOTE = "5-250 ms until fds are free";
 
 /**
  * A running service.
@@ -117,24 +123,44 @@ export class Service implements AsyncDisposable {
     this.status.setState("ready");
     this.status.addEvent(`service ${this.name} is listening on ${addrString(this.listener.addr)}`);
     let delay = 0;
+    let resourceDelay = 0;
+    let connErrors = 0;
     while (!this.#closed) {
       let conn: Conn;
       try {
         conn = await this.listener.accept();
       } catch (err) {
         if (this.#closed || err instanceof ListenerClosedError) break;
+        const kind = classifyAcceptError(err);
+        if (kind === "conn") {
+          // that client is gone; the next one must not wait for it (a listener failing this way without end still
+          // lets timers and I/O run in between)
+          if (++connErrors % 64 === 0) await this.#pause(0);
+          continue;
+        }
+        if (kind === "resource") {
+          // out of fds: the pending conns wait in the backlog; try again soon, they are taken once fds are freed
+          if (!resourceDelay) {
+            this.status.setState("failed", errorMessage(err));
+            this.#logger.warn(`accept: ${errorMessage(err)}, retrying every ${RESOURCE_LOG_NOTE}`);
+          }
+          resourceDelay = resourceBackoff(resourceDelay);
+          delay = 0;
+          await this.#pause(resourceDelay);
+          continue;
+        }
         delay = delay ? Math.min(delay * 2, ACCEPT_BACKOFF_MAX_MS) : ACCEPT_BACKOFF_MIN_MS;
+        resourceDelay = 0;
         this.status.setState("failed", errorMessage(err));
         this.#logger.warn(`accept: ${errorMessage(err)}, retrying in ${delay / 1000}s`);
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, delay);
-          this.#wakeBackoff = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-        this.#wakeBackoff = null;
+        await this.#pause(delay);
         continue;
+      }
+      connErrors = 0;
+      if (resourceDelay) {
+        this.#logger.info("accept: accepting again");
+        resourceDelay = 0;
+        this.status.setState("ready");
       }
       if (delay) {
         delay = 0;
@@ -149,6 +175,18 @@ export class Service implements AsyncDisposable {
       p.finally(() => this.#inflight.delete(p));
     }
     this.status.setState("closed");
+  }
+
+  /** Waits `ms`, or less when the service closes meanwhile. */
+  async #pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.#wakeBackoff = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    this.#wakeBackoff = null;
   }
 
   async #handle(raw: Conn): Promise<void> {
@@ -226,9 +264,14 @@ export class Service implements AsyncDisposable {
     } catch (err) {
       this.#logger.warn(`handler close: ${errorMessage(err)}`);
     }
-    if (this.#serving) await this.#serving;
-    else this.status.setState("closed");
-    await Promise.allSettled([...this.#inflight]);
+    // Bounded: a listener whose accept ignores close, or a handler that ignores the abort, must not hold up a
+    // shutdown or an API change (they are left to end on their own and logged).
+    if (this.#serving) {
+      if (!await settlesWithin(this.#serving, CLOSE_GRACE_MS)) this.#logger.warn("close: the accept loop is stuck");
+    } else this.status.setState("closed");
+    if (this.#inflight.size && !await settlesWithin(Promise.allSettled([...this.#inflight]), CLOSE_GRACE_MS)) {
+      this.#logger.warn(`close: ${this.#inflight.size} connection handler(s) did not end within ${CLOSE_GRACE_MS} ms`);
+    }
     if (this.#hooks) await runHooks("post-down", this.#hooks.postDown, this.#hooks.timeoutMs, this.#logger);
   }
 
@@ -242,4 +285,15 @@ export class Service implements AsyncDisposable {
     if (this.stats) s.stats = this.stats.toJSON();
     return s;
   }
+}
+
+/** Resolves true when `p` settles within `ms`, false otherwise (never rejects). */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const settled = await Promise.race([
+    p.then(() => true, () => true),
+    new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms)),
+  ]);
+  clearTimeout(timer);
+  return settled;
 }

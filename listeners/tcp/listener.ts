@@ -1,7 +1,9 @@
 /**
- * The `tcp` listener: plain TCP with TCP_NODELAY on every accepted conn.
+ * The `tcp` listener: plain TCP with TCP_NODELAY on every accepted conn. A connection that fails while it is
+ * taken (reset by its client) is skipped at once; running out of fds throws a ResourceExhaustedError (core/accept.ts).
  * @module
  */
+import { acceptTcp } from "../../core/accept.ts";
 import type { Conn } from "../../core/conn.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import { type Listener, ListenerClosedError, type ListenerOptions } from "../../core/plugin.ts";
@@ -31,9 +33,7 @@ export class TcpListener implements Listener {
   async accept(): Promise<Conn> {
     if (!this.#ln || this.#closed) throw new ListenerClosedError();
     try {
-      const conn = await this.#ln.accept();
-      conn.setNoDelay(true);
-      return conn;
+      return await acceptTcp(this.#ln);
     } catch (err) {
       if (this.#closed) throw new ListenerClosedError();
       throw err;

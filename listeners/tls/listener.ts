@@ -8,6 +8,7 @@
  * `accept()`; failed handshakes are logged and dropped before they reach the handler.
  * @module
  */
+import { acceptTcp } from "../../core/accept.ts";
 import { addrString, closeQuietly, type Conn } from "../../core/conn.ts";
 import { ConfigError, errorMessage, HandshakeError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
@@ -101,12 +102,11 @@ export class TlsListener implements Listener {
   async #pump(): Promise<void> {
     const ln = this.#ln!;
     while (!this.#closed && this.#ready.length < READY_MAX) {
-      const raw = await ln.accept();
+      const raw = await acceptTcp(ln); // conns reset before they are taken are skipped
       if (this.#closed) {
         closeQuietly(raw);
         return;
       }
-      raw.setNoDelay(true);
       this.#pending.add(raw);
       this.#handshake(raw).then((conn) => {
         this.#pending.delete(raw);
