@@ -62,7 +62,13 @@ export function httpOrigin(): { port: number; requests: number; close(): Promise
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     state.requests++;
     const url = new URL(req.url);
-    if (req.method === "POST") return new Response(await req.arrayBuffer());
+    if (req.method === "POST") {
+      try {
+        return new Response(await req.arrayBuffer());
+      } catch {
+        return new Response("body cut short", { status: 400 }); // a client that left mid-body (hostile tests)
+      }
+    }
     if (url.pathname.startsWith("/bytes/")) {
       const n = Number(url.pathname.slice(7));
       return new Response(new Uint8Array(n).fill(97));
