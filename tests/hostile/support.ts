@@ -28,6 +28,8 @@ export interface PlayOptions {
   /** The bytes each connection sends; or `count` empty ones. */
   payloads?: Uint8Array[];
   count?: number;
+  /** A hang guard, not a measurement: the client is killed after this long (default 180 s) and `play` rejects. */
+  limitMs?: number;
 }
 
 /** Writes payloads as rst_client.py reads them: a 4-byte big-endian length, then the bytes. */
@@ -69,8 +71,18 @@ export function play(opts: PlayOptions): Storm {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  const limitMs = opts.limitMs ?? 180_000;
+  let killed = false;
+  const guard = setTimeout(() => {
+    killed = true;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* ended */ }
+  }, limitMs);
   const done = child.output().then((out) => {
+    clearTimeout(guard);
     if (file) Deno.removeSync(file);
+    if (killed) throw new Error(`the hostile client against port ${opts.port} was still running after ${limitMs} ms`);
     const text = new TextDecoder().decode(out.stdout).trim();
     if (!out.success) throw new Error(`rst_client.py failed: ${new TextDecoder().decode(out.stderr)}`);
     return JSON.parse(text) as PlayResult;
