@@ -3,7 +3,8 @@
  * blocks, inclusive IP ranges `a-b`, exact domains, `.domain` (the domain and every subdomain) and globs
  * (`*.example.com`, `*.example.com:80`), all case-insensitive. Unlike GOST, a pattern that does not parse throws
  * a {@link ConfigError} naming it instead of silently matching nothing (or every port), and IPs are compared in
- * canonical form (`2001:db8:0::1` equals `2001:db8::1`; `::ffff:10.0.0.1` equals `10.0.0.1`).
+ * canonical form (`2001:db8:0::1` equals `2001:db8::1`; `::ffff:10.0.0.1` equals `10.0.0.1`), numeric hosts read as
+ * the system resolver reads them (`127.1`, `0x7f000001` and `0177.0.0.1` are 127.0.0.1: {@link parseInetAton}).
  * @module
  */
 import { ConfigError } from "../errors.ts";
@@ -77,6 +78,64 @@ export function parseIP(s: string): IP | null {
   }
   const b = parseIPv4(s);
   return b ? { family: 4, bytes: b } : null;
+}
+
+/** The largest value of the last part of an `inet_aton` address with 1, 2, 3 or 4 parts. */
+const LAST_PART_MAX = [0xffffffff, 0xffffff, 0xffff, 0xff];
+
+/** One `inet_aton` part: `0x` hex (digits may be empty), `0` octal, or decimal; NaN when it is none of them. */
+function atonPart(p: string): number {
+  if (/^0x[0-9a-f]*$/i.test(p)) return p.length === 2 ? 0 : parseInt(p.slice(2), 16);
+  if (/^0[0-7]*$/.test(p)) return parseInt(p, 8);
+  if (/^[1-9][0-9]*$/.test(p)) return Number(p);
+  return NaN;
+}
+
+/**
+ * Parses an IPv4 address as glibc's `inet_aton` (and so `getaddrinfo` and `Deno.connect`) does: 1 to 4 parts
+ * separated by dots, each decimal, octal (leading `0`) or hex (`0x`); every part but the last is one byte, the last
+ * fills the remaining bytes (`127.1` = 127.0.0.1, `2130706433` = 127.0.0.1).
+ * @param s the host, without brackets or a trailing dot
+ * @returns the 4 bytes, or null when `s` is not such an address
+ * @example parseInetAton("0x7f.1") // Uint8Array [127, 0, 0, 1]
+ */
+export function parseInetAton(s: string): Uint8Array | null {
+  if (s.length === 0 || s.length > 64) return null;
+  const parts = s.split(".");
+  if (parts.length > 4) return null;
+  const values: number[] = [];
+  for (const p of parts) {
+    const v = atonPart(p);
+    if (!Number.isFinite(v)) return null;
+    values.push(v);
+  }
+  const last = values.length - 1;
+  for (let i = 0; i < last; i++) if (values[i] > 0xff) return null;
+  if (values[last] > LAST_PART_MAX[last]) return null;
+  let n = values[last];
+  for (let i = 0; i < last; i++) n += values[i] * 2 ** (8 * (3 - i));
+  return new Uint8Array([n >>> 24 & 0xff, n >>> 16 & 0xff, n >>> 8 & 0xff, n & 0xff]);
+}
+
+/**
+ * Parses any spelling of an IP the system resolver accepts as numeric: strict IPv6 (a `%zone` dropped) or an
+ * `inet_aton` IPv4. IPv4-mapped IPv6 comes back as IPv4.
+ * @returns the address, or null for a name
+ * @example formatIP(parseAnyIP("::FFFF:127.0.0.1")!) // "127.0.0.1"
+ */
+export function parseAnyIP(host: string): IP | null {
+  if (host.includes(":")) {
+    const pct = host.indexOf("%");
+    const ip = parseIP(pct >= 0 ? host.slice(0, pct) : host);
+    return ip ? unmapIP(ip) : null;
+  }
+  // a name starts with a letter far more often than not: only a digit can start an inet_aton address
+  const c = host.charCodeAt(0);
+  if (!(c >= 48 && c <= 57)) return null;
+  const strict = parseIP(host);
+  if (strict) return strict;
+  const bytes = parseInetAton(host);
+  return bytes ? { family: 4, bytes } : null;
 }
 
 /**
@@ -165,7 +224,8 @@ export class PortRange {
 
 /**
  * Splits an address to match (`host:port`, `[v6]:port`, bare `v6`, or a bare host) leniently, as GOST does: a
- * missing or non-numeric port is 0. The host is lowercased, a trailing dot dropped and IPs canonicalised.
+ * missing or non-numeric port is 0. The host is lowercased, a trailing dot dropped and IPs canonicalised (every
+ * numeric spelling the system resolver accepts: {@link parseAnyIP}).
  * @example splitAddr("[2001:DB8::1]:443") // { host: "2001:db8::1", port: 443, ip: {...} }
  */
 export function splitAddr(addr: string): { host: string; port: number; ip: IP | null } {
@@ -178,9 +238,7 @@ export function splitAddr(addr: string): { host: string; port: number; ip: IP | 
   }
   host = host.toLowerCase();
   if (host.endsWith(".") && host.length > 1) host = host.slice(0, -1);
-  const pct = host.indexOf("%");
-  const parsed = parseIP(pct >= 0 && host.includes(":") ? host.slice(0, pct) : host);
-  const ip = parsed ? unmapIP(parsed) : null;
+  const ip = parseAnyIP(host);
   return { host: ip ? formatIP(ip) : host, port: /^\d{1,5}$/.test(port) ? Number(port) : 0, ip };
 }
 
@@ -282,11 +340,8 @@ export function compilePattern(pattern: string): Pattern {
     }
   }
   const { host, ports } = splitPattern(p);
-  const ip = parseIP(host);
-  if (ip) {
-    const u = unmapIP(ip);
-    return { kind: "ip", source: pattern, ip: u, key: formatIP(u), ports };
-  }
+  const ip = parseAnyIP(host);
+  if (ip) return { kind: "ip", source: pattern, ip, key: formatIP(ip), ports };
   if (!domainRe.test(host) || host === ".") throw bad("not an IP, CIDR, IP range, domain or wildcard");
   const key = host.length > 1 && host.endsWith(".") ? host.slice(0, -1) : host;
   return { kind: "domain", source: pattern, key, ports };
