@@ -15,6 +15,7 @@ import { buildLoggers, type LoggerSet } from "./loggers.ts";
 import type { Registries } from "./registries.ts";
 import { Runtime } from "./runtime/runtime.ts";
 import { createObservability, type Observability } from "./observe/mod.ts";
+import { setProcessEndpoints } from "./routing/local_addrs.ts";
 
 /** The handler and listener types a registry set implements (for the CLI's fallbacks). */
 export function knownTypes(reg: Registries): KnownTypes {
@@ -90,6 +91,11 @@ export class App {
     const app = new App(runtime, log, flags, loggers);
     app.#obs = obs;
     bindApiTarget(reg, app);
+    // what the services' self-target guard refuses besides the services themselves
+    setProcessEndpoints(reg, () => [
+      { name: "api", label: "the Web API", addr: app.#api?.addr },
+      { name: "metrics", label: "the metrics server", addr: obs.metricsAddr },
+    ]);
     const api = resolved.config.api;
     if (api?.addr) {
       try {

@@ -16,6 +16,8 @@ export interface DialOptions {
   logger?: Logger;
   /** Client id or IP for the `hash` selector. */
   hashKey?: string;
+  /** The address of the client the dial is for (`ConnContext.src`): the router's loop guard reads its trail. */
+  src?: string;
 }
 
 /** Reaches targets: directly now; through hosts, resolver, bypass and chains as they are configured. */
@@ -33,6 +35,13 @@ export interface Router {
    * pick another path (a hop with several nodes: sharing would defeat its selector) or the target is bypassed.
    */
   reuseKey?(network: Network, addr: string): Promise<string | undefined>;
+  /**
+   * Resolves `addr` as a direct dial would and applies the same rules (bypass, own-endpoint guard) without dialing:
+   * for sockets that send datagrams to targets themselves (relay UDP BIND). Absent: no rules to apply.
+   * @returns the canonical `ip:port` to send to
+   * @throws {PolicyError} when the rules refuse the target
+   */
+  resolveDirect?(network: Network, addr: string, opts?: DialOptions): Promise<string>;
 }
 
 /** One accepted connection's facts (sing-box's inbound context). */
@@ -184,8 +193,8 @@ function clientHost(src: string): string {
 }
 
 /**
- * The dial options for one connection: its abort signal, its logger, and the `hash` selector key (the
- * authenticated client id, else the client IP).
+ * The dial options for one connection: its abort signal, its logger, the `hash` selector key (the
+ * authenticated client id, else the client IP) and the client's address.
  * @example await router.dial("tcp", dst, dialOptions(ctx));
  */
 export function dialOptions(ctx: ConnContext): DialOptions {
@@ -193,5 +202,6 @@ export function dialOptions(ctx: ConnContext): DialOptions {
     signal: ctx.signal,
     logger: ctx.logger,
     hashKey: ctx.clientId ?? clientHost(ctx.src),
+    src: ctx.src,
   };
 }

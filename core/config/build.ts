@@ -15,6 +15,7 @@ import { lookupHost } from "../routing/resolver.ts";
 import { namedBypass } from "../runtime/objects.ts";
 import { DEFAULT_SELECTOR, type Node, NodeGroup, parseStrategy } from "../routing/node_group.ts";
 import { DefaultRouter } from "../routing/router.ts";
+import { processEndpoints } from "../routing/local_addrs.ts";
 import { type ConnHook, Service } from "../service/service.ts";
 import { Stats } from "../service/stats.ts";
 import { type Hooks, parseHooks } from "../service/hooks.ts";
@@ -179,6 +180,14 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
   } catch (err) {
     throw fail(["metadata", "dialTimeout"], errorMessage(err));
   }
+  // Clients choose the targets of proxy handlers: by default they may not reach this process's own listeners
+  let guardSelf: boolean;
+  try {
+    guardSelf = OPEN_PROXY_HANDLERS.has(handlerType) && !forwarder &&
+      !(svcMd.bool("allowSelfTarget") || handlerMd.bool("allowSelfTarget"));
+  } catch (err) {
+    throw fail(["metadata", "allowSelfTarget"], errorMessage(err));
+  }
   const routerFor = (chainName: string) =>
     new DefaultRouter({
       retries: cfg.handler?.retries ?? 0,
@@ -188,6 +197,7 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
       bypass,
       resolve,
       self: () => ctx.reg.services.get(cfg.name),
+      ownEndpoints: guardSelf ? () => processEndpoints(ctx.reg) : undefined,
     });
   const bypassNames = [...(cfg.bypass ? [cfg.bypass] : []), ...(cfg.bypasses ?? [])];
   const bypass = bypassNames.length ? () => namedBypass(bypassNames, ctx.reg) : undefined;
@@ -200,7 +210,7 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
         network,
         host,
       );
-      return ips[0];
+      return ips;
     }
     : undefined;
   const router = routerFor(cfg.handler?.chain ?? "");

@@ -16,6 +16,11 @@ import { AddressMatcher } from "./matcher.ts";
 export interface BypassChecker {
   /** True means "bypass" (reject, truncate the chain, or skip the node). */
   contains(network: string, addr: string): boolean;
+  /**
+   * The verdict on one target known by several addresses (its name and an address it resolves to): a pattern
+   * matching any of them counts as a match. Absent: {@link bypassesAny} combines `contains` verdicts.
+   */
+  containsAny?(network: string, addrs: readonly string[]): boolean;
   readonly whitelist?: boolean;
   readonly network?: string;
 }
@@ -77,6 +82,30 @@ export class Bypass implements BypassChecker {
     const matched = this.#all || this.#matcher.match(addr);
     return this.whitelist ? !matched : matched;
   }
+
+  containsAny(network: string, addrs: readonly string[]): boolean {
+    if (!appliesTo(this, network)) return false;
+    const known = addrs.filter((a) => a !== "");
+    if (!known.length) return false;
+    const matched = this.#all || known.some((a) => this.#matcher.match(a));
+    return this.whitelist ? !matched : matched;
+  }
+}
+
+/**
+ * Tells whether one target, known by several addresses (`["www.example.com:443", "10.0.0.5:443"]`: its name and an
+ * address it resolves to; or an IP and the loopback address it reaches), is bypassed: a pattern that matches any of
+ * them matches the target. So a blacklist rejects a name that resolves into a listed range, and a whitelist that
+ * lists a name admits it whatever it resolves to.
+ * @example bypassesAny(new Bypass({ matchers: ["127.0.0.0/8"] }), "tcp", ["localhost:80", "127.0.0.1:80"]) // true
+ */
+export function bypassesAny(checker: BypassChecker, network: string, addrs: readonly string[]): boolean {
+  if (addrs.length === 1) return checker.contains(network, addrs[0]);
+  if (checker.containsAny) return checker.containsAny(network, addrs);
+  // a whitelist bypasses what matches none of its patterns: every address must say so
+  return checker.whitelist
+    ? addrs.every((a) => checker.contains(network, a))
+    : addrs.some((a) => checker.contains(network, a));
 }
 
 /**
@@ -99,10 +128,14 @@ export class BypassGroup implements BypassChecker {
   }
 
   contains(network: string, addr: string): boolean {
+    return this.containsAny(network, [addr]);
+  }
+
+  containsAny(network: string, addrs: readonly string[]): boolean {
     let whitelists = 0, allWhitelistsBypass = true, anyBlacklistBypasses = false;
     for (const m of this.members) {
       if (!appliesTo(m, network)) continue;
-      const bypass = m.contains(network, addr);
+      const bypass = bypassesAny(m, network, addrs);
       if (m.whitelist) {
         whitelists++;
         if (!bypass) allWhitelistsBypass = false;

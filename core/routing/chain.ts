@@ -95,11 +95,11 @@ export class Chain {
 }
 
 /**
- * Checks a route's first node before it is dialed (no `conn`) and the conn to it once dialed (the router's loop
- * check).
+ * Opens the conn to a route's first node by calling `open`, with the router's checks around it (a loop back to the
+ * dialing service; the request's trail tagged on the conn).
  * @throws to fail the route at that node
  */
-export type FirstNodeCheck = (node: ChainNode, conn?: Conn) => void;
+export type FirstNodeOpen = (node: ChainNode, open: () => Promise<Conn>) => Promise<Conn>;
 
 /** Whether the dial was cancelled by the client or the service (the router's timeout aborts with a TimeoutError). */
 function cancelled(signal?: AbortSignal): boolean {
@@ -154,14 +154,15 @@ export class ChainRoute {
   /**
    * Opens a conn that reaches the last node (every connector but the last has run). A node is reset (`markOk`)
    * once its connector got through to the next node.
-   * @param check runs on the conn to the first node (the router's loop check)
+   * @param first opens the conn to the first node (the router's checks)
    * @throws {DialError} naming the failing node (`node` set, the node marked) unless the dial was cancelled
    */
-  async connectToLast(opts: DialOptions = {}, check?: FirstNodeCheck): Promise<Conn> {
-    const first = this.steps[0].node;
+  async connectToLast(opts: DialOptions = {}, first?: FirstNodeOpen): Promise<Conn> {
     let conn: Conn | undefined;
     try {
-      conn = await this.#step(0, () => first.dialer.dial(first.addr, opts), opts, check);
+      const node = this.steps[0].node;
+      const dial = () => node.dialer.dial(node.addr, opts);
+      conn = await this.#step(0, first ? () => first(node, dial) : dial, opts);
       for (let i = 1; i < this.steps.length; i++) {
         const prev = this.steps[i - 1];
         const next = this.steps[i].node;
@@ -177,16 +178,14 @@ export class ChainRoute {
   }
 
   /** Opens step `i`: `open` dials the node (i = 0) or asks the previous node to connect to it; then its handshake. */
-  async #step(i: number, open: () => Promise<Conn>, opts: DialOptions, check?: FirstNodeCheck): Promise<Conn> {
+  async #step(i: number, open: () => Promise<Conn>, opts: DialOptions): Promise<Conn> {
     const start = performance.now();
     const { node } = this.steps[i];
     let conn: Conn | undefined;
     let opened = false;
     try {
-      check?.(node);
       conn = await untilAborted(open(), opts.signal);
       opened = true;
-      check?.(node, conn);
       if (i > 0 && node.dialer.handshake) {
         conn = await untilAborted(node.dialer.handshake(conn, node.addr, opts), opts.signal);
       }
@@ -215,11 +214,11 @@ export class ChainRoute {
    * Dials `addr` through every node. When the last node answers that it cannot reach `addr` (its connector throws
    * a {@link DialError}: HTTP 502, SOCKS REP ≠ 0) the node works and is not marked; any other failure of its
    * connector (timeout, garbage, refused credentials, EOF) is the node's and marks it.
-   * @param check runs on the conn to the first node (the router's loop check)
+   * @param first opens the conn to the first node (the router's checks)
    * @throws {DialError} naming the failing node (`node` set), or the target when the last node cannot reach it
    */
-  async dial(network: Network, addr: string, opts: DialOptions = {}, check?: FirstNodeCheck): Promise<Conn> {
-    const conn = await this.connectToLast(opts, check);
+  async dial(network: Network, addr: string, opts: DialOptions = {}, first?: FirstNodeOpen): Promise<Conn> {
+    const conn = await this.connectToLast(opts, first);
     const i = this.steps.length - 1;
     const { hop, node: last } = this.steps[i];
     const start = performance.now();
@@ -241,12 +240,12 @@ export class ChainRoute {
    * Asks the last node to listen on `addr` (remote port forwarding).
    * @throws {DialError} when the last connector cannot bind
    */
-  async bind(network: Network, addr: string, opts: DialOptions = {}, check?: FirstNodeCheck): Promise<Listener> {
+  async bind(network: Network, addr: string, opts: DialOptions = {}, first?: FirstNodeOpen): Promise<Listener> {
     const last = this.steps[this.steps.length - 1];
     if (!last.node.connector.bind) {
       throw new DialError(addr, `chain ${this.chain}: the connector of ${last.node.name} cannot bind`);
     }
-    const conn = await this.connectToLast(opts, check);
+    const conn = await this.connectToLast(opts, first);
     try {
       const ln = await last.node.connector.bind(conn, network, addr, opts);
       last.hop.group.markOk(last.node);

@@ -83,9 +83,9 @@ export function parseIP(s: string): IP | null {
 /** The largest value of the last part of an `inet_aton` address with 1, 2, 3 or 4 parts. */
 const LAST_PART_MAX = [0xffffffff, 0xffffff, 0xffff, 0xff];
 
-/** One `inet_aton` part: `0x` hex (digits may be empty), `0` octal, or decimal; NaN when it is none of them. */
+/** One `inet_aton` part: `0x` hex, `0` octal, or decimal; NaN when it is none of them. */
 function atonPart(p: string): number {
-  if (/^0x[0-9a-f]*$/i.test(p)) return p.length === 2 ? 0 : parseInt(p.slice(2), 16);
+  if (/^0x[0-9a-f]+$/i.test(p)) return parseInt(p.slice(2), 16);
   if (/^0[0-7]*$/.test(p)) return parseInt(p, 8);
   if (/^[1-9][0-9]*$/.test(p)) return Number(p);
   return NaN;

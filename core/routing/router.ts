@@ -1,9 +1,15 @@
 /**
- * The router: every handler reaches its targets through it. Per attempt (`retries` + 1 attempts, each bounded
- * by `dialTimeout`): service-level bypass rejects the target, hosts/resolver may map the name to an address,
- * the chain (looked up by name at each dial, so the API can replace it) picks a route, and the route — or a
- * direct dial when there is no chain or the route is empty — opens the conn. A route whose first node is the very
- * service dialing (`-L http://:8080 -F http://127.0.0.1:8080`) fails at once instead of looping.
+ * The router: every handler reaches its targets through it. The target is first written in its one canonical form
+ * (canonical_host.ts: `127.1`, `0x7f000001` and `[::ffff:127.0.0.1]` are 127.0.0.1), which is both what the rules
+ * match and what is dialed. Per attempt (`retries` + 1 attempts, each bounded by `dialTimeout`): service-level bypass
+ * rejects the target, hosts/resolver may map the name to addresses (matched by the bypass too), the chain (looked up
+ * by name at each dial, so the API can replace it) picks a route, and the route opens the conn; the far end of a
+ * chain resolves a name itself. With no chain, or an empty route, the router dials directly: a name is resolved once
+ * here (hosts/resolver, else the system resolver), the bypass is matched on every address it resolves to, and those
+ * addresses are dialed in order, with no second lookup. Guards: a route whose first node is the very service dialing
+ * (`-L http://:8080 -F http://127.0.0.1:8080`) fails at once; a request that already passed through this service in
+ * this process (services chaining to each other) fails at once (loop_guard.ts); a service whose clients choose their
+ * targets may be kept from dialing this process's own listening addresses (`ownEndpoints`).
  * @module
  */
 import { addrString, closeQuietly, type Conn, joinHostPort, type Network, splitHostPort } from "../conn.ts";
@@ -12,10 +18,20 @@ import { type Logger, nopLogger } from "../log.ts";
 import type { DialOptions, Listener, Router } from "../plugin.ts";
 import { dialUdp } from "../udp.ts";
 import { after, deadlineSignal } from "../deadline.ts";
-import type { BypassChecker, Chain, FirstNodeCheck } from "./chain.ts";
+import { type BypassChecker, bypassesAny } from "./bypass.ts";
+import { canonicalHost } from "./canonical_host.ts";
+import type { Chain, FirstNodeOpen } from "./chain.ts";
+import { findLocalService, type LocalService } from "./local_addrs.ts";
+import { openTagged, type Trail, trailOf } from "./loop_guard.ts";
+import { systemLookup } from "./system_lookup.ts";
 
-/** Maps a host name to an IP before dialing (hosts, then resolver); undefined keeps the name. */
-export type NameResolver = (network: Network, host: string) => Promise<string | undefined>;
+export { findLocalService, type LocalService };
+
+/**
+ * Maps a host name to addresses before dialing (hosts, then resolver): one IP or several, in order; undefined or
+ * empty keeps the name.
+ */
+export type NameResolver = (network: Network, host: string) => Promise<string | string[] | undefined>;
 
 /** Router options (service `dialTimeout`, handler `retries`, named chain/bypass/hosts/resolver). */
 export interface RouterOptions {
@@ -33,15 +49,15 @@ export interface RouterOptions {
   /**
    * The service this router dials for (name, bound address), looked up at every dial: a route whose first node is
    * that service loops and fails. A first node that is another service of the process is fine (a relay server and
-   * the rtcp service using it, in one config file).
+   * the rtcp service using it, in one config file). Its name also goes on the trail of every conn it opens.
    */
   self?: () => LocalService | undefined;
-}
-
-/** A service of this process, as the loop check sees it. */
-export interface LocalService {
-  readonly name: string;
-  readonly addr?: Deno.Addr;
+  /**
+   * This process's listening addresses (services, Web API, metrics), looked up at each direct dial: when set, a
+   * direct dial that would reach one of them is refused with a {@link PolicyError} (the self-SSRF guard of services
+   * whose clients choose the target; `allowSelfTarget=true` leaves it unset).
+   */
+  ownEndpoints?: () => Iterable<LocalService>;
 }
 
 /** The default per-attempt dial timeout. */
@@ -95,76 +111,33 @@ async function withTimeout<T>(
   }
 }
 
-const unbracket = (h: string) => h.replace(/^\[|\]$/g, "").toLowerCase().replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, "$1");
-const isIP = (h: string) => /^\d+\.\d+\.\d+\.\d+$/.test(h) || h.includes(":");
-
-/** The IPs of this host's interfaces (empty when not allowed to ask). */
-function interfaceIPs(): Set<string> {
-  try {
-    return new Set(Deno.networkInterfaces().map((i) => unbracket(i.address)));
-  } catch {
-    return new Set();
-  }
+/** A target as the router sees it: the address asked for, its canonical host and its port. */
+interface Target {
+  readonly addr: string;
+  readonly host: ReturnType<typeof canonicalHost>;
+  readonly port: number;
 }
 
-/**
- * The service of this process listening on `host:port` (an IP), if any: the same IP, or a wildcard address
- * (`0.0.0.0` for IPv4, `::` for both) and a loopback or interface IP.
- */
-export function findLocalService(
-  services: Iterable<LocalService>,
-  host: string,
-  port: number,
-): LocalService | undefined {
-  const h = unbracket(host);
-  if (!isIP(h)) return undefined;
-  let local: Set<string> | undefined;
-  for (const svc of services) {
-    let a: Deno.Addr | undefined;
-    try {
-      a = svc.addr;
-    } catch {
-      continue; // a listener that is gone
-    }
-    if (a?.transport !== "tcp" || a.port !== port) continue;
-    const l = unbracket(a.hostname);
-    if (l === h) return svc;
-    if (l !== "" && l !== "0.0.0.0" && l !== "::") continue;
-    if (l === "0.0.0.0" && h.includes(":")) continue;
-    if (h.startsWith("127.") || h === "::1" || (local ??= interfaceIPs()).has(h)) return svc;
-  }
-  return undefined;
+/** The addresses a bypass matches for `host` (its canonical form, and the loopback address a wildcard reaches). */
+function forms(host: ReturnType<typeof canonicalHost>, port: number): string[] {
+  const own = joinHostPort(host.host, port);
+  return host.alias ? [own, joinHostPort(host.alias, port)] : [own];
 }
 
-/** The loop check: fails a route whose first node is `self`, before the dial (an IP) and after it (any name). */
-function loopCheck(self: () => LocalService | undefined): FirstNodeCheck {
-  return (node, conn) => {
-    const svc = self();
-    let addr: Deno.Addr | undefined;
-    try {
-      addr = svc?.addr;
-    } catch {
-      return; // a listener that is gone
-    }
-    if (!svc || addr?.transport !== "tcp") return;
-    let host: string, port: number;
-    if (conn) {
-      const remote = conn.remoteAddr;
-      if (remote.transport !== "tcp" || remote.port !== addr.port) return;
-      ({ hostname: host, port } = remote);
-    } else {
-      // the common case (another port) without parsing anything
-      if (Number(node.addr.slice(node.addr.lastIndexOf(":") + 1)) !== addr.port) return;
-      try {
-        ({ host, port } = splitHostPort(node.addr));
-      } catch {
-        return;
-      }
-    }
-    if (findLocalService([svc], host, port)) {
-      throw new GostError(`the chain loops back to service ${svc.name} itself: it listens on ${addrString(addr)}`);
-    }
-  };
+/** Settles like `p`, or rejects with the signal's reason once it aborts. */
+function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/** What a mapping (hosts/resolver) returned, as a list (empty: keep the name). */
+function mappedList(v: string | string[] | undefined): string[] {
+  if (v === undefined || v === "") return [];
+  return (Array.isArray(v) ? v : [v]).filter((ip) => ip !== "");
 }
 
 /**
@@ -173,7 +146,6 @@ function loopCheck(self: () => LocalService | undefined): FirstNodeCheck {
  */
 export class DefaultRouter implements Router {
   readonly #opts: RouterOptions & { retries: number; dialTimeoutMs: number; logger: Logger };
-  readonly #check?: FirstNodeCheck;
 
   constructor(opts: RouterOptions = {}) {
     this.#opts = {
@@ -182,41 +154,43 @@ export class DefaultRouter implements Router {
       dialTimeoutMs: opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
       logger: opts.logger ?? nopLogger,
     };
-    if (opts.self) this.#check = loopCheck(opts.self);
   }
 
   /**
-   * @throws {PolicyError} when the service bypass rejects the target
-   * @throws {DialError} naming the target (or failing node) when every attempt fails
+   * @throws {PolicyError} when the service bypass rejects the target (by its name or an address it resolves to), or
+   *   the target is this process's own listening address and the service guards against that
+   * @throws {DialError} naming the target (or failing node) when every attempt fails, or the request loops
    */
   async dial(network: Network, addr: string, opts: DialOptions = {}): Promise<Conn> {
-    let host: string, port: number;
-    try {
-      ({ host, port } = splitHostPort(addr));
-    } catch (err) {
-      throw new DialError(addr, errorMessage(err), { cause: err });
+    const t = this.#target(network, addr);
+    const self = this.#self();
+    const port = self?.addr?.transport === "tcp" ? self.addr.port : undefined;
+    const via = self && opts.src ? await trailOf(opts.src, port) : undefined;
+    if (self && via?.includes(self.name)) {
+      throw new DialError(
+        addr,
+        `dial ${network} ${addr}: the services chain in a loop: ${[...via, self.name].join(" > ")}`,
+      );
     }
-    if (!host) throw new DialError(addr, `dial ${network} ${addr}: empty host`);
-    if (this.#opts.bypass?.()?.contains(network, addr)) throw new PolicyError(`${addr} is bypassed`);
+    const trail: Trail | undefined = self ? [...(via ?? []), self.name] : undefined;
     const log = opts.logger ?? this.#opts.logger;
     let last: unknown;
     for (let attempt = 0; attempt <= this.#opts.retries; attempt++) {
       if (opts.signal?.aborted) break;
       try {
-        const ip = (await this.#opts.resolve?.(network, host)) ?? host;
-        const target = ip === host ? addr : joinHostPort(ip, port);
+        const mapped = await this.#mapped(network, t);
+        const target = mapped.length ? joinHostPort(mapped[0], t.port) : joinHostPort(t.host.dial, t.port);
         const route = this.#opts.chain?.()?.route(network, target, opts.hashKey);
         if (route?.steps.length) {
           if (log.enabled("debug")) log.debug(`route(retry=${attempt}) ${route} > ${target}`);
           return await withTimeout(
             this.#opts.dialTimeoutMs,
             opts.signal,
-            (signal) => route.dial(network, target, { ...opts, signal }, this.#check),
+            (signal) => route.dial(network, target, { ...opts, signal }, this.#firstNode(trail)),
           );
         }
         if (log.enabled("debug")) log.debug(`route(retry=${attempt}) ${target}`);
-        if (network === "udp") return dialUdp(ip, port);
-        return await dialTcp(ip, port, this.#opts.dialTimeoutMs, opts.signal);
+        return await this.#direct(network, t, mapped, opts, trail, log);
       } catch (err) {
         last = err;
         if (err instanceof PolicyError) throw err;
@@ -234,24 +208,210 @@ export class DefaultRouter implements Router {
   }
 
   /**
-   * See {@link Router.reuseKey}: the target alone without a chain, with the chain's fixed path otherwise, and the IP
-   * that hosts/resolver map its name to (a changed mapping gives new keys).
+   * Resolves `addr` as a direct dial would and applies the same rules (bypass on the name and on every address,
+   * the own-endpoint guard), without dialing: for sockets that send datagrams themselves (relay UDP BIND, SOCKS5
+   * UDP-tun bind). Through a chain nothing else is reached from here, so the chain is not asked.
+   * @returns the canonical `ip:port` to send to (a name when permissions do not let this process resolve it)
+   * @throws {PolicyError} when the rules refuse the target; {@link DialError} when it does not resolve
+   */
+  async resolveDirect(network: Network, addr: string, opts: DialOptions = {}): Promise<string> {
+    const t = this.#target(network, addr);
+    const deadline = deadlineSignal(this.#opts.dialTimeoutMs, opts.signal, "lookup");
+    try {
+      const mapped = await this.#mapped(network, t);
+      const ips = await this.#addresses(network, t, mapped, deadline.signal, opts.logger ?? this.#opts.logger);
+      return joinHostPort(ips?.[0] ?? t.host.dial, t.port);
+    } catch (err) {
+      if (err instanceof PolicyError || err instanceof DialError) throw err;
+      throw new DialError(addr, `resolve ${network} ${addr}: ${errorMessage(err)}`, { cause: err });
+    } finally {
+      deadline.release();
+    }
+  }
+
+  /** Parses and canonicalises `addr`; refuses it when the service bypass matches it. */
+  #target(network: Network, addr: string): Target {
+    let host: string, port: number;
+    try {
+      ({ host, port } = splitHostPort(addr));
+    } catch (err) {
+      throw new DialError(addr, errorMessage(err), { cause: err });
+    }
+    if (!host) throw new DialError(addr, `dial ${network} ${addr}: empty host`);
+    const t = { addr, host: canonicalHost(host), port };
+    const bypass = this.#opts.bypass?.();
+    if (bypass && bypassesAny(bypass, network, forms(t.host, port))) throw new PolicyError(`${addr} is bypassed`);
+    return t;
+  }
+
+  /** The service this router dials for, with its bound address (none once its listener is gone). */
+  #self(): LocalService | undefined {
+    const svc = this.#opts.self?.();
+    if (!svc) return undefined;
+    let addr: Deno.Addr | undefined;
+    try {
+      addr = svc.addr;
+    } catch {
+      // a listener that is gone
+    }
+    return { name: svc.name, addr };
+  }
+
+  /** The addresses hosts/resolver map a name to (none for an IP or an unmapped name), checked by the bypass. */
+  async #mapped(network: Network, t: Target): Promise<string[]> {
+    if (t.host.ip || !this.#opts.resolve) return [];
+    const ips = mappedList(await this.#opts.resolve(network, t.host.host)).map((ip) => canonicalHost(ip).host);
+    this.#checkResolved(network, t, ips);
+    return ips;
+  }
+
+  /** Refuses `t` when the bypass matches it through one of the addresses its name resolves to. */
+  #checkResolved(network: Network, t: Target, ips: string[]): void {
+    const bypass = this.#opts.bypass?.();
+    if (!bypass) return;
+    const name = joinHostPort(t.host.host, t.port);
+    for (const ip of ips) {
+      const h = canonicalHost(ip);
+      if (bypassesAny(bypass, network, [name, ...forms(h, t.port)])) {
+        throw new PolicyError(`${t.addr} is bypassed: ${t.host.host} resolves to ${h.host}`);
+      }
+    }
+  }
+
+  /**
+   * The addresses a direct dial goes to, in order, checked by the bypass and the own-endpoint guard: the IP itself,
+   * the hosts/resolver mapping, else the system resolver's answer. Undefined when this process may not resolve the
+   * name (Deno's `--allow-net` names it: the dial goes by name and Deno checks it against that list).
+   */
+  async #addresses(
+    network: Network,
+    t: Target,
+    mapped: string[],
+    signal: AbortSignal,
+    log: Logger,
+  ): Promise<string[] | undefined> {
+    let ips: string[] | undefined;
+    if (t.host.ip) ips = [t.host.dial];
+    else if (mapped.length) ips = mapped.map((ip) => canonicalHost(ip).dial);
+    else {
+      const found = await raceSignal(systemLookup(t.host.host), signal);
+      if (!found) {
+        if (log.enabled("debug")) {
+          log.debug(`dial ${t.addr}: not allowed to resolve ${t.host.host}: dialing it by name`);
+        }
+        return undefined;
+      }
+      this.#checkResolved(network, t, found);
+      ips = found.map((ip) => canonicalHost(ip).dial);
+    }
+    const own = this.#opts.ownEndpoints;
+    if (own) {
+      for (const ip of ips) {
+        const svc = findLocalService(own(), ip, t.port, network);
+        if (!svc) continue;
+        const what = svc.label ?? `service ${svc.name}`;
+        const msg = `${t.addr} is ${what} of this process (${svc.addr ? addrString(svc.addr) : "?"}): refused, ` +
+          `set allowSelfTarget=true on the service to allow it`;
+        log.warn(msg);
+        throw new PolicyError(msg);
+      }
+    }
+    return ips;
+  }
+
+  /** A direct dial: the target's addresses in order, within one dial timeout. */
+  async #direct(
+    network: Network,
+    t: Target,
+    mapped: string[],
+    opts: DialOptions,
+    trail: Trail | undefined,
+    log: Logger,
+  ): Promise<Conn> {
+    const timeoutMs = this.#opts.dialTimeoutMs;
+    const deadline = deadlineSignal(timeoutMs, opts.signal);
+    try {
+      const ips = await this.#addresses(network, t, mapped, deadline.signal, log);
+      if (network === "udp") return dialUdp(ips?.[0] ?? t.host.dial, t.port);
+      const connect = async (host: string) => {
+        const conn = await Deno.connect({ hostname: host, port: t.port, transport: "tcp", signal: deadline.signal });
+        conn.setNoDelay(true);
+        return conn;
+      };
+      const open = (host: string) => trail ? openTagged(host, t.port, trail, () => connect(host)) : connect(host);
+      if (!ips) return await open(t.host.dial);
+      let last: unknown;
+      for (const ip of ips) {
+        try {
+          return await open(ip);
+        } catch (err) {
+          last = err;
+          // an --allow-net list of names: Deno allows the name, not the address it resolves to
+          if (err instanceof Deno.errors.NotCapable && !t.host.ip) return await open(t.host.dial);
+          if (deadline.signal.aborted) break;
+          if (ips.length > 1 && log.enabled("debug")) log.debug(`dial ${t.addr} at ${ip}: ${errorMessage(err)}`);
+        }
+      }
+      throw last;
+    } catch (err) {
+      if (err instanceof PolicyError) throw err;
+      if (deadline.expired()) throw new Error(`dial timed out after ${timeoutMs} ms`, { cause: err });
+      if (opts.signal?.aborted) throw new Error("dial aborted", { cause: err });
+      throw err;
+    } finally {
+      deadline.release();
+    }
+  }
+
+  /**
+   * Opens a route's first node: fails when it is this very service (before the dial for an IP, after it for a
+   * name), and tags the conn with the request's trail.
+   */
+  #firstNode(trail: Trail | undefined): FirstNodeOpen {
+    return async (node, open) => {
+      const svc = this.#self();
+      const addr = svc?.addr;
+      const loops = (host: string, port: number) => {
+        if (svc && addr?.transport === "tcp" && port === addr.port && findLocalService([svc], host, port)) {
+          throw new GostError(`the chain loops back to service ${svc.name} itself: it listens on ${addrString(addr)}`);
+        }
+      };
+      let host = "", port = 0;
+      try {
+        ({ host, port } = splitHostPort(node.addr));
+      } catch {
+        // the dialer says what is wrong with it
+      }
+      loops(host, port);
+      const conn = trail ? await openTagged(host, port, trail, open) : await open();
+      const remote = conn.remoteAddr;
+      try {
+        if (remote.transport === "tcp") loops(remote.hostname, remote.port);
+      } catch (err) {
+        closeQuietly(conn);
+        throw err;
+      }
+      return conn;
+    };
+  }
+
+  /**
+   * See {@link Router.reuseKey}: the canonical target alone without a chain, with the chain's fixed path otherwise,
+   * and the IP that hosts/resolver map its name to (a changed mapping gives new keys).
    */
   async reuseKey(network: Network, addr: string): Promise<string | undefined> {
     try {
-      if (network !== "tcp" || this.#opts.bypass?.()?.contains(network, addr)) return undefined;
+      if (network !== "tcp") return undefined;
+      const t = this.#target(network, addr);
       const chain = this.#opts.chain?.();
       const path = chain ? chain.fixedPath : "";
       if (path === undefined) return undefined;
-      let target = addr;
-      if (this.#opts.resolve) {
-        const { host, port } = splitHostPort(addr);
-        const ip = await this.#opts.resolve(network, host);
-        if (ip !== undefined && ip !== host) target = `${addr}=${joinHostPort(ip, port)}`;
-      }
+      const canonical = joinHostPort(t.host.dial, t.port);
+      const mapped = await this.#mapped(network, t);
+      const target = mapped.length ? `${canonical}=${joinHostPort(mapped[0], t.port)}` : canonical;
       return path ? `${path} > ${target}` : target;
     } catch {
-      return undefined; // a missing chain or bypass, a name that does not resolve: the dial says what is wrong
+      return undefined; // a bypassed target, a missing chain, a name that does not resolve: the dial says why
     }
   }
 
@@ -262,7 +422,8 @@ export class DefaultRouter implements Router {
   async bind(network: Network, addr: string, opts: DialOptions = {}): Promise<Listener> {
     const route = this.#opts.chain?.()?.route(network, addr, opts.hashKey);
     if (!route?.steps.length) throw new DialError(addr, `bind ${network} ${addr}: no chain to bind through`);
-    return await route.bind(network, addr, opts, this.#check);
+    const self = this.#self();
+    return await route.bind(network, addr, opts, this.#firstNode(self ? [self.name] : undefined));
   }
 }
 

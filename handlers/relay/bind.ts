@@ -2,12 +2,15 @@
  * Relay BIND. Off unless `bind=true` (Forbidden). Over UDP (flag 0x80 or Network udp) it is GOST's UDP association,
  * used by GOST clients for SOCKS5 UDP through a relay hop and by `rudp`: the server listens on the requested UDP
  * address, answers OK + Addr(bound address) at once, then the stream carries UDP-tun frames (GOST-WIRE.md §1.5):
- * client → server frames name the destination, server → client frames name the source.
+ * client → server frames name the destination, server → client frames name the source. A destination the service's
+ * rules refuse (bypass, this process's own listeners) is dropped, logged at debug, as the router would refuse a dial.
  * Over TCP the stream becomes an smux session (`rtcp`, bind_mux.ts).
  * @module
  */
 import { addrString, closeQuietly, type Conn, writeFull } from "../../core/conn.ts";
 import { BindError, errorMessage, PolicyError } from "../../core/errors.ts";
+import { dialOptions } from "../../core/plugin.ts";
+import { DatagramTargets } from "../../core/routing/datagram_targets.ts";
 import { bindTcp } from "./bind_mux.ts";
 import { FrameReader } from "./frames.ts";
 import { type RelayScope, sendError, sendResponse } from "./scope.ts";
@@ -61,16 +64,20 @@ export async function bind(s: RelayScope): Promise<void> {
 async function toPeers(conn: Conn, sock: Deno.DatagramConn, s: RelayScope): Promise<void> {
   const r = new FrameReader(conn);
   const log = s.ctx.logger;
+  // the service's rules (bypass, own-endpoint guard) decide which targets a datagram may go to
+  const targets = new DatagramTargets(s.opts.router, dialOptions(s.ctx), log, sock.addr);
   try {
     while (await r.fill(5)) {
       await r.fill(tunHeaderLength(r.view));
       const h = decodeTunHeader(r.view);
       // RSV 0 makes GOST read "whatever comes"; here it is an empty datagram
       await r.fill(h.headerLen + h.dataLen);
-      if (h.host && h.port) {
+      const found = h.host && h.port ? targets.get(h.host, h.port) : null;
+      const to = found instanceof Promise ? await found : found;
+      if (to) {
         const data = r.view.subarray(h.headerLen, h.headerLen + h.dataLen);
         try {
-          await sock.send(data, { transport: "udp", hostname: h.host, port: h.port });
+          await sock.send(data, to);
         } catch (err) {
           log.debug(`udp bind: dropped a datagram to ${h.host}:${h.port}: ${errorMessage(err)}`);
         }

@@ -5,7 +5,8 @@
  *   own datagram conn from the router (so chains and bypass apply, as for ASSOCIATE) and its replies come back as
  *   frames naming it. GOST sends from one local socket instead; the frames are the same.
  * - Bind mode (request port ≠ 0, needs `bind`; what `rudp` uses): listen on the requested UDP address; datagrams
- *   from peers go to the client as frames naming the peer, client frames go to the peer they name.
+ *   from peers go to the client as frames naming the peer, client frames go to the peer they name (unless the
+ *   service's rules refuse it: bypass, this process's own listeners; dropped and logged at debug).
  * The tunnel ends when the TCP connection ends; every socket is closed with it.
  * @module
  */
@@ -13,6 +14,7 @@ import { HandshakeReader } from "../../../core/bufio.ts";
 import { addrString, closeQuietly, type Conn, joinHostPort, writeFull } from "../../../core/conn.ts";
 import { BindError, errorMessage, PolicyError } from "../../../core/errors.ts";
 import { dialOptions } from "../../../core/plugin.ts";
+import { DatagramTargets } from "../../../core/routing/datagram_targets.ts";
 import { encodeUdpTunHeader, readUdpTunHeader, Rep, type SocksAddr } from "../wire.ts";
 import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
 
@@ -112,9 +114,14 @@ async function tunBind(s: CommandScope): Promise<void> {
         closeQuietly(conn);
       }
     })();
+    // the service's rules (bypass, own-endpoint guard) decide which targets a datagram may go to
+    const targets = new DatagramTargets(s.opts.router, dialOptions(ctx), ctx.logger, sock.addr);
     input = await readFrames(conn, s, async (to, data) => {
+      const found = targets.get(to.host, to.port);
+      const addr = found instanceof Promise ? await found : found;
+      if (!addr) return;
       try {
-        await sock.send(data, { transport: "udp", hostname: to.host, port: to.port });
+        await sock.send(data, addr);
       } catch (err) {
         ctx.logger.debug(`udp-tun bind: dropped a datagram to ${joinHostPort(to.host, to.port)}: ${errorMessage(err)}`);
       }

@@ -1,0 +1,33 @@
+/**
+ * The system resolver (`getaddrinfo`: /etc/hosts, then DNS, as `Deno.connect` itself would resolve a name), asked
+ * once per direct dial so that the router matches its rules on the addresses it then dials, with no second lookup
+ * in between (no DNS rebinding gap). `Deno.resolveDns` does not read /etc/hosts; `node:dns` `lookup` does, and
+ * costs about 0.06 ms for a name in /etc/hosts.
+ * @module
+ */
+import { lookup } from "node:dns/promises";
+import { canonicalHost } from "./canonical_host.ts";
+
+/**
+ * Resolves `host` to its addresses in the resolver's order (RFC 6724 as configured in gai.conf), canonical.
+ * @param family 4 or 6 for one family, 0 for both
+ * @returns the addresses; undefined when Deno's permissions do not let this process resolve the name (an
+ *   `--allow-net` list of names: Deno then checks each dial against that list itself)
+ * @throws {Error} naming the host when it does not resolve
+ * @example await systemLookup("localhost") // ["127.0.0.1"] (or ["::1", "127.0.0.1"])
+ */
+export async function systemLookup(host: string, family: 0 | 4 | 6 = 0): Promise<string[] | undefined> {
+  let found: { address: string }[];
+  try {
+    found = await lookup(host, { all: true, verbatim: true, family });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "EPERM" || err instanceof Deno.errors.NotCapable) return undefined;
+    // worded as Deno.connect words it (handlers map "lookup address" to their protocol's host-unreachable code)
+    const why = code === "ENOTFOUND" ? "name or service not known" : (err as Error).message ?? String(err);
+    throw new Error(`failed to lookup address information for ${host}: ${why}`, { cause: err });
+  }
+  const ips = [...new Set(found.map((a) => canonicalHost(a.address).host))];
+  if (!ips.length) throw new Error(`failed to lookup address information for ${host}: no addresses`);
+  return ips;
+}
