@@ -11,6 +11,7 @@ import { formatConfig } from "./core/config/output.ts";
 import { ConfigError } from "./core/errors.ts";
 import { createLogger, flushLogs } from "./core/log.ts";
 import { permissionMessage } from "./core/permissions.ts";
+import { guardProcess } from "./core/process_guard.ts";
 import { killRunningHooks } from "./core/service/hooks.ts";
 import { runGroups, watchParent } from "./core/service/process.ts";
 import { versionLine } from "./core/version.ts";
@@ -41,7 +42,9 @@ async function main(argv: string[]): Promise<void> {
         throw err;
       }
     }
-    exit(await runGroups(groups, createLogger()));
+    const log = createLogger();
+    guardProcess(() => log);
+    exit(await runGroups(groups, log));
   }
   let flags;
   try {
@@ -65,6 +68,9 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const running: { app?: App } = {};
+  // from here on no uncaught error of a listener, server or background task ends the process: it is logged
+  const bootLogger = createLogger();
+  guardProcess(() => running.app?.logger ?? bootLogger);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

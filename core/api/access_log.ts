@@ -10,6 +10,8 @@ import type { Logger } from "../log.ts";
 export interface ApiBindings {
   /** The client's address, `host:port` (or the socket path). */
   remoteAddr?: string;
+  /** The transport of the conn (`tcp`, `unix`): a unix socket is reached by no browser (see cors.ts). */
+  transport?: string;
 }
 
 /** The hono environment of the API app. */

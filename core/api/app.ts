@@ -1,7 +1,7 @@
 /**
- * The Web API as a hono app: CORS (first, so every answer carries it), the access log, Basic auth on the
- * `/config` group, the config and object routes, the OpenAPI document, the dashboard page (`{prefix}/`, `/ui`),
- * and one error mapper. Serve it with {@link ApiServer} or the `api` handler, or call `app.request()` in tests.
+ * The Web API as a hono app: CORS and the origin checks of an API without auth (first, so that every answer carries
+ * them), the access log, Basic auth on the `/config` group, the config and object routes, the OpenAPI document, the
+ * dashboard page (`{prefix}/`, `/ui`), and one error mapper. Serve it with {@link ApiServer} or the `api` handler, or call `app.request()` in tests.
  * @module
  */
 import { Hono } from "../deps.ts";
@@ -29,6 +29,8 @@ export interface ApiAppOptions {
   accessLog?: boolean;
   /** Basic auth of the `/config` group; none = open. */
   auth?: Authenticator;
+  /** Origins allowed to drive an API without auth from a browser (`api.allowOrigins`, see cors.ts). */
+  allowOrigins?: readonly string[];
 }
 
 /**
@@ -59,7 +61,7 @@ export function createApiApp(opts: ApiAppOptions): Hono<ApiEnv> {
   };
   root.onError((err, c) => onError(err, c as never));
   root.notFound((c) => c.json({ code: 404, msg: `Not Found: ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
-  root.use("*", cors());
+  root.use("*", cors({ authenticated: opts.auth !== undefined, allowOrigins: opts.allowOrigins }));
   if (opts.accessLog) root.use("*", accessLog(opts.logger));
   app.use("/config", basicAuth(opts.auth));
   app.use("/config/*", basicAuth(opts.auth));

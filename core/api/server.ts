@@ -1,19 +1,25 @@
 /**
- * The global Web API server (`-api` / `api:` / `GOST_API`): `Deno.serve` on `host:port` (`:port` = every
- * interface) or a unix socket (`unix:///path`), serving the API app until closed.
+ * The global Web API server (`-api` / `api:` / `GOST_API`) on `host:port` (`:port` = every interface) or a unix
+ * socket (`unix:///path`): the API app on the built-in HTTP/1.1 server (core/http1/server.ts), which accepts as every
+ * service does and bounds every conn (`readTimeout`, `writeTimeout`, `idleTimeout`, `maxConns`; core/http1/limits.ts).
+ * Without auth on a non-loopback address it logs a warning, as an open proxy does.
  * @module
  */
-import { addrString, splitHostPort } from "../conn.ts";
 import type { Config } from "../config/schema.ts";
-import { ConfigError, errorMessage } from "../errors.ts";
+import { ConfigError } from "../errors.ts";
+import { HttpServer } from "../http1/server.ts";
+import { parseHttp1Limits } from "../http1/limits.ts";
+import { type ListenAddr, parseListenAddr } from "../http1/listener.ts";
 import type { Logger } from "../log.ts";
 import type { AutherLookup } from "../routing/auth.ts";
 import { createApiApp } from "./app.ts";
 import { apiAuthenticator } from "./auth.ts";
+import { MAX_BODY_BYTES } from "./body.ts";
+import { addCorsHeaders, parseAllowOrigins } from "./cors.ts";
 import type { ApiTargetRef } from "./target.ts";
 
 /** Where to listen: TCP or a unix socket. */
-export type ApiListenAddr = { hostname: string; port: number } | { path: string };
+export type ApiListenAddr = ListenAddr;
 
 /**
  * Parses the API address: `host:port`, `:port`, `unix:///path`.
@@ -21,17 +27,7 @@ export type ApiListenAddr = { hostname: string; port: number } | { path: string 
  * @example parseApiAddr(":18080") // { hostname: "0.0.0.0", port: 18080 }
  */
 export function parseApiAddr(addr: string): ApiListenAddr {
-  if (addr.startsWith("unix://")) {
-    const path = addr.slice("unix://".length);
-    if (!path) throw new ConfigError(`api.addr: empty unix socket path in "${addr}"`);
-    return { path };
-  }
-  try {
-    const { host, port } = splitHostPort(addr);
-    return { hostname: host || "0.0.0.0", port };
-  } catch {
-    throw new ConfigError(`api.addr: invalid address "${addr}": expected [host]:port or unix:///path`);
-  }
+  return parseListenAddr(addr, "api.addr");
 }
 
 /** The `api` block of the config. */
@@ -48,70 +44,71 @@ export interface ApiServerOptions {
 }
 
 /**
+ * The API's own answer to a request it could not read (400, 413, 431, 505), to a conn over `maxConns` (503) and to
+ * an unexpected failure (500): GOST's `{code, msg}` with GOST's CORS headers (it carries no data).
+ */
+export function apiErrorReply(status: number, message: string): Response {
+  const headers = new Headers({ "Content-Type": "application/json" });
+  addCorsHeaders(headers);
+  const code = status === 413 ? 40001 : status;
+  return new Response(JSON.stringify({ code, msg: message }), { status, headers });
+}
+
+/**
  * A running API server.
  * @example
  * const api = ApiServer.start({ config: { addr: "127.0.0.1:18080" }, target, logger, reg });
  * await api.close();
  */
 export class ApiServer {
-  readonly #server: Deno.HttpServer<Deno.NetAddr | Deno.UnixAddr>;
+  readonly #server: HttpServer;
   /** The bound address. */
   readonly addr: Deno.Addr;
-  #closing: Promise<void> | null = null;
 
-  private constructor(server: Deno.HttpServer<Deno.NetAddr | Deno.UnixAddr>) {
+  private constructor(server: HttpServer) {
     this.#server = server;
     this.addr = server.addr;
   }
 
   /**
    * Binds and starts serving.
-   * @throws {ConfigError} for a bad address or auth file, or when the address cannot be bound
+   * @throws {ConfigError} for a bad address, setting or auth file, or when the address cannot be bound
    */
   static start(opts: ApiServerOptions): ApiServer {
     const { config, logger } = opts;
     if (!config.addr) throw new ConfigError("api.addr: required");
-    const listen = parseApiAddr(config.addr);
+    const log = logger.child({ kind: "api" });
+    const auth = apiAuthenticator(config, opts.reg);
     const app = createApiApp({
       target: opts.target,
-      logger: logger.child({ kind: "api" }),
+      logger: log,
       pathPrefix: config.pathPrefix,
       accessLog: config.accesslog,
-      auth: apiAuthenticator(config, opts.reg),
+      auth,
+      allowOrigins: parseAllowOrigins(config.allowOrigins, "api.allowOrigins"),
     });
-    const onError = (err: unknown) => {
-      logger.error(`api: ${errorMessage(err)}`, { kind: "api" });
-      return new Response(JSON.stringify({ code: 500, msg: errorMessage(err) }), {
-        status: 500,
-        headers: { "Content-Type": "application/json", "Access-Control-Allow-Origin": "*" },
-      });
-    };
-    let server: Deno.HttpServer<Deno.NetAddr | Deno.UnixAddr>;
-    try {
-      const handler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr | Deno.UnixAddr>) =>
-        app.fetch(req, { remoteAddr: addrString(info.remoteAddr) });
-      server = "path" in listen
-        ? Deno.serve({ path: listen.path, onListen: () => {}, onError }, handler)
-        : Deno.serve({ hostname: listen.hostname, port: listen.port, onListen: () => {}, onError }, handler);
-    } catch (err) {
-      throw new ConfigError(`api: listen on ${config.addr}: ${errorMessage(err)}`, { cause: err });
+    const server = HttpServer.start({
+      name: "api",
+      addr: config.addr,
+      unix: true,
+      fetch: (req, info) => app.fetch(req, info),
+      limits: { ...parseHttp1Limits(config, "api"), maxBodyBytes: MAX_BODY_BYTES },
+      errorReply: apiErrorReply,
+      logger: log,
+    });
+    logger.info(`api server on ${server.addrText}`, { kind: "api" });
+    if (!auth && server.public) {
+      logger.warn(
+        `api server on ${server.addrText} has no authentication: anyone who reaches it can reconfigure gost.ts; ` +
+          `add user:pass@ to -api or api.auth, or bind to 127.0.0.1`,
+        { kind: "api" },
+      );
     }
-    const api = new ApiServer(server);
-    logger.info(`api server on ${addrString(api.addr)}`, { kind: "api" });
-    return api;
+    return new ApiServer(server);
   }
 
-  /** Stops accepting, lets in-flight requests finish (2 s at most) and closes. Idempotent. */
+  /** Stops accepting, closes every conn (waiting 3 s at most) and removes a unix socket. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        this.#server.shutdown().catch(() => {}),
-        new Promise<void>((r) => timer = setTimeout(r, 2000)),
-      ]);
-      clearTimeout(timer);
-      if ("path" in this.addr) await Deno.remove((this.addr as Deno.UnixAddr).path).catch(() => {});
-    })();
-    return this.#closing;
+    return this.#server.close();
   }
 }

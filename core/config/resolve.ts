@@ -37,7 +37,10 @@ export interface ResolvedConfig {
   warnings: string[];
 }
 
-/** Parses `-api`/`-metrics` values: `[user:pass@]host:port[?key=value]`. */
+/**
+ * Parses `-api`/`-metrics` values: `[user:pass@]host:port[?key=value]` (`pathPrefix`, `accesslog`, `allowOrigins` for
+ * the API, `path` for the metrics, and the server bounds `readTimeout`, `writeTimeout`, `idleTimeout`, `maxConns`).
+ */
 export function parseServerFlag(value: string, pathKey: "pathPrefix" | "path"): Record<string, unknown> {
   if (value.startsWith("unix://")) return { addr: value };
   const url = parseNodeUrl(value.includes("://") ? value : `x://${value}`);
@@ -46,6 +49,8 @@ export function parseServerFlag(value: string, pathKey: "pathPrefix" | "path"): 
     if (url.query.pathPrefix) out.pathPrefix = url.query.pathPrefix;
     if (url.query.accesslog) out.accesslog = /^(1|true)$/i.test(url.query.accesslog);
   } else if (url.query.path) out.path = url.query.path;
+  if (pathKey === "pathPrefix" && url.query.allowOrigins) out.allowOrigins = url.query.allowOrigins;
+  for (const k of ["readTimeout", "writeTimeout", "idleTimeout", "maxConns"]) if (url.query[k]) out[k] = url.query[k];
   if (url.user) out.auth = { username: url.user.username, password: url.user.password ?? "" };
   return out;
 }

@@ -151,20 +151,30 @@ export const LogSchema = z.looseObject({
   output: str.optional(),
   rotation: z.looseObject({}).optional(),
 });
-/** `api: {addr, pathPrefix, accesslog, auth, auther}`. */
+/** The bounds of the built-in HTTP servers (gost.ts additions; core/http1/limits.ts). */
+const serverBounds = {
+  readTimeout: duration.optional(),
+  writeTimeout: duration.optional(),
+  idleTimeout: duration.optional(),
+  maxConns: z.union([z.number().int(), str]).optional(),
+};
+/** `api: {addr, pathPrefix, accesslog, auth, auther}`, plus `allowOrigins` and the server bounds (gost.ts). */
 export const ApiSchema = z.looseObject({
   addr: str.optional(),
   pathPrefix: str.optional(),
   accesslog: z.boolean().optional(),
   auth: AuthSchema.optional(),
   auther: str.optional(),
+  allowOrigins: z.union([str, z.array(str)]).optional(),
+  ...serverBounds,
 });
-/** `metrics: {addr, path, auth, auther}`. */
+/** `metrics: {addr, path, auth, auther}`, plus the server bounds (gost.ts). */
 export const MetricsSchema = z.looseObject({
   addr: str.optional(),
   path: str.optional(),
   auth: AuthSchema.optional(),
   auther: str.optional(),
+  ...serverBounds,
 });
 
 /** The whole config file. */

@@ -1,23 +1,15 @@
 /**
- * A minimal HTTP/1.1 server side over any {@link Conn}, for the `api` handler: reads one request (head through the
- * http handler's bounded reader, body by Content-Length or chunked under a cap) into a fetch `Request`, and writes a
- * fetch `Response` back with Content-Length framing. Keep-alive as HTTP/1.1 (and `Connection: keep-alive` on 1.0).
+ * Reading HTTP/1.1 requests on the server side over any {@link Conn} (the Web API, the `api` handler, the metrics):
+ * the head through the bounded head reader, the body by Content-Length or chunked under a cap, into a fetch
+ * `Request`. Keep-alive as HTTP/1.1 (and `Connection: keep-alive` on 1.0).
  * @module
  */
-import { concatBytes } from "../../core/bytes.ts";
-import { FieldTooLongError, type HandshakeReader } from "../../core/bufio.ts";
-import { addrString, type Conn, writeFull } from "../../core/conn.ts";
-import { readHead } from "../http/stream.ts";
-import {
-  HeaderList,
-  HttpStatusError,
-  latin1Decode,
-  latin1Encode,
-  parseChunkSize,
-  parseRequestHead,
-  requestFraming,
-  serializeHead,
-} from "../http/wire.ts";
+import { concatBytes } from "../bytes.ts";
+import { FieldTooLongError, type HandshakeReader } from "../bufio.ts";
+import { addrString, type Conn, writeFull } from "../conn.ts";
+import { parseChunkSize, requestFraming } from "./framing.ts";
+import { HttpStatusError, latin1Decode, latin1Encode, parseRequestHead } from "./head.ts";
+import { readHead } from "./reader.ts";
 
 /** Caps on one request. */
 export interface RequestLimits {
@@ -41,24 +33,6 @@ export class BodyTooLargeError extends HttpStatusError {
     super(413, `request body: larger than ${max} bytes`);
   }
 }
-
-const REASONS: Readonly<Record<number, string>> = {
-  100: "Continue",
-  200: "OK",
-  201: "Created",
-  204: "No Content",
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  413: "Content Too Large",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  503: "Service Unavailable",
-  505: "HTTP Version Not Supported",
-};
 
 const LF = 0x0a;
 
@@ -140,26 +114,4 @@ export async function readRequest(r: HandshakeReader, conn: Conn, limits: Reques
     throw new HttpStatusError(400, `Invalid request: ${(err as Error).message}`);
   }
   return { request, keepAlive, method: head.method };
-}
-
-/**
- * Writes a response with Content-Length framing (the body is read whole: API answers are small).
- * @param method the request's method (HEAD gets no body)
- * @param keepAlive false adds `Connection: close`
- */
-export async function writeResponse(conn: Conn, res: Response, method: string, keepAlive: boolean): Promise<void> {
-  const body = new Uint8Array(await res.arrayBuffer());
-  const h = new HeaderList();
-  res.headers.forEach((value, name) => {
-    if (name !== "content-length" && name !== "transfer-encoding" && name !== "connection") h.add(name, value);
-  });
-  const noBody = res.status === 204 || res.status === 304 || res.status < 200;
-  if (!noBody) h.add("content-length", String(body.length));
-  if (!keepAlive) h.add("connection", "close");
-  const head = serializeHead(`HTTP/1.1 ${res.status} ${REASONS[res.status] ?? res.statusText ?? "Status"}`, h);
-  if (noBody || method === "HEAD" || !body.length) return await writeFull(conn, head);
-  const out = new Uint8Array(head.length + body.length);
-  out.set(head);
-  out.set(body, head.length);
-  await writeFull(conn, out);
 }

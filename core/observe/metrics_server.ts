@@ -1,11 +1,14 @@
 /**
  * The Prometheus endpoint (`metrics: {addr, path, auth, auther}`, `-metrics`): `GET <path>` (default `/metrics`)
  * answers the text format; with `auth`/`auther` it requires HTTP Basic credentials and answers 401 otherwise (with
- * `WWW-Authenticate`, which GOST leaves out); other paths answer 404.
+ * `WWW-Authenticate`, which GOST leaves out); other paths answer 404. Served by the built-in HTTP/1.1 server
+ * (core/http1/server.ts): accepted as every service is, every conn bounded (`readTimeout`, `writeTimeout`,
+ * `idleTimeout`, `maxConns` in the `metrics` block; core/http1/limits.ts). Without auth on a non-loopback address it
+ * logs a warning.
  * @module
  */
-import { splitHostPort } from "../conn.ts";
-import { ConfigError, errorMessage } from "../errors.ts";
+import { parseHttp1Limits } from "../http1/limits.ts";
+import { HttpServer } from "../http1/server.ts";
 import type { Logger } from "../log.ts";
 import { type Authenticator, parseBasicCredentials } from "../routing/auth.ts";
 import type { GostMetrics } from "./metrics.ts";
@@ -26,6 +29,8 @@ export interface MetricsServerOptions {
   auth?: Authenticator;
   metrics: GostMetrics;
   logger: Logger;
+  /** The `metrics` config block, for the server bounds (`readTimeout`, `idleTimeout`, …); default none. */
+  server?: Record<string, unknown>;
 }
 
 /**
@@ -37,7 +42,7 @@ export interface MetricsServerOptions {
 export class MetricsServer {
   readonly path: string;
   readonly #opts: MetricsServerOptions;
-  #server: Deno.HttpServer<Deno.NetAddr> | null = null;
+  #server: HttpServer | null = null;
 
   constructor(opts: MetricsServerOptions) {
     this.#opts = opts;
@@ -46,7 +51,7 @@ export class MetricsServer {
 
   /** The bound address (after {@link start}). */
   get addr(): Deno.NetAddr | undefined {
-    return this.#server?.addr;
+    return this.#server?.addr as Deno.NetAddr | undefined;
   }
 
   /**
@@ -55,22 +60,23 @@ export class MetricsServer {
    */
   start(): void {
     if (this.#server) return;
-    let hostname: string, port: number;
-    try {
-      const hp = splitHostPort(this.#opts.addr);
-      hostname = hp.host || "0.0.0.0";
-      port = hp.port;
-    } catch {
-      throw new ConfigError(`metrics.addr: invalid address "${this.#opts.addr}": expected [host]:port`);
-    }
-    try {
-      this.#server = Deno.serve({ hostname, port, onListen() {} }, (req) => this.#handle(req));
-    } catch (err) {
-      throw new ConfigError(`metrics: listen ${this.#opts.addr}: ${errorMessage(err)}`, { cause: err });
-    }
-    this.#opts.logger.info(`metrics service on ${hostname}:${this.#server.addr.port}${this.path}`, {
-      kind: "metrics",
+    const { logger, auth } = this.#opts;
+    this.#server = HttpServer.start({
+      name: "metrics",
+      addr: this.#opts.addr,
+      fetch: (req) => this.#handle(req),
+      limits: parseHttp1Limits(this.#opts.server ?? {}, "metrics"),
+      logger,
     });
+    const where = this.#server.addrText;
+    logger.info(`metrics service on ${where}${this.path}`, { kind: "metrics" });
+    if (!auth && this.#server.public) {
+      logger.warn(
+        `metrics server on ${where} has no authentication: anyone who reaches it can read the metrics; ` +
+          `add user:pass@ to -metrics or metrics.auth, or bind to 127.0.0.1`,
+        { kind: "metrics" },
+      );
+    }
   }
 
   #handle(req: Request): Response {
@@ -90,6 +96,6 @@ export class MetricsServer {
   async close(): Promise<void> {
     const s = this.#server;
     this.#server = null;
-    await s?.shutdown();
+    await s?.close();
   }
 }

@@ -110,6 +110,7 @@ export function createObservability(
       auth: metricsAuthenticator(metricsCfg, opts.reg),
       metrics,
       logger: logger.child({ kind: "metrics" }),
+      server: metricsCfg,
     })
     : undefined;
   if (metrics) setActiveMetrics(metrics);

@@ -189,3 +189,16 @@ export async function installObject(kind: ObjectKind, cfg: NamedObject, ctx: Obj
 export function uninstallObject(kind: ObjectKind, name: string, reg: Registries): void {
   LIVE[kind]?.registry(reg).unregister(name);
 }
+
+/** Tells whether a live object of that kind and name is registered. */
+export function isInstalled(kind: ObjectKind, name: string, reg: Registries): boolean {
+  return LIVE[kind]?.registry(reg).has(name) ?? false;
+}
+
+/**
+ * Tells whether rebuilding an object may give another live object although its config is unchanged: an auther
+ * reads its `file` when built, so a PUT or reload of the same config re-reads it.
+ */
+export function readsFiles(kind: ObjectKind, cfg: NamedObject): boolean {
+  return kind === "authers" && cfg.file !== undefined;
+}

@@ -15,17 +15,20 @@ import type { LoggerSet } from "../loggers.ts";
 import type { ManagedService, Registries } from "../registries.ts";
 import { type ConnHook, Service } from "../service/service.ts";
 import { FailedService } from "./failed_service.ts";
+import { canonicalJson, sameConfig } from "./canonical.ts";
 import {
   installObject,
+  isInstalled,
   isLiveKind,
   type NamedObject,
   OBJECT_KINDS,
   type ObjectBuildContext,
   type ObjectKind,
+  readsFiles,
   uninstallObject,
   validateObject,
 } from "./objects.ts";
-import { savePath, writeAtomic } from "./save.ts";
+import { removeStaleTemps, savePath, writeAtomic } from "./save.ts";
 
 /** Named kinds in build order: what others refer to comes first. */
 const BUILD_ORDER: ObjectKind[] = OBJECT_KINDS.filter((k) => k !== "services" && k !== "chains" && k !== "hops");
@@ -89,6 +92,7 @@ export class Runtime {
   static async start(config: Config, opts: RuntimeOptions): Promise<Runtime> {
     const rt = new Runtime(opts);
     rt.#config = clone(config);
+    await rt.#cleanTemps(rt.configFile);
     const locate = opts.locate;
     for (const kind of BUILD_ORDER) {
       for (const [i, obj] of ((config[kind] ?? []) as NamedObject[]).entries()) {
@@ -218,7 +222,9 @@ export class Runtime {
 
   /**
    * Replaces an object by name (the name in the URL wins). A service is restarted: the old one is closed (with
-   * its hooks) and the new one started; if the new one fails, the old config is started again.
+   * its hooks) and the new one started; if the new one fails, the old config is started again. A body that means
+   * the same as the running object (see canonical.ts) changes nothing: no restart, no rebuild (a failed service
+   * is tried again, an auther with a `file` re-reads it).
    * @throws {NotFoundError} | {ConfigError}
    */
   replace(kind: ObjectKind, name: string, body: unknown): Promise<NamedObject> {
@@ -227,6 +233,10 @@ export class Runtime {
       const items = this.#items(kind);
       const i = items.findIndex((o) => o.name === name);
       if (i < 0) throw new NotFoundError(`${kind} "${name}" not found`);
+      if (sameConfig(obj, items[i]) && this.#isUpToDate(kind, items[i])) {
+        this.logger.debug(`${kind} ${name}: unchanged, nothing restarted`);
+        return items[i];
+      }
       if (kind === "services") {
         const old = items[i];
         checkService(obj as ServiceConfig, i, { reg: this.reg, logger: this.logger });
@@ -247,6 +257,13 @@ export class Runtime {
     });
   }
 
+  /** Tells whether the live object of a config object is built from it as it is now, so that nothing needs redoing. */
+  #isUpToDate(kind: ObjectKind, cfg: NamedObject): boolean {
+    if (kind === "services") return this.reg.services.get(cfg.name) instanceof Service;
+    if (!isLiveKind(kind)) return true;
+    return isInstalled(kind, cfg.name, this.reg) && !readsFiles(kind, cfg);
+  }
+
   /** Removes an object; a service is stopped and its port freed. @throws {NotFoundError} */
   remove(kind: ObjectKind, name: string): Promise<void> {
     return this.#serial(async () => {
@@ -260,23 +277,31 @@ export class Runtime {
   }
 
   /**
-   * Applies a new config, rebuilding only what changed: named objects are rebuilt and swapped, a service whose
-   * config is unchanged keeps serving (no connection dropped), changed ones restart, removed ones stop.
+   * Applies a new config, rebuilding only what changed: changed named objects are rebuilt and swapped (unchanged
+   * ones are kept as they are, with their selectors' state), a service whose config is unchanged keeps serving (no
+   * connection dropped), changed ones restart, removed ones stop.
    * @returns names of the services restarted, started and stopped
    * @throws {ConfigError} when a named object fails to build (nothing is changed then)
    */
   reload(next: Config): Promise<{ kept: string[]; restarted: string[]; started: string[]; stopped: string[] }> {
     return this.#serial(async () => {
       const scratch = { ...this.#buildContext(), hopConfig: (n: string) => next.hops?.find((h) => h.name === n) };
+      // chains embed the top-level hops they name when built: any hop change rebuilds them
+      const hopsChanged = !sameConfig(this.#config.hops ?? [], next.hops ?? []);
       for (const kind of BUILD_ORDER) {
         if (!isLiveKind(kind)) continue;
-        for (const obj of (next[kind] ?? []) as NamedObject[]) await installObject(kind, obj, scratch);
+        const current = new Map(((this.#config[kind] ?? []) as NamedObject[]).map((o) => [o.name, canonicalJson(o)]));
+        for (const obj of (next[kind] ?? []) as NamedObject[]) {
+          const unchanged = current.get(obj.name) === canonicalJson(obj) && this.#isUpToDate(kind, obj) &&
+            !(kind === "chains" && hopsChanged);
+          if (!unchanged) await installObject(kind, obj, scratch);
+        }
         const keep = new Set(((next[kind] ?? []) as NamedObject[]).map((o) => o.name));
         for (const old of (this.#config[kind] ?? []) as NamedObject[]) {
           if (!keep.has(old.name)) uninstallObject(kind, old.name, this.reg);
         }
       }
-      const before = new Map((this.#config.services ?? []).map((s) => [s.name, JSON.stringify(s)]));
+      const before = new Map((this.#config.services ?? []).map((s) => [s.name, canonicalJson(s)]));
       // services restarted below (and their observers) see the new named objects and config
       this.#config = clone(next);
       const after = next.services ?? [];
@@ -294,7 +319,7 @@ export class Runtime {
       }
       for (const [i, svc] of after.entries()) {
         const old = before.get(svc.name);
-        if (old === JSON.stringify(svc) && this.reg.services.get(svc.name) instanceof Service) {
+        if (old === canonicalJson(svc) && this.reg.services.get(svc.name) instanceof Service) {
           result.kept.push(svc.name);
           continue;
         }
@@ -318,15 +343,25 @@ export class Runtime {
    * @param path optional target; must be in the config file's directory
    * @param format `yaml`/`json`; default from the file extension
    * @returns the path written
-   * @throws {ConfigError} for a path outside the config directory
+   * @throws {ConfigError} for a path outside the config directory or one the file system refuses (too long, a
+   *   directory)
    */
   save(path?: string, format?: "yaml" | "json"): Promise<string> {
     return this.#serial(async () => {
       const target = savePath(this.configFile, path);
+      await this.#cleanTemps(target);
       const fmt = format ?? (target.endsWith(".json") ? "json" : "yaml");
       await writeAtomic(target, formatConfig(this.#config, fmt));
       return target;
     });
+  }
+
+  /** Removes the temporary files a killed save of `file` left behind (see save.ts), logging what it removed. */
+  async #cleanTemps(file: string): Promise<void> {
+    const removed = await removeStaleTemps(file);
+    if (removed.length) {
+      this.logger.info(`removed ${removed.length} temporary file(s) of an unfinished save: ${removed.join(", ")}`);
+    }
   }
 
   /** Closes every service (with their hooks). Idempotent. */

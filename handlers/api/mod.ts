@@ -6,7 +6,11 @@
  * |---|---|---|
  * | `pathPrefix` (`api.pathPrefix`) | none | base path of every route |
  * | `accessLog` (`api.accessLog`) | `false` | log one line per request, as `api.accesslog` |
- * | `readTimeout` | `15s` | bound on reading each request, and on the idle wait for the next one |
+ * | `allowOrigins` | none | origins allowed to drive the API from a browser without auth (core/api/cors.ts) |
+ * | `readTimeout` | `15s` | bound on reading each request, head and body |
+ * | `writeTimeout` | `15s` | bound on writing each response |
+ * | `idleTimeout` | `30s` | bound on the idle wait for the next request on a kept-alive conn |
+ * | `maxConns` | `256` | conns served at once; one more is answered 503 and closed |
  * @module
  */
 import { boundTarget } from "../../core/api/target.ts";
