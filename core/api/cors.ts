@@ -110,7 +110,7 @@ const ADVICE = "set api.auth (user:pass@ in -api), or list the page's origin in 
 export function cors(policy: CorsPolicy = { authenticated: true }): MiddlewareHandler<ApiEnv> {
   const allowed = new Set(policy.allowOrigins ?? []);
   const guarded = !policy.authenticated && !allowed.has("*");
-  const allowedHosts = new Set([...allowed].map((o) => new URL(o).hostname));
+  const allowedHosts = new Set([...allowed].filter((o) => o !== "*").map((o) => new URL(o).hostname));
   return async (c, next) => {
     let echo = "*";
     if (guarded) {

@@ -43,7 +43,7 @@ export interface ResolvedConfig {
  */
 export function parseServerFlag(value: string, pathKey: "pathPrefix" | "path"): Record<string, unknown> {
   if (value.startsWith("unix://")) return { addr: value };
-  const url = parseNodeUrl(value.includes("://") ? value : `x://${value}`);
+  const url = parseNodeUrl(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `x://${value}`);
   const out: Record<string, unknown> = { addr: url.host };
   if (pathKey === "pathPrefix") {
     if (url.query.pathPrefix) out.pathPrefix = url.query.pathPrefix;

@@ -1,6 +1,7 @@
 /** The Web API app without sockets (`app.request()`) over a real Runtime: every endpoint and error code. */
-import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, notEqual, ok, throws } from "node:assert/strict";
 import { createApiApp, normalizePrefix } from "../../core/api/app.ts";
+import { parseAllowOrigins } from "../../core/api/cors.ts";
 import { apiAuthenticator } from "../../core/api/auth.ts";
 import { MAX_BODY_BYTES } from "../../core/api/body.ts";
 import { type ApiTarget, fixedTarget } from "../../core/api/target.ts";
@@ -27,7 +28,13 @@ interface Fixture extends AsyncDisposable {
 
 async function fixture(
   yaml = "",
-  opts: { prefix?: string; auth?: StaticAuthenticator; logger?: Logger; configFile?: string } = {},
+  opts: {
+    prefix?: string;
+    auth?: StaticAuthenticator;
+    logger?: Logger;
+    configFile?: string;
+    allowOrigins?: string[];
+  } = {},
 ): Promise<Fixture> {
   const dir = await Deno.makeTempDir({ prefix: "gost-api-" });
   const { config } = parseConfig(yaml || "{}", "inline");
@@ -49,6 +56,7 @@ async function fixture(
     pathPrefix: opts.prefix,
     accessLog: Boolean(opts.logger),
     auth: opts.auth,
+    allowOrigins: opts.allowOrigins,
   });
   const p = normalizePrefix(opts.prefix);
   const req = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
@@ -459,4 +467,141 @@ Deno.test("api: api.auth and api.auther combine; the auther is looked up per req
   } finally {
     await rt.close();
   }
+});
+
+Deno.test("api without auth: CORS for the API's own origin and the allowed ones only; other origins' writes and preflights 403, their reads without CORS; rebound Host names 403", async () => {
+  await using f = await fixture("", { allowOrigins: parseAllowOrigins("https://ui.example", "api.allowOrigins") });
+  const svc = (name: string) => ({ name, addr: "127.0.0.1:0", handler: { type: "http" } });
+  // app.request() addresses http://localhost: its own origin is http://localhost
+  for (const [origin, name] of [["http://localhost", "a"], ["https://ui.example", "b"]]) {
+    const res = await f.req("POST", "/config/services", svc(name), { Origin: origin });
+    equal(res.status, 200, origin);
+    equal(res.headers.get("access-control-allow-origin"), origin);
+    equal(res.headers.get("access-control-allow-private-network"), "true");
+    match(res.headers.get("vary")!, /Origin/);
+    await res.body?.cancel();
+    const pre = await f.req("OPTIONS", "/config/services/a", undefined, {
+      Origin: origin,
+      "Access-Control-Request-Method": "PUT",
+    });
+    equal(pre.status, 204);
+    equal(pre.headers.get("access-control-allow-origin"), origin);
+  }
+  for (const origin of ["http://evil.example", "null", "https://ui.example:444", "http://localhost:8080", "x"]) {
+    for (const m of ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"]) {
+      const res = await f.req(m, m === "POST" ? "/config/services" : "/config/services/a", svc("c"), {
+        Origin: origin,
+      });
+      equal(res.status, 403, `${m} ${origin}`);
+      equal(res.headers.get("access-control-allow-origin"), null);
+      equal(res.headers.get("access-control-allow-private-network"), null);
+      equal(res.headers.get("access-control-allow-methods"), null);
+      const body = await res.json();
+      equal(body.code, 403);
+      match(body.msg, /^cross-origin request from .* refused: the API has no auth; set api\.auth/);
+    }
+    const read = await f.req("GET", "/config/services", undefined, { Origin: origin });
+    equal(read.status, 200);
+    equal(read.headers.get("access-control-allow-origin"), null, origin);
+    equal((await read.json()).data.count, 2);
+  }
+  // no Origin (curl, scripts): as GOST
+  const plain = await f.req("DELETE", "/config/services/b");
+  equal(plain.status, 200);
+  equal(plain.headers.get("access-control-allow-origin"), "*");
+  await plain.body?.cancel();
+  // DNS rebinding: any DNS name but localhost and the allowed origins' hosts is refused
+  for (
+    const [host, st] of [["evil.example", 403], ["127.0.0.1.nip.io", 403], ["ui.example", 200], ["127.0.0.1", 200], [
+      "[::1]",
+      200,
+    ], ["x.localhost", 200]] as const
+  ) {
+    const res = await f.app.request(`http://${host}:18080/config/services`, {
+      headers: { Origin: `http://${host}:18080` },
+    });
+    equal(res.status, st, host);
+    if (st === 403) {
+      match((await res.json()).msg, /^Host ".*" refused: without auth the API answers only requests to an IP/);
+    } else await res.body?.cancel();
+  }
+  // with allowOrigins: ["*"], GOST's behaviour
+  await using open = await fixture("", { allowOrigins: ["*"] });
+  const any = await open.req("POST", "/config/services", svc("d"), { Origin: "http://evil.example" });
+  equal(any.status, 200);
+  equal(any.headers.get("access-control-allow-origin"), "*");
+  await any.body?.cancel();
+});
+
+Deno.test("api.allowOrigins: a list or comma-separated origins, normalised; anything else is an error naming the key", () => {
+  deepEqual(parseAllowOrigins(undefined, "k"), []);
+  deepEqual(parseAllowOrigins("https://UI.example:443, http://localhost:3000/", "k"), [
+    "https://ui.example",
+    "http://localhost:3000",
+  ]);
+  deepEqual(parseAllowOrigins(["*", "http://[::1]:8080"], "k"), ["*", "http://[::1]:8080"]);
+  for (const bad of ["ui.example", "ftp://ui.example", "http://ui.example/path", "http://u:p@ui.example", "http://"]) {
+    throws(
+      () => parseAllowOrigins(bad, "api.allowOrigins"),
+      new RegExp(`^ConfigError: api\\.allowOrigins: "${bad.replace(/[/.:*[\]]/g, "\\$&")}" is not an origin`),
+      bad,
+    );
+  }
+});
+
+Deno.test("api: a PUT that changes nothing rebuilds and restarts nothing, for every kind; a changed one does", async () => {
+  await using f = await fixture();
+  const live = (kind: ObjectKind, name: string) =>
+    kind === "services"
+      ? f.rt.reg.services.get(name)
+      : (f.rt.reg as unknown as Record<string, { get(n: string): unknown }>)[kind]?.get(name);
+  for (const kind of OBJECT_KINDS) {
+    const [obj, changed] = sample(kind, `${kind}-a`);
+    deepEqual(await f.json("POST", `/config/${kind}`, obj), [200, { msg: "OK" }], kind);
+    const before = live(kind, `${kind}-a`);
+    // the body as GET gives it (status and all), keys in another order
+    const [, got] = await f.json("GET", `/config/${kind}/${kind}-a`);
+    deepEqual(
+      await f.json("PUT", `/config/${kind}/${kind}-a`, Object.fromEntries(Object.entries(got.data).reverse())),
+      [200, { msg: "OK" }],
+    );
+    equal(live(kind, `${kind}-a`), before, `${kind}: the same live object`);
+    deepEqual(await f.json("PUT", `/config/${kind}/${kind}-a`, changed), [200, { msg: "OK" }]);
+    if (before !== undefined) notEqual(live(kind, `${kind}-a`), before, `${kind}: rebuilt after a change`);
+  }
+  // an auther read from a file re-reads it on an identical PUT
+  const file = `${f.dir}/users`;
+  await Deno.writeTextFile(file, "u1 p1\n");
+  const auther = { name: "fa", file: { path: file } };
+  await f.json("POST", "/config/authers", auther);
+  equal(f.rt.reg.authers.get("fa")!.authenticate("u1", "p1"), "u1");
+  await Deno.writeTextFile(file, "u2 p2\n");
+  await f.json("PUT", "/config/authers/fa", auther);
+  equal(f.rt.reg.authers.get("fa")!.authenticate("u2", "p2"), "u2");
+});
+
+Deno.test("api: a reload that changes nothing keeps every live object; a changed hop rebuilds the chains too", async () => {
+  const yaml = `services:
+  - {name: s, addr: "127.0.0.1:0", handler: {type: http}}
+hops:
+  - {name: h1, nodes: [{name: n1, addr: "127.0.0.1:1"}]}
+chains:
+  - {name: c1, hops: [{name: h1}]}
+bypasses:
+  - {name: b1, matchers: [10.0.0.0/8]}
+`;
+  await using f = await fixture(yaml);
+  const reg = f.rt.reg;
+  const objs = () => [reg.services.get("s"), reg.hops.get("h1"), reg.chains.get("c1"), reg.bypasses.get("b1")];
+  const before = objs();
+  f.next.config = structuredClone(parseConfig(yaml, "inline").config);
+  deepEqual(await f.json("POST", "/config/reload"), [200, { msg: "OK" }]);
+  deepEqual(objs(), before);
+  f.next.config = parseConfig(yaml.replace("127.0.0.1:1", "127.0.0.1:2"), "inline").config;
+  deepEqual(await f.json("POST", "/config/reload"), [200, { msg: "OK" }]);
+  const after = objs();
+  equal(after[0], before[0], "the service is kept");
+  notEqual(after[1], before[1], "the hop is rebuilt");
+  notEqual(after[2], before[2], "and the chain that names it");
+  equal(after[3], before[3], "the bypass is kept");
 });

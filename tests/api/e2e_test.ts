@@ -175,6 +175,7 @@ Deno.test("api e2e: services that cannot bind are failed with the reason while t
     match(s.status.events.at(-1).msg, new RegExp(`^service ${s.name} is failed: .*listen .*(in use|AddrInUse)`, "i"));
   }
   // the working one works; a PUT fixes a failed one
+  const origin = httpOrigin();
   match(
     (await curl(
       "-x",
@@ -183,10 +184,11 @@ Deno.test("api e2e: services that cannot bind are failed with the reason while t
       "/dev/null",
       "-w",
       "%{http_code}",
-      `${g.base}/docs/openapi.json`,
+      `http://127.0.0.1:${origin.port}/ok`,
     )).stdout,
     /^200$/,
   );
+  await origin.close();
   const fixed = freePort();
   const put = await curl(
     ...u,
@@ -333,13 +335,18 @@ Deno.test("api e2e: the api handler serves the API as a normal service (auth, pr
   match(two.stderr, /Re-using existing connection|Reusing existing/i);
   const pre = await curl("-i", "-X", "OPTIONS", "-H", "Authorization: Basic Og==", `${g.base}/config/services`);
   match(pre.stdout, /^HTTP\/1\.1 204 /);
-  // create a service through it, then use it
+  // create a service through it, then use it (to reach this process's own API it must allow self targets)
   const p2 = freePort();
   const created = await curl(
     "-u",
     "admin:pw",
     "-d",
-    JSON.stringify({ name: "h", addr: `127.0.0.1:${p2}`, handler: { type: "http" } }),
+    JSON.stringify({
+      name: "h",
+      addr: `127.0.0.1:${p2}`,
+      handler: { type: "http" },
+      metadata: { allowSelfTarget: true },
+    }),
     `${g.base}/config/services`,
   );
   equal(created.stdout, '{"msg":"OK"}');

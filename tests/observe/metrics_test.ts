@@ -220,7 +220,8 @@ Deno.test("wired into the Runtime: services are counted through start, replace a
   let fams = parsePromText((await scrape(url)).text);
   equal(sampleValue(fams, "gost_services", { host }), 1);
   equal(sampleValue(fams, "gost_service_requests_total", { service: "rt-svc" }), 1);
-  await rt.replace("services", "rt-svc", { addr: "127.0.0.1:0", handler: { type: "http" } });
+  // a real change (an identical body changes nothing and restarts nothing)
+  await rt.replace("services", "rt-svc", { addr: "127.0.0.1:0", handler: { type: "http" }, metadata: { v: 2 } });
   await exchange(port(), req);
   fams = parsePromText((await scrape(url)).text);
   equal(sampleValue(fams, "gost_services", { host }), 1, "the old instance is no longer counted");
