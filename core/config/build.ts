@@ -256,6 +256,11 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
       `service ${cfg.name} is an open proxy: it listens on ${addrString(addr)} without authentication; ` +
         `add user:pass@ to the URL or handler.auth, or bind to 127.0.0.1`,
     );
+  } else if (handlerType === "api" && !auth && addr.hostname && !isLoopbackHost(addr.hostname)) {
+    logger.warn(
+      `service ${cfg.name} serves the Web API on ${addrString(addr)} without authentication: anyone who reaches it ` +
+        `can reconfigure gost.ts; add user:pass@ to the URL or handler.auth, or bind to 127.0.0.1`,
+    );
   }
   const connHooks = ctx.connHooks?.(cfg);
   const admissionNames = [...(cfg.admission ? [cfg.admission] : []), ...(cfg.admissions ?? [])];

@@ -233,11 +233,15 @@ Deno.test({
 });
 
 Deno.test("an API or metrics without auth beyond loopback logs a warning naming it; with auth or on loopback it does not", async () => {
-  const [a1, m1, a2, m2] = [freePort(), freePort(), freePort(), freePort()];
+  const [a1, m1, s1, a2, m2, s2] = [freePort(), freePort(), freePort(), freePort(), freePort(), freePort()];
   {
-    await using g = await startApi(["-api", `0.0.0.0:${a1}`, "-metrics", `:${m1}`], { apiPort: a1 });
-    const warns = g.lines.filter((l) => /"level":"warn"/.test(l) && /no authentication/.test(l));
-    equal(warns.length, 2, warns.join("\n"));
+    await using g = await startApi(["-api", `0.0.0.0:${a1}`, "-metrics", `:${m1}`, "-L", `api://0.0.0.0:${s1}`], {
+      apiPort: a1,
+      listening: 1,
+    });
+    const warns = g.lines.filter((l) => /"level":"warn"/.test(l) && /without authentication|no authentication/.test(l));
+    equal(warns.length, 3, warns.join("\n"));
+    ok(warns.some((l) => l.includes(`service service-0 serves the Web API on 0.0.0.0:${s1} without authentication`)));
     match(
       warns.find((l) => l.includes('"kind":"api"'))!,
       new RegExp(`api server on 0\\.0\\.0\\.0:${a1} has no authentication`),
@@ -248,15 +252,13 @@ Deno.test("an API or metrics without auth beyond loopback logs a warning naming 
     );
   }
   for (
-    const args of [["-api", `u:p@0.0.0.0:${a2}`, "-metrics", `u:p@0.0.0.0:${m2}`], [
-      "-api",
-      `127.0.0.1:${a2}`,
-      "-metrics",
-      `127.0.0.1:${m2}`,
-    ]]
+    const args of [
+      ["-api", `u:p@0.0.0.0:${a2}`, "-metrics", `u:p@0.0.0.0:${m2}`, "-L", `api://u:p@0.0.0.0:${s2}`],
+      ["-api", `127.0.0.1:${a2}`, "-metrics", `127.0.0.1:${m2}`, "-L", `api://127.0.0.1:${s2}`],
+    ]
   ) {
-    await using g = await startApi(args, { apiPort: a2 });
-    deepEqual(g.lines.filter((l) => /no authentication/.test(l)), [], args.join(" "));
+    await using g = await startApi(args, { apiPort: a2, listening: 1 });
+    deepEqual(g.lines.filter((l) => /without authentication|no authentication/.test(l)), [], args.join(" "));
   }
 });
 
