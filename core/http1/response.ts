@@ -25,7 +25,7 @@ export const REASONS: Readonly<Record<number, string>> = {
 };
 
 /**
- * Writes a response with Content-Length framing (the body is read whole: API answers are small).
+ * Writes a response with Content-Length framing (the body is read whole: API answers are small) and a `Date`.
  * @param method the request's method (HEAD gets no body)
  * @param keepAlive false adds `Connection: close`
  */
@@ -35,6 +35,7 @@ export async function writeResponse(conn: Conn, res: Response, method: string, k
   res.headers.forEach((value, name) => {
     if (name !== "content-length" && name !== "transfer-encoding" && name !== "connection") h.add(name, value);
   });
+  if (!res.headers.has("date")) h.add("date", new Date().toUTCString());
   const noBody = res.status === 204 || res.status === 304 || res.status < 200;
   if (!noBody) h.add("content-length", String(body.length));
   if (!keepAlive) h.add("connection", "close");

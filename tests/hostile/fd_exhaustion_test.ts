@@ -122,10 +122,15 @@ Deno.test("out of fds with the API and metrics on: conns to them do not end the 
   }
 });
 
-Deno.test("the API cuts half-sent requests at readTimeout and idle keep-alive conns at idleTimeout; over maxConns a conn is answered 503", async () => {
-  const apiPort = freePort();
+Deno.test("the API and the metrics cut half-sent requests at readTimeout and idle keep-alive conns at idleTimeout", async () => {
+  const [apiPort, metricsPort] = [freePort(), freePort()];
   await using g = await startGost(
-    ["-api", `127.0.0.1:${apiPort}?readTimeout=1s&idleTimeout=1s&maxConns=400`],
+    [
+      "-api",
+      `127.0.0.1:${apiPort}?readTimeout=1s&idleTimeout=1s&maxConns=400`,
+      "-metrics",
+      `127.0.0.1:${metricsPort}?readTimeout=1s&idleTimeout=1s`,
+    ],
     { ready: (line) => /api server on/.test(line), what: "its API was up" },
   );
   const pid = g.child.pid;
@@ -152,6 +157,14 @@ Deno.test("the API cuts half-sent requests at readTimeout and idle keep-alive co
   const keptEnds = await Promise.all(kept.map((c) => readToEnd(c, 10_000)));
   equal(keptEnds.filter((e) => e.cut).length, 200, "every idle keep-alive conn was closed by the server");
   for (const e of keptEnds) match(e.text, /^HTTP\/1\.1 200 OK\r\n[^]*\{"data":\{"count":0,"list":\[\]\}\}$/);
+  // the metrics server is bounded the same way
+  const scrapes = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port: metricsPort });
+    await c.write(enc.encode(i % 2 ? "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" : "GET /metrics HTTP/1.1\r\n"));
+    return readToEnd(c, 10_000);
+  }));
+  equal(scrapes.filter((e) => e.cut).length, 20, "every metrics conn was closed by the server");
+  equal(scrapes.filter((e) => /^HTTP\/1\.1 200 OK\r\n[^]*gost_services/.test(e.text)).length, 10);
   await until(() => openFds(pid) <= baseFds + 5, `the process's fds back to ${baseFds}`);
 });
 
