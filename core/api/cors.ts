@@ -146,6 +146,7 @@ export function cors(policy: CorsPolicy = { authenticated: true }): MiddlewareHa
     await next();
     c.res.headers.set("Access-Control-Allow-Origin", echo);
     c.res.headers.set("Access-Control-Allow-Private-Network", "true");
-    if (echo !== "*") c.res.headers.append("Vary", "Origin");
+    // without auth the answer depends on the Origin, with or without one: no cache may serve it to another origin
+    if (guarded) c.res.headers.append("Vary", "Origin");
   };
 }
