@@ -2,17 +2,26 @@
  * SOCKS5 BIND (RFC 1928): listen, reply #1 with the listen address, accept one peer, reply #2 with the peer's
  * address, then relay the control connection to the peer. As GOST does, the listener takes DST.PORT from the
  * request (0 = any free port) on the IP the client connected to; it does not filter peers by DST.ADDR.
+ *
+ * While it waits for the peer the control connection is read all the time, so the client leaving ends the wait
+ * whatever it sent first: bytes sent before the peer came are kept for the peer, up to {@link MAX_EARLY_BYTES}; a
+ * client that sends that much ends the BIND with REP 0x01. The listener is closed when the wait ends, however it ends (the client leaving,
+ * a peer, the service closing).
  * @module
  */
 import { addrString, closeQuietly, type Conn } from "../../../core/conn.ts";
-import { BindError, errorMessage, PolicyError } from "../../../core/errors.ts";
+import { BindError, errorMessage, HandshakeError, PolicyError } from "../../../core/errors.ts";
 import { relay } from "../../../core/relay.ts";
 import { Rep } from "../wire.ts";
 import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
 
+/** The most bytes kept for the peer that the client sends before the peer comes; reaching it ends the BIND. */
+export const MAX_EARLY_BYTES = 64 * 1024;
+
 /**
  * Serves BIND when the `bind` option is on (else REP 0x02).
- * @throws {PolicyError} when BIND is disabled; {@link BindError} when listening fails
+ * @throws {PolicyError} when BIND is disabled; {@link BindError} when listening fails; {@link HandshakeError} when
+ *   the client sends {@link MAX_EARLY_BYTES} before the peer comes (REP 0x01 is answered first)
  */
 export async function bind(s: CommandScope): Promise<void> {
   const { conn, ctx, addr } = s;
@@ -28,22 +37,32 @@ export async function bind(s: CommandScope): Promise<void> {
     await sendError(conn, Rep.Failure);
     throw new BindError(`BIND on ${local.hostname}:${addr.port}: ${errorMessage(err)}`, { cause: err });
   }
-  let peer: Deno.Conn;
+  const where = addrString(ln.addr);
   const control = new WatchedConn(conn);
+  const endWait = () => closeQuietly(ln);
+  ctx.signal.addEventListener("abort", endWait, { once: true });
+  let peer: Deno.Conn | undefined;
   try {
-    const port = (ln.addr as Deno.NetAddr).port;
-    await sendReply(conn, Rep.Succeeded, local.hostname, port);
-    ctx.logger.debug(`bind on ${addrString(ln.addr)}`);
-    // the client closing the control connection ends the wait
-    control.watch(() => closeQuietly(ln));
+    if (ctx.signal.aborted) return;
+    await sendReply(conn, Rep.Succeeded, local.hostname, (ln.addr as Deno.NetAddr).port);
+    ctx.logger.debug(`bind on ${where}`);
+    // the client leaving (EOF, reset), too much early data or the service closing ends the wait
+    control.watch(endWait);
     try {
       peer = await ln.accept();
     } catch (err) {
-      ctx.logger.debug(`bind on ${addrString(ln.addr)} ended before a peer came: ${errorMessage(err)}`);
-      return;
+      ctx.logger.debug(`bind on ${where} ended before a peer came: ${errorMessage(err)}`);
     }
   } finally {
+    ctx.signal.removeEventListener("abort", endWait);
     closeQuietly(ln);
+  }
+  if (!peer) {
+    if (!control.overflowed) return;
+    await sendError(conn, Rep.Failure);
+    throw new HandshakeError(
+      `BIND on ${where}: the client sent ${MAX_EARLY_BYTES} bytes before a peer came, the most kept for it`,
+    );
   }
   try {
     const from = netAddr(peer.remoteAddr);
@@ -57,25 +76,56 @@ export async function bind(s: CommandScope): Promise<void> {
 }
 
 /**
- * The control conn while BIND waits: one read runs in the background to notice the client leaving. Its result
- * (EOF, or bytes the client sent early) is handed to the first read of the relay, so nothing is lost.
+ * The control conn while BIND waits: a read loop in the background notices the client leaving and keeps what it
+ * sends early (up to {@link MAX_EARLY_BYTES}). The relay's first read stops the loop and gets the kept bytes, then
+ * the EOF or error the loop met, then reads the conn itself.
  */
 class WatchedConn implements Conn {
   readonly #inner: Conn;
-  #pending: Promise<number | null> | null = null;
-  #buf: Uint8Array | null = null;
-  #rest: Uint8Array | null = null;
+  #watching: Promise<void> | null = null;
+  #stopped = false;
+  #buf = new Uint8Array(0);
+  #start = 0;
+  #end = 0;
+  #eof = false;
+  #error: unknown = undefined;
+  /** True when the client sent {@link MAX_EARLY_BYTES} while BIND waited. */
+  overflowed = false;
 
   constructor(inner: Conn) {
     this.#inner = inner;
   }
 
-  /** Starts the background read; `onEnd` runs when it hits EOF or fails. */
+  /** Starts the background reads; `onEnd` runs when they meet EOF, an error or the cap. */
   watch(onEnd: () => void): void {
-    const buf = this.#buf = new Uint8Array(4096);
-    this.#pending = this.#inner.read(buf);
-    this.#pending.then((n) => n === null && onEnd(), onEnd);
+    this.#watching = this.#watch(onEnd);
   }
+
+  async #watch(onEnd: () => void): Promise<void> {
+    try {
+      while (!this.#stopped) {
+        if (this.#end === this.#buf.length) {
+          if (this.#buf.length >= MAX_EARLY_BYTES) {
+            this.overflowed = true;
+            return onEnd();
+          }
+          const grown = new Uint8Array(Math.min(MAX_EARLY_BYTES, Math.max(4096, this.#buf.length * 2)));
+          grown.set(this.#buf.subarray(0, this.#end));
+          this.#buf = grown;
+        }
+        const n = await this.#inner.read(this.#buf.subarray(this.#end));
+        if (n === null) {
+          this.#eof = true;
+          return onEnd();
+        }
+        this.#end += n;
+      }
+    } catch (err) {
+      this.#error = err;
+      onEnd();
+    }
+  }
+
   get localAddr(): Deno.Addr {
     return this.#inner.localAddr;
   }
@@ -83,18 +133,29 @@ class WatchedConn implements Conn {
     return this.#inner.remoteAddr;
   }
   async read(p: Uint8Array): Promise<number | null> {
-    if (this.#pending) {
-      const n = await this.#pending;
-      this.#pending = null;
-      if (n === null) return null;
-      this.#rest = this.#buf!.subarray(0, n);
+    if (this.#watching) {
+      // a read in flight ends the loop when it returns; its bytes are kept like the others
+      this.#stopped = true;
+      await this.#watching;
+      this.#watching = null;
     }
-    const rest = this.#rest;
-    if (!rest) return this.#inner.read(p);
-    const n = Math.min(p.length, rest.length);
-    p.set(rest.subarray(0, n));
-    this.#rest = n < rest.length ? rest.subarray(n) : null;
-    return n;
+    if (this.#start < this.#end) {
+      const n = Math.min(p.length, this.#end - this.#start);
+      p.set(this.#buf.subarray(this.#start, this.#start + n));
+      this.#start += n;
+      if (this.#start === this.#end) {
+        this.#buf = new Uint8Array(0);
+        this.#start = this.#end = 0;
+      }
+      return n;
+    }
+    if (this.#error !== undefined) {
+      const err = this.#error;
+      this.#error = undefined;
+      throw err;
+    }
+    if (this.#eof) return null;
+    return this.#inner.read(p);
   }
   write(p: Uint8Array): Promise<number> {
     return this.#inner.write(p);
