@@ -25,8 +25,10 @@ export interface HttpMetadata {
   realm: string;
   /** Headers every reply of the proxy itself carries (Proxy-Agent first, then `header`). */
   replyHeaders: [string, string][];
-  /** Keep idle upstream conns for other clients' requests (`upstreamKeepAlive`). */
+  /** Keep idle upstream conns for the client's next conns (`upstreamKeepAlive`). */
   upstreamKeepAlive: boolean;
+  /** Give kept upstream conns to any client, not only the one whose requests they carried (`upstreamShared`). */
+  upstreamShared: boolean;
   upstreamIdleTimeoutMs: number;
   /** Idle upstream conns kept per target. */
   upstreamMaxIdle: number;
@@ -69,6 +71,7 @@ export function parseHttpMetadata(md: Metadata): HttpMetadata {
   const upstreamMaxIdle = md.int("upstreamMaxIdle", DEFAULT_UPSTREAM_MAX_IDLE, 0, 1 << 16);
   return {
     upstreamKeepAlive: md.bool("upstreamKeepAlive", true) && upstreamIdleTimeoutMs > 0 && upstreamMaxIdle > 0,
+    upstreamShared: md.bool("upstreamShared", false),
     upstreamIdleTimeoutMs,
     upstreamMaxIdle,
     readTimeoutMs: readTimeoutMs > 0 ? readTimeoutMs : DEFAULT_READ_TIMEOUT_MS,

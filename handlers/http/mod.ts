@@ -9,7 +9,8 @@
  * | `proxyAgent` (`http.proxyAgent`) | `gost/3.0` | `Proxy-Agent` header of the proxy's own replies |
  * | `header` (`http.header`) | none | map of extra headers added to the proxy's own replies |
  * | `maxHeaderBytes` (`http.maxHeaderBytes`) | `65536` | cap on one head (lines are capped at 16 KiB); over it: 431 |
- * | `upstreamKeepAlive` | `true` | keep idle upstream conns of absolute-URI requests for other clients (see pool.ts) |
+ * | `upstreamKeepAlive` | `true` | keep idle upstream conns of absolute-URI requests for the same client's next conns (see pool.ts) |
+ * | `upstreamShared` | `false` | give kept upstream conns to any client, not only the same user or client IP: risks response-queue poisoning (a response an origin sends unasked goes to another client) |
  * | `upstreamIdleTimeout` | `30s` | how long a kept upstream conn waits for the next request |
  * | `upstreamMaxIdle` | `64` | idle upstream conns kept per target (0: none; 1,024 in all at most) |
  *

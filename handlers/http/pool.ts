@@ -1,8 +1,9 @@
 /**
- * Idle upstream conns of the http handler, shared by its client conns: a client that closes after one request
+ * Idle upstream conns of the http handler, kept between its client conns: a client that closes after one request
  * (`Connection: close`, a new conn per request) no longer costs a new dial to the origin — or a new chain — for
- * the next one. A conn is kept under the router's `reuseKey` (the target, and the path to it when that path is
- * always the same), only after a body-less request whose response ended cleanly, and for at most `idleTimeout`;
+ * its next one. A conn is kept under the router's `reuseKey` (the target, and the path to it when that path is
+ * always the same) joined with the client's identity (session.ts: the same user or client IP takes it again,
+ * unless `upstreamShared`), only after a body-less request whose response ended cleanly, and for at most `idleTimeout`;
  * the most recently used is taken first. While it waits, a read is pending on it: the origin closing it (or
  * sending anything unasked, such as a 408) drops it from the pool at once, and the request that takes it gets the
  * response through that same read. A conn that closes as it is taken is noticed by the request, which retries once

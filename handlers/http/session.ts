@@ -4,7 +4,7 @@
  * @module
  */
 import type { HandshakeReader } from "../../core/bufio.ts";
-import { closeQuietly, type Conn, writeFull } from "../../core/conn.ts";
+import { closeQuietly, type Conn, splitHostPort, writeFull } from "../../core/conn.ts";
 import { DialError, errorMessage, PolicyError } from "../../core/errors.ts";
 import { type ConnContext, dialOptions, type HandlerOptions } from "../../core/plugin.ts";
 import type { HttpMetadata } from "./metadata.ts";
@@ -18,9 +18,9 @@ export interface Upstream {
   reader: HandshakeReader;
   /** True when it already served a request (it may have been closed by the origin since). */
   reused: boolean;
-  /** The router's reuse key for its target (undefined: never shared with other clients). */
+  /** The router's reuse key for its target (undefined: never given to another client conn). */
   key?: string;
-  /** True between a body-less request's clean response and the next request: other clients may take it. */
+  /** True between a body-less request's clean response and the next request: another client conn may take it. */
   idle: boolean;
 }
 
@@ -38,6 +38,8 @@ export class Session {
   readonly #onAbort = () => this.closeUpstream();
 
   readonly #pool?: UpstreamPool;
+  /** The client's IP, which owns the kept conns of an unauthenticated client. */
+  readonly #clientIP: string;
 
   /** @param pool idle upstream conns shared with the handler's other client conns */
   constructor(conn: Conn, ctx: ConnContext, opts: HandlerOptions, md: HttpMetadata, pool?: UpstreamPool) {
@@ -47,6 +49,7 @@ export class Session {
     this.opts = opts;
     this.md = md;
     this.#pool = pool;
+    this.#clientIP = clientIP(ctx.src);
     ctx.signal.addEventListener("abort", this.#onAbort, { once: true });
   }
 
@@ -63,7 +66,7 @@ export class Session {
     }
     this.#releaseUpstream();
     const key = this.#pool && await this.opts.router.reuseKey?.("tcp", addr);
-    const kept = key !== undefined && !fresh && bodyless ? this.#pool?.take(key) : undefined;
+    const kept = key !== undefined && !fresh && bodyless ? this.#pool?.take(this.#poolKey(key)) : undefined;
     if (kept) {
       this.ctx.logger.info(`${this.ctx.src} <-> ${addr} (kept conn)`);
       this.#up = { conn: kept.conn, reader: kept.reader, reused: true, key, idle: false };
@@ -97,12 +100,25 @@ export class Session {
   #releaseUpstream(): void {
     const up = this.#up;
     if (up?.idle && up.key !== undefined && this.#pool && !this.ctx.signal.aborted) {
-      this.#pool.put(up.key, up);
+      this.#pool.put(this.#poolKey(up.key), up);
       this.#up = null;
       this.#upAddr = "";
       return;
     }
     this.closeUpstream();
+  }
+
+  /**
+   * The pool key of a conn to a target of reuse key `key`: by default only the same client takes it again (the
+   * authenticated user, else the client IP). An origin may send a response nobody asked for right after a real one,
+   * faster than the idle read drops the conn; the next request on that conn reads it as its own answer
+   * (response-queue poisoning), so a conn is kept for the client whose requests it carried. `upstreamShared` keys
+   * by target alone: any client takes it.
+   */
+  #poolKey(key: string): string {
+    if (this.md.upstreamShared) return key;
+    const id = this.ctx.clientId;
+    return id !== undefined ? [key, "user", id].join(" ") : [key, "ip", this.#clientIP].join(" ");
   }
 
   /** Closes the kept upstream conn. */
@@ -138,5 +154,14 @@ export class Session {
     this.ctx.signal.removeEventListener("abort", this.#onAbort);
     this.#releaseUpstream();
     releaseReader(this.reader);
+  }
+}
+
+/** The host part of a client address (`127.0.0.1:5000`, `[::1]:5000`), lowercase; the address itself otherwise. */
+function clientIP(src: string): string {
+  try {
+    return splitHostPort(src).host.toLowerCase();
+  } catch {
+    return src;
   }
 }

@@ -3,7 +3,7 @@
  * `Connection`-less close per run) and a scripted origin that counts its conns: reuse, expiry, a kept conn the
  * origin closed, bodies, service close, and the router's reuse key (no sharing when a hop selects among nodes).
  */
-import { equal, ok } from "node:assert/strict";
+import { equal, ok, throws } from "node:assert/strict";
 import { Bypass } from "../../core/routing/bypass.ts";
 import { Chain, type ChainNode, Hop } from "../../core/routing/chain.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
@@ -232,6 +232,9 @@ Deno.test("http handler metadata: upstream keep-alive keys, and zero turns it of
   equal(m.upstreamMaxIdle, 8);
   equal(parseHttpMetadata(new Metadata({ upstreamMaxIdle: 0 })).upstreamKeepAlive, false);
   equal(parseHttpMetadata(new Metadata({ upstreamKeepAlive: "false" })).upstreamKeepAlive, false);
+  equal(d.upstreamShared, false, "kept conns go back to the same client by default");
+  equal(parseHttpMetadata(new Metadata({ upstreamShared: "true" })).upstreamShared, true);
+  throws(() => parseHttpMetadata(new Metadata({ upstreamShared: "maybe" })), /"upstreamShared" as a boolean: "maybe"/);
 });
 
 Deno.test("router reuse key: the target without a chain, the fixed path with one node per hop, none otherwise", async () => {
