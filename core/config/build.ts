@@ -10,7 +10,13 @@ import type { LoggerSet } from "../loggers.ts";
 import { Metadata } from "../metadata.ts";
 import type { Handler, Listener, ServerTlsOptions } from "../plugin.ts";
 import type { Registries } from "../registries.ts";
-import { type Authenticator, authEntries, NamedAuthenticator, StaticAuthenticator } from "../routing/auth.ts";
+import {
+  type Authenticator,
+  authEntries,
+  NamedAuthenticator,
+  StaticAuthenticator,
+  warnEmptyPasswords,
+} from "../routing/auth.ts";
 import { lookupHost } from "../routing/resolver.ts";
 import { namedBypass } from "../runtime/objects.ts";
 import { DEFAULT_SELECTOR, type Node, NodeGroup, parseStrategy } from "../routing/node_group.ts";
@@ -131,6 +137,7 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
     try {
       const entries = authEntries(cfg.handler?.auth);
       if (entries.length) auth = new StaticAuthenticator(entries);
+      warnEmptyPasswords(entries, `service ${cfg.name}`, ctx.logger);
     } catch (err) {
       throw fail(["handler", "auth", "file"], `cannot read auth file: ${errorMessage(err)}`);
     }

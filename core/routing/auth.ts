@@ -2,6 +2,7 @@
  * Client authentication. Unlike GOST, an empty stored password never accepts anything.
  * @module
  */
+import type { Logger } from "../log.ts";
 
 /** Checks credentials; returns the client id (the user name) or null. */
 export interface Authenticator {
@@ -86,6 +87,20 @@ export class NamedAuthenticator implements Authenticator {
   }
 }
 
+/**
+ * Warns about each user with an empty password: such a user can never log in (GOST accepts any password for it).
+ * @param owner what the users belong to, for the message (`service web-proxy`, `auther a1`)
+ * @example warnEmptyPasswords([{ username: "alice", password: "" }], "service s", logger)
+ * // warn: service s: user "alice" has an empty password and can never log in
+ */
+export function warnEmptyPasswords(entries: AuthEntry[], owner: string, logger: Logger): void {
+  for (const e of entries) {
+    if (e.username && !e.password) {
+      logger.warn(`${owner}: user ${JSON.stringify(e.username)} has an empty password and can never log in`);
+    }
+  }
+}
+
 /** Reads an auth file: one `user password` per line, `#` comments. */
 export function readAuthFile(path: string): AuthEntry[] {
   const out: AuthEntry[] = [];
@@ -111,24 +126,36 @@ export interface Credentials {
   password: string;
 }
 
-const utf8 = new TextDecoder();
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
- * Decodes `Basic <base64(user:pass)>` (scheme case-insensitive, credentials UTF-8), as sent in `Authorization` and
- * `Proxy-Authorization`.
+ * `Basic` SP token68, strictly (RFC 7235 §2.1, RFC 7617 §2): the scheme in any case, then one or more SP (not HTAB),
+ * then base64 (RFC 4648 §4: `A-Z a-z 0-9 + /`, a length that is a multiple of 4, `=` padding only at the end), and
+ * nothing else: no whitespace, CR or LF around or inside the token. Whitespace around the whole field value is
+ * HTTP's OWS (RFC 9110 §5.5), which the head parser strips before the value gets here.
+ */
+const BASIC = /^basic +((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)$/i;
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/**
+ * Decodes `Basic <base64(user:pass)>` as sent in `Authorization` and `Proxy-Authorization`, strictly: see
+ * {@link BASIC} for the syntax. The decoded user-pass must be valid UTF-8, contain `:` (the user-id is what comes
+ * before the first one) and no control characters (RFC 7617 §2). Anything else is no credentials at all: the
+ * caller answers 401/407.
  * @returns the credentials, or null when the header is absent or not valid Basic
  * @example parseBasicCredentials("Basic dTpw") // { username: "u", password: "p" }
  */
 export function parseBasicCredentials(value: string | null | undefined): Credentials | null {
-  const m = value ? /^basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(value) : null;
-  if (!m) return null;
-  let bin: string;
+  const m = value ? BASIC.exec(value) : null;
+  if (!m || !m[1]) return null;
+  let text: string;
   try {
-    bin = atob(m[1]);
+    text = utf8.decode(Uint8Array.from(atob(m[1]), (c) => c.charCodeAt(0)));
   } catch {
     return null;
   }
-  const text = utf8.decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
   const colon = text.indexOf(":");
-  return colon < 0 ? null : { username: text.slice(0, colon), password: text.slice(colon + 1) };
+  if (colon < 0 || CONTROL.test(text)) return null;
+  return { username: text.slice(0, colon), password: text.slice(colon + 1) };
 }

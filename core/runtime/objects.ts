@@ -9,7 +9,7 @@ import { ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Registries } from "../registries.ts";
 import { Admission } from "../routing/admission.ts";
-import { authEntries, readAuthFile, StaticAuthenticator } from "../routing/auth.ts";
+import { authEntries, readAuthFile, StaticAuthenticator, warnEmptyPasswords } from "../routing/auth.ts";
 import { Bypass, type BypassChecker, BypassGroup } from "../routing/bypass.ts";
 import { HostMapper } from "../routing/hosts.ts";
 import { type NameserverOptions, Resolver } from "../routing/resolver.ts";
@@ -153,13 +153,14 @@ const LIVE: Partial<Record<ObjectKind, LiveKind<unknown>>> = {
   },
   authers: {
     registry: (reg) => reg.authers as Registry<unknown>,
-    build: (cfg) => {
+    build: (cfg, ctx) => {
       const a = cfg as { auths?: { username?: string; password?: string }[]; file?: { path: string } };
       try {
         const entries = [
           ...(a.auths ?? []).flatMap((x) => authEntries(x)),
           ...(a.file ? readAuthFile(a.file.path) : []),
         ];
+        warnEmptyPasswords(entries, `auther ${cfg.name}`, ctx.logger);
         return Promise.resolve(new StaticAuthenticator(entries));
       } catch (err) {
         throw new ConfigError(`authers.${cfg.name}: ${errorMessage(err)}`);

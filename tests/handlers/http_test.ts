@@ -168,6 +168,35 @@ Deno.test("http handler decodes Basic credentials and rejects anything else", ()
   equal(parseBasicCredentials("Basic !!!"), null);
 });
 
+Deno.test("Basic credentials are read strictly (RFC 7617, RFC 7235): 1*SP, padded base64, nothing around the token", () => {
+  deepEqual(parseBasicCredentials("Basic   dTpw"), { username: "u", password: "p" });
+  deepEqual(parseBasicCredentials("BASIC " + btoa("bob:pw12")), { username: "bob", password: "pw12" });
+  deepEqual(parseBasicCredentials("Basic " + btoa("u:\u00e9")), null, "latin1 bytes are not UTF-8");
+  deepEqual(parseBasicCredentials("Basic dTrDqQ=="), { username: "u", password: "\u00e9" }, "UTF-8");
+  deepEqual(parseBasicCredentials("Basic " + btoa(":p")), { username: "", password: "p" });
+  for (
+    const bad of [
+      "Basic\tdTpw",
+      "Basic dTpw\r",
+      "Basic dTpw\n",
+      "Basic dTpw ",
+      " Basic dTpw",
+      "Basic dTp",
+      "Basic Ym9iOnB3MTI",
+      "Basic Ym9iOnB3MTI==",
+      "Basic dT=w",
+      "Basic dT pw",
+      "Basic dTpw====",
+      "Basic -_-_",
+      "Basic " + btoa("u:p\x00"),
+      "Basic " + btoa("u:p\x7f"),
+      "Basic ",
+      "Basic",
+      "Basicx dTpw",
+    ]
+  ) equal(parseBasicCredentials(bad), null, JSON.stringify(bad));
+});
+
 Deno.test("http handler metadata has GOST's defaults and names a bad key", () => {
   const md = parseHttpMetadata(new Metadata());
   equal(md.readTimeoutMs, 15_000);
