@@ -5,6 +5,7 @@
  * | key | default | meaning |
  * |---|---|---|
  * | readTimeout | 15s | time allowed for the first byte (and each handshake) |
+ * | allowSelfTarget | false | let clients reach this process's own listeners (services, Web API, metrics); else 403 / REP 0x02 (README, Security) |
  * @module
  */
 import type { Registries } from "../../core/registries.ts";

@@ -13,6 +13,7 @@
  * | `upstreamShared` | `false` | give kept upstream conns to any client, not only the same user or client IP: risks response-queue poisoning (a response an origin sends unasked goes to another client) |
  * | `upstreamIdleTimeout` | `30s` | how long a kept upstream conn waits for the next request |
  * | `upstreamMaxIdle` | `64` | idle upstream conns kept per target (0: none; 1,024 in all at most) |
+ * | `allowSelfTarget` | `false` | service or handler metadata: let clients reach this process's own listeners (services, Web API, metrics); else 403 / REP 0x02 / Forbidden (README, Security) |
  *
  * Not implemented (GOST options): `probeResistance`/`knock`, `udp` (UDP over HTTP), sniffing/MITM.
  *

@@ -10,6 +10,7 @@
  * | `bind` | `false` | allow BIND (else status 0x03 Forbidden): TCP BIND with smux (`rtcp`), UDP BIND (`rudp`) |
  * | `mux.version`, `mux.keepaliveInterval`, … | smux defaults | TCP BIND session settings, handler and connector |
  * | `nodelay` | `false` | send the OK response at once instead of with the first bytes to the client |
+ * | `allowSelfTarget` | `false` | service or handler metadata: let clients reach this process's own listeners (services, Web API, metrics); else status 0x03 Forbidden; not with forwarder nodes, whose targets are the operator's (README, Security) |
  *
  * Connector metadata:
  *

@@ -11,6 +11,7 @@
  * | `mux.version`, `mux.keepaliveInterval`, … | smux defaults | MBIND session settings (core/mux/config.ts) |
  * | `udpBufferSize` (`udp.bufferSize`) | `65535` | UDP receive buffer, clamped to [512, 65535] (GOST: 4096) |
  * | `notls` | `false` | accepted for GOST compatibility; the TLS methods 0x80/0x82 are not implemented yet |
+ * | `allowSelfTarget` | `false` | service or handler metadata: let clients reach this process's own listeners (services, Web API, metrics); else 403 / REP 0x02 / Forbidden (README, Security) |
  *
  * Differences from GOST, on purpose:
  * - SOCKS4 with an authenticator checks the USERID as a username with an empty password; the built-in
