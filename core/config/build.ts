@@ -205,6 +205,7 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
       resolve,
       self: () => ctx.reg.services.get(cfg.name),
       ownEndpoints: guardSelf ? () => processEndpoints(ctx.reg) : undefined,
+      services: () => ctx.reg.services.values(),
     });
   const bypassNames = [...(cfg.bypass ? [cfg.bypass] : []), ...(cfg.bypasses ?? [])];
   const bypass = bypassNames.length ? () => namedBypass(bypassNames, ctx.reg) : undefined;

@@ -54,9 +54,7 @@ export function findLocalService<T extends LocalService>(
   port: number,
   transport: "tcp" | "udp" = "tcp",
 ): T | undefined {
-  const target = canonicalHost(host);
-  if (!target.ip) return undefined;
-  const h = target.alias ?? target.host;
+  let h: string | undefined;
   for (const svc of services) {
     let a: Deno.Addr | undefined;
     try {
@@ -64,7 +62,13 @@ export function findLocalService<T extends LocalService>(
     } catch {
       continue; // a listener that is gone
     }
+    // the port first: most targets are no service's, and need no parsing
     if (a?.transport !== transport || a.port !== port) continue;
+    if (h === undefined) {
+      const target = canonicalHost(host);
+      if (!target.ip) return undefined;
+      h = target.alias ?? target.host;
+    }
     const l = canonicalHost(a.hostname).host;
     if (l === h) return svc;
     if (l !== "" && l !== "0.0.0.0" && l !== "::") continue;

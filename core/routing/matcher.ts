@@ -18,14 +18,14 @@ export interface IP {
   readonly bytes: Uint8Array;
 }
 
+const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
 function parseIPv4(s: string): Uint8Array | null {
-  const parts = s.split(".");
-  if (parts.length !== 4) return null;
+  const m = DOTTED_QUAD.exec(s);
+  if (!m) return null;
   const out = new Uint8Array(4);
   for (let i = 0; i < 4; i++) {
-    const p = parts[i];
-    if (!/^\d{1,3}$/.test(p) || (p.length > 1 && p[0] === "0")) return null;
-    const n = Number(p);
+    const n = Number(m[i + 1]);
     if (n > 255) return null;
     out[i] = n;
   }

@@ -58,6 +58,11 @@ export interface RouterOptions {
    * whose clients choose the target; `allowSelfTarget=true` leaves it unset).
    */
   ownEndpoints?: () => Iterable<LocalService>;
+  /**
+   * This process's services, looked up at each dial: only the conns to one of them are tagged for the loop guard
+   * (a conn elsewhere cannot come back to this process). Absent: every conn is tagged.
+   */
+  services?: () => Iterable<LocalService>;
 }
 
 /** The default per-attempt dial timeout. */
@@ -78,6 +83,13 @@ export async function dialTcp(host: string, port: number, timeoutMs: number, sig
   } finally {
     deadline.release();
   }
+}
+
+/** Opens a TCP conn (no delay) to `host:port`; aborted by `signal`. */
+async function connectTcp(host: string, port: number, signal: AbortSignal): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ hostname: host, port, transport: "tcp", signal });
+  conn.setNoDelay(true);
+  return conn;
 }
 
 /** How long a route may take to reject after the dial timeout aborted it, before the router gives up on it. */
@@ -110,6 +122,9 @@ async function withTimeout<T>(
     cancelGrace?.();
   }
 }
+
+/** No addresses from hosts/resolver (an IP, or no mapping configured). */
+const NO_ADDRESSES: string[] = [];
 
 /** A target as the router sees it: the address asked for, its canonical host and its port. */
 interface Target {
@@ -165,7 +180,8 @@ export class DefaultRouter implements Router {
     const t = this.#target(network, addr);
     const self = this.#self();
     const port = self?.addr?.transport === "tcp" ? self.addr.port : undefined;
-    const via = self && opts.src ? await trailOf(opts.src, port) : undefined;
+    const found = self && opts.src ? trailOf(opts.src, port) : undefined;
+    const via = found instanceof Promise ? await found : found;
     if (self && via?.includes(self.name)) {
       throw new DialError(
         addr,
@@ -178,7 +194,7 @@ export class DefaultRouter implements Router {
     for (let attempt = 0; attempt <= this.#opts.retries; attempt++) {
       if (opts.signal?.aborted) break;
       try {
-        const mapped = await this.#mapped(network, t);
+        const mapped = t.host.ip || !this.#opts.resolve ? NO_ADDRESSES : await this.#mapped(network, t);
         const target = mapped.length ? joinHostPort(mapped[0], t.port) : joinHostPort(t.host.dial, t.port);
         const route = this.#opts.chain?.()?.route(network, target, opts.hashKey);
         if (route?.steps.length) {
@@ -290,31 +306,29 @@ export class DefaultRouter implements Router {
     signal: AbortSignal,
     log: Logger,
   ): Promise<string[] | undefined> {
-    let ips: string[] | undefined;
-    if (t.host.ip) ips = [t.host.dial];
-    else if (mapped.length) ips = mapped.map((ip) => canonicalHost(ip).dial);
-    else {
-      const found = await raceSignal(systemLookup(t.host.host), signal);
-      if (!found) {
-        if (log.enabled("debug")) {
-          log.debug(`dial ${t.addr}: not allowed to resolve ${t.host.host}: dialing it by name`);
-        }
-        return undefined;
-      }
-      this.#checkResolved(network, t, found);
-      ips = found.map((ip) => canonicalHost(ip).dial);
+    if (t.host.ip) return this.#checkOwn(network, t, [t.host.dial], log);
+    if (mapped.length) return this.#checkOwn(network, t, mapped.map((ip) => canonicalHost(ip).dial), log);
+    const found = await raceSignal(systemLookup(t.host.host), signal);
+    if (!found) {
+      if (log.enabled("debug")) log.debug(`dial ${t.addr}: not allowed to resolve ${t.host.host}: dialing it by name`);
+      return undefined;
     }
+    this.#checkResolved(network, t, found);
+    return this.#checkOwn(network, t, found.map((ip) => canonicalHost(ip).dial), log);
+  }
+
+  /** Refuses (logged) an address list that reaches one of this process's own endpoints, when the guard is on. */
+  #checkOwn(network: Network, t: Target, ips: string[], log: Logger): string[] {
     const own = this.#opts.ownEndpoints;
-    if (own) {
-      for (const ip of ips) {
-        const svc = findLocalService(own(), ip, t.port, network);
-        if (!svc) continue;
-        const what = svc.label ?? `service ${svc.name}`;
-        const msg = `${t.addr} is ${what} of this process (${svc.addr ? addrString(svc.addr) : "?"}): refused, ` +
-          `set allowSelfTarget=true on the service to allow it`;
-        log.warn(msg);
-        throw new PolicyError(msg);
-      }
+    if (!own) return ips;
+    for (let i = 0; i < ips.length; i++) {
+      const svc = findLocalService(own(), ips[i], t.port, network);
+      if (!svc) continue;
+      const what = svc.label ?? `service ${svc.name}`;
+      const msg = `${t.addr} is ${what} of this process (${svc.addr ? addrString(svc.addr) : "?"}): refused, ` +
+        `set allowSelfTarget=true on the service to allow it`;
+      log.warn(msg);
+      throw new PolicyError(msg);
     }
     return ips;
   }
@@ -331,28 +345,14 @@ export class DefaultRouter implements Router {
     const timeoutMs = this.#opts.dialTimeoutMs;
     const deadline = deadlineSignal(timeoutMs, opts.signal);
     try {
-      const ips = await this.#addresses(network, t, mapped, deadline.signal, log);
+      // an IP (the common case) needs no lookup: no await before the connect
+      const ips = t.host.ip
+        ? this.#checkOwn(network, t, [t.host.dial], log)
+        : await this.#addresses(network, t, mapped, deadline.signal, log);
       if (network === "udp") return dialUdp(ips?.[0] ?? t.host.dial, t.port);
-      const connect = async (host: string) => {
-        const conn = await Deno.connect({ hostname: host, port: t.port, transport: "tcp", signal: deadline.signal });
-        conn.setNoDelay(true);
-        return conn;
-      };
-      const open = (host: string) => trail ? openTagged(host, t.port, trail, () => connect(host)) : connect(host);
-      if (!ips) return await open(t.host.dial);
-      let last: unknown;
-      for (const ip of ips) {
-        try {
-          return await open(ip);
-        } catch (err) {
-          last = err;
-          // an --allow-net list of names: Deno allows the name, not the address it resolves to
-          if (err instanceof Deno.errors.NotCapable && !t.host.ip) return await open(t.host.dial);
-          if (deadline.signal.aborted) break;
-          if (ips.length > 1 && log.enabled("debug")) log.debug(`dial ${t.addr} at ${ip}: ${errorMessage(err)}`);
-        }
-      }
-      throw last;
+      if (!ips) return await this.#openTcp(t.host.dial, t.port, deadline.signal, trail);
+      if (ips.length === 1 && t.host.ip) return await this.#openTcp(ips[0], t.port, deadline.signal, trail);
+      return await this.#dialEach(ips, t, deadline.signal, trail, log);
     } catch (err) {
       if (err instanceof PolicyError) throw err;
       if (deadline.expired()) throw new Error(`dial timed out after ${timeoutMs} ms`, { cause: err });
@@ -361,6 +361,59 @@ export class DefaultRouter implements Router {
     } finally {
       deadline.release();
     }
+  }
+
+  /** Opens a TCP conn, tagged with `trail` when it goes to a service of this process (loop_guard.ts). */
+  #openTcp(host: string, port: number, signal: AbortSignal, trail: Trail | undefined): Promise<Conn> {
+    const tag = trail && this.#tagFor(trail, host, port);
+    return tag ? openTagged(host, port, tag, () => connectTcp(host, port, signal)) : connectTcp(host, port, signal);
+  }
+
+  /**
+   * The trail to tag a conn to `host:port` with: only a conn to one of this process's services can come back to it,
+   * so others are not tagged (a name is tagged when any service listens on that port).
+   */
+  #tagFor(trail: Trail | undefined, host: string, port: number): Trail | undefined {
+    if (!trail) return undefined;
+    const services = this.#opts.services?.();
+    if (!services) return trail;
+    // the port first (most targets are no service's), then the address
+    for (const svc of services) {
+      let a: Deno.Addr | undefined;
+      try {
+        a = svc.addr;
+      } catch {
+        continue; // a listener that is gone
+      }
+      if (a?.transport !== "tcp" || a.port !== port) continue;
+      if (!canonicalHost(host).ip || findLocalService([svc], host, port)) return trail;
+    }
+    return undefined;
+  }
+
+  /** Dials the addresses of a name in order: the first that connects wins. */
+  async #dialEach(
+    ips: string[],
+    t: Target,
+    signal: AbortSignal,
+    trail: Trail | undefined,
+    log: Logger,
+  ): Promise<Conn> {
+    let last: unknown;
+    for (let i = 0; i < ips.length; i++) {
+      try {
+        return await this.#openTcp(ips[i], t.port, signal, trail);
+      } catch (err) {
+        last = err;
+        // an --allow-net list of names: Deno allows the name, not the address it resolves to
+        if (err instanceof Deno.errors.NotCapable && !t.host.ip) {
+          return await this.#openTcp(t.host.dial, t.port, signal, trail);
+        }
+        if (signal.aborted) break;
+        if (ips.length > 1 && log.enabled("debug")) log.debug(`dial ${t.addr} at ${ips[i]}: ${errorMessage(err)}`);
+      }
+    }
+    throw last;
   }
 
   /**
@@ -383,7 +436,8 @@ export class DefaultRouter implements Router {
         // the dialer says what is wrong with it
       }
       loops(host, port);
-      const conn = trail ? await openTagged(host, port, trail, open) : await open();
+      const tag = this.#tagFor(trail, host, port);
+      const conn = tag ? await openTagged(host, port, tag, open) : await open();
       const remote = conn.remoteAddr;
       try {
         if (remote.transport === "tcp") loops(remote.hostname, remote.port);

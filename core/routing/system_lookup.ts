@@ -5,8 +5,11 @@
  * costs about 0.06 ms for a name in /etc/hosts.
  * @module
  */
-import { lookup } from "node:dns/promises";
 import { canonicalHost } from "./canonical_host.ts";
+
+type Lookup = typeof import("node:dns/promises").lookup;
+/** `node:dns` is loaded on the first name a direct dial resolves: a process that only dials IPs never loads it. */
+let loaded: Promise<Lookup> | undefined;
 
 /**
  * Resolves `host` to its addresses in the resolver's order (RFC 6724 as configured in gai.conf), canonical.
@@ -19,6 +22,7 @@ import { canonicalHost } from "./canonical_host.ts";
 export async function systemLookup(host: string, family: 0 | 4 | 6 = 0): Promise<string[] | undefined> {
   let found: { address: string }[];
   try {
+    const lookup = await (loaded ??= import("node:dns/promises").then((m) => m.lookup));
     found = await lookup(host, { all: true, verbatim: true, family });
   } catch (err) {
     const code = (err as { code?: string }).code;
