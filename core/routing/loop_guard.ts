@@ -1,6 +1,7 @@
 /**
- * Loops between services of one process (`A -F B` and `B -F A`): every TCP conn a service's router opens is tagged,
- * by its local address, with the services the request passed through on its way (its trail). A service serving a
+ * Loops between services of one process (`A -F B` and `B -F A`): every TCP conn a service's router opens to a
+ * service of this process (only those can come back to it) is tagged, by its local address, with the services the
+ * request passed through on its way (its trail). A service serving a
  * conn from such an address inherits the trail; when its own name is in it, its router refuses to dial (the loop is
  * cut at its first repeat: the client gets 502 at once instead of a snowball of conns). A tag lives as long as the
  * conn: it is removed when the conn is closed.
