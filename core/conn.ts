@@ -18,6 +18,25 @@ export interface Conn {
   close(): void;
   /** True for datagram conns (one read = one datagram); absent or false for byte streams. */
   readonly datagram?: boolean;
+  /**
+   * Datagram conns offer this: the next datagram whole (`null` at the end), valid until the next call. A relay
+   * then holds no buffer of its own per session and direction (docs/architecture.md, "Datagram sessions").
+   */
+  readDatagram?(): Promise<Uint8Array | null>;
+}
+
+/** The largest UDP payload, the size of a buffer that any datagram fits in. */
+export const MAX_DATAGRAM_SIZE = 65_535;
+
+/**
+ * The next datagram of a datagram conn: through its {@link Conn.readDatagram} when it has one, else read into a
+ * fresh buffer that fits any datagram.
+ */
+export async function nextDatagram(conn: Conn): Promise<Uint8Array | null> {
+  if (conn.readDatagram) return conn.readDatagram();
+  const buf = new Uint8Array(MAX_DATAGRAM_SIZE);
+  const n = await conn.read(buf);
+  return n === null ? null : buf.subarray(0, n);
 }
 
 /** Formats an address as `host:port` (IPv6 in brackets), or the path of a unix socket. */
@@ -87,6 +106,10 @@ export class ConnWrapper implements Conn {
   read(p: Uint8Array): Promise<number | null> {
     return this.inner.read(p);
   }
+  /** The inner conn's next datagram (see {@link nextDatagram}). */
+  readDatagram(): Promise<Uint8Array | null> {
+    return nextDatagram(this.inner);
+  }
   write(p: Uint8Array): Promise<number> {
     return this.inner.write(p);
   }
@@ -115,5 +138,12 @@ export class PrefixConn extends ConnWrapper {
     p.set(pre.subarray(0, n));
     this.#prefix = n < pre.length ? pre.subarray(n) : null;
     return Promise.resolve(n);
+  }
+  /** On a datagram conn the prefix is one datagram, returned first. */
+  override readDatagram(): Promise<Uint8Array | null> {
+    const pre = this.#prefix;
+    if (!pre) return nextDatagram(this.inner);
+    this.#prefix = null;
+    return Promise.resolve(pre);
   }
 }

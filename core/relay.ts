@@ -6,7 +6,8 @@
  * on 1–16 KiB, and idle ones hold 1 KiB. Writes loop until everything is written. EOF half-closes the other side;
  * both conns are closed once, when both directions end or one fails. A stream direction is a callback-driven
  * `Pump`, not an async loop, so an idle relay holds two small objects and two pending reads (idle memory,
- * DESIGN.md §7). Datagram conns use one 64 KiB buffer per direction and never half-close.
+ * DESIGN.md §7). Datagram conns never half-close; a direction reads whole datagrams through the source's
+ * `readDatagram` (no buffer of its own), or into one 64 KiB buffer when the source has none.
  * @module
  */
 import { closeQuietly, type Conn } from "./conn.ts";
@@ -42,6 +43,14 @@ export interface RelayResult {
 
 async function copyDatagrams(src: Conn, dst: Conn): Promise<number> {
   let total = 0;
+  if (src.readDatagram) {
+    for (;;) {
+      const d = await src.readDatagram();
+      if (d === null) return total;
+      await dst.write(d);
+      total += d.length;
+    }
+  }
   const buf = new Uint8Array(DATAGRAM);
   for (;;) {
     const n = await src.read(buf);

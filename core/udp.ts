@@ -1,8 +1,17 @@
 /**
  * UDP as a datagram {@link Conn}: one read returns one datagram, one write sends one.
+ *
+ * A socket's pending receive holds its buffer for as long as it waits, so an idle session costs its receive
+ * buffer. {@link UdpConn.readDatagram} starts on {@link FIRST_RECEIVE_SIZE} bytes (GOST's UDP read buffer; the
+ * datagrams of DNS, QUIC, WireGuard and OpenVPN fit) and moves to a 64 KiB buffer for good once a datagram fills it; that
+ * datagram may have been cut by the kernel, so it is dropped (as a lost datagram, never passed on cut) and counted
+ * in `dropped` (docs/architecture.md, "Datagram sessions").
  * @module
  */
-import { type Conn, joinHostPort } from "./conn.ts";
+import { type Conn, joinHostPort, MAX_DATAGRAM_SIZE } from "./conn.ts";
+
+/** The receive buffer a UDP conn starts with. */
+export const FIRST_RECEIVE_SIZE = 4 * 1024;
 
 const isIPv6 = (h: string) => h.includes(":");
 const isIP = (h: string) => isIPv6(h) || /^\d{1,3}(\.\d{1,3}){3}$/.test(h);
@@ -13,6 +22,9 @@ export class UdpConn implements Conn {
   readonly #sock: Deno.DatagramConn;
   readonly #target: Deno.NetAddr;
   readonly #filter: boolean;
+  #buf: Uint8Array<ArrayBuffer> | null = null;
+  /** Datagrams dropped because they filled the first, smaller receive buffer. */
+  dropped = 0;
 
   constructor(sock: Deno.DatagramConn, target: Deno.NetAddr) {
     this.#sock = sock;
@@ -32,6 +44,21 @@ export class UdpConn implements Conn {
       if (this.#filter && (src.port !== this.#target.port || src.hostname !== this.#target.hostname)) continue;
       if (data.buffer !== p.buffer || data.byteOffset !== p.byteOffset) p.set(data.subarray(0, p.length));
       return Math.min(data.length, p.length);
+    }
+  }
+  /** The next datagram from the target, valid until the next call. */
+  async readDatagram(): Promise<Uint8Array | null> {
+    for (;;) {
+      const buf = this.#buf ??= new Uint8Array(FIRST_RECEIVE_SIZE);
+      const [data, from] = await this.#sock.receive(buf);
+      const src = from as Deno.NetAddr;
+      if (this.#filter && (src.port !== this.#target.port || src.hostname !== this.#target.hostname)) continue;
+      if (data.length === buf.length && buf.length < MAX_DATAGRAM_SIZE) {
+        this.dropped++;
+        this.#buf = new Uint8Array(MAX_DATAGRAM_SIZE);
+        continue;
+      }
+      return data;
     }
   }
   write(p: Uint8Array): Promise<number> {

@@ -3,7 +3,7 @@
  * −1 current on close, bytes read from the client are input, bytes written to it are output.
  * @module
  */
-import { type Conn, ConnWrapper } from "../conn.ts";
+import { type Conn, ConnWrapper, nextDatagram } from "../conn.ts";
 
 /** The stats JSON object GOST reports. */
 export interface StatsSnapshot {
@@ -76,9 +76,16 @@ export class CountingConn extends ConnWrapper {
   override read(p: Uint8Array): Promise<number | null> {
     return this.inner.read(p).then(this.#countIn);
   }
+  override readDatagram(): Promise<Uint8Array | null> {
+    return nextDatagram(this.inner).then(this.#countDatagramIn);
+  }
   override write(p: Uint8Array): Promise<number> {
     return this.inner.write(p).then(this.#countOut);
   }
+  readonly #countDatagramIn = (d: Uint8Array | null): Uint8Array | null => {
+    if (d) this.#countIn(d.length);
+    return d;
+  };
   readonly #countIn = (n: number | null): number | null => {
     if (n) {
       this.input += n;

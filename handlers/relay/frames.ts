@@ -93,14 +93,22 @@ export class DatagramFrameConn implements Conn {
   }
 
   async read(p: Uint8Array): Promise<number | null> {
+    const d = await this.readDatagram();
+    if (!d) return null;
+    const n = Math.min(d.length, p.length);
+    p.set(d.subarray(0, n));
+    return n;
+  }
+
+  /** The next frame's datagram, a view of the reader's buffer valid until the next call. */
+  async readDatagram(): Promise<Uint8Array | null> {
     const r = this.#reader;
     if (!(await r.fill(2))) return null;
     const len = (r.view[0] << 8) | r.view[1];
     await r.fill(2 + len);
-    const n = Math.min(len, p.length);
-    p.set(r.view.subarray(2, 2 + n));
+    const d = r.view.subarray(2, 2 + len);
     r.consume(2 + len);
-    return n;
+    return d;
   }
 
   /** Sends `p` as one frame. @throws {RangeError} when `p` is longer than 65535 bytes */

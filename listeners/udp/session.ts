@@ -60,16 +60,19 @@ export class UdpSession implements Conn {
   }
 
   async read(p: Uint8Array): Promise<number | null> {
-    let d = this.#queue.shift();
-    if (!d) {
-      if (this.#closed) return null;
-      const next = await new Promise<Uint8Array | null>((resolve) => (this.#waiter = resolve));
-      if (!next) return null;
-      d = next;
-    }
+    const d = await this.readDatagram();
+    if (!d) return null;
     const n = Math.min(d.length, p.length);
     p.set(n === d.length ? d : d.subarray(0, n));
     return n;
+  }
+
+  /** The client's next datagram, as the listener received it (its own copy, exactly its size). */
+  readDatagram(): Promise<Uint8Array | null> {
+    const d = this.#queue.shift();
+    if (d) return Promise.resolve(d);
+    if (this.#closed) return Promise.resolve(null);
+    return new Promise<Uint8Array | null>((resolve) => (this.#waiter = resolve));
   }
 
   async write(p: Uint8Array): Promise<number> {
