@@ -80,6 +80,12 @@ export class DialError extends GostError {
   }
 }
 
+/**
+ * The target a client asked for is not an address (no host, port 0, a host with characters no name or IP has): the
+ * client's error, refused before anything is dialed. A {@link DialError}, so handlers answer it as a failed dial.
+ */
+export class InvalidTargetError extends DialError {}
+
 const benignNames = new Set([
   "BadResource",
   "BrokenPipe",
@@ -94,20 +100,43 @@ const benignNames = new Set([
 /**
  * Tells whether an error returned by a handler counts as a server-side error (`totalErrs`), as GOST's
  * `isServerError` does: EOF, reset, abort, timeouts, authentication and policy refusals are not — unless a chain
- * node failed with them (a {@link DialError} naming a node: our chain is broken, whatever the cause).
+ * node failed with them (a {@link DialError} naming a node: our chain is broken, whatever the cause). Unlike GOST,
+ * a client's malformed bytes ({@link HandshakeError}, {@link InvalidTargetError}) are not either: they are a client error
+ * ({@link clientErrorKind}), so garbage from the internet cannot inflate the server's error count.
  * @param err the error a handler ended with
  * @returns true when the error should be counted in `totalErrs`
  * @example isServerError(new AuthError("bad password")) // false
  */
 export function isServerError(err: unknown): boolean {
   if (err === undefined || err === null) return false;
+  if (err instanceof InvalidTargetError) return false;
   if (err instanceof DialError && err.node) return true;
   if (err instanceof AuthError || err instanceof PolicyError || err instanceof TimeoutError) return false;
-  if (err instanceof Error) {
-    if (benignNames.has(err.name)) return false;
-    if (err.cause instanceof Error && benignNames.has(err.cause.name)) return false;
-  }
-  return true;
+  if (err instanceof HandshakeError) return false;
+  return !isBenignEnd(err);
+}
+
+/**
+ * Tells whether an error is an ordinary end of a connection: EOF, a reset or broken pipe, an abort, a timeout
+ * (by its name, or its cause's).
+ */
+export function isBenignEnd(err: unknown): boolean {
+  if (err instanceof TimeoutError) return true;
+  if (!(err instanceof Error)) return false;
+  return benignNames.has(err.name) || (err.cause instanceof Error && benignNames.has(err.cause.name));
+}
+
+/** Why a client's connection failed through the client's doing: it broke the protocol, or failed authentication. */
+export type ClientErrorKind = "protocol" | "auth";
+
+/**
+ * The kind of client error a handler's error is, or undefined when it is none (a server error, or a benign end).
+ * @example clientErrorKind(new BadVersionError(4, 5, "SOCKS")) // "protocol"
+ */
+export function clientErrorKind(err: unknown): ClientErrorKind | undefined {
+  if (err instanceof HandshakeError || err instanceof InvalidTargetError) return "protocol";
+  if (err instanceof AuthError) return "auth";
+  return undefined;
 }
 
 /** Returns the message of any thrown value. */

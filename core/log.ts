@@ -4,6 +4,7 @@
  * @module
  */
 import { ConfigError } from "./errors.ts";
+import { LineLimiter } from "./log_limit.ts";
 import { RotatingFileSink, writeAllSync } from "./log_rotate.ts";
 
 /** Log levels from the most to the least verbose, as GOST names them. */
@@ -170,7 +171,8 @@ function textValue(v: unknown): string {
 
 /**
  * A leveled structured logger. `child()` adds fields and shares the outputs; a logger made by {@link Logger.group}
- * writes every line to each output that accepts its level (GOST's logger group).
+ * writes every line to each output that accepts its level (GOST's logger group). Identical info, warn and error
+ * lines are rate-limited ({@link LineLimiter}, shared by a logger and its children).
  * @example
  * const log = createLogger({ level: "debug", format: "text" });
  * log.child({ service: "service-0" }).info("service service-0 is running");
@@ -181,6 +183,7 @@ export class Logger {
   readonly #fields: LogFields;
   /** `,"k":v…` of {@link #fields}, made once (each connection's logger prints several lines). */
   #jsonFields: string | undefined;
+  #limiter = new LineLimiter();
 
   /**
    * A logger with one sink, or (second form) with several outputs, each with its own level and format.
@@ -220,6 +223,7 @@ export class Logger {
   /** A logger that adds `fields` to every line. */
   child(fields: LogFields): Logger {
     const c = new Logger(this.#outputs, { ...this.#fields, ...fields });
+    c.#limiter = this.#limiter;
     // The parent's fields text is a prefix of the child's when no key repeats (the usual case: one per connection):
     // made once and shared, so a connection's logger keeps only its own fields' text.
     if (!sharesKey(fields, this.#fields)) {
@@ -252,6 +256,7 @@ export class Logger {
    * optional, as every line is already written when a log call returns.
    */
   async close(): Promise<void> {
+    this.#limiter.flush();
     await Promise.all(this.#outputs.map((o) => o.sink.close?.()));
   }
 
@@ -266,7 +271,16 @@ export class Logger {
     }}\n`;
   }
 
+  /** Writes a line unless it is one identical line too many (info, warn and error). */
   #emit(rank: number, msg: string, fields?: LogFields): void {
+    if (rank >= 2 && rank <= 4 && !this.#limiter.admit(rank, msg)) {
+      this.#limiter.onSummary(rank, msg, (suppressed) => this.#write(rank, msg, { ...fields, suppressed }));
+      return;
+    }
+    this.#write(rank, msg, fields);
+  }
+
+  #write(rank: number, msg: string, fields?: LogFields): void {
     const level = LOG_LEVELS[rank];
     const time = nowText();
     let json: string | undefined;

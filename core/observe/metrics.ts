@@ -12,13 +12,16 @@
  * | gost_service_transfer_input_bytes_total | counter | host, service, client |
  * | gost_service_transfer_output_bytes_total | counter | host, service, client |
  * | gost_service_handler_errors_total | counter | host, service, client |
+ * | gost_service_client_errors_total | counter | host, service, kind (protocol, auth) — ours, not GOST's |
  * | gost_chain_errors_total | counter | host, chain, node |
  * | gost_chain_node_connect_duration_seconds | histogram .01 … 60 | host, chain, node |
  * | gost_recorder_records_total | counter | host, recorder |
  *
  * A request is a client connection and its duration the connection's lifetime, as in GOST. Bytes of open
  * connections are added at each scrape when the service exposes `ctx.traffic()`, else when they close.
- * Handler errors count server errors only (the same rule as `totalErrs`).
+ * Handler errors count server errors only (the same rule as `totalErrs`); errors of the client's doing (malformed
+ * bytes, failed authentication) are counted apart, by kind and without a client label (an attacker with many
+ * addresses must not grow the exposition).
  * @module
  */
 import type { ManagedService } from "../registries.ts";
@@ -228,6 +231,12 @@ export class GostMetrics {
     "counter",
     ["host", "service", "client"],
   );
+  readonly clientErrors = new MetricFamily(
+    "gost_service_client_errors_total",
+    "Total connections a client ended with an error of its own (protocol: malformed bytes; auth: failed authentication)",
+    "counter",
+    ["host", "service", "kind"],
+  );
   readonly chainErrors = new MetricFamily("gost_chain_errors_total", "Total chain errors", "counter", [
     "host",
     "chain",
@@ -272,6 +281,7 @@ export class GostMetrics {
         this.requestDuration.observe([this.host, oc.service], result.durationMs / 1000);
         this.#addTraffic(oc, result);
         if (result.serverError) this.handlerErrors.inc(labels);
+        else if (result.clientError) this.clientErrors.inc([this.host, oc.service, result.clientError]);
       },
     };
   }
@@ -331,6 +341,7 @@ export class GostMetrics {
       this.inputBytes,
       this.outputBytes,
       this.handlerErrors,
+      this.clientErrors,
       this.chainErrors,
       this.nodeConnectDuration,
       this.recorderRecords,

@@ -13,7 +13,7 @@
  * @module
  */
 import { addrString, closeQuietly, type Conn, joinHostPort, type Network, splitHostPort } from "../conn.ts";
-import { DialError, errorMessage, GostError, PolicyError } from "../errors.ts";
+import { DialError, errorMessage, GostError, InvalidTargetError, PolicyError } from "../errors.ts";
 import { type Logger, nopLogger } from "../log.ts";
 import type { DialOptions, Listener, Router } from "../plugin.ts";
 import { dialUdp } from "../udp.ts";
@@ -125,6 +125,14 @@ async function withTimeout<T>(
 
 /** No addresses from hosts/resolver (an IP, or no mapping configured). */
 const NO_ADDRESSES: string[] = [];
+
+/** Characters no host name has: controls, space and the delimiters of RFC 3986 and of URLs. */
+const NOT_IN_NAMES = /[\x00-\x20\x7f"#/<>?@[\\\]^`{|}]/;
+
+/** Tells whether `host` (not an IP) can be a name to resolve: 1–253 characters, none that no name has. */
+function isHostName(host: string): boolean {
+  return host.length > 0 && host.length <= 253 && !NOT_IN_NAMES.test(host);
+}
 
 /** A target as the router sees it: the address asked for, its canonical host and its port. */
 interface Target {
@@ -251,10 +259,14 @@ export class DefaultRouter implements Router {
     try {
       ({ host, port } = splitHostPort(addr));
     } catch (err) {
-      throw new DialError(addr, errorMessage(err), { cause: err });
+      throw new InvalidTargetError(addr, errorMessage(err), { cause: err });
     }
-    if (!host) throw new DialError(addr, `dial ${network} ${addr}: empty host`);
+    if (!host) throw new InvalidTargetError(addr, `dial ${network} ${addr}: empty host`);
+    if (port === 0) throw new InvalidTargetError(addr, `dial ${network} ${addr}: port 0`);
     const t = { addr, host: canonicalHost(host), port };
+    if (!t.host.ip && !isHostName(t.host.host)) {
+      throw new InvalidTargetError(addr, `dial ${network} ${JSON.stringify(addr.slice(0, 300))}: not a host name`);
+    }
     const bypass = this.#opts.bypass?.();
     if (bypass && bypassesAny(bypass, network, forms(t.host, port))) throw new PolicyError(`${addr} is bypassed`);
     return t;

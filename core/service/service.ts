@@ -7,7 +7,7 @@
  */
 import { classifyAcceptError, resourceBackoff } from "../accept.ts";
 import { addrString, closeQuietly, type Conn } from "../conn.ts";
-import { errorMessage, isServerError } from "../errors.ts";
+import { type ClientErrorKind, clientErrorKind, errorMessage, isServerError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { ConnContext, Handler, Listener } from "../plugin.ts";
 import { ListenerClosedError } from "../plugin.ts";
@@ -25,6 +25,8 @@ export interface ConnResult {
   error?: unknown;
   /** Whether that error counts as a server error (GOST's isServerError). */
   serverError: boolean;
+  /** Set when the error was the client's doing (malformed bytes, failed authentication). */
+  clientError?: ClientErrorKind;
 }
 
 /** Watches every connection of a service (metrics, handler observers). Must not throw or block. */
@@ -216,6 +218,7 @@ export class Service implements AsyncDisposable {
     for (let i = 0; i < hooks.length; i++) hooks[i].open(ctx);
     let error: unknown;
     let serverError = false;
+    let clientError: ClientErrorKind | undefined;
     try {
       await this.handler.handle(conn, ctx);
     } catch (err) {
@@ -224,6 +227,9 @@ export class Service implements AsyncDisposable {
       if (serverError) {
         if (this.stats) this.stats.totalErrs++;
         ctx.logger.error(errorMessage(err));
+      } else if ((clientError = clientErrorKind(err))) {
+        // A client's garbage is the client's problem: an info line (identical ones rate-limited by the logger).
+        ctx.logger.info(errorMessage(err), { clientError });
       } else {
         ctx.logger.debug(errorMessage(err));
       }
@@ -237,7 +243,14 @@ export class Service implements AsyncDisposable {
         outputBytes: conn.output,
       });
       if (hooks.length) {
-        const result = { inputBytes: conn.input, outputBytes: conn.output, durationMs, error, serverError };
+        const result = {
+          inputBytes: conn.input,
+          outputBytes: conn.output,
+          durationMs,
+          error,
+          serverError,
+          clientError,
+        };
         for (let i = 0; i < hooks.length; i++) hooks[i].close(ctx, result);
       }
     }

@@ -10,7 +10,7 @@
  */
 import { acceptTcp } from "../../core/accept.ts";
 import { addrString, closeQuietly, type Conn } from "../../core/conn.ts";
-import { ConfigError, errorMessage, HandshakeError } from "../../core/errors.ts";
+import { ConfigError, errorMessage, isBenignEnd } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import { type Listener, ListenerClosedError, type ListenerOptions } from "../../core/plugin.ts";
 import { createSecureContext, type SecureContext } from "node:tls";
@@ -117,10 +117,13 @@ export class TlsListener implements Listener {
         this.#pending.delete(raw);
         closeQuietly(raw);
         if (this.#closed) return;
-        const from = addrString(raw.remoteAddr);
-        const msg = `TLS handshake with ${from} failed: ${errorMessage(err)}`;
-        if (err instanceof HandshakeError) this.#opts.logger.warn(msg);
-        else this.#opts.logger.debug(msg);
+        // The client's address is a field, so that one bad handshake from many clients is one (rate-limited) line.
+        const msg = `TLS handshake failed: ${errorMessage(err)}`;
+        const fields = { remote: addrString(raw.remoteAddr) };
+        // A failed handshake is the client's doing (bytes that are not TLS, no shared cipher, our cert refused): an
+        // info line; a client that reset or went quiet is a debug one.
+        if (isBenignEnd(err)) this.#opts.logger.debug(msg, fields);
+        else this.#opts.logger.info(msg, fields);
       });
     }
   }

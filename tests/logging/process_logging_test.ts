@@ -79,8 +79,9 @@ Deno.test({
         await requests(a, 1);
         await requests(b, 1);
         await requests(c, 1);
-        // a plain GET to a proxy is refused: svc-b logs an error line
-        await curl("-sS", `http://127.0.0.1:${b}/not-a-proxy-request`);
+        // a request to a closed port fails to dial: svc-b logs an error line (a client's malformed request would
+        // be an info line: client errors are not the server's)
+        await curl("-sS", "-x", `http://127.0.0.1:${b}`, `http://127.0.0.1:${freePort()}/`);
         equal((await gost.stop("SIGTERM")).code, 0);
       } finally {
         await gost.stop("SIGKILL");

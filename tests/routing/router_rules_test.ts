@@ -1,7 +1,7 @@
 /** The router matches its rules on the form it dials: numeric spellings, resolved names, its own listeners. */
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { closeQuietly } from "../../core/conn.ts";
-import { DialError, PolicyError } from "../../core/errors.ts";
+import { clientErrorKind, DialError, InvalidTargetError, isServerError, PolicyError } from "../../core/errors.ts";
 import { AddressMatcher } from "../../core/routing/matcher.ts";
 import { Bypass, bypassesAny, BypassGroup } from "../../core/routing/bypass.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
@@ -67,6 +67,33 @@ Deno.test("router refuses every spelling of a bypassed address and dials a permi
   } finally {
     echo.close();
   }
+});
+
+Deno.test("router refuses a target that is not an address as the client's error, before any lookup", async () => {
+  let lookups = 0;
+  const router = new DefaultRouter({ resolve: () => (lookups++, Promise.resolve(["127.0.0.1"])) });
+  const bad = [
+    ":80",
+    "example.com:0",
+    "[x]y:80",
+    "exa mple.com:80",
+    "a/b:80",
+    "a\u0000b:80",
+    `${"a".repeat(254)}:80`,
+    "x",
+  ];
+  for (const addr of bad) {
+    for (const network of ["tcp", "udp"] as const) {
+      const err = await router.dial(network, addr).then(() => null, (e) => e);
+      ok(err instanceof InvalidTargetError, `${network} ${JSON.stringify(addr)}: ${err}`);
+      ok(err instanceof DialError, "handlers answer it as a failed dial");
+      equal(isServerError(err), false);
+      equal(clientErrorKind(err), "protocol");
+    }
+  }
+  equal(lookups, 0);
+  // Names as they come: letters, digits, hyphens, underscores, dots; IDN in A-labels.
+  await rejects(router.dial("tcp", "my_host-1.xn--bcher-kva.example:1"), (e) => !(e instanceof InvalidTargetError));
 });
 
 Deno.test("router refuses a name that resolves into a bypassed range (system resolver and hosts mapping)", async () => {
