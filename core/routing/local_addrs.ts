@@ -44,6 +44,26 @@ export function isLocalIP(ip: string): boolean {
 }
 
 /**
+ * The services listening on `port` for `transport`, each with its address. The port is compared first: most targets
+ * are no service's, and need no parsing. A service whose listener is gone (its address throws) is skipped.
+ */
+export function* onPort<T extends LocalService>(
+  services: Iterable<T>,
+  port: number,
+  transport: "tcp" | "udp" = "tcp",
+): Generator<[T, Deno.NetAddr]> {
+  for (const svc of services) {
+    let a: Deno.Addr | undefined;
+    try {
+      a = svc.addr;
+    } catch {
+      continue;
+    }
+    if (a?.transport === transport && a.port === port) yield [svc, a];
+  }
+}
+
+/**
  * The endpoint of `services` that listens on `host:port` (an IP in any spelling) for `transport`, if any: the same
  * IP, or a wildcard address (`0.0.0.0` for IPv4, `::` for both) and a loopback or interface IP.
  * @example findLocalService(reg.services.values(), "127.1", 8080) // the service on :8080, if any
@@ -55,15 +75,7 @@ export function findLocalService<T extends LocalService>(
   transport: "tcp" | "udp" = "tcp",
 ): T | undefined {
   let h: string | undefined;
-  for (const svc of services) {
-    let a: Deno.Addr | undefined;
-    try {
-      a = svc.addr;
-    } catch {
-      continue; // a listener that is gone
-    }
-    // the port first: most targets are no service's, and need no parsing
-    if (a?.transport !== transport || a.port !== port) continue;
+  for (const [svc, a] of onPort(services, port, transport)) {
     if (h === undefined) {
       const target = canonicalHost(host);
       if (!target.ip) return undefined;

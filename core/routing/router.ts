@@ -21,7 +21,7 @@ import { after, deadlineSignal } from "../deadline.ts";
 import { type BypassChecker, bypassesAny } from "./bypass.ts";
 import { canonicalHost } from "./canonical_host.ts";
 import type { Chain, FirstNodeOpen } from "./chain.ts";
-import { findLocalService, type LocalService } from "./local_addrs.ts";
+import { findLocalService, type LocalService, onPort } from "./local_addrs.ts";
 import { openTagged, type Trail, trailOf } from "./loop_guard.ts";
 import { systemLookup } from "./system_lookup.ts";
 
@@ -389,15 +389,7 @@ export class DefaultRouter implements Router {
     if (!trail) return undefined;
     const services = this.#opts.services?.();
     if (!services) return trail;
-    // the port first (most targets are no service's), then the address
-    for (const svc of services) {
-      let a: Deno.Addr | undefined;
-      try {
-        a = svc.addr;
-      } catch {
-        continue; // a listener that is gone
-      }
-      if (a?.transport !== "tcp" || a.port !== port) continue;
+    for (const [svc] of onPort(services, port)) {
       if (!canonicalHost(host).ip || findLocalService([svc], host, port)) return trail;
     }
     return undefined;

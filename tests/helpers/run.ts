@@ -44,6 +44,11 @@ export function curl(...args: string[]): Promise<RunResult> {
   return run("curl", ["-sS", "--max-time", "15", ...args]);
 }
 
+/** The HTTP status curl got for `args` (its `%{http_code}`; the body is dropped): `"000"` when none came. */
+export async function curlStatus(...args: string[]): Promise<string> {
+  return (await curl("-o", "/dev/null", "-w", "%{http_code}", ...args)).stdout.trim();
+}
+
 /** Tells whether a program is on PATH. */
 export function has(cmd: string): boolean {
   try {

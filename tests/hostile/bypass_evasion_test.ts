@@ -17,6 +17,7 @@ import {
 } from "../../handlers/relay/wire.ts";
 import { freePort, startGost } from "../helpers/gost.ts";
 import { curl } from "../helpers/run.ts";
+import { connectStatus } from "./support.ts";
 import { eventually } from "../helpers/wait.ts";
 import { httpOrigin } from "../helpers/servers.ts";
 
@@ -27,22 +28,6 @@ const BYPASS = "bypass=127.0.0.0/8,::1,localhost";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-/** CONNECT through the http proxy (curl's --connect-to keeps the spelling as is): the proxy's status. */
-async function httpConnect(proxy: number, host: string, port: number): Promise<string> {
-  const r = await curl(
-    "-o",
-    "/dev/null",
-    "-w",
-    "%{http_connect}",
-    "-x",
-    `http://127.0.0.1:${proxy}`,
-    "--connect-to",
-    `x:80:${host}:${port}`,
-    "http://x/",
-  );
-  return r.stdout;
-}
 
 /** An absolute-form GET through the http proxy (--request-target keeps the spelling): the status. */
 async function httpGet(proxy: number, host: string, port: number): Promise<string> {
@@ -83,7 +68,7 @@ Deno.test("bypass 127.0.0.0/8,::1,localhost refuses every spelling of 127.0.0.1 
   ], { listening: 3 });
   try {
     for (const sp of [...SPELLINGS, ...FOLDED]) {
-      equal(await httpConnect(h, sp, origin.port), "403", `http CONNECT ${sp}`);
+      equal(await connectStatus(h, sp, origin.port), "403", `http CONNECT ${sp}`);
       equal(await httpGet(h, sp, origin.port), "403", `http GET ${sp}`);
       const r = await socksHostname(s, sp, origin.port);
       equal(r.code, 97, `socks5 ${sp}: ${r.stderr}`);
@@ -109,7 +94,7 @@ Deno.test("bypass 127.0.0.0/8,::1,localhost refuses every spelling of 127.0.0.1 
       const socks = await socksHostname(a, sp, p);
       equal(socks.stdout, "permitted", `socks5 ${sp}: ${socks.stderr}`);
     }
-    equal(await httpConnect(a, "0x7f.1", origin.port), "403");
+    equal(await connectStatus(a, "0x7f.1", origin.port), "403");
   } finally {
     await permitted.shutdown();
     await origin.close();
@@ -125,7 +110,7 @@ Deno.test("a name that resolves into a bypassed range is refused: localhost (/et
   });
   try {
     for (const name of ["localhost", "LOCALHOST.", "evil.test", "EVIL.test."]) {
-      equal(await httpConnect(h, name, origin.port), "403", `http CONNECT ${name}`);
+      equal(await connectStatus(h, name, origin.port), "403", `http CONNECT ${name}`);
       equal(await httpGet(h, name, origin.port), "403", `http GET ${name}`);
       const r = await socksHostname(s, name, origin.port);
       match(r.stderr, /\(2\)/, `socks5 ${name}: ${r.stderr}`);

@@ -32,7 +32,7 @@ Deno.test({
     // failures to reach the targets the fuzz asked for (closed ports, addresses it cannot bind).
     const lines = bed.gost.lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
     const errors = lines.filter((l) => l.level === "error" || l.level === "warn");
-    const notDial = errors.filter((l) => !/^(dial |(Relay )?BIND on )/.test(l.msg)).map((l) =>
+    const notDial = errors.filter((l) => !/^(dial |(Relay )?(UDP )?BIND on )/.test(l.msg)).map((l) =>
       `${l.handler}: ${l.msg}`
     );
     const clientErrors = lines.filter((l) => l.clientError).length;

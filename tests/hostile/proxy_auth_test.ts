@@ -11,7 +11,7 @@ import { HttpHandler } from "../../handlers/http/handler.ts";
 import { call, startApi } from "../api/support.ts";
 import { freePort, startGost } from "../helpers/gost.ts";
 import { RawClient, rawOrigin } from "../helpers/http_raw.ts";
-import { curl } from "../helpers/run.ts";
+import { curl, curlStatus } from "../helpers/run.ts";
 import { startService } from "../helpers/service.ts";
 
 const http = (o: HandlerOptions) => new HttpHandler(o);
@@ -130,15 +130,9 @@ Deno.test("a user with an empty password is warned about at startup, naming the 
   ok(warned(/service web: user "alice" has an empty password and can never log in/), g.lines.join("\n"));
   ok(warned(/auther a1: user "bob" has an empty password and can never log in/), g.lines.join("\n"));
   ok(!logs.some((l) => /"carol"/.test(l.msg)), "carol has a password");
-  const r = await curl(
-    "-s",
-    "-o",
-    "/dev/null",
-    "-w",
-    "%{http_code}",
-    "-x",
-    `http://alice:@127.0.0.1:${port}`,
-    "http://127.0.0.1:1/",
+  equal(
+    await curlStatus("-x", `http://alice:@127.0.0.1:${port}`, "http://127.0.0.1:1/"),
+    "407",
+    "alice never logs in",
   );
-  equal(r.stdout, "407", "alice never logs in");
 });

@@ -7,6 +7,7 @@
 import { equal, match, ok } from "node:assert/strict";
 import { freePort, type GostProcess, startGost } from "../helpers/gost.ts";
 import { curl } from "../helpers/run.ts";
+import { connectStatus } from "./support.ts";
 import { eventually } from "../helpers/wait.ts";
 
 interface Ports {
@@ -16,22 +17,6 @@ interface Ports {
   forward: number;
   api: number;
   metrics: number;
-}
-
-/** The status a CONNECT through the http proxy got (curl's --connect-to keeps the spelling). */
-async function connectVia(proxy: number, host: string, port: number): Promise<string> {
-  const r = await curl(
-    "-o",
-    "/dev/null",
-    "-w",
-    "%{http_connect}",
-    "-x",
-    `http://127.0.0.1:${proxy}`,
-    "--connect-to",
-    `x:80:${host}:${port}`,
-    "http://x/",
-  );
-  return r.stdout;
 }
 
 /** The status of an absolute-form request through the http proxy. */
@@ -56,7 +41,7 @@ Deno.test("a proxy refuses its own process's API, metrics and service ports: 403
     const [what, port] of [["api", p.api], ["metrics", p.metrics], ["itself", p.http], ["socks", p.socks]] as const
   ) {
     for (const host of ["127.0.0.1", "127.1", "0x7f000001", "[::ffff:127.0.0.1]", "localhost", "0.0.0.0"]) {
-      equal(await connectVia(p.http, host, port), "403", `http CONNECT ${host}:${port} (${what})`);
+      equal(await connectStatus(p.http, host, port), "403", `http CONNECT ${host}:${port} (${what})`);
     }
   }
   equal(await requestVia(p.http, `http://127.0.0.1:${p.metrics}/metrics`), "403");
@@ -73,7 +58,7 @@ Deno.test("a proxy refuses its own process's API, metrics and service ports: 403
   ok(await eventually(() => g.lines.some((l) => metrics.test(l))), "the metrics refusal is logged");
   ok(await eventually(() => g.lines.some((l) => l.includes(`is service service-0 of this process`))));
   // a port that is not the process's own is dialed (nothing listens there: 502)
-  equal(await connectVia(p.http, "127.0.0.1", freePort()), "502");
+  equal(await connectStatus(p.http, "127.0.0.1", freePort()), "502");
 });
 
 Deno.test("allowSelfTarget=true lets a service reach its own process; forwarding services are not concerned", async () => {

@@ -3,7 +3,7 @@
  * SO_LINGER), a valid-client probe, and a process's open fds and resident memory read from /proc.
  * @module
  */
-import { curl } from "../helpers/run.ts";
+import { curl, curlStatus } from "../helpers/run.ts";
 
 const CLIENT = new URL("./rst_client.py", import.meta.url).pathname;
 
@@ -116,19 +116,26 @@ export async function validRequest(
   maxTime = 5,
 ): Promise<boolean> {
   const proxy = kind === "http" ? `http://127.0.0.1:${proxyPort}` : `${kind}://127.0.0.1:${proxyPort}`;
+  return await curlStatus("--max-time", String(maxTime), "-x", proxy, `http://127.0.0.1:${originPort}/`) === "200";
+}
+
+/**
+ * The status a CONNECT to `host:port` through the http proxy on `proxyPort` got. curl's `--connect-to` keeps the
+ * spelling of `host` as it is (no normalising, no lookup by curl).
+ */
+export async function connectStatus(proxyPort: number, host: string, port: number): Promise<string> {
   const r = await curl(
-    "-s",
     "-o",
     "/dev/null",
     "-w",
-    "%{http_code}",
-    "--max-time",
-    String(maxTime),
+    "%{http_connect}",
     "-x",
-    proxy,
-    `http://127.0.0.1:${originPort}/`,
+    `http://127.0.0.1:${proxyPort}`,
+    "--connect-to",
+    `x:80:${host}:${port}`,
+    "http://x/",
   );
-  return r.stdout.trim() === "200";
+  return r.stdout;
 }
 
 /** The number of fds a process has open (Linux /proc). */

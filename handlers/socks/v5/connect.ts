@@ -4,7 +4,7 @@
  */
 import { dialOptions } from "../../../core/plugin.ts";
 import { closeQuietly, type Conn, joinHostPort } from "../../../core/conn.ts";
-import { DialError, errorMessage, HandshakeError, PolicyError } from "../../../core/errors.ts";
+import { DialError, errorMessage, HandshakeError, InvalidTargetError, PolicyError } from "../../../core/errors.ts";
 import { relay, type RelayResult } from "../../../core/relay.ts";
 import { Rep } from "../wire.ts";
 import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
@@ -12,10 +12,11 @@ import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
 /**
  * The reply code for a failed dial. GOST answers 0x03 to every failure; we keep 0x03 as the default and say more
  * when the cause is known: a chain node failed (dead, hung, garbage, refused our credentials, loops back) → 0x05,
- * as HTTP answers 502 for it; refused → 0x05; name not resolved, no route or timeout → 0x04.
+ * as HTTP answers 502 for it; refused → 0x05; name not resolved or not a name, no route or timeout → 0x04.
  */
 export function dialFailureRep(err: unknown): number {
   if (err instanceof PolicyError) return Rep.NotAllowed;
+  if (err instanceof InvalidTargetError) return Rep.HostUnreachable; // as an empty host or port 0
   if (err instanceof DialError && err.node) return Rep.ConnRefused;
   for (let e = err; e instanceof Error; e = e.cause) {
     if (e.name === "ConnectionRefused") return Rep.ConnRefused;
