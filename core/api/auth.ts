@@ -7,16 +7,8 @@
  */
 import type { AuthConfig } from "../config/schema.ts";
 import type { MiddlewareHandler } from "../deps.ts";
-import { ConfigError, errorMessage } from "../errors.ts";
-import {
-  type Authenticator,
-  AuthenticatorGroup,
-  authEntries,
-  type AutherLookup,
-  NamedAuthenticator,
-  parseBasicCredentials,
-  StaticAuthenticator,
-} from "../routing/auth.ts";
+import type { Logger } from "../log.ts";
+import { type Authenticator, type AutherLookup, blockAuthenticator, parseBasicCredentials } from "../routing/auth.ts";
 
 /** The auth part of the `api` config block. */
 export interface ApiAuthConfig {
@@ -25,22 +17,12 @@ export interface ApiAuthConfig {
 }
 
 /**
- * Builds the API's authenticator from `api.auth` and `api.auther`.
+ * Builds the API's authenticator from `api.auth` and `api.auther` (users with an empty password are warned about).
  * @returns undefined when neither is set (no authentication)
  * @throws {ConfigError} when the auth file cannot be read
  */
-export function apiAuthenticator(cfg: ApiAuthConfig, reg: AutherLookup): Authenticator | undefined {
-  const members: Authenticator[] = [];
-  let entries;
-  try {
-    entries = authEntries(cfg.auth);
-  } catch (err) {
-    throw new ConfigError(`api.auth.file: cannot read auth file: ${errorMessage(err)}`, { cause: err });
-  }
-  if (entries.length) members.push(new StaticAuthenticator(entries));
-  if (cfg.auther) members.push(new NamedAuthenticator([cfg.auther], reg));
-  if (!members.length) return undefined;
-  return members.length === 1 ? members[0] : new AuthenticatorGroup(members);
+export function apiAuthenticator(cfg: ApiAuthConfig, reg: AutherLookup, logger?: Logger): Authenticator | undefined {
+  return blockAuthenticator(cfg, reg, "api", logger);
 }
 
 /**

@@ -78,7 +78,7 @@ export class ApiServer {
     const { config, logger } = opts;
     if (!config.addr) throw new ConfigError("api.addr: required");
     const log = logger.child({ kind: "api" });
-    const auth = apiAuthenticator(config, opts.reg);
+    const auth = apiAuthenticator(config, opts.reg, log);
     const app = createApiApp({
       target: opts.target,
       logger: log,

@@ -13,18 +13,11 @@
  * @module
  */
 import type { Config, ServiceConfig } from "../config/schema.ts";
-import { ConfigError, errorMessage } from "../errors.ts";
+import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { Metadata, parseDuration } from "../metadata.ts";
 import type { ManagedService } from "../registries.ts";
-import {
-  type Authenticator,
-  AuthenticatorGroup,
-  authEntries,
-  type AutherLookup,
-  NamedAuthenticator,
-  StaticAuthenticator,
-} from "../routing/auth.ts";
+import { type AutherLookup, blockAuthenticator } from "../routing/auth.ts";
 import type { ConnHook } from "../service/service.ts";
 import { GrpcObserver } from "./grpc_observer.ts";
 import { HandlerObserver } from "./handler_observer.ts";
@@ -66,20 +59,6 @@ interface PluginConfig {
   tls?: { secure?: boolean; serverName?: string; caFile?: string };
 }
 
-function metricsAuthenticator(cfg: NonNullable<Config["metrics"]>, reg?: AutherLookup): Authenticator | undefined {
-  const members: Authenticator[] = [];
-  let entries;
-  try {
-    entries = authEntries(cfg.auth);
-  } catch (err) {
-    throw new ConfigError(`metrics.auth.file: cannot read auth file: ${errorMessage(err)}`, { cause: err });
-  }
-  if (entries.length) members.push(new StaticAuthenticator(entries));
-  if (cfg.auther) members.push(new NamedAuthenticator([cfg.auther], reg ?? { authers: { get: () => undefined } }));
-  if (!members.length) return undefined;
-  return members.length === 1 ? members[0] : new AuthenticatorGroup(members);
-}
-
 /**
  * Builds the observability of a process from its config.
  * @param config the config, or a function returning the running one (observer definitions are read when a
@@ -107,7 +86,7 @@ export function createObservability(
     ? new MetricsServer({
       addr: metricsCfg.addr,
       path: metricsCfg.path,
-      auth: metricsAuthenticator(metricsCfg, opts.reg),
+      auth: blockAuthenticator(metricsCfg, opts.reg ?? { authers: { get: () => undefined } }, "metrics", logger),
       metrics,
       logger: logger.child({ kind: "metrics" }),
       server: metricsCfg,

@@ -2,6 +2,7 @@
  * Client authentication. Unlike GOST, an empty stored password never accepts anything.
  * @module
  */
+import { ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
 /** Checks credentials; returns the client id (the user name) or null. */
@@ -118,6 +119,34 @@ export function authEntries(auth: { username?: string; password?: string; file?:
   if (!auth) return [];
   if (auth.file) return readAuthFile(auth.file);
   return auth.username ? [{ username: auth.username, password: auth.password ?? "" }] : [];
+}
+
+/**
+ * The authenticator of a server block with GOST's `auth` (one user, or a file of users) and `auther` (a named
+ * auther, looked up at each request) keys, any accepting being enough: the Web API's and the metrics server's.
+ * Users with an empty password are warned about (they can never log in).
+ * @param owner the block's name, for messages (`api`, `metrics`)
+ * @returns undefined when neither key is set (no authentication)
+ * @throws {ConfigError} naming `<owner>.auth.file` when the auth file cannot be read
+ */
+export function blockAuthenticator(
+  cfg: { auth?: { username?: string; password?: string; file?: string }; auther?: string },
+  reg: AutherLookup,
+  owner: string,
+  logger?: Logger,
+): Authenticator | undefined {
+  const members: Authenticator[] = [];
+  let entries;
+  try {
+    entries = authEntries(cfg.auth);
+  } catch (err) {
+    throw new ConfigError(`${owner}.auth.file: cannot read auth file: ${errorMessage(err)}`, { cause: err });
+  }
+  if (logger) warnEmptyPasswords(entries, owner, logger);
+  if (entries.length) members.push(new StaticAuthenticator(entries));
+  if (cfg.auther) members.push(new NamedAuthenticator([cfg.auther], reg));
+  if (!members.length) return undefined;
+  return members.length === 1 ? members[0] : new AuthenticatorGroup(members);
 }
 
 /** Credentials from a Basic header. */

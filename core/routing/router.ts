@@ -127,6 +127,7 @@ async function withTimeout<T>(
 const NO_ADDRESSES: string[] = [];
 
 /** Characters no host name has: controls, space and the delimiters of RFC 3986 and of URLs. */
+// deno-lint-ignore no-control-regex -- control characters are what it looks for
 const NOT_IN_NAMES = /[\x00-\x20\x7f"#/<>?@[\\\]^`{|}]/;
 
 /** Tells whether `host` (not an IP) can be a name to resolve: 1–253 characters, none that no name has. */

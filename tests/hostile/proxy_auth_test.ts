@@ -114,8 +114,8 @@ Deno.test("web API: Authorization is read as strictly (malformed forms 401, well
   }
 });
 
-Deno.test("a user with an empty password is warned about at startup, naming the user and its service or auther", async () => {
-  const port = freePort();
+Deno.test("a user with an empty password is warned about at startup, naming the user and its service, auther, API or metrics", async () => {
+  const [port, api, metrics] = [freePort(), freePort(), freePort()];
   const config = {
     services: [{
       name: "web",
@@ -123,12 +123,26 @@ Deno.test("a user with an empty password is warned about at startup, naming the 
       handler: { type: "http", auth: { username: "alice", password: "" } },
     }],
     authers: [{ name: "a1", auths: [{ username: "bob", password: "" }, { username: "carol", password: "x" }] }],
+    api: { addr: `127.0.0.1:${api}`, auth: { username: "dave", password: "" } },
+    metrics: { addr: `127.0.0.1:${metrics}`, auth: { username: "erin", password: "" } },
   };
-  await using g = await startGost(["-C", JSON.stringify(config)]);
+  // ready once the service listens and both servers have warned (they start after the services)
+  const seen = new Set<string>();
+  await using g = await startGost(["-C", JSON.stringify(config)], {
+    ready: (line, n) => {
+      for (const who of ["api", "metrics"]) if (line.includes(`"msg":"${who}: user `)) seen.add(who);
+      return n >= 1 && seen.size === 2;
+    },
+    what: "listening, with the API and metrics warnings",
+  });
   const logs = g.lines.map((l) => JSON.parse(l) as { level: string; msg: string });
   const warned = (re: RegExp) => logs.some((l) => l.level === "warn" && re.test(l.msg));
   ok(warned(/service web: user "alice" has an empty password and can never log in/), g.lines.join("\n"));
   ok(warned(/auther a1: user "bob" has an empty password and can never log in/), g.lines.join("\n"));
+  ok(warned(/^api: user "dave" has an empty password and can never log in/), g.lines.join("\n"));
+  ok(warned(/^metrics: user "erin" has an empty password and can never log in/), g.lines.join("\n"));
+  equal(await curlStatus("-u", "dave:", `http://127.0.0.1:${api}/config`), "401", "dave never logs in");
+  equal(await curlStatus("-u", "erin:", `http://127.0.0.1:${metrics}/metrics`), "401", "erin never logs in");
   ok(!logs.some((l) => /"carol"/.test(l.msg)), "carol has a password");
   equal(
     await curlStatus("-x", `http://alice:@127.0.0.1:${port}`, "http://127.0.0.1:1/"),
