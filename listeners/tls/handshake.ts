@@ -4,8 +4,8 @@
  */
 import { connect, type ConnectionOptions, TLSSocket, type TLSSocketOptions } from "node:tls";
 import type { Conn } from "../../core/conn.ts";
-import { withDeadline } from "../../core/deadline.ts";
-import { HandshakeError } from "../../core/errors.ts";
+import { after } from "../../core/deadline.ts";
+import { HandshakeError, TimeoutError } from "../../core/errors.ts";
 import { ConnDuplex, NodeTlsConn } from "./node_conn.ts";
 
 /**
@@ -53,6 +53,11 @@ function clientCertError(sock: TLSSocket): string {
   return e.code ?? e.message ?? String(v);
 }
 
+/**
+ * Waits for the handshake, bounded by `timeoutMs`. On a failure or the deadline both the socket and the duplex are
+ * destroyed: a handshake that would never end (a client that closed its side mid-handshake gets no `close` event
+ * from node:tls over a duplex) must not keep its TLSSocket, which node:tls holds until it is destroyed.
+ */
 async function handshake(
   sock: TLSSocket,
   duplex: ConnDuplex,
@@ -61,31 +66,48 @@ async function handshake(
 ): Promise<NodeTlsConn> {
   // From here on an error event must never go unheard: a late one would be an uncaught exception.
   sock.on("error", () => {});
+  let expire!: (err: Error) => void;
+  const expired = new Promise<never>((_, reject) => (expire = reject));
+  const cancel = timeoutMs > 0
+    ? after(timeoutMs, () => expire(new TimeoutError(`Handshake timed out after ${timeoutMs} ms`)))
+    : () => {};
   try {
-    await withDeadline(duplex.inner, timeoutMs, () => waitSecure(sock, event));
+    await Promise.race([waitSecure(sock, event), expired]);
     return new NodeTlsConn(sock, duplex);
   } catch (err) {
     sock.destroy();
     duplex.destroy();
     throw err;
+  } finally {
+    cancel();
   }
 }
 
-/** Resolves on the handshake event; rejects on `error` or an early close. Listeners are removed either way. */
+/**
+ * Resolves on the handshake event; rejects on `error`, an early close, or the end of the peer's bytes before the
+ * handshake is done (node:tls over a duplex then waits for ever: the peer can no longer finish it). The end waits
+ * one macrotask first, so a handshake whose last flight came with the end completes. Listeners are removed either way.
+ */
 function waitSecure(sock: TLSSocket, event: "secureConnect" | "secure"): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    let settled = false;
     const done = (err?: Error) => {
+      if (settled) return;
+      settled = true;
       sock.off(event, onOk);
       sock.off("error", onErr);
       sock.off("close", onClose);
+      sock.off("end", onEnd);
       if (err) reject(err);
       else resolve();
     };
     const onOk = () => done();
     const onErr = (err: Error) => done(err);
     const onClose = () => done(new Deno.errors.ConnectionReset("connection closed during the TLS handshake"));
+    const onEnd = () => setTimeout(() => done(new Deno.errors.UnexpectedEof("peer closed during the TLS handshake")));
     sock.on(event, onOk);
     sock.on("error", onErr);
     sock.on("close", onClose);
+    sock.on("end", onEnd);
   });
 }
