@@ -183,7 +183,8 @@ export class Logger {
   readonly #fields: LogFields;
   /** `,"k":v…` of {@link #fields}, made once (each connection's logger prints several lines). */
   #jsonFields: string | undefined;
-  #limiter = new LineLimiter();
+  /** Shared with the children; made on first use (a connection's logger must not cost one). */
+  #limiter: LineLimiter | undefined;
 
   /**
    * A logger with one sink, or (second form) with several outputs, each with its own level and format.
@@ -223,7 +224,7 @@ export class Logger {
   /** A logger that adds `fields` to every line. */
   child(fields: LogFields): Logger {
     const c = new Logger(this.#outputs, { ...this.#fields, ...fields });
-    c.#limiter = this.#limiter;
+    c.#limiter = this.#limiter ??= new LineLimiter();
     // The parent's fields text is a prefix of the child's when no key repeats (the usual case: one per connection):
     // made once and shared, so a connection's logger keeps only its own fields' text.
     if (!sharesKey(fields, this.#fields)) {
@@ -256,7 +257,7 @@ export class Logger {
    * optional, as every line is already written when a log call returns.
    */
   async close(): Promise<void> {
-    this.#limiter.flush();
+    this.#limiter?.flush();
     await Promise.all(this.#outputs.map((o) => o.sink.close?.()));
   }
 
@@ -273,7 +274,7 @@ export class Logger {
 
   /** Writes a line unless it is one identical line too many (info, warn and error). */
   #emit(rank: number, msg: string, fields?: LogFields): void {
-    if (rank >= 2 && rank <= 4 && !this.#limiter.admit(rank, msg)) {
+    if (rank >= 2 && rank <= 4 && !(this.#limiter ??= new LineLimiter()).admit(rank, msg)) {
       this.#limiter.onSummary(rank, msg, (suppressed) => this.#write(rank, msg, { ...fields, suppressed }));
       return;
     }
