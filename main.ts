@@ -86,13 +86,20 @@ async function main(argv: string[]): Promise<void> {
     exit(0);
   };
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => void stop(sig));
+  // SIGHUP is taken from the start: one that comes while the services start (they may already listen) is kept and
+  // reloads once the start is done, instead of being lost.
+  let hupDuringStart = false;
+  Deno.addSignalListener("SIGHUP", () => {
+    if (running.app) running.app.reloadQuietly();
+    else hupDuringStart = true;
+  });
   watchParent(() => void stop("parent exit"));
   const app = running.app = await App.start(flags, reg);
   if (stopping) {
     await app.close();
     exit(0);
   }
-  Deno.addSignalListener("SIGHUP", () => app.reloadQuietly());
+  if (hupDuringStart) app.reloadQuietly();
 }
 
 if (import.meta.main) {

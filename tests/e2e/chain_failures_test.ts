@@ -8,7 +8,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { HandshakeReader } from "../../core/bufio.ts";
 import { closeQuietly } from "../../core/conn.ts";
-import { findLocalService } from "../../core/routing/router.ts";
+import { DEFAULT_DIAL_TIMEOUT_MS, findLocalService } from "../../core/routing/router.ts";
 import {
   Cmd,
   decodeUdpHeader,
@@ -22,10 +22,16 @@ import { freePort, type GostProcess, startGost } from "../helpers/gost.ts";
 import { startDante, startMicrosocks } from "../helpers/peers.ts";
 import { curl, has } from "../helpers/run.ts";
 import { httpOrigin, udpEcho } from "../helpers/servers.ts";
-import { eventually, sleep } from "../helpers/wait.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+/**
+ * Bound on how long a failing node may take to give the client its 502 / REP: the failures answer at once or after
+ * a 500-600 ms timeout, and half the default dial timeout leaves a slow machine room while a failure that waited for
+ * that default (or hung) still fails the test.
+ */
+const FAIL_FAST_MS = DEFAULT_DIAL_TIMEOUT_MS / 2;
 
 /** Open file descriptors of a process (sockets included). */
 function fds(pid: number): number {
@@ -36,12 +42,14 @@ function fds(pid: number): number {
 
 /** Asserts the process gets back to `baseline` fds (every conn of the failures closed). */
 async function assertFdsBack(g: GostProcess, baseline: number, what: string): Promise<void> {
-  const back = await eventually(() => fds(g.child.pid) <= baseline, 3000);
+  const back = await eventually(() => fds(g.child.pid) <= baseline, 10_000);
   ok(back, `${what}: ${fds(g.child.pid)} fds open, ${baseline} before the failures`);
 }
 
 const count = (g: GostProcess, re: RegExp) => g.lines.filter((l) => re.test(l)).length;
 const accepts = (g: GostProcess) => count(g, / <> /);
+/** Conns the process logged as ended (a conn's `><` line comes after every line its handling logged). */
+const ends = (g: GostProcess) => count(g, / >< /);
 /** The `error` lines of a gost.ts log, as messages. */
 /**
  * The messages of the error lines, each as often as it was logged: a line the logger's rate limit left out is
@@ -159,7 +167,8 @@ Deno.test("round robin spreads requests over two upstreams; when one dies the ne
       await eventually(() => warned().length === 1),
       "the failed attempt is logged once, as a warning naming the node",
     );
-    await sleep(100);
+    // every line the six requests logged is in once their six conns logged their end
+    ok(await eventually(() => ends(entryRetry) === 6), `${ends(entryRetry)} of 6 conns logged their end`);
     equal(warned().length, 1);
     match(warned()[0], /attempt 1 of 2/);
     equal(errors(entryRetry).length, 0);
@@ -205,7 +214,7 @@ async function assertNodeFailure(
 
 Deno.test("a dead node: 502 and REP 0x05 at once, the node named", async () => {
   const dead = freePort();
-  await assertNodeFailure(`http://127.0.0.1:${dead}`, `127.0.0.1:${dead}`, { maxMs: 2000, cause: /refused/i });
+  await assertNodeFailure(`http://127.0.0.1:${dead}`, `127.0.0.1:${dead}`, { maxMs: FAIL_FAST_MS, cause: /refused/i });
 });
 
 Deno.test("a node that hangs: 502 and 0x05 after the node's connectTimeout or the service's dialTimeout", async (t) => {
@@ -213,7 +222,7 @@ Deno.test("a node that hangs: 502 and 0x05 after the node's connectTimeout or th
   try {
     await t.step("-F …?connectTimeout=500ms", async () => {
       await assertNodeFailure(`http://127.0.0.1:${hang.port}?connectTimeout=500ms`, `127.0.0.1:${hang.port}`, {
-        maxMs: 2000,
+        maxMs: FAIL_FAST_MS,
         cause: /timed out after 500 ms/,
       });
       ok(await eventually(() => hang.open === 0), `${hang.open} conns to the hanging node left open`);
@@ -222,7 +231,7 @@ Deno.test("a node that hangs: 502 and 0x05 after the node's connectTimeout or th
       const before = hang.accepted;
       await assertNodeFailure(`socks5://127.0.0.1:${hang.port}`, `127.0.0.1:${hang.port}`, {
         serviceQuery: "?dialTimeout=600ms",
-        maxMs: 2000,
+        maxMs: FAIL_FAST_MS,
         cause: /dial timed out after 600 ms/,
       });
       equal(hang.accepted - before, 7);
@@ -239,7 +248,7 @@ Deno.test("a node that answers garbage: 502 and 0x05, the node named, its conn c
     for (const scheme of ["http", "socks5"]) {
       await t.step(`${scheme} connector`, async () => {
         await assertNodeFailure(`${scheme}://127.0.0.1:${junk.port}`, `127.0.0.1:${junk.port}`, {
-          maxMs: 2000,
+          maxMs: FAIL_FAST_MS,
           cause: /./,
         });
         ok(await eventually(() => junk.open === 0), `${junk.open} conns to the garbage node left open`);
@@ -255,14 +264,14 @@ Deno.test("a proxy that refuses our credentials: 502 and 0x05, the node named", 
     const up = freePort();
     await using _up = await startGost(["-L", `http://u:p@127.0.0.1:${up}`]);
     await assertNodeFailure(`http://127.0.0.1:${up}`, `127.0.0.1:${up}`, {
-      maxMs: 2000,
+      maxMs: FAIL_FAST_MS,
       cause: /authentication failed/,
     });
   });
   await t.step("microsocks with auth, -F socks5 without credentials (no acceptable method)", async () => {
     await using m = await startMicrosocks({ user: "m", pass: "mp" });
     await assertNodeFailure(`socks5://127.0.0.1:${m.port}`, `127.0.0.1:${m.port}`, {
-      maxMs: 2000,
+      maxMs: FAIL_FAST_MS,
       cause: /accepts none of the methods/,
     });
   });
@@ -374,7 +383,8 @@ Deno.test("a chain that loops back into its own service fails fast with 502, bou
     const before = accepts(g);
     const burst = await Promise.all(Array.from({ length: 10 }, () => viaHttp(p, "http://127.0.0.1:9/")));
     deepEqual(burst.map((r) => r.status), Array(10).fill(502));
-    await sleep(200);
+    // Every accepted conn ended: none is open to dial another (a loop that went on would never get here).
+    ok(await eventually(() => ends(g) === accepts(g), 10_000), `${accepts(g) - ends(g)} conns still open`);
     ok(accepts(g) - before <= 20, `${accepts(g) - before} conns accepted for 10 requests`);
     ok(
       errors(g).some((m) => m.includes(`node node-0@localhost:${p}: the chain loops back to service service-0 itself`)),

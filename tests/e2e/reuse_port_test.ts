@@ -6,6 +6,7 @@ import { equal, ok } from "node:assert/strict";
 import { freePort, gostCommand, startGost } from "../helpers/gost.ts";
 import { curl } from "../helpers/run.ts";
 import { httpOrigin } from "../helpers/servers.ts";
+import { eventually } from "../helpers/wait.ts";
 
 /** Conns a process logged as opened (`client <> service` lines). */
 const opened = (lines: string[]) => lines.filter((l) => / <> 127\.0\.0\.1:\d+"/.test(l)).length;
@@ -21,7 +22,8 @@ Deno.test("two processes share one port with reusePort=true; the kernel spreads 
       const r = await curl("-x", `http://127.0.0.1:${port}`, `http://127.0.0.1:${origin.port}/`);
       equal(r.code, 0, r.stderr);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    // each process logs a conn as it accepts it, before curl's answer; the test reads the logs as they come
+    await eventually(() => opened(a.lines) + opened(b.lines) >= 24, 10_000);
     const [na, nb] = [opened(a.lines), opened(b.lines)];
     equal(na + nb, 24, `every conn logged once: ${na} + ${nb}`);
     ok(na > 0 && nb > 0, `both processes served: ${na} and ${nb}`);

@@ -6,6 +6,7 @@ import { tcpEcho, udpEcho } from "../helpers/servers.ts";
 import { Metadata } from "../../core/metadata.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
 import { nopLogger } from "../../core/log.ts";
+import { until } from "../helpers/wait.ts";
 
 const node = (name: string, addr: string) => ({ name, addr, weight: 1, backup: false });
 
@@ -32,7 +33,7 @@ Deno.test("tcp forward handler relays to its target and half-closes", async () =
     stats: true,
   });
   equal(await roundTrip(svc.port, "ping"), "ping");
-  await new Promise((r) => setTimeout(r, 50));
+  await until(() => svc.service.stats!.currentConns === 0, "the service to close the client conn");
   const st = svc.service.stats!.toJSON();
   equal(st.totalConns, 1);
   equal(st.currentConns, 0);

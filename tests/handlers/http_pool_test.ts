@@ -17,7 +17,7 @@ import { tcpDialer } from "../helpers/chain.ts";
 import { defaultReply, rawOrigin } from "../helpers/http_raw.ts";
 import { curl } from "../helpers/run.ts";
 import { startService } from "../helpers/service.ts";
-import { eventually, sleep } from "../helpers/wait.ts";
+import { eventually, until } from "../helpers/wait.ts";
 
 const http = (o: HandlerOptions) => new HttpHandler(o);
 
@@ -90,32 +90,45 @@ Deno.test("http handler retries on a new conn when the origin closed the kept on
 });
 
 Deno.test("http handler drops a kept conn the origin speaks on or closes while idle (no stale 408 for the next client)", async () => {
-  // Each conn: one answer, then 100 ms later an unasked 408 and a close (as servers whose idle timeout passes).
+  // Each conn: one answer; then, once the first client has its answer (the conn waits idle in the pool), an unasked
+  // 408 (as servers whose idle timeout passes). The origin then reads until the proxy closes the conn, and counts it.
   const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   let conns = 0;
+  let dropped = 0;
+  const answered = Promise.withResolvers<void>();
+  const serves: Promise<void>[] = [];
   const serve = async (c: Deno.Conn) => {
     const buf = new Uint8Array(4096);
     if ((await c.read(buf)) === null) return;
     await c.write(new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"));
-    await sleep(100);
+    await answered.promise;
     await c.write(new TextEncoder().encode("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n"));
+    try {
+      while ((await c.read(buf)) !== null);
+    } finally {
+      dropped++;
+    }
   };
   const loop = (async () => {
     for await (const c of ln) {
       conns++;
-      serve(c).catch(() => {}).finally(() => c.close());
+      serves.push(serve(c).catch(() => {}).finally(() => c.close()));
     }
   })().catch(() => {});
-  await using svc = await startService({ handler: http });
+  const svc = await startService({ handler: http });
   const url = `http://127.0.0.1:${(ln.addr as Deno.NetAddr).port}/`;
   try {
     equal(await get(svc.port, url), "ok\n");
-    await sleep(300);
+    answered.resolve();
+    await until(() => dropped === 1, "the proxy to close the idle conn the origin spoke on");
     equal(await get(svc.port, url), "ok\n", "the second client gets its own answer, not the 408");
     equal(conns, 2);
   } finally {
+    answered.resolve();
+    await svc.close();
     ln.close();
     await loop;
+    await Promise.all(serves);
   }
 });
 

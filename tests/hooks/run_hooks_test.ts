@@ -9,6 +9,17 @@ import {
   runHooks,
   splitCommand,
 } from "../../core/service/hooks.ts";
+import { until } from "../helpers/wait.ts";
+
+/** Whether process `pid` runs (a zombie does not). */
+function alive(pid: number): boolean {
+  try {
+    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return s.slice(s.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
 
 function memLogger() {
   const sink = new MemorySink();
@@ -118,18 +129,32 @@ Deno.test("a hanging hook is killed after hookTimeout with everything it started
 
 Deno.test("a hook that leaves a background process holding its output does not block", async () => {
   const { logger, lines } = memLogger();
-  const t0 = performance.now();
-  await runHooks("post-down", [`sh -c 'sleep 1 & echo started'`], 10_000, logger);
-  ok(performance.now() - t0 < 900, "returned before the background sleep ended");
-  equal(lines().find((x) => x.exitCode === 0)?.stdout, "started");
-  await new Promise((r) => setTimeout(r, 1100)); // let the sleep end before the next test
+  const dir = await Deno.makeTempDir();
+  let pid = 0;
+  try {
+    await runHooks("post-down", [`sh -c 'sleep 30 & echo $! > ${dir}/pid; echo started'`], 10_000, logger);
+    pid = Number(await Deno.readTextFile(`${dir}/pid`));
+    // Waiting for the pipe to close would have lasted until the 10 s hookTimeout killed the group, sleep included.
+    ok(alive(pid), "returned before the background sleep ended");
+    equal(lines().find((x) => x.exitCode === 0)?.stdout, "started");
+  } finally {
+    if (pid) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+      await until(() => !alive(pid), `the background sleep (pid ${pid}) to end`);
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("killRunningHooks stops a hook at once (a stop signal during a hanging preUp)", async () => {
   const { logger, lines } = memLogger();
   const run = runHooks("pre-up", ["sleep 30", "true"], 30_000, logger);
-  await new Promise((r) => setTimeout(r, 200));
-  equal(killRunningHooks(), 1);
+  // 0 (nothing killed) until the hook has started; then it kills that one
+  await until(() => killRunningHooks() === 1, "the hanging hook to start and be killed");
   equal(await run, 1, "the next command still ran");
   equal(lines().find((x) => /sleep 30: /.test(x.msg))?.msg, "[pre-up] sleep 30: killed by SIGKILL");
   equal(killRunningHooks(), 0);

@@ -39,7 +39,11 @@ const loopLine = /the services chain in a loop: (service-\w+) > service-\w+ > \1
 
 /** Waits until the process's fds are back within `slack` of `baseline`. */
 async function fdsBack(g: GostProcess, baseline: number, slack = 10): Promise<void> {
-  ok(await eventually(() => openFds(g.child.pid) <= baseline + slack), `fds ${openFds(g.child.pid)} vs ${baseline}`);
+  // a storm's conns are all closed a while after the last client's answer on a loaded machine: a generous bound
+  ok(
+    await eventually(() => openFds(g.child.pid) <= baseline + slack, 10_000),
+    `fds ${openFds(g.child.pid)} vs ${baseline}`,
+  );
 }
 
 Deno.test("http A -F B and B -F A in one process: 502 at once, fds within +100, the loop logged", async () => {

@@ -8,6 +8,17 @@ import { pattern, readAll, readN, tcpPair, until, within, writeAll } from "./pai
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+/**
+ * How long a test watches for something that must not happen: a session reading past its receive budget, a sender
+ * going past its window. A correct session never does it, so a slow machine cannot fail these checks; a broken one
+ * shows it well within this window on loopback (megabytes wait to be sent).
+ */
+const MUST_NOT_HAPPEN_MS = 200;
+/**
+ * How long idle sessions with keepalive are watched: two of their idle checks (every 500 ms). The peer's NOPs come
+ * every 50 ms, so only an event-loop stall of about 450 ms could make a check find none.
+ */
+const KEEPALIVE_WATCH_MS = 1200;
 
 /** A client and a server session over one loopback TCP connection. */
 async function sessions(client: Partial<MuxConfig> = {}, server: Partial<MuxConfig> = client) {
@@ -142,7 +153,7 @@ Deno.test("mux v1 flow control: a slow reader stops the session reading at maxRe
   const writing = writeAll(a, data).then(() => a.closeWrite());
   const b = await within(p.s.acceptStream(), 2000);
   await until(() => b.buffered >= 64 * 1024, 3000, "receive buffer filled");
-  await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, MUST_NOT_HAPPEN_MS));
   ok(b.buffered <= 64 * 1024 + 32 * 1024, `buffered ${b.buffered} stays near maxReceiveBuffer`);
   const back = await within(readAll(b), 20_000, "slow reader drain");
   await within(writing, 5000);
@@ -159,7 +170,7 @@ Deno.test("mux v2 window: a stalled stream holds at most the peer window in flig
   const writing = writeAll(slow, data).then(() => slow.closeWrite());
   const slowPeer = await within(p.s.acceptStream(), 2000);
   await until(() => slowPeer.buffered >= INITIAL_PEER_WINDOW, 3000, "initial window used");
-  await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, MUST_NOT_HAPPEN_MS));
   equal(slowPeer.buffered, INITIAL_PEER_WINDOW, "no more than the initial 256 KiB before any UPD");
 
   const fast = await p.c.openStream();
@@ -170,7 +181,7 @@ Deno.test("mux v2 window: a stalled stream holds at most the peer window in flig
 
   // after the first UPD (window 32 KiB) the in-flight bytes shrink to the announced window
   const first = await readN(slowPeer, INITIAL_PEER_WINDOW);
-  await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, MUST_NOT_HAPPEN_MS));
   ok(slowPeer.buffered <= 32 * 1024, `buffered ${slowPeer.buffered} within the 32 KiB window`);
   const rest = await within(readAll(slowPeer), 10_000, "v2 drain");
   await within(writing, 5000);
@@ -202,8 +213,8 @@ Deno.test("mux v2 sends UPD after the first read and every half window", async (
 });
 
 Deno.test("mux keepalive: NOPs every interval keep an idle session open", async () => {
-  await using p = await sessions({ keepAliveIntervalMs: 30, keepAliveTimeoutMs: 120 });
-  await new Promise((r) => setTimeout(r, 500));
+  await using p = await sessions({ keepAliveIntervalMs: 50, keepAliveTimeoutMs: 500 });
+  await new Promise((r) => setTimeout(r, KEEPALIVE_WATCH_MS));
   ok(!p.c.closed && !p.s.closed, "idle sessions with keepalive stay open");
 });
 

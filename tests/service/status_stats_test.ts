@@ -5,6 +5,7 @@ import { parseConfig } from "../../core/config/load.ts";
 import { nopLogger } from "../../core/log.ts";
 import { createBuiltinRegistries } from "../../mod.ts";
 import { httpOrigin } from "../helpers/servers.ts";
+import { until } from "../helpers/wait.ts";
 
 async function exchange(port: number, request: string): Promise<number> {
   const c = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -49,7 +50,8 @@ Deno.test("status and stats count exactly the traffic of N requests, errors as G
   const toDead =
     `GET http://127.0.0.1:${deadPort}/ HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic ${auth}\r\nConnection: close\r\n\r\n`;
   output += await exchange(port, toDead);
-  await new Promise((r) => setTimeout(r, 50));
+  // the client sees EOF when the handler closes the conn; the service counts the error and the close after that
+  await until(() => svc.stats!.currentConns === 0 && svc.stats!.totalErrs > 0, "the service to end every conn");
   const st = svc.statusJSON() as { state: string; events: { msg: string }[]; stats: Record<string, number> };
   equal(st.state, "ready");
   deepEqual(st.events.map((e) => e.msg), [
