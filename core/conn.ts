@@ -9,12 +9,17 @@ export type Network = "tcp" | "udp";
 
 /** A bidirectional byte connection. For datagram conns each read returns one datagram, each write sends one. */
 export interface Conn {
+  /** The local end's address. */
   readonly localAddr: Deno.Addr;
+  /** The peer's address. */
   readonly remoteAddr: Deno.Addr;
+  /** Reads into `p`; resolves with the count read, or null at EOF (for a datagram conn: one datagram). */
   read(p: Uint8Array): Promise<number | null>;
+  /** Writes from `p`; resolves with the count written, which may be short (see {@link writeFull}). */
   write(p: Uint8Array): Promise<number>;
   /** Shuts down the write side (half-close). */
   closeWrite(): Promise<void>;
+  /** Closes both directions and releases the conn; further reads and writes fail. */
   close(): void;
   /** True for datagram conns (one read = one datagram); absent or false for byte streams. */
   readonly datagram?: boolean;
@@ -90,19 +95,24 @@ export async function writeFull(conn: Conn, p: Uint8Array): Promise<void> {
  * A conn that delegates everything to `inner`; wrappers extend it and override what they change.
  */
 export class ConnWrapper implements Conn {
+  /** The wrapped conn. */
   readonly inner: Conn;
+  /** Wraps `inner`. */
   constructor(inner: Conn) {
     this.inner = inner;
   }
+  /** The inner conn's local address. */
   get localAddr(): Deno.Addr {
     return this.inner.localAddr;
   }
+  /** The inner conn's peer address. */
   get remoteAddr(): Deno.Addr {
     return this.inner.remoteAddr;
   }
   get datagram(): boolean | undefined {
     return this.inner.datagram;
   }
+  /** Reads from the inner conn. */
   read(p: Uint8Array): Promise<number | null> {
     return this.inner.read(p);
   }
@@ -110,12 +120,14 @@ export class ConnWrapper implements Conn {
   readDatagram(): Promise<Uint8Array | null> {
     return nextDatagram(this.inner);
   }
+  /** Writes to the inner conn. */
   write(p: Uint8Array): Promise<number> {
     return this.inner.write(p);
   }
   closeWrite(): Promise<void> {
     return this.inner.closeWrite();
   }
+  /** Closes the inner conn. */
   close(): void {
     this.inner.close();
   }
@@ -127,10 +139,12 @@ export class ConnWrapper implements Conn {
  */
 export class PrefixConn extends ConnWrapper {
   #prefix: Uint8Array | null;
+  /** Reads return `prefix` first, then what `inner` reads. */
   constructor(inner: Conn, prefix: Uint8Array) {
     super(inner);
     this.#prefix = prefix.length ? prefix : null;
   }
+  /** Returns the rest of the prefix first, then reads through. */
   override read(p: Uint8Array): Promise<number | null> {
     const pre = this.#prefix;
     if (!pre) return this.inner.read(p);

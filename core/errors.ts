@@ -7,6 +7,7 @@
 export class GostError extends Error {
   /** A short machine-readable code, e.g. `config`, `auth`, `dial`. */
   readonly code: string = "gost";
+  /** An error with `message` and, in `options`, the `cause` it wraps. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -15,37 +16,45 @@ export class GostError extends Error {
 
 /** A configuration value, URL or flag is invalid. Messages name the key/path and the value. */
 export class ConfigError extends GostError {
+  /** Always `config`. */
   override readonly code = "config";
 }
 
 /** A named object does not exist in a registry. */
 export class NotFoundError extends GostError {
+  /** Always `notfound`. */
   override readonly code = "notfound";
 }
 
 /** A named object already exists in a registry. */
 export class DuplicateError extends GostError {
+  /** Always `duplicate`. */
   override readonly code = "duplicate";
 }
 
 /** A client failed authentication. Not a server error. */
 export class AuthError extends GostError {
+  /** Always `auth`. */
   override readonly code = "auth";
 }
 
 /** A request was refused by policy (bypass, admission, limiter). Not a server error. */
 export class PolicyError extends GostError {
+  /** Always `policy`. */
   override readonly code = "policy";
 }
 
 /** The peer broke the protocol (malformed bytes, unknown version, oversized field). */
 export class HandshakeError extends GostError {
+  /** Always `handshake`. */
   override readonly code = "handshake";
 }
 
 /** A protocol message carried a version byte other than the expected one. */
 export class BadVersionError extends HandshakeError {
+  /** The version byte that was received. */
   readonly version: number;
+  /** `version` was received where `expected` was wanted; `protocol` is named in the message. */
   constructor(version: number, expected: number, protocol = "") {
     const hex = (n: number) => n.toString(16).padStart(2, "0");
     super(`Bad ${protocol ? `${protocol} ` : ""}version 0x${hex(version)}, expected 0x${hex(expected)}`);
@@ -55,16 +64,19 @@ export class BadVersionError extends HandshakeError {
 
 /** Listening for a BIND, or binding a UDP relay socket, failed (address in use, no such address). */
 export class BindError extends GostError {
+  /** Always `bind`. */
   override readonly code = "bind";
 }
 
 /** A handshake or dial did not finish in time. */
 export class TimeoutError extends GostError {
+  /** Always `timeout`. */
   override readonly code = "timeout";
 }
 
 /** Dialing a target (directly or through a node) failed. */
 export class DialError extends GostError {
+  /** Always `dial`. */
   override readonly code = "dial";
   /** The node or address that failed, when known. */
   readonly target: string;
@@ -73,6 +85,7 @@ export class DialError extends GostError {
    * the protocol, refused our credentials or loops back to us. Always a server error.
    */
   readonly node?: string;
+  /** A failed dial of `target`; `options` carries the `cause` and, when a chain node failed, its `node`. */
   constructor(target: string, message: string, options?: ErrorOptions & { node?: string }) {
     super(message, options);
     this.target = target;

@@ -6,6 +6,9 @@
 import { ConfigError } from "./errors.ts";
 import { LineLimiter } from "./log_limit.ts";
 import { RotatingFileSink, writeAllSync } from "./log_rotate.ts";
+import type { LogRotation, LogSink } from "./log_sink.ts";
+
+export type { LogRotation, LogSink } from "./log_sink.ts";
 
 /** Log levels from the most to the least verbose, as GOST names them. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
@@ -16,42 +19,25 @@ export type LogFormat = "json" | "text";
 /** Extra key/values printed with a line. */
 export type LogFields = Record<string, unknown>;
 
-/**
- * Where lines go. A sink writes a line synchronously, or (a {@link StreamSink}) by the end of the current microtask
- * run, so lines are never held across an event-loop wait.
- */
-export interface LogSink {
-  write(line: string): void;
-  /** Releases the sink; settles once pending work (a backup being compressed) is done. Never rejects. */
-  close?(): void | Promise<void>;
-}
-
-/** Rotation of a file output (`log.rotation`), with lumberjack's semantics. */
-export interface LogRotation {
-  /** Megabytes before the file is rotated (default 100; fractions allowed). */
-  maxSize?: number;
-  /** Days to keep backups, by the time in their name (0 = forever). */
-  maxAge?: number;
-  /** Backups to keep (0 = all). */
-  maxBackups?: number;
-  /** Local time in backup names instead of UTC. */
-  localTime?: boolean;
-  /** Gzip backups. */
-  compress?: boolean;
-}
-
 /** The `log` block of the config (`log: {level, format, output, rotation}`). */
 export interface LogOptions {
+  /** Lowest level printed: trace, debug, info (default), warn, error, fatal. */
   level?: string;
+  /** `json` (default) or `text`. */
   format?: string;
+  /** `stderr` (default), `stdout`, `none`, or a file path. */
   output?: string;
+  /** Rotation of a log file (`maxSize`, `maxBackups`, …). */
   rotation?: LogRotation;
 }
 
 /** One destination of a logger: a sink with its own level and format (a logger group has several). */
 export interface LogOutput {
+  /** Where the lines go. */
   readonly sink: LogSink;
+  /** The lowest level this output prints. */
   readonly level: LogLevel;
+  /** The line format of this output. */
   readonly format: LogFormat;
 }
 
@@ -89,10 +75,12 @@ export class StreamSink implements LogSink {
   #owned: boolean;
   #pending = "";
   readonly #flushSoon = () => this.flush();
+  /** A sink over `w`; `owned` means `close()` also closes `w`. */
   constructor(w: { writeSync(p: Uint8Array): number; close?(): void }, owned = false) {
     this.#w = w;
     this.#owned = owned;
   }
+  /** Queues `line`; it is written by the end of the current microtask run. */
   write(line: string): void {
     if (!this.#w) return;
     if (this.#pending === "") {
@@ -130,7 +118,9 @@ export class StreamSink implements LogSink {
 
 /** A sink that keeps lines in memory (tests). */
 export class MemorySink implements LogSink {
+  /** Every line written, in order. */
   readonly lines: string[] = [];
+  /** Keeps `line`. */
   write(line: string): void {
     this.lines.push(line);
   }
@@ -192,6 +182,7 @@ export class Logger {
    * @param fields key/values every line repeats
    */
   constructor(sink: LogSink, level?: LogLevel, format?: LogFormat, fields?: LogFields);
+  /** A logger writing to several outputs, each with its own level and format. */
   constructor(outputs: readonly LogOutput[], fields?: LogFields);
   constructor(a: LogSink | readonly LogOutput[], b?: LogLevel | LogFields, format?: LogFormat, fields?: LogFields) {
     if (Array.isArray(a)) {
@@ -233,21 +224,27 @@ export class Logger {
     return c;
   }
 
+  /** Logs at trace level. */
   trace(msg: string, fields?: LogFields): void {
     if (this.#min <= 0) this.#emit(0, msg, fields);
   }
+  /** Logs at debug level. */
   debug(msg: string, fields?: LogFields): void {
     if (this.#min <= 1) this.#emit(1, msg, fields);
   }
+  /** Logs at info level. */
   info(msg: string, fields?: LogFields): void {
     if (this.#min <= 2) this.#emit(2, msg, fields);
   }
+  /** Logs at warn level. */
   warn(msg: string, fields?: LogFields): void {
     if (this.#min <= 3) this.#emit(3, msg, fields);
   }
+  /** Logs at error level. */
   error(msg: string, fields?: LogFields): void {
     if (this.#min <= 4) this.#emit(4, msg, fields);
   }
+  /** Logs at fatal level, whatever the level set. */
   fatal(msg: string, fields?: LogFields): void {
     this.#emit(5, msg, fields);
   }

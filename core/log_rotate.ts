@@ -9,7 +9,7 @@
  * @module
  */
 import { ConfigError, errorMessage } from "./errors.ts";
-import type { LogRotation, LogSink } from "./log.ts";
+import type { LogRotation, LogSink } from "./log_sink.ts";
 
 const MB = 1024 * 1024;
 /** lumberjack's default `maxSize`, in MB. */

@@ -4,9 +4,24 @@
  * its own level, format and output). Outputs naming the same file share one sink, so one file is rotated once.
  * @module
  */
-import type { Config, ServiceConfig } from "./config/schema.ts";
 import { ConfigError, errorMessage } from "./errors.ts";
 import { Logger, type LogOptions, type LogSink, openSink, parseLevelFormat } from "./log.ts";
+
+/** The part of a config the loggers are built from (`Config` of `core/config/schema.ts`). */
+export interface LoggersConfig {
+  readonly log?: LogOptions;
+  readonly loggers?: readonly { readonly name: string; readonly log?: unknown }[];
+}
+
+/** The part of a service's config that chooses its logger (`ServiceConfig` of `core/config/schema.ts`). */
+export interface ServiceLoggerConfig {
+  /** The service's name. */
+  readonly name: string;
+  /** The named logger it uses (`logger:`). */
+  readonly logger?: string;
+  /** The named loggers it uses (`loggers:`), all at once. */
+  readonly loggers?: readonly string[];
+}
 
 /** Everything the loggers of one config are. */
 export interface LoggerSet {
@@ -18,7 +33,7 @@ export interface LoggerSet {
    * The logger a service writes to: its `logger` and `loggers` together, or the root logger.
    * @throws {ConfigError} for a name not defined under `loggers`
    */
-  forService(cfg: Pick<ServiceConfig, "name" | "logger" | "loggers">): Logger;
+  forService(cfg: ServiceLoggerConfig): Logger;
   /** Closes every sink once pending rotations are done. Never rejects. */
   close(): Promise<void>;
 }
@@ -35,7 +50,7 @@ const ERROR_REPORT_INTERVAL_MS = 60_000;
  * logs.forService({ name: "s", logger: "file" }).info("hello");
  * await logs.close();
  */
-export function buildLoggers(config: Pick<Config, "log" | "loggers">, sink?: LogSink): LoggerSet {
+export function buildLoggers(config: LoggersConfig, sink?: LogSink): LoggerSet {
   const sinks = new Map<string, LogSink>();
   let root: Logger | undefined;
   let reporting = false;

@@ -55,6 +55,7 @@ export function parseDuration(value: unknown, key = "duration"): number {
 export class Metadata {
   readonly #map = new Map<string, unknown>();
 
+  /** Metadata over `record`; keys are matched case-insensitively. */
   constructor(record: MetadataRecord = {}) {
     for (const [k, v] of Object.entries(record)) this.#map.set(k.toLowerCase(), v);
   }

@@ -5,8 +5,13 @@
 import { type Conn, type Network, splitHostPort } from "./conn.ts";
 import type { Logger } from "./log.ts";
 import type { Metadata } from "./metadata.ts";
-import type { Authenticator } from "./routing/auth.ts";
 import type { NodeGroup } from "./routing/node_group.ts";
+
+/** Checks credentials; returns the client id (the user name) or null. */
+export interface Authenticator {
+  /** The client id for these credentials, or null when they are refused. */
+  authenticate(username: string, password: string): string | null;
+}
 
 /** Options of one dial. */
 export interface DialOptions {
@@ -68,8 +73,11 @@ export interface ConnContext {
 export interface ListenerOptions {
   /** `host:port` to bind (`:port` = all interfaces). */
   readonly addr: string;
+  /** The service's logger. */
   readonly logger: Logger;
+  /** The service's name. */
   readonly service: string;
+  /** The service's router (a listener such as rtcp dials through it). */
   readonly router: Router;
   /** TLS settings for TLS-based listeners (certificate, key, client CA). */
   readonly tls?: ServerTlsOptions;
@@ -83,13 +91,17 @@ export interface Listener {
   readonly addr: Deno.Addr;
   /** The next conn. Rejects with {@link ListenerClosedError} once closed. */
   accept(): Promise<Conn>;
+  /** Stops accepting; a pending `accept()` rejects. */
   close(): void;
 }
 
 /** Options every handler receives. */
 export interface HandlerOptions {
+  /** The service's name. */
   readonly service: string;
+  /** The service's logger. */
   readonly logger: Logger;
+  /** Reaches targets: bypass, hosts/resolver, chain, dial. */
   readonly router: Router;
   /** Client authentication, when configured. */
   readonly auth?: Authenticator;
@@ -99,7 +111,9 @@ export interface HandlerOptions {
 
 /** Speaks one protocol on accepted conns. A handler owns the conn and closes it before its promise settles. */
 export interface Handler {
+  /** Reads the handler's metadata; rejects with a ConfigError on a bad value. */
   init(md: Metadata): Promise<void>;
+  /** Serves one client conn to its end and closes it. */
   handle(conn: Conn, ctx: ConnContext): Promise<void>;
   /** Releases shared resources at service close. */
   close?(): void;
@@ -115,12 +129,15 @@ export interface ClientTlsOptions {
   caFile?: string;
   /** Client certificate for mTLS. */
   certFile?: string;
+  /** Private key of the client certificate. */
   keyFile?: string;
 }
 
 /** Server-side TLS settings of a listener (`tls:` of a listener or the global `tls:`). */
 export interface ServerTlsOptions {
+  /** PEM certificate file (a self-signed one is made when absent). */
   certFile?: string;
+  /** PEM private key file of the certificate. */
   keyFile?: string;
   /** Require and verify client certificates signed by these CAs (mTLS). */
   caFile?: string;
@@ -128,14 +145,19 @@ export interface ServerTlsOptions {
 
 /** Credentials a connector or dialer sends to the next hop. */
 export interface ClientAuth {
+  /** The user name. */
   username: string;
+  /** The password; absent sends an empty one. */
   password?: string;
 }
 
 /** Options every dialer and connector receives. */
 export interface ClientPluginOptions {
+  /** The logger of the chain or service that uses the plugin. */
   readonly logger: Logger;
+  /** Credentials for the node, when configured. */
   readonly auth?: ClientAuth;
+  /** TLS settings for the node, when configured. */
   readonly tls?: ClientTlsOptions;
 }
 
@@ -144,6 +166,7 @@ export interface ClientPluginOptions {
  * conn that earlier hops opened). Mirror of a listener.
  */
 export interface Dialer {
+  /** Reads the dialer's metadata (and files it names); rejects with a ConfigError on a bad value. */
   init(md: Metadata): Promise<void>;
   /** Opens a new conn to `addr` (`host:port`), transport handshake included: the first node of a route. */
   dial(addr: string, opts?: DialOptions): Promise<Conn>;
@@ -159,7 +182,9 @@ export interface Dialer {
  * For `udp` the returned conn is a datagram conn (one read = one datagram) to that target.
  */
 export interface Connector {
+  /** Reads the connector's metadata (and files it names); rejects with a ConfigError on a bad value. */
   init(md: Metadata): Promise<void>;
+  /** Asks the node on `conn` to connect to `addr` (`host:port`); resolves with the conn to the target. */
   connect(conn: Conn, network: Network, addr: string, opts?: DialOptions): Promise<Conn>;
   /** Asks the node to listen on `addr` and hand back accepted conns (remote port forwarding). */
   bind?(conn: Conn, network: Network, addr: string, opts?: DialOptions): Promise<Listener>;

@@ -16,29 +16,45 @@ import type { Stats } from "./service/stats.ts";
 
 /** What the registry keeps of a service: a running one or one that failed to start. */
 export interface ManagedService {
+  /** The service's name. */
   readonly name: string;
+  /** Its state and recent events. */
   readonly status: ServiceStatus;
+  /** Its counters, when `enableStats` is set. */
   readonly stats: Stats | undefined;
   /** The bound address, once listening (the router's loop check compares chain nodes with it). */
   readonly addr?: Deno.Addr;
   /** The status object GOST's API returns (with stats when enabled). */
   statusJSON(): Record<string, unknown>;
+  /** Stops the service; settles once it is down. */
   close(): Promise<void>;
 }
 
 /** Every registry of one instance. */
 export interface Registries {
+  /** Listener types (`tcp`, `tls`, …). */
   readonly listeners: Registry<ListenerFactory>;
+  /** Handler types (`http`, `socks5`, …). */
   readonly handlers: Registry<HandlerFactory>;
+  /** Dialer types. */
   readonly dialers: Registry<DialerFactory>;
+  /** Connector types. */
   readonly connectors: Registry<ConnectorFactory>;
+  /** Live services by name. */
   readonly services: Registry<ManagedService>;
+  /** Live chains by name. */
   readonly chains: Registry<Chain>;
+  /** Live hops by name (the top-level `hops:`). */
   readonly hops: Registry<Hop>;
+  /** Live authers by name. */
   readonly authers: Registry<Authenticator>;
+  /** Live bypasses by name. */
   readonly bypasses: Registry<BypassChecker>;
+  /** Live admissions by name. */
   readonly admissions: Registry<AdmissionChecker>;
+  /** Live hosts mappers by name. */
   readonly hosts: Registry<HostMapper>;
+  /** Live resolvers by name. */
   readonly resolvers: Registry<Resolver>;
 }
 

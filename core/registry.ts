@@ -15,6 +15,7 @@ export class Registry<T> {
   /** What the registry holds, for messages ("handler", "service"). */
   readonly kind: string;
 
+  /** An empty registry of `kind` objects. */
   constructor(kind: string) {
     this.kind = kind;
   }

@@ -1,13 +1,13 @@
 /**
- * The hot path: copies bytes both ways between two conns (DESIGN.md §7). Each direction starts on its own small
- * buffer (1 KiB, as microsocks copies: an idle connection costs little); a read that fills the buffer moves the
- * next reads up one tier, to a 16 KiB then a 1 MiB buffer borrowed from shared pools, and the first short read
- * hands the borrowed buffer back and returns to the small one. Bulk transfers thus run on 1 MiB reads, chatty ones
- * on 1–16 KiB, and idle ones hold 1 KiB. Writes loop until everything is written. EOF half-closes the other side;
- * both conns are closed once, when both directions end or one fails. A stream direction is a callback-driven
+ * The hot path: copies bytes both ways between two conns (docs/architecture.md, "The relay loop"). Each direction
+ * starts on its own small buffer (1 KiB, as microsocks copies: an idle connection costs little); a read that fills the
+ * buffer moves the next reads up one tier, to a 16 KiB then a 1 MiB buffer borrowed from shared pools, and the first
+ * short read hands the borrowed buffer back and returns to the small one. Bulk transfers thus run on 1 MiB reads,
+ * chatty ones on 1–16 KiB, and idle ones hold 1 KiB. Writes loop until everything is written. EOF half-closes the other
+ * side; both conns are closed once, when both directions end or one fails. A stream direction is a callback-driven
  * `Pump`, not an async loop, so an idle relay holds two small objects and two pending reads (idle memory,
- * DESIGN.md §7). Datagram conns never half-close; a direction reads whole datagrams through the source's
- * `readDatagram` (no buffer of its own), or into one 64 KiB buffer when the source has none.
+ * docs/benchmarks.md, "V8 heap flag"). Datagram conns never half-close; a direction reads whole datagrams through the
+ * source's `readDatagram` (no buffer of its own), or into one 64 KiB buffer when the source has none.
  * @module
  */
 import { closeQuietly, type Conn } from "./conn.ts";
@@ -37,7 +37,9 @@ const TIERS = [new BufferPool(16 * 1024, 256), new BufferPool(1024 * 1024, 16)];
 
 /** Bytes moved by {@link relay}: `input` from `a` to `b`, `output` from `b` to `a`. */
 export interface RelayResult {
+  /** Bytes copied from `a` to `b`. */
   input: number;
+  /** Bytes copied from `b` to `a`. */
   output: number;
 }
 

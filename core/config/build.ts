@@ -17,8 +17,8 @@ import {
   StaticAuthenticator,
   warnEmptyPasswords,
 } from "../routing/auth.ts";
+import { namedBypass } from "../routing/bypass.ts";
 import { lookupHost } from "../routing/resolver.ts";
-import { namedBypass } from "../runtime/objects.ts";
 import { DEFAULT_SELECTOR, type Node, NodeGroup, parseStrategy } from "../routing/node_group.ts";
 import { DefaultRouter } from "../routing/router.ts";
 import { processEndpoints } from "../routing/local_addrs.ts";
@@ -31,7 +31,9 @@ import type { ConfigPath } from "./load.ts";
 
 /** What building needs besides the service config. */
 export interface BuildContext {
+  /** The registries types and named objects are looked up in. */
   readonly reg: Registries;
+  /** The process logger; each service logs through a child. */
   readonly logger: Logger;
   /** Named loggers (`loggers`): a service with `logger`/`loggers` logs there instead of `logger`. */
   readonly loggers?: LoggerSet;

@@ -8,15 +8,25 @@ import { ConfigError } from "../errors.ts";
 
 /** The parsed flags. */
 export interface Flags {
+  /** `-L` URLs, in order. */
   services: string[];
+  /** `-F` URLs, in order (one hop each). */
   nodes: string[];
+  /** `-C` sources, in order. */
   configs: string[];
+  /** `-O`: `yaml`, `json`, or empty. */
   output: string;
+  /** `-D`: debug logging. */
   debug: boolean;
+  /** `-DD`: trace logging. */
   trace: boolean;
+  /** `-V`: print the version. */
   version: boolean;
+  /** `-api` address, or empty. */
   api: string;
+  /** `-metrics` address, or empty. */
   metrics: string;
+  /** `-h`: print the usage. */
   help: boolean;
 }
 

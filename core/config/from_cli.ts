@@ -1,6 +1,6 @@
 /**
  * Turns `-L` service URLs and `-F` node URLs into a config, with GOST's generated names (`service-N`, `chain-0`,
- * `hop-N`, `node-N`, `target-N`, `bypass-N`, …), scheme fallbacks and query-key routing (GOST-REFERENCE §3.2–3.3).
+ * `hop-N`, `node-N`, `target-N`, `bypass-N`, …), scheme fallbacks and query-key routing (README, "Command line").
  * @module
  */
 import { ConfigError } from "../errors.ts";
@@ -20,7 +20,9 @@ import type {
 
 /** The type names this build implements, to tell a fallback from an unsupported GOST type. */
 export interface KnownTypes {
+  /** Handler types this build registers. */
   handlers: ReadonlySet<string>;
+  /** Listener types this build registers. */
   listeners: ReadonlySet<string>;
 }
 
@@ -280,7 +282,7 @@ function buildServices(raw: string, known: KnownTypes): ServiceConfig[] {
   });
 }
 
-/** Moves special service query keys into generated objects (GOST-REFERENCE §3.3). */
+/** Moves special service query keys into generated objects (README, "Command line"). */
 function consumeServiceKeys(svc: ServiceConfig, gen: Generated): void {
   const mh = (svc.handler!.metadata ??= {});
   for (const md of [mh, svc.listener?.metadata, svc.metadata]) {

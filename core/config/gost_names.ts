@@ -1,7 +1,7 @@
 /**
- * Every plugin type name GOST v3 registers (GOST-REFERENCE §2). The CLI falls back (handler → auto, listener → tcp,
- * connector → http, dialer → tcp) only for names GOST does not know either; a GOST name that gost.ts does not
- * implement yet is an error that says so, never a silent fallback.
+ * Every plugin type name GOST v3 registers (its listeners, handlers, connectors and dialers). The CLI falls back
+ * (handler → auto, listener → tcp, connector → http, dialer → tcp) only for names GOST does not know either; a GOST
+ * name that gost.ts does not implement yet is an error that says so, never a silent fallback.
  * @module
  */
 

@@ -11,13 +11,17 @@ import { type Config, ConfigSchema, LIST_KEYS, SINGLE_KEYS } from "./schema.ts";
 export interface ConfigSource {
   /** File path, `-`, `inline` or URL. */
   readonly name: string;
+  /** The parsed YAML/JSON document. */
   readonly doc: Document;
+  /** Line offsets of the text, for error lines. */
   readonly lines: LineCounter;
 }
 
 /** A validated config with its source. */
 export interface LoadedConfig {
+  /** The validated config. */
   config: Config;
+  /** Where it came from. */
   source: ConfigSource;
   /** Top-level keys gost.ts does not know (warned about, then ignored as GOST does). */
   unknownKeys: string[];

@@ -24,6 +24,7 @@ export const EMBEDDED_DEFAULT = `services:
 
 /** The effective config and where it came from. */
 export interface ResolvedConfig {
+  /** The merged config, flags applied. */
   config: Config;
   /** Maps `services.N` (merged index) to its source and index there, for error lines. */
   origins: Map<string, [ConfigSource, number]>;

@@ -1,6 +1,6 @@
 /**
- * smux frames (GOST-WIRE §3.1): `VER | CMD | LENGTH u16 LE | STREAM ID u32 LE | payload`. Pure encoding and a
- * reader that parses frames out of a conn with one buffer and no allocation except for PSH payloads.
+ * smux frames (docs/wire.md, "smux frames"): `VER | CMD | LENGTH u16 LE | STREAM ID u32 LE | payload`. Pure encoding
+ * and a reader that parses frames out of a conn with one buffer and no allocation except for PSH payloads.
  * @module
  */
 import type { Conn } from "../conn.ts";

@@ -1,10 +1,10 @@
 /**
- * An smux session over one conn (xtaci/smux v1 and v2, GOST-WIRE §3): opens and accepts streams, reads frames in
- * one loop, writes frames through one queue (control frames first, data frames in order, several frames per
- * write), sends a NOP every keepalive interval and closes when nothing arrived for the keepalive timeout. Flow
- * control: the session stops reading the conn while more than `maxReceiveBuffer` bytes wait unread in its
- * streams (v1 and v2), or while `acceptBacklog` streams wait to be accepted; v2 streams also keep the peer's window.
- * Any malformed frame, a read or write error, or EOF closes the session and every stream with it.
+ * An smux session over one conn (xtaci/smux v1 and v2, docs/wire.md, "smux"): opens and accepts streams, reads frames
+ * in one loop, writes frames through one queue (control frames first, data frames in order, several frames per write),
+ * sends a NOP every keepalive interval and closes when nothing arrived for the keepalive timeout. Flow control: the
+ * session stops reading the conn while more than `maxReceiveBuffer` bytes wait unread in its streams (v1 and v2), or
+ * while `acceptBacklog` streams wait to be accepted; v2 streams also keep the peer's window. Any malformed frame, a
+ * read or write error, or EOF closes the session and every stream with it.
  * @module
  */
 import { closeQuietly, type Conn, writeFull } from "../conn.ts";

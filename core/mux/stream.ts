@@ -1,8 +1,8 @@
 /**
- * One smux stream as a {@link Conn} (GOST-WIRE §3.2). Reads drain the frames the session pushed, then return
- * null after the peer's FIN; `closeWrite()` sends our FIN and keeps reading (a gost.ts peer keeps writing; a GOST
- * peer treats FIN as a full close and stops); `close()` sends FIN if not sent yet and forgets the stream. Version 2
- * streams keep GOST's sliding window: at most `window − (written − consumed)` bytes in flight, UPD after the first
+ * One smux stream as a {@link Conn} (docs/wire.md, "smux streams"). Reads drain the frames the session pushed, then
+ * return null after the peer's FIN; `closeWrite()` sends our FIN and keeps reading (a gost.ts peer keeps writing; a
+ * GOST peer treats FIN as a full close and stops); `close()` sends FIN if not sent yet and forgets the stream. Version
+ * 2 streams keep GOST's sliding window: at most `window − (written − consumed)` bytes in flight, UPD after the first
  * read and after every half window read.
  * @module
  */

@@ -27,6 +27,7 @@
 import type { ManagedService } from "../registries.ts";
 import type { ServiceState } from "../service/status.ts";
 import type { ConnContext } from "../plugin.ts";
+import { setChainNodeRecorder } from "../routing/chain_metrics.ts";
 import { type ConnHook, type ConnResult, Service } from "../service/service.ts";
 import { clientIP, liveTraffic, TrafficDelta } from "./traffic.ts";
 
@@ -362,6 +363,7 @@ let active: GostMetrics | null = null;
 /** Makes `m` the process' metrics for {@link recordChainNode} (GOST's metrics are process-global). */
 export function setActiveMetrics(m: GostMetrics | null): void {
   active = m;
+  setChainNodeRecorder(m);
 }
 
 /** The process' metrics, when enabled. */

@@ -4,15 +4,15 @@
  */
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import type { Authenticator } from "../plugin.ts";
 
-/** Checks credentials; returns the client id (the user name) or null. */
-export interface Authenticator {
-  authenticate(username: string, password: string): string | null;
-}
+export type { Authenticator } from "../plugin.ts";
 
 /** One `{username, password}` pair of the config. */
 export interface AuthEntry {
+  /** The user name; an empty one is skipped. */
   username: string;
+  /** The password; an empty or absent one never authenticates. */
   password?: string;
 }
 
@@ -32,6 +32,7 @@ function constantTimeEqual(a: string, b: string): boolean {
 export class StaticAuthenticator implements Authenticator {
   readonly #users = new Map<string, string>();
 
+  /** The users of `entries` (entries without a user name are skipped). */
   constructor(entries: AuthEntry[]) {
     for (const e of entries) if (e.username) this.#users.set(e.username, e.password ?? "");
   }
@@ -41,6 +42,7 @@ export class StaticAuthenticator implements Authenticator {
     return this.#users.size;
   }
 
+  /** `username` when the password matches (compared in constant time), else null. */
   authenticate(username: string, password: string): string | null {
     const stored = this.#users.get(username);
     if (stored === undefined || stored === "" || password === "") return null;
@@ -51,9 +53,11 @@ export class StaticAuthenticator implements Authenticator {
 /** Any member accepting is enough (GOST's auther group). */
 export class AuthenticatorGroup implements Authenticator {
   readonly #members: Authenticator[];
+  /** A group of `members`, asked in order. */
   constructor(members: Authenticator[]) {
     this.#members = members;
   }
+  /** The first member's id that accepts, else null. */
   authenticate(username: string, password: string): string | null {
     for (const m of this.#members) {
       const id = m.authenticate(username, password);
@@ -65,6 +69,7 @@ export class AuthenticatorGroup implements Authenticator {
 
 /** The registry side a {@link NamedAuthenticator} needs. */
 export interface AutherLookup {
+  /** Authers by name. */
   readonly authers: { get(name: string): Authenticator | undefined };
 }
 
@@ -75,10 +80,12 @@ export interface AutherLookup {
 export class NamedAuthenticator implements Authenticator {
   readonly #names: string[];
   readonly #reg: AutherLookup;
+  /** Looks `names` up in `reg` at every attempt. */
   constructor(names: string[], reg: AutherLookup) {
     this.#names = names;
     this.#reg = reg;
   }
+  /** The first named auther's id that accepts, else null. */
   authenticate(username: string, password: string): string | null {
     for (const name of this.#names) {
       const id = this.#reg.authers.get(name)?.authenticate(username, password) ?? null;
@@ -151,7 +158,9 @@ export function blockAuthenticator(
 
 /** Credentials from a Basic header. */
 export interface Credentials {
+  /** The user name. */
   username: string;
+  /** The password. */
   password: string;
 }
 

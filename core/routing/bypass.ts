@@ -21,7 +21,9 @@ export interface BypassChecker {
    * matching any of them counts as a match. Absent: {@link bypassesAny} combines `contains` verdicts.
    */
   containsAny?(network: string, addrs: readonly string[]): boolean;
+  /** A whitelist: targets that do not match are bypassed. */
   readonly whitelist?: boolean;
+  /** The only network it applies to (`tcp`/`udp`); absent = every network. */
   readonly network?: string;
 }
 
@@ -143,4 +145,17 @@ export class BypassGroup implements BypassChecker {
     }
     return (whitelists > 0 && allWhitelistsBypass) || anyBlacklistBypasses;
   }
+}
+
+/**
+ * The named bypasses as one checker (GOST's group rule), looked up now; undefined when none exists.
+ * `reg` is the process' registries (`core/registries.ts`), of which only `bypasses` is read.
+ */
+export function namedBypass(
+  names: string[],
+  reg: { readonly bypasses: { get(name: string): BypassChecker | undefined } },
+): BypassChecker | undefined {
+  const found = names.map((n) => reg.bypasses.get(n)).filter((b) => b !== undefined);
+  if (!found.length) return undefined;
+  return found.length === 1 ? found[0] : new BypassGroup(found);
 }

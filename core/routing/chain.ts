@@ -1,23 +1,25 @@
 /**
- * Chains of hops (GOST's route dial, DESIGN.md §3): each hop selects one node; a node is a dialer (transport)
- * plus a connector (protocol). The first node is dialed, every later node is reached through the previous node's
- * connector, and the last connector connects to the target. A node that fails — cannot be dialed, hangs, answers
- * garbage, refuses our credentials, loops back to this process — is marked so its hop skips it until `failTimeout`,
- * and the error names it; every half-built conn is closed on the way out, also when the dial is aborted.
+ * Chains of hops (GOST's route dial, docs/architecture.md, "The model"): each hop selects one node; a node is a dialer
+ * (transport) plus a connector (protocol). The first node is dialed, every later node is reached through the previous
+ * node's connector, and the last connector connects to the target. A node that fails — cannot be dialed, hangs, answers
+ * garbage, refuses our credentials, loops back to this process — is marked so its hop skips it until `failTimeout`, and
+ * the error names it; every half-built conn is closed on the way out, also when the dial is aborted.
  * @module
  */
 import { closeQuietly, type Conn, type Network } from "../conn.ts";
 import { AuthError, DialError, errorMessage, GostError, HandshakeError, TimeoutError } from "../errors.ts";
 import type { Connector, Dialer, DialOptions, Listener } from "../plugin.ts";
-import { recordChainNode } from "../observe/metrics.ts";
 import type { BypassChecker } from "./bypass.ts";
+import { recordChainNode } from "./chain_metrics.ts";
 import { type Node, NodeGroup, type SelectorOptions } from "./node_group.ts";
 
 export type { BypassChecker };
 
 /** A chain node: an address reached by a dialer and spoken to by a connector. */
 export interface ChainNode extends Node {
+  /** Opens or wraps the conn to the node (transport). */
   readonly dialer: Dialer;
+  /** Speaks the node's proxy protocol. */
   readonly connector: Connector;
   /** Node-level bypass: a matching target filters this node out of selection. */
   readonly bypass?: BypassChecker;
@@ -25,11 +27,14 @@ export interface ChainNode extends Node {
 
 /** A hop: one node is selected per route. */
 export class Hop {
+  /** The hop's name. */
   readonly name: string;
+  /** The hop's nodes and selector. */
   readonly group: NodeGroup;
   /** Hop-level bypass: a matching target ends the route before this hop. */
   readonly bypass?: BypassChecker;
 
+  /** Hop `name` selecting among `nodes` with `selector`, ended early by `bypass`. */
   constructor(name: string, nodes: ChainNode[], selector?: SelectorOptions, bypass?: BypassChecker) {
     this.name = name;
     this.group = new NodeGroup(nodes, selector);
@@ -52,7 +57,9 @@ export class NoNodeError extends GostError {
 /** A chain: an ordered list of hops. */
 export class Chain {
   static #serials = 0;
+  /** The chain's name. */
   readonly name: string;
+  /** The hops, first to last. */
   readonly hops: readonly Hop[];
   /** Tells this chain from an earlier one of the same name (the API replaces chains). */
   readonly serial = ++Chain.#serials;
@@ -62,6 +69,7 @@ export class Chain {
    */
   readonly fixedPath: string | undefined;
 
+  /** Chain `name` through `hops`, in order. */
   constructor(name: string, hops: Hop[]) {
     this.name = name;
     this.hops = hops;
@@ -138,9 +146,12 @@ function untilAborted<T extends Conn>(p: Promise<T>, signal?: AbortSignal): Prom
 
 /** One selected path through a chain. */
 export class ChainRoute {
+  /** The chain's name. */
   readonly chain: string;
+  /** The node selected in each hop, first to last; empty = dial directly. */
   readonly steps: readonly { hop: Hop; node: ChainNode }[];
 
+  /** The route of chain `chain` through `steps`. */
   constructor(chain: string, steps: { hop: Hop; node: ChainNode }[]) {
     this.chain = chain;
     this.steps = steps;

@@ -36,7 +36,10 @@ function normalizeName(name: string): string {
 export class HostMapper {
   readonly #table = new Map<string, IP[]>();
 
-  /** @throws {ConfigError} naming a mapping with an invalid IP or an empty host name */
+  /**
+   * A table of `mappings`.
+   * @throws {ConfigError} naming a mapping with an invalid IP or an empty host name
+   */
   constructor(mappings: HostMapping[]) {
     for (const m of mappings) {
       const parsed = parseIP(m.ip.trim());

@@ -4,12 +4,13 @@
  * reaches one of them (a wildcard bind is reached through loopback and every interface IP).
  * @module
  */
-import type { Registries } from "../registries.ts";
 import { canonicalHost } from "./canonical_host.ts";
 
 /** A listening endpoint of this process: a service, or the API or metrics server. */
 export interface LocalService {
+  /** The service's (or server's) name. */
   readonly name: string;
+  /** Its bound address, once listening. */
   readonly addr?: Deno.Addr;
   /** How messages name it (default `service <name>`). */
   readonly label?: string;
@@ -90,14 +91,19 @@ export function findLocalService<T extends LocalService>(
   return undefined;
 }
 
-const extraEndpoints = new WeakMap<Registries, () => Iterable<LocalService>>();
+/** The part of the process' registries (`Registries` of `core/registries.ts`) that holds its services. */
+export interface ServiceRegistries {
+  readonly services: { values(): readonly LocalService[] };
+}
+
+const extraEndpoints = new WeakMap<ServiceRegistries, () => Iterable<LocalService>>();
 
 /**
  * Tells the guards of `reg`'s services about this process's endpoints that are not services (the Web API and
  * metrics servers), looked up at each check.
  * @example setProcessEndpoints(reg, () => [{ name: "api", label: "the Web API", addr: api.addr }]);
  */
-export function setProcessEndpoints(reg: Registries, endpoints: () => Iterable<LocalService>): void {
+export function setProcessEndpoints(reg: ServiceRegistries, endpoints: () => Iterable<LocalService>): void {
   extraEndpoints.set(reg, endpoints);
 }
 
@@ -105,6 +111,6 @@ export function setProcessEndpoints(reg: Registries, endpoints: () => Iterable<L
  * Every listening endpoint of the process that `reg` belongs to: its services, then its other endpoints.
  * @example findLocalService(processEndpoints(reg), "127.0.0.1", 18080)?.label // "the Web API"
  */
-export function processEndpoints(reg: Registries): LocalService[] {
+export function processEndpoints(reg: ServiceRegistries): LocalService[] {
   return [...reg.services.values(), ...(extraEndpoints.get(reg)?.() ?? [])];
 }

@@ -8,7 +8,9 @@ import type { Metadata } from "../metadata.ts";
 
 /** A selectable node: a name, an address and selection options. */
 export interface Node {
+  /** The node's name (`node-0`, `target-0`, …). */
   readonly name: string;
+  /** `host:port` to dial. */
   readonly addr: string;
   /** Optional network override (`tcp`/`udp`). */
   readonly network?: string;
@@ -35,8 +37,11 @@ export type Strategy = "round" | "random" | "fifo" | "hash";
 
 /** Selector options. */
 export interface SelectorOptions {
+  /** How the next node is picked. */
   strategy: Strategy;
+  /** Failures after which a node counts as dead. */
   maxFails: number;
+  /** How long a dead node is skipped, in ms. */
   failTimeoutMs: number;
 }
 
@@ -76,11 +81,14 @@ function crc32(s: string): number {
  * const node = g.select(); g.markFailed(node);
  */
 export class NodeGroup {
+  /** The nodes, in config order. */
   readonly nodes: readonly Node[];
+  /** The selector's options. */
   readonly options: SelectorOptions;
   readonly #markers = new Map<Node, Marker>();
   #counter = 0;
 
+  /** `nodes` selected with `options` (GOST's defaults when absent). */
   constructor(nodes: Node[], options: SelectorOptions = DEFAULT_SELECTOR) {
     this.nodes = nodes;
     this.options = options;

@@ -208,6 +208,7 @@ interface CacheEntry {
  * await r.resolve("ip", "example.com") // ["2606:2800:…", …]
  */
 export class Resolver {
+  /** The resolver's name, when it has one. */
   readonly name?: string;
   readonly #servers: Server[];
   readonly #dial?: DnsDial;
@@ -216,7 +217,10 @@ export class Resolver {
   readonly #cache = new Map<string, CacheEntry>();
   readonly #inflight = new Map<string, Promise<string[]>>();
 
-  /** @throws {ConfigError} naming a nameserver address or option that does not parse */
+  /**
+   * A resolver over `opts.nameservers`.
+   * @throws {ConfigError} naming a nameserver address or option that does not parse
+   */
   constructor(opts: ResolverOptions) {
     this.name = opts.name;
     this.#servers = opts.nameservers.filter((n) => n.addr.trim() !== "").map(parseNameserver);

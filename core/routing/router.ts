@@ -39,6 +39,7 @@ export interface RouterOptions {
   retries?: number;
   /** Per-attempt timeout in ms (default 10 s). */
   dialTimeoutMs?: number;
+  /** Where dial attempts and failures are logged (default: nowhere). */
   logger?: Logger;
   /** The chain, looked up at every dial (late binding). */
   chain?: () => Chain | undefined;
@@ -171,6 +172,7 @@ function mappedList(v: string | string[] | undefined): string[] {
 export class DefaultRouter implements Router {
   readonly #opts: RouterOptions & { retries: number; dialTimeoutMs: number; logger: Logger };
 
+  /** A router with `opts` (no retries and a 10 s dial timeout by default). */
   constructor(opts: RouterOptions = {}) {
     this.#opts = {
       ...opts,
@@ -181,6 +183,7 @@ export class DefaultRouter implements Router {
   }
 
   /**
+   * Dials `addr` (`host:port`) over `network`: bypass, hosts/resolver, then the chain or a direct dial, with retries.
    * @throws {PolicyError} when the service bypass rejects the target (by its name or an address it resolves to), or
    *   the target is this process's own listening address and the service guards against that
    * @throws {DialError} naming the target (or failing node) when every attempt fails, or the request loops

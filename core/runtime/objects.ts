@@ -10,7 +10,7 @@ import type { Logger } from "../log.ts";
 import type { Registries } from "../registries.ts";
 import { Admission } from "../routing/admission.ts";
 import { authEntries, readAuthFile, StaticAuthenticator, warnEmptyPasswords } from "../routing/auth.ts";
-import { Bypass, type BypassChecker, BypassGroup } from "../routing/bypass.ts";
+import { Bypass, namedBypass } from "../routing/bypass.ts";
 import { HostMapper } from "../routing/hosts.ts";
 import { type NameserverOptions, Resolver } from "../routing/resolver.ts";
 import { DefaultRouter } from "../routing/router.ts";
@@ -65,15 +65,6 @@ export interface ObjectBuildContext {
 interface LiveKind<T> {
   registry: (reg: Registries) => Registry<T>;
   build: (cfg: NamedObject, ctx: ObjectBuildContext) => Promise<T>;
-}
-
-/**
- * The named bypasses as one checker (GOST's group rule), looked up now; undefined when none exists.
- */
-export function namedBypass(names: string[], reg: Registries): BypassChecker | undefined {
-  const found = names.map((n) => reg.bypasses.get(n)).filter((b) => b !== undefined);
-  if (!found.length) return undefined;
-  return found.length === 1 ? found[0] : new BypassGroup(found);
 }
 
 /**

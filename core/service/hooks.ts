@@ -14,10 +14,15 @@ export type HookPhase = "pre-up" | "post-up" | "pre-down" | "post-down";
 
 /** The hook lists of one service. */
 export interface Hooks {
+  /** Commands run before the service listens. */
   preUp: string[];
+  /** Commands run once it listens. */
   postUp: string[];
+  /** Commands run before it closes. */
   preDown: string[];
+  /** Commands run once it closed. */
   postDown: string[];
+  /** How long one command may run before it is killed, in ms. */
   timeoutMs: number;
 }
 

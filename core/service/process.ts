@@ -1,5 +1,5 @@
 /**
- * `--` process groups (GOST-REFERENCE §3.4): the parent runs each argv group as its own child gost.ts process,
+ * `--` process groups (README, "Command line"): the parent runs each argv group as its own child gost.ts process,
  * re-executing itself the way it was started (`deno run main.ts`, `deno run <URL>`, the bundle, or a compiled
  * binary), with `_GOST_ID` set. It forwards SIGINT/SIGTERM/SIGHUP, passes child output through, and when one
  * child exits it stops the others and exits with that child's code. Children watch their parent and exit when it

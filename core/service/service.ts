@@ -18,8 +18,11 @@ import { ServiceStatus } from "./status.ts";
 
 /** What a conn hook learns when a connection ends. */
 export interface ConnResult {
+  /** Bytes read from the client. */
   inputBytes: number;
+  /** Bytes written to the client. */
   outputBytes: number;
+  /** How long the connection lasted, in ms. */
   durationMs: number;
   /** The handler's error, when it ended with one. */
   error?: unknown;
@@ -31,15 +34,21 @@ export interface ConnResult {
 
 /** Watches every connection of a service (metrics, handler observers). Must not throw or block. */
 export interface ConnHook {
+  /** A connection was accepted and is about to be handled. */
   open(ctx: ConnContext): void;
+  /** The connection ended; `result` says how. */
   close(ctx: ConnContext, result: ConnResult): void;
 }
 
 /** Everything a service is built from. */
 export interface ServiceOptions {
+  /** The service's name. */
   name: string;
+  /** Where conns come from, already bound (`init()` done); closed with the service. */
   listener: Listener;
+  /** What serves each conn. */
   handler: Handler;
+  /** The service's logger; each conn logs through a child. */
   logger: Logger;
   /** Counted stats (`enableStats`); absent when off. */
   stats?: Stats;
@@ -65,10 +74,15 @@ const RESOURCE_LOG_NOTE = "5-250 ms until fds are free";
  * await svc.close();
  */
 export class Service implements AsyncDisposable {
+  /** The service's name. */
   readonly name: string;
+  /** State and events, as GOST's API shows them. */
   readonly status: ServiceStatus;
+  /** Counters, when stats are enabled. */
   readonly stats: Stats | undefined;
+  /** The service's listener. */
   readonly listener: Listener;
+  /** The service's handler. */
   readonly handler: Handler;
   readonly #logger: Logger;
   readonly #admit?: (clientAddr: string) => boolean;
@@ -82,6 +96,7 @@ export class Service implements AsyncDisposable {
   #closing: Promise<void> | null = null;
   #wakeBackoff: (() => void) | null = null;
 
+  /** A service built from `opts`, state `running`; call `serve()` to accept. */
   constructor(opts: ServiceOptions) {
     this.name = opts.name;
     this.listener = opts.listener;
@@ -288,6 +303,7 @@ export class Service implements AsyncDisposable {
     if (this.#hooks) await runHooks("post-down", this.#hooks.postDown, this.#hooks.timeoutMs, this.#logger);
   }
 
+  /** Closes the service (`await using`). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -7,10 +7,15 @@ import { type Conn, ConnWrapper, nextDatagram } from "../conn.ts";
 
 /** The stats JSON object GOST reports. */
 export interface StatsSnapshot {
+  /** Connections accepted. */
   totalConns: number;
+  /** Connections open now. */
   currentConns: number;
+  /** Connections that ended with a server error. */
   totalErrs: number;
+  /** Bytes read from clients. */
   inputBytes: number;
+  /** Bytes written to clients. */
   outputBytes: number;
 }
 
@@ -20,10 +25,15 @@ export interface StatsSnapshot {
  * const s = new Stats(); s.totalConns++; s.toJSON().totalConns // 1
  */
 export class Stats {
+  /** Connections accepted. */
   totalConns = 0;
+  /** Connections open now. */
   currentConns = 0;
+  /** Connections that ended with a server error. */
   totalErrs = 0;
+  /** Bytes read from clients. */
   inputBytes = 0;
+  /** Bytes written to clients. */
   outputBytes = 0;
   /** With `resetTraffic`, reading bytes returns the delta and zeroes them (GOST's semantics). */
   resetTraffic = false;
@@ -63,6 +73,7 @@ export class CountingConn extends ConnWrapper {
   output = 0;
   #open = true;
 
+  /** Counts `inner`'s traffic, and in `stats` when given (+1 total and current now). */
   constructor(inner: Conn, stats?: Stats) {
     super(inner);
     this.#stats = stats;
@@ -73,12 +84,15 @@ export class CountingConn extends ConnWrapper {
   }
   // Reads and writes count in callbacks made once per conn, not in async methods: an idle relay keeps a read
   // pending for its lifetime, and a suspended async method would hold its frame all along.
+  /** Reads and counts the bytes as input. */
   override read(p: Uint8Array): Promise<number | null> {
     return this.inner.read(p).then(this.#countIn);
   }
+  /** Reads the next datagram and counts it as input. */
   override readDatagram(): Promise<Uint8Array | null> {
     return nextDatagram(this.inner).then(this.#countDatagramIn);
   }
+  /** Writes and counts the bytes as output. */
   override write(p: Uint8Array): Promise<number> {
     return this.inner.write(p).then(this.#countOut);
   }

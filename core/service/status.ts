@@ -8,7 +8,9 @@ export type ServiceState = "running" | "ready" | "failed" | "closed";
 
 /** One status event: unix seconds and a message. */
 export interface StatusEvent {
+  /** When it happened, in unix seconds. */
   time: number;
+  /** What happened. */
   msg: string;
 }
 
@@ -25,12 +27,14 @@ export type StateListener = (state: ServiceState, msg: string) => void;
  * st.setState("ready"); // adds the event "service service-0 is ready"
  */
 export class ServiceStatus {
+  /** When the status was made, in unix seconds. */
   readonly createTime: number = Math.floor(Date.now() / 1000);
   #state: ServiceState = "running";
   readonly #events: StatusEvent[] = [];
   readonly #name: string;
   readonly #listeners = new Set<StateListener>();
 
+  /** The status of service `name`, state `running`. */
   constructor(name: string) {
     this.#name = name;
   }

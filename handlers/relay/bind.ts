@@ -1,10 +1,10 @@
 /**
  * Relay BIND. Off unless `bind=true` (Forbidden). Over UDP (flag 0x80 or Network udp) it is GOST's UDP association,
  * used by GOST clients for SOCKS5 UDP through a relay hop and by `rudp`: the server listens on the requested UDP
- * address, answers OK + Addr(bound address) at once, then the stream carries UDP-tun frames (GOST-WIRE.md §1.5):
- * client → server frames name the destination, server → client frames name the source. A destination the service's
- * rules refuse (bypass, this process's own listeners) is dropped, logged at debug, as the router would refuse a dial.
- * Over TCP the stream becomes an smux session (`rtcp`, bind_mux.ts).
+ * address, answers OK + Addr(bound address) at once, then the stream carries UDP-tun frames
+ * (docs/wire.md, "SOCKS5 UDP-tun"): client → server frames name the destination, server → client frames name the
+ * source. A destination the service's rules refuse (bypass, this process's own listeners) is dropped, logged at debug,
+ * as the router would refuse a dial. Over TCP the stream becomes an smux session (`rtcp`, bind_mux.ts).
  * @module
  */
 import { addrString, closeQuietly, type Conn, writeFull } from "../../core/conn.ts";

@@ -1,7 +1,7 @@
 /**
- * The client side of relay BIND (GOST-WIRE §2.4–2.5), what `rtcp`/`rudp` use when the last chain node is `relay`:
- * the request `BIND [| FUDP]` with `[UserAuth]`, `Network`, `Addr(bind address)` goes out at once and the answer
- * (OK + Addr(bound address)) is awaited within `connectTimeout`. Then:
+ * The client side of relay BIND (docs/wire.md, "Relay BIND"), what `rtcp`/`rudp` use when the last chain node is
+ * `relay`: the request `BIND [| FUDP]` with `[UserAuth]`, `Network`, `Addr(bind address)` goes out at once and the
+ * answer (OK + Addr(bound address)) is awaited within `connectTimeout`. Then:
  * - `tcp`: the stream becomes an smux session in which we are the server role; every stream the relay server opens
  *   is one inbound peer and starts with a relay response naming it.
  * - `udp`: the stream carries UDP-tun frames naming each peer (the SOCKS5 UDP-tun format); each peer becomes a

@@ -1,7 +1,7 @@
 /**
- * Relay BIND over TCP (GOST-WIRE §2.5), what `rtcp` through a relay node asks for: listen on the requested address
- * (empty host = every interface), answer OK + Addr(the listen address) at once, then turn the connection into an
- * smux session in which the relay server is the client role. Each inbound peer gets a stream that starts with a
+ * Relay BIND over TCP (docs/wire.md, "Relay BIND"), what `rtcp` through a relay node asks for: listen on the requested
+ * address (empty host = every interface), answer OK + Addr(the listen address) at once, then turn the connection into
+ * an smux session in which the relay server is the client role. Each inbound peer gets a stream that starts with a
  * relay response `01 00 | FEALEN | Addr(peer)`, then raw bytes. Streams the client opens are closed at once.
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * UDP over a relay stream: a buffered frame reader and the datagram conn that speaks `[len u16][datagram]` frames
- * (GOST-WIRE.md §2.4). Both sides of CONNECT with the UDP flag use it; the BIND association reads UDP-tun frames
- * through the same {@link FrameReader}.
+ * (docs/wire.md, "Relay UDP"). Both sides of CONNECT with the UDP flag use it; the BIND association reads UDP-tun
+ * frames through the same {@link FrameReader}.
  * @module
  */
 import { type Conn, writeFull } from "../../core/conn.ts";

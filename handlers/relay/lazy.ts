@@ -1,7 +1,7 @@
 /**
- * The relay protocol's lazy headers (GOST-WIRE.md §2.3): the server holds its OK response back until the first
- * bytes it sends to the client, the client holds its request back until the first bytes it sends to the server
- * and checks the response on its first read.
+ * The relay protocol's lazy headers (docs/wire.md, "Relay lazy headers"): the server holds its OK response back until
+ * the first bytes it sends to the client, the client holds its request back until the first bytes it sends to the
+ * server and checks the response on its first read.
  * @module
  */
 import { HandshakeReader } from "../../core/bufio.ts";

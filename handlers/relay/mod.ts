@@ -1,5 +1,5 @@
 /**
- * GOST's relay protocol (GOST-WIRE.md §2), both sides: the `relay` handler (server) and the `relay` connector
+ * GOST's relay protocol (docs/wire.md, "Relay"), both sides: the `relay` handler (server) and the `relay` connector
  * (client), wire-compatible with GOST v3.
  *
  * Handler metadata:

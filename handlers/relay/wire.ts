@@ -1,5 +1,5 @@
 /**
- * GOST relay wire format (GOST-WIRE.md §2; go-gost/relay): requests, responses, features, and the two UDP frame
+ * GOST relay wire format (docs/wire.md, "Relay"; go-gost/relay): requests, responses, features, and the two UDP frame
  * formats. Encoders return the exact bytes; readers take a {@link HandshakeReader} and throw
  * {@link HandshakeError}s on malformed input. Shared by the handler and the connector.
  * @module
@@ -260,8 +260,8 @@ export function encodeDatagramHeader(len: number): Uint8Array {
 }
 
 /**
- * Encodes the header of a UDP-tun frame (UDP over BIND/associate, GOST-WIRE.md §1.5): `RSV = data length | FRAG =
- * 0xFF | Addr`; the DATA follows.
+ * Encodes the header of a UDP-tun frame (UDP over BIND/associate, docs/wire.md, "Relay BIND"): `RSV = data length |
+ * FRAG = 0xFF | Addr`; the DATA follows.
  * @throws {RangeError} when `dataLen` exceeds 65535 or the address is invalid
  */
 export function encodeTunHeader(host: string, port: number, dataLen: number): Uint8Array {

@@ -1,11 +1,11 @@
 /**
  * The client side of remote port forwarding through a SOCKS5 server (what `rtcp`/`rudp` use when the last chain
  * node is `socks5`), as GOST's connector does:
- * - `tcp`: MBIND (CMD 0xF2, GOST-WIRE §1.4). After the reply the stream becomes an smux session in which we are the
- *   server role; the SOCKS server opens one stream per inbound connection and starts it with a SOCKS5 reply naming
- *   the peer. Every connection shares the one tunnel.
- * - `udp`: UDP-tun bind mode (CMD 0xF3 with port ≠ 0, GOST-WIRE §1.5). The server listens on that UDP port and
- *   the stream carries UDP-tun frames naming each peer; each peer becomes a datagram session.
+ * - `tcp`: MBIND (CMD 0xF2, docs/wire.md, "SOCKS5 MBIND"). After the reply the stream becomes an smux session in which
+ *   we are the server role; the SOCKS server opens one stream per inbound connection and starts it with a SOCKS5 reply
+ *   naming the peer. Every connection shares the one tunnel.
+ * - `udp`: UDP-tun bind mode (CMD 0xF3 with port ≠ 0, docs/wire.md, "SOCKS5 UDP-tun"). The server listens on that UDP
+ *   port and the stream carries UDP-tun frames naming each peer; each peer becomes a datagram session.
  * @module
  */
 import { HandshakeReader } from "../../core/bufio.ts";
@@ -90,8 +90,8 @@ async function readPeerReply(stream: MuxStream): Promise<{ conn: Conn; peer: Den
 }
 
 /**
- * Datagrams over a UDP-tun stream (`LEN u16 | 0xFF | ADDR | DATA`, GOST-WIRE §1.5), each naming its peer: the
- * source on receive, the destination on send. GOST's relay UDP BIND uses the same frames.
+ * Datagrams over a UDP-tun stream (`LEN u16 | 0xFF | ADDR | DATA`, docs/wire.md, "SOCKS5 UDP-tun"), each naming its
+ * peer: the source on receive, the destination on send. GOST's relay UDP BIND uses the same frames.
  */
 export class UdpTunTransport implements PacketTransport {
   readonly #conn: Conn;

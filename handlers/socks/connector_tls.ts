@@ -1,8 +1,8 @@
 /**
- * TLS client over any {@link Conn}, for GOST's SOCKS5 methods 0x80/0x82 (GOST-WIRE §1.3): the TLS handshake runs
- * on the conn that already carried the greeting. `Deno.startTls` only takes a `Deno.TcpConn`, and the conn may be a
- * PrefixConn or a stream through earlier hops, so this uses `node:tls` over a Duplex that reads and writes the conn.
- * Not on the hot path of plain SOCKS: only conns whose server picked a TLS method go through it.
+ * TLS client over any {@link Conn}, for GOST's SOCKS5 methods 0x80/0x82 (docs/wire.md, "SOCKS5 TLS methods"): the TLS
+ * handshake runs on the conn that already carried the greeting. `Deno.startTls` only takes a `Deno.TcpConn`, and the
+ * conn may be a PrefixConn or a stream through earlier hops, so this uses `node:tls` over a Duplex that reads and
+ * writes the conn. Not on the hot path of plain SOCKS: only conns whose server picked a TLS method go through it.
  * @module
  */
 import { Buffer } from "node:buffer";

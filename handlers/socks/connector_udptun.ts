@@ -1,6 +1,7 @@
 /**
- * The client side of GOST's UDP-tun (SOCKS5 CMD 0xF3, GOST-WIRE §1.5): after the reply, the TCP stream carries
- * datagram frames `LEN u16 | 0xFF | ADDR | DATA` both ways. This is what GOST's own socks5 connector uses for UDP.
+ * The client side of GOST's UDP-tun (SOCKS5 CMD 0xF3, docs/wire.md, "SOCKS5 UDP-tun"): after the reply, the TCP stream
+ * carries datagram frames `LEN u16 | 0xFF | ADDR | DATA` both ways. This is what GOST's own socks5 connector uses for
+ * UDP.
  * @module
  */
 import { HandshakeReader } from "../../core/bufio.ts";

@@ -1,5 +1,6 @@
 /**
- * The SOCKS4/4a client (`socks4`, `socks4a` connectors): one CONNECT request, one 8-byte reply (GOST-WIRE §1.1).
+ * The SOCKS4/4a client (`socks4`, `socks4a` connectors): one CONNECT request, one 8-byte reply
+ * (docs/wire.md, "SOCKS4 and SOCKS4a").
  * @module
  */
 import { lookup } from "node:dns/promises";

@@ -1,6 +1,6 @@
 /**
  * The SOCKS5 client (`socks5`, `socks` connectors): greeting, method (GOST's TLS methods included), RFC 1929 auth,
- * then CONNECT, UDP ASSOCIATE or GOST's UDP-tun (GOST-WIRE §1.2, §1.3, §1.5; RFC 1928, RFC 1929).
+ * then CONNECT, UDP ASSOCIATE or GOST's UDP-tun (docs/wire.md, "SOCKS5" and its subsections; RFC 1928, RFC 1929).
  * @module
  */
 import { HandshakeReader } from "../../core/bufio.ts";

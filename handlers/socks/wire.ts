@@ -1,7 +1,7 @@
 /**
- * SOCKS4/4a and SOCKS5 wire formats (GOST-WIRE.md §0, §1.1, §1.2; RFC 1928, RFC 1929): encoders return the exact
- * bytes, readers take a {@link HandshakeReader} and throw {@link HandshakeError}s on malformed input. Shared by the
- * server handlers and the connectors (connector_*.ts).
+ * SOCKS4/4a and SOCKS5 wire formats (docs/wire.md, "Address block", "SOCKS4 and SOCKS4a", "SOCKS5"; RFC 1928,
+ * RFC 1929): encoders return the exact bytes, readers take a {@link HandshakeReader} and throw {@link HandshakeError}s
+ * on malformed input. Shared by the server handlers and the connectors (connector_*.ts).
  * @module
  */
 import type { HandshakeReader } from "../../core/bufio.ts";
@@ -21,7 +21,7 @@ export const Socks4Cmd = { Connect: 0x01, Bind: 0x02 } as const;
 export const Socks4Reply = { Granted: 0x5a, Failed: 0x5b, Blocked: 0x5c, AuthFailed: 0x5d } as const;
 /** SOCKS5 methods (0x80/0x82 are GOST's TLS extensions). */
 export const Method = { NoAuth: 0x00, UserPass: 0x02, Tls: 0x80, TlsAuth: 0x82, NoAcceptable: 0xff } as const;
-/** SOCKS5 commands (0xF2 is GOST's MBIND, GOST-WIRE §1.4; 0xF3 GOST's UDP-tun, §1.5). */
+/** SOCKS5 commands (0xF2 is GOST's MBIND, 0xF3 GOST's UDP-tun: docs/wire.md, "SOCKS5 MBIND", "SOCKS5 UDP-tun"). */
 export const Cmd = { Connect: 0x01, Bind: 0x02, UdpAssociate: 0x03, MuxBind: 0xf2, UdpTun: 0xf3 } as const;
 /** SOCKS5 reply codes. */
 export const Rep = {
@@ -321,7 +321,7 @@ export function decodeUdpHeader(b: Uint8Array): { frag: number; addr: SocksAddr;
   return { frag: b[2], addr, dataOffset: end };
 }
 
-// ---- GOST UDP-tun (CMD 0xF3) frames over the TCP stream, GOST-WIRE §1.5 ----
+// ---- GOST UDP-tun (CMD 0xF3) frames over the TCP stream, docs/wire.md, "SOCKS5 UDP-tun" ----
 
 /** FRAG value GOST writes in UDP-tun frames. */
 export const UDP_TUN_FRAG = 0xff;

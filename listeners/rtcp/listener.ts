@@ -10,9 +10,8 @@
 import { addrString, closeQuietly, type Conn, joinHostPort, type Network } from "../../core/conn.ts";
 import { errorMessage } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import { type Listener, ListenerClosedError, type ListenerOptions } from "../../core/plugin.ts";
+import { type DialOptions, type Listener, ListenerClosedError, type ListenerOptions } from "../../core/plugin.ts";
 import { parseListenAddr } from "../addr.ts";
-import type { BindOptions } from "../rudp/packet_listener.ts";
 import { TcpListener } from "../tcp/listener.ts";
 import { UdpListener } from "../udp/listener.ts";
 
@@ -40,7 +39,7 @@ export class RemoteListener implements Listener {
   }
 
   /** Options passed to `router.bind` (rudp adds its UDP session settings). */
-  protected bindOptions(): BindOptions {
+  protected bindOptions(): DialOptions {
     return {};
   }
 

@@ -58,7 +58,7 @@ function memConn(data: Uint8Array, chunk = 3): Conn & { written: number[] } {
 
 const reader = (bytes: Uint8Array, chunk = 3) => new HandshakeReader(memConn(bytes, chunk));
 
-// CONNECT example.com:443 without auth, as GOST-WIRE.md §2.3 prints it
+// CONNECT example.com:443 without auth, as docs/wire.md ("Relay request and response") prints it
 const EXAMPLE_443 = b(1, 1, 0, 0x12, 2, 0, 0x0f, 3, 0x0b, "example.com", 0x01, 0xbb);
 
 Deno.test("relay request codec encodes CONNECT to a domain exactly as GOST's connector", async () => {

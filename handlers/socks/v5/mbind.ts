@@ -1,10 +1,10 @@
 /**
- * GOST's SOCKS5 MBIND (CMD 0xF2, GOST-WIRE §1.4): the server side of `rtcp` through a SOCKS5 node. Listen on the
- * requested address, answer with this connection's local IP and the listening port, then turn the connection into
- * an smux session in which we are the client role: every inbound peer gets a stream of its own, started with a
- * SOCKS5 reply naming the peer (omitted with `comp`, for GOST v2 clients), then relayed. Streams the client opens
- * are closed at once. The listener lives as long as the session: the client leaving, a keepalive timeout or a
- * malformed frame closes both.
+ * GOST's SOCKS5 MBIND (CMD 0xF2, docs/wire.md, "SOCKS5 MBIND"): the server side of `rtcp` through a SOCKS5 node. Listen
+ * on the requested address, answer with this connection's local IP and the listening port, then turn the connection
+ * into an smux session in which we are the client role: every inbound peer gets a stream of its own, started with a
+ * SOCKS5 reply naming the peer (omitted with `comp`, for GOST v2 clients), then relayed. Streams the client opens are
+ * closed at once. The listener lives as long as the session: the client leaving, a keepalive timeout or a malformed
+ * frame closes both.
  * @module
  */
 import { addrString, closeQuietly } from "../../../core/conn.ts";

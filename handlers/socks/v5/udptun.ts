@@ -1,5 +1,5 @@
 /**
- * GOST's SOCKS5 UDP-tun (CMD 0xF3, GOST-WIRE §1.5): UDP carried on the TCP connection as frames
+ * GOST's SOCKS5 UDP-tun (CMD 0xF3, docs/wire.md, "SOCKS5 UDP-tun"): UDP carried on the TCP connection as frames
  * `LEN u16 | 0xFF | ADDR | DATA`. GOST's own socks5 client uses it for all UDP.
  * - Relay mode (request port 0, needs `udp`): each client frame names a destination; every destination gets its
  *   own datagram conn from the router (so chains and bypass apply, as for ASSOCIATE) and its replies come back as

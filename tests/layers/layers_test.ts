@@ -1,0 +1,165 @@
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { analyze, extractImports, folderOf, layerOf, LAYERS, resolveSpecifier } from "./check.ts";
+
+Deno.test("layer analysis finds a cycle and gives one path through it", () => {
+  const a = analyze({
+    "core/log.ts": ["core/log_rotate.ts", "core/errors.ts"],
+    "core/log_rotate.ts": [{ to: "core/log.ts", typeOnly: true }],
+    "core/errors.ts": [],
+  });
+  equal(a.cycles.length, 1);
+  deepEqual(a.cycles[0].files, ["core/log.ts", "core/log_rotate.ts"]);
+  deepEqual(a.cycles[0].path, ["core/log.ts", "core/log_rotate.ts", "core/log.ts"]);
+  deepEqual(a.violations, []);
+});
+
+Deno.test("layer analysis finds a cycle of three files", () => {
+  const a = analyze({
+    "core/observe/metrics.ts": ["core/registries.ts"],
+    "core/registries.ts": ["core/routing/chain.ts"],
+    "core/routing/chain.ts": ["core/observe/metrics.ts"],
+  });
+  equal(a.cycles.length, 1);
+  deepEqual(a.cycles[0].path, [
+    "core/observe/metrics.ts",
+    "core/registries.ts",
+    "core/routing/chain.ts",
+    "core/observe/metrics.ts",
+  ]);
+  // chain.ts (routing) -> metrics.ts (api+observe) goes up
+  deepEqual(a.violations.map((v) => [v.from, v.to]), [["core/routing/chain.ts", "core/observe/metrics.ts"]]);
+});
+
+Deno.test("layer analysis finds an upward import without a cycle", () => {
+  const a = analyze({
+    "core/config/build.ts": [{ to: "core/runtime/objects.ts", line: 21 }],
+    "core/runtime/objects.ts": ["core/config/schema.ts"],
+    "core/config/schema.ts": [],
+  });
+  deepEqual(a.cycles, []);
+  equal(a.violations.length, 1);
+  deepEqual(a.violations[0], {
+    from: "core/config/build.ts",
+    fromLayer: "config",
+    to: "core/runtime/objects.ts",
+    toLayer: "runtime",
+    typeOnly: false,
+    line: 21,
+  });
+});
+
+Deno.test("layer analysis: only the app layer imports handlers/ and listeners/, which import core up to runtime", () => {
+  const a = analyze({
+    "main.ts": ["handlers/mod.ts", "listeners/mod.ts", "core/app.ts"],
+    "core/app.ts": ["handlers/mod.ts"],
+    "core/api/app.ts": ["handlers/mod.ts"],
+    "handlers/mod.ts": ["core/registries.ts", "core/conn.ts", "listeners/tcp/listener.ts"],
+    "listeners/mod.ts": ["core/observe/metrics.ts"],
+    "listeners/tcp/listener.ts": [],
+    "core/registries.ts": [],
+    "core/conn.ts": [],
+    "core/observe/metrics.ts": [],
+  });
+  deepEqual(a.violations.map((v) => [v.from, v.to]), [
+    ["core/api/app.ts", "handlers/mod.ts"],
+    ["listeners/mod.ts", "core/observe/metrics.ts"],
+  ]);
+});
+
+Deno.test("layer analysis passes a clean graph", () => {
+  const a = analyze(
+    new Map([
+      ["main.ts", ["core/app.ts", "handlers/mod.ts"]],
+      ["core/app.ts", ["core/runtime/runtime.ts", "core/api/server.ts"]],
+      ["core/api/server.ts", ["core/runtime/runtime.ts", "core/observe/metrics.ts"]],
+      ["core/observe/metrics.ts", ["core/registries.ts"]],
+      ["core/runtime/runtime.ts", ["core/config/build.ts", "core/registries.ts"]],
+      ["core/config/build.ts", ["core/service/service.ts", "core/log.ts"]],
+      ["core/service/service.ts", ["core/routing/router.ts"]],
+      ["core/routing/router.ts", ["core/relay.ts", "core/conn.ts"]],
+      ["core/log.ts", ["core/errors.ts"]],
+      ["handlers/mod.ts", ["core/registries.ts", "listeners/tcp/listener.ts"]],
+      ["listeners/tcp/listener.ts", ["core/accept.ts"]],
+    ]),
+  );
+  deepEqual(a.cycles, []);
+  deepEqual(a.folderCycles, []);
+  deepEqual(a.violations, []);
+  deepEqual(a.unclassified, []);
+  equal(a.files, 11);
+});
+
+Deno.test("layer analysis reports files no layer claims", () => {
+  const a = analyze({ "core/app.ts": ["core/version.ts"], "core/version.ts": [] });
+  deepEqual(a.unclassified, ["core/version.ts"]);
+  deepEqual(a.violations, []);
+});
+
+Deno.test("layer analysis finds a cycle between folders with no file cycle", () => {
+  const a = analyze({
+    "listeners/rtcp/listener.ts": ["listeners/rudp/packet_listener.ts"],
+    "listeners/rudp/listener.ts": ["listeners/rtcp/listener.ts"],
+    "listeners/rudp/packet_listener.ts": [],
+  });
+  deepEqual(a.cycles, []);
+  equal(a.folderCycles.length, 1);
+  deepEqual(a.folderCycles[0].folders, ["listeners/rtcp/", "listeners/rudp/"]);
+  deepEqual(a.folderCycles[0].path.map((h) => h.via), [
+    { from: "listeners/rtcp/listener.ts", to: "listeners/rudp/packet_listener.ts" },
+    { from: "listeners/rudp/listener.ts", to: "listeners/rtcp/listener.ts" },
+  ]);
+  equal(folderOf("core/api/dashboard/routes.ts"), "core/api/");
+  equal(folderOf("core/log.ts"), "core/log.ts");
+});
+
+Deno.test("layer check classifies files by the layer order", () => {
+  equal(layerOf("core/errors.ts")?.name, "contracts");
+  equal(layerOf("core/log_rotate.ts")?.name, "net");
+  equal(layerOf("core/loggers.ts")?.name, "net");
+  equal(layerOf("core/mux/frame.ts")?.name, "net");
+  equal(layerOf("core/registries.ts")?.name, "runtime");
+  equal(layerOf("core/api/dashboard/routes.ts")?.name, "api+observe");
+  equal(layerOf("listeners/tcp/listener.ts")?.name, "plugins");
+  equal(layerOf("mod.ts")?.name, "app");
+  equal(layerOf("core/logx/a.ts"), undefined);
+  ok(LAYERS.findIndex((l) => l.name === "contracts") < LAYERS.findIndex((l) => l.name === "app"));
+});
+
+Deno.test("layer check reads imports, exports-from and dynamic imports, not comments", () => {
+  const src = [
+    `import { a, type B } from "./a.ts";`,
+    `import type { C } from "../c.ts";`,
+    `import {`,
+    `  d,`,
+    `  e,`,
+    `} from "./d.ts";`,
+    `import * as ns from "./ns.ts";`,
+    `import def, { f } from "./def.ts";`,
+    `import "./side.ts";`,
+    `export { g } from "./g.ts";`,
+    `export type { H } from "./h.ts";`,
+    `export * from "./all.ts";`,
+    `import { type I, type J } from "./types.ts";`,
+    `// import { no } from "./comment.ts";`,
+    `/* export * from "./block.ts"; */`,
+    `const url = "http://x/"; const re = /\\/\\*/; const later = () => import("npm:lazy@1");`,
+    `export const x = 1;`,
+  ].join("\n");
+  const got = extractImports(src).map((i) => [i.specifier, i.typeOnly, i.dynamic, i.line]);
+  deepEqual(got, [
+    ["./a.ts", false, false, 1],
+    ["../c.ts", true, false, 2],
+    ["./d.ts", false, false, 3],
+    ["./ns.ts", false, false, 7],
+    ["./def.ts", false, false, 8],
+    ["./side.ts", false, false, 9],
+    ["./g.ts", false, false, 10],
+    ["./h.ts", true, false, 11],
+    ["./all.ts", false, false, 12],
+    ["./types.ts", true, false, 13],
+    ["npm:lazy@1", false, true, 16],
+  ]);
+  equal(resolveSpecifier("core/config/build.ts", "../runtime/objects.ts"), "core/runtime/objects.ts");
+  equal(resolveSpecifier("main.ts", "./core/app.ts"), "core/app.ts");
+  equal(resolveSpecifier("core/log.ts", "node:fs"), undefined);
+});
