@@ -39,7 +39,7 @@ export { formatConfig } from "./core/config/output.ts";
 export { registerHandlers, registerListeners };
 // Types the exports above name in their signatures (type-only: nothing more is loaded or run).
 export type { Registry } from "./core/registry.ts";
-export type { Chain, ChainNode, Hop } from "./core/routing/chain.ts";
+export type { Chain, ChainNode, ChainRoute, FirstNodeOpen, Hop } from "./core/routing/chain.ts";
 export type { BypassChecker } from "./core/routing/bypass.ts";
 export type { AdmissionChecker } from "./core/routing/admission.ts";
 export type { HostMapper } from "./core/routing/hosts.ts";
@@ -50,9 +50,7 @@ export type { ConfigPath, ConfigSource, LoadedConfig } from "./core/config/load.
 export type { Flags } from "./core/config/flags.ts";
 export type { KnownTypes } from "./core/config/from_cli.ts";
 export type { ResolvedConfig } from "./core/config/resolve.ts";
-export type { LoggerSet } from "./core/loggers.ts";
-export type { ChainRoute, FirstNodeOpen } from "./core/routing/chain.ts";
-export type { ServiceLoggerConfig } from "./core/loggers.ts";
+export type { LoggerSet, ServiceLoggerConfig } from "./core/loggers.ts";
 
 /** Registers every built-in listener and handler type into `reg`. */
 export function registerBuiltins(reg: Registries): void {

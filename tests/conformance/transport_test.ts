@@ -16,6 +16,7 @@ import { createRegistries } from "../../core/registries.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
 import { registerListeners } from "../../listeners/mod.ts";
 import { eventually } from "../helpers/wait.ts";
+import { readAll } from "../listeners/tls_fixtures.ts";
 
 /** Transports that are registered but cannot be run pairwise here, and why. */
 const SKIP: Record<string, string> = {
@@ -83,20 +84,6 @@ async function echoDatagrams(c: Conn): Promise<void> {
     if (d === null) return;
     await c.write(d);
   }
-}
-
-async function readAll(c: Conn): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  const buf = new Uint8Array(64 * 1024);
-  for (;;) {
-    const n = await c.read(buf);
-    if (n === null) break;
-    parts.push(buf.slice(0, n));
-  }
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let off = 0;
-  for (const p of parts) out.set(p, (off += p.length) - p.length);
-  return out;
 }
 
 /**
