@@ -3,7 +3,7 @@
  * services look up by name at use so the API can replace them without restarting anything (GOST's late binding).
  * @module
  */
-import type { ConnectorFactory, DialerFactory, HandlerFactory, ListenerFactory } from "./plugin.ts";
+import type { ConnectorFactory, DialerFactory, HandlerFactory, ListenerFactory } from "./contracts.ts";
 import { Registry } from "./registry.ts";
 import type { Authenticator } from "./routing/auth.ts";
 import type { AdmissionChecker } from "./routing/admission.ts";

@@ -8,13 +8,15 @@ import { register as auto } from "./auto/mod.ts";
 import { register as forward } from "./forward/mod.ts";
 import { register as http } from "./http/mod.ts";
 import { register as relay } from "./relay/mod.ts";
-import { register as socks } from "./socks/mod.ts";
+import { register as socks4 } from "./socks4/mod.ts";
+import { register as socks5 } from "./socks5/mod.ts";
 
 /** Registers every built-in handler type. */
 export function registerHandlers(reg: Registries): void {
   auto(reg);
   http(reg);
-  socks(reg);
+  socks4(reg);
+  socks5(reg);
   forward(reg);
   relay(reg);
   api(reg);

@@ -8,7 +8,7 @@ import { ConfigError, DialError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { LoggerSet } from "../loggers.ts";
 import { Metadata } from "../metadata.ts";
-import type { Handler, Listener, ServerTlsOptions } from "../plugin.ts";
+import type { Handler, Listener, ServerTlsOptions } from "../contracts.ts";
 import type { Registries } from "../registries.ts";
 import {
   type Authenticator,

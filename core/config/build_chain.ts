@@ -8,7 +8,7 @@ import { splitHostPort } from "../conn.ts";
 import { type ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { Metadata, parseDuration } from "../metadata.ts";
-import type { ClientAuth, ClientTlsOptions } from "../plugin.ts";
+import type { ClientAuth, ClientTlsOptions } from "../contracts.ts";
 import type { Registries } from "../registries.ts";
 import { type BypassChecker, Chain, type ChainNode, Hop } from "../routing/chain.ts";
 import { DEFAULT_SELECTOR, parseStrategy, type SelectorOptions } from "../routing/node_group.ts";

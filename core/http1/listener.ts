@@ -7,7 +7,7 @@
 import { acceptTcp, classifyAcceptError, ResourceExhaustedError } from "../accept.ts";
 import { closeQuietly, type Conn, splitHostPort } from "../conn.ts";
 import { ConfigError } from "../errors.ts";
-import { type Listener, ListenerClosedError } from "../plugin.ts";
+import { type Listener, ListenerClosedError } from "../contracts.ts";
 
 /** Where a built-in server listens: TCP or a unix socket. */
 export type ListenAddr = { hostname: string; port: number } | { path: string };

@@ -10,7 +10,7 @@
 import { closeQuietly, type Conn } from "../conn.ts";
 import { withDeadline } from "../deadline.ts";
 import { errorMessage, TimeoutError } from "../errors.ts";
-import type { ConnContext, Handler } from "../plugin.ts";
+import type { ConnContext, Handler } from "../contracts.ts";
 import { HttpStatusError } from "./head.ts";
 import { lingerClose, newReader, releaseReader } from "./reader.ts";
 import { DEFAULT_HTTP1_LIMITS, type Http1Limits } from "./limits.ts";

@@ -10,7 +10,7 @@ import { addrString, closeQuietly, type Conn, ConnWrapper } from "../conn.ts";
 import { timeout } from "../deadline.ts";
 import { errorMessage } from "../errors.ts";
 import { type Logger, nopLogger } from "../log.ts";
-import { type Listener, ListenerClosedError } from "../plugin.ts";
+import { type Listener, ListenerClosedError } from "../contracts.ts";
 import type { MuxSession } from "./session.ts";
 import type { MuxStream } from "./stream.ts";
 

@@ -13,7 +13,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import type { ConnContext } from "../plugin.ts";
+import type { ConnContext } from "../contracts.ts";
 import type { ConnHook, ConnResult } from "../service/service.ts";
 import type { Observer, ObserverEvent } from "./observer.ts";
 import { SendQueue } from "./observer.ts";

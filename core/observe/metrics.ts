@@ -26,7 +26,7 @@
  */
 import type { ManagedService } from "../registries.ts";
 import type { ServiceState } from "../service/status.ts";
-import type { ConnContext } from "../plugin.ts";
+import type { ConnContext } from "../contracts.ts";
 import { setChainNodeRecorder } from "../routing/chain_metrics.ts";
 import { type ConnHook, type ConnResult, Service } from "../service/service.ts";
 import { clientIP, liveTraffic, TrafficDelta } from "./traffic.ts";

@@ -4,7 +4,7 @@
  * member), so long-lived tunnels show up in metrics and observer ticks before they end.
  * @module
  */
-import type { ConnContext } from "../plugin.ts";
+import type { ConnContext } from "../contracts.ts";
 
 /** Bytes read from (input) and written to (output) the client. */
 export interface Traffic {

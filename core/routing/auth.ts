@@ -4,9 +4,9 @@
  */
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { Authenticator } from "../plugin.ts";
+import type { Authenticator } from "../contracts.ts";
 
-export type { Authenticator } from "../plugin.ts";
+export type { Authenticator } from "../contracts.ts";
 
 /** One `{username, password}` pair of the config. */
 export interface AuthEntry {

@@ -8,7 +8,7 @@
  */
 import { closeQuietly, type Conn, type Network } from "../conn.ts";
 import { AuthError, DialError, errorMessage, GostError, HandshakeError, TimeoutError } from "../errors.ts";
-import type { Connector, Dialer, DialOptions, Listener } from "../plugin.ts";
+import type { Connector, Dialer, DialOptions, Listener } from "../contracts.ts";
 import type { BypassChecker } from "./bypass.ts";
 import { recordChainNode } from "./chain_metrics.ts";
 import { type Node, NodeGroup, type SelectorOptions } from "./node_group.ts";

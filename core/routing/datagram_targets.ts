@@ -7,7 +7,7 @@
  */
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { DialOptions, Router } from "../plugin.ts";
+import type { DialOptions, Router } from "../contracts.ts";
 import { joinHostPort, splitHostPort } from "../conn.ts";
 import { canonicalHost } from "./canonical_host.ts";
 

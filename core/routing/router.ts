@@ -15,7 +15,7 @@
 import { addrString, closeQuietly, type Conn, joinHostPort, type Network, splitHostPort } from "../conn.ts";
 import { DialError, errorMessage, GostError, InvalidTargetError, PolicyError } from "../errors.ts";
 import { type Logger, nopLogger } from "../log.ts";
-import type { DialOptions, Listener, Router } from "../plugin.ts";
+import type { DialOptions, Listener, Router } from "../contracts.ts";
 import { dialUdp } from "../udp.ts";
 import { after, deadlineSignal } from "../deadline.ts";
 import { type BypassChecker, bypassesAny } from "./bypass.ts";

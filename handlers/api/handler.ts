@@ -14,7 +14,7 @@ import type { ApiTargetRef } from "../../core/api/target.ts";
 import { type Http1Limits, parseHttp1Limits } from "../../core/http1/limits.ts";
 import { Http1Handler } from "../../core/http1/serve.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { ConnContext, Handler, HandlerOptions } from "../../core/plugin.ts";
+import type { ConnContext, Handler, HandlerOptions } from "../../core/contracts.ts";
 
 /** The `api` handler's options: the usual ones plus the instance it serves. */
 export interface ApiHandlerOptions extends HandlerOptions {

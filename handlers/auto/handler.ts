@@ -6,10 +6,10 @@
 import { type Conn, PrefixConn } from "../../core/conn.ts";
 import { withDeadline } from "../../core/deadline.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { ConnContext, Handler, HandlerOptions } from "../../core/plugin.ts";
+import type { ConnContext, Handler, HandlerOptions } from "../../core/contracts.ts";
 import { HttpHandler } from "../http/handler.ts";
-import { Socks4Handler } from "../socks/v4.ts";
-import { Socks5Handler } from "../socks/v5/handler.ts";
+import { Socks4Handler } from "../socks4/handler.ts";
+import { Socks5Handler } from "../socks5/handler.ts";
 
 const DEFAULT_READ_TIMEOUT_MS = 15_000;
 

@@ -1,6 +1,6 @@
 /**
  * `auto` handler: HTTP, SOCKS4/4a and SOCKS5 on one port, chosen by the first byte. It passes its metadata to all
- * three (see handlers/http/mod.ts and handlers/socks/mod.ts for their keys).
+ * three (see handlers/http/mod.ts and handlers/socks4/mod.ts, handlers/socks5/mod.ts for their keys).
  *
  * | key | default | meaning |
  * |---|---|---|

@@ -6,7 +6,7 @@
  */
 import type { Conn, Network } from "../../core/conn.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { Connector } from "../../core/plugin.ts";
+import type { Connector } from "../../core/contracts.ts";
 
 /** Passes the conn through unchanged. */
 export class ForwardConnector implements Connector {

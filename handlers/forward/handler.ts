@@ -6,7 +6,7 @@
 import { closeQuietly, type Conn, type Network } from "../../core/conn.ts";
 import { ConfigError, DialError, errorMessage } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import { type ConnContext, dialOptions, type Handler, type HandlerOptions } from "../../core/plugin.ts";
+import { type ConnContext, dialOptions, type Handler, type HandlerOptions } from "../../core/contracts.ts";
 import type { Node } from "../../core/routing/node_group.ts";
 import { relay } from "../../core/relay.ts";
 

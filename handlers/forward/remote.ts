@@ -7,7 +7,7 @@
 import { ConfigError } from "../../core/errors.ts";
 import type { Conn } from "../../core/conn.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { ConnContext, Handler, HandlerOptions } from "../../core/plugin.ts";
+import type { ConnContext, Handler, HandlerOptions } from "../../core/contracts.ts";
 import { ForwardHandler } from "./handler.ts";
 
 /** The `rtcp` and `rudp` handlers. */

@@ -3,7 +3,7 @@
  * client sent after the head (already buffered by the reader) go first.
  * @module
  */
-import { dialOptions } from "../../core/plugin.ts";
+import { dialOptions } from "../../core/contracts.ts";
 import { closeQuietly, type Conn } from "../../core/conn.ts";
 import { DialError, errorMessage, PolicyError } from "../../core/errors.ts";
 import { relay } from "../../core/relay.ts";

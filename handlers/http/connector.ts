@@ -8,7 +8,7 @@ import { closeQuietly, type Conn, type Network, writeFull } from "../../core/con
 import { withDeadline } from "../../core/deadline.ts";
 import { AuthError, ConfigError, DialError, HandshakeError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { ClientPluginOptions, Connector, DialOptions } from "../../core/plugin.ts";
+import type { ClientPluginOptions, Connector, DialOptions } from "../../core/contracts.ts";
 import { DEFAULT_MAX_HEADER_BYTES, MAX_LINE_BYTES } from "./metadata.ts";
 import { newReader, readHead, releaseReader } from "./stream.ts";
 import { HeaderList, latin1Encode, parseResponseHead, serializeHead } from "./wire.ts";

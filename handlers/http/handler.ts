@@ -7,7 +7,7 @@ import { closeQuietly, type Conn } from "../../core/conn.ts";
 import { withDeadline } from "../../core/deadline.ts";
 import { AuthError, DialError, PolicyError, TimeoutError } from "../../core/errors.ts";
 import { Metadata } from "../../core/metadata.ts";
-import type { ConnContext, Handler, HandlerOptions } from "../../core/plugin.ts";
+import type { ConnContext, Handler, HandlerOptions } from "../../core/contracts.ts";
 import { authenticateRequest } from "./auth.ts";
 import { handleConnect } from "./connect.ts";
 import { forwardRequest } from "./forward.ts";

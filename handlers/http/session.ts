@@ -6,7 +6,7 @@
 import type { HandshakeReader } from "../../core/bufio.ts";
 import { closeQuietly, type Conn, splitHostPort, writeFull } from "../../core/conn.ts";
 import { DialError, errorMessage, PolicyError } from "../../core/errors.ts";
-import { type ConnContext, dialOptions, type HandlerOptions } from "../../core/plugin.ts";
+import { type ConnContext, dialOptions, type HandlerOptions } from "../../core/contracts.ts";
 import type { HttpMetadata } from "./metadata.ts";
 import type { UpstreamPool } from "./pool.ts";
 import { lingerClose, newReader, releaseReader } from "./stream.ts";

@@ -9,7 +9,7 @@
  */
 import { addrString, closeQuietly, type Conn, writeFull } from "../../core/conn.ts";
 import { BindError, errorMessage, PolicyError } from "../../core/errors.ts";
-import { dialOptions } from "../../core/plugin.ts";
+import { dialOptions } from "../../core/contracts.ts";
 import { DatagramTargets } from "../../core/routing/datagram_targets.ts";
 import { bindTcp } from "./bind_mux.ts";
 import { FrameReader } from "./frames.ts";

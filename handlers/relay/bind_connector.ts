@@ -17,9 +17,9 @@ import type { MuxConfig } from "../../core/mux/config.ts";
 import { MuxListener } from "../../core/mux/listener.ts";
 import { MuxSession } from "../../core/mux/session.ts";
 import type { MuxStream } from "../../core/mux/stream.ts";
-import type { ClientAuth, Listener } from "../../core/plugin.ts";
+import type { ClientAuth, Listener } from "../../core/contracts.ts";
 import { type BindOptions, PacketListener } from "../../listeners/rudp/packet_listener.ts";
-import { UdpTunTransport } from "../socks/connector_bind.ts";
+import { UdpTunTransport } from "../socks5/bind_connector.ts";
 import { Cmd, describeStatus, encodeRequest, type Feature, FLAG_UDP, NetworkId, readResponse, Status } from "./wire.ts";
 
 /** What {@link relayBind} needs from the connector. */

@@ -7,7 +7,7 @@ import { addrString, closeQuietly, type Conn, type Network, splitHostPort } from
 import { withDeadline } from "../../core/deadline.ts";
 import { DialError, errorMessage } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { ClientPluginOptions, Connector, DialOptions, Listener } from "../../core/plugin.ts";
+import type { ClientPluginOptions, Connector, DialOptions, Listener } from "../../core/contracts.ts";
 import { relayBind } from "./bind_connector.ts";
 import { DatagramFrameConn } from "./frames.ts";
 import { LazyRequestConn } from "./lazy.ts";

@@ -9,7 +9,7 @@ import { closeQuietly, type Conn } from "../../core/conn.ts";
 import { withDeadline } from "../../core/deadline.ts";
 import { AuthError, HandshakeError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { ConnContext, Handler, HandlerOptions } from "../../core/plugin.ts";
+import type { ConnContext, Handler, HandlerOptions } from "../../core/contracts.ts";
 import { bind } from "./bind.ts";
 import { connect, forward } from "./connect.ts";
 import { parseRelayHandlerMetadata, type RelayHandlerMetadata } from "./metadata.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import { type Conn, writeFull } from "../../core/conn.ts";
-import type { ConnContext, HandlerOptions } from "../../core/plugin.ts";
+import type { ConnContext, HandlerOptions } from "../../core/contracts.ts";
 import { LazyResponseConn } from "./lazy.ts";
 import type { RelayHandlerMetadata } from "./metadata.ts";
 import { encodeResponse, type Feature, type RequestFacts, Status } from "./wire.ts";

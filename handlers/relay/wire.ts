@@ -6,7 +6,7 @@
  */
 import type { HandshakeReader } from "../../core/bufio.ts";
 import { BadVersionError, HandshakeError } from "../../core/errors.ts";
-import { decodeAddr, encodeAddr } from "../socks/wire.ts";
+import { decodeAddr, encodeAddr } from "../socks5/wire.ts";
 
 /** The only protocol version. */
 export const VERSION = 0x01;

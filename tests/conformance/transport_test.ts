@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { type Conn, nextDatagram, writeFull } from "../../core/conn.ts";
 import { nopLogger } from "../../core/log.ts";
 import { Metadata } from "../../core/metadata.ts";
-import { type Dialer, type Listener, ListenerClosedError } from "../../core/plugin.ts";
+import { type Dialer, type Listener, ListenerClosedError } from "../../core/contracts.ts";
 import { createRegistries } from "../../core/registries.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
 import { registerListeners } from "../../listeners/mod.ts";

@@ -17,7 +17,7 @@ import {
   encodeUdpHeader,
   readMethodReply,
   readReply,
-} from "../../handlers/socks/wire.ts";
+} from "../../handlers/socks5/wire.ts";
 import { freePort, type GostProcess, startGost } from "../helpers/gost.ts";
 import { startDante, startMicrosocks } from "../helpers/peers.ts";
 import { curl, has } from "../helpers/run.ts";

@@ -3,7 +3,7 @@ import type { Conn } from "../../core/conn.ts";
 import { AuthError, DialError, HandshakeError, TimeoutError } from "../../core/errors.ts";
 import { nopLogger } from "../../core/log.ts";
 import { Metadata } from "../../core/metadata.ts";
-import type { ClientAuth } from "../../core/plugin.ts";
+import type { ClientAuth } from "../../core/contracts.ts";
 import { HttpConnector } from "../../handlers/http/connector.ts";
 import { HttpHandler } from "../../handlers/http/handler.ts";
 import { startTinyproxy } from "../helpers/peers.ts";

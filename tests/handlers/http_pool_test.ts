@@ -7,7 +7,7 @@ import { equal, ok, throws } from "node:assert/strict";
 import { Bypass } from "../../core/routing/bypass.ts";
 import { Chain, type ChainNode, Hop } from "../../core/routing/chain.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
-import type { HandlerOptions } from "../../core/plugin.ts";
+import type { HandlerOptions } from "../../core/contracts.ts";
 import { HttpHandler } from "../../handlers/http/handler.ts";
 import { UpstreamPool } from "../../handlers/http/pool.ts";
 import { HandshakeReader } from "../../core/bufio.ts";

@@ -3,7 +3,7 @@ import { closeQuietly, PrefixConn } from "../../core/conn.ts";
 import { AuthError, ConfigError } from "../../core/errors.ts";
 import { createLogger, MemorySink, nopLogger } from "../../core/log.ts";
 import { Metadata } from "../../core/metadata.ts";
-import type { Handler, HandlerOptions } from "../../core/plugin.ts";
+import type { Handler, HandlerOptions } from "../../core/contracts.ts";
 import { StaticAuthenticator } from "../../core/routing/auth.ts";
 import { DirectRouter } from "../../core/routing/router.ts";
 import { parseBasicCredentials } from "../../core/routing/auth.ts";

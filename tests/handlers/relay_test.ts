@@ -3,7 +3,7 @@ import { type Conn, joinHostPort } from "../../core/conn.ts";
 import { AuthError, DialError, HandshakeError, PolicyError } from "../../core/errors.ts";
 import { nopLogger } from "../../core/log.ts";
 import { Metadata, type MetadataRecord } from "../../core/metadata.ts";
-import type { ConnContext, DialOptions, Router } from "../../core/plugin.ts";
+import type { ConnContext, DialOptions, Router } from "../../core/contracts.ts";
 import { createRegistries } from "../../core/registries.ts";
 import { StaticAuthenticator } from "../../core/routing/auth.ts";
 import { NodeGroup } from "../../core/routing/node_group.ts";

@@ -2,10 +2,11 @@ import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { nopLogger } from "../../core/log.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
 import { createRegistries } from "../../core/registries.ts";
-import { register } from "../../handlers/socks/mod.ts";
-import { Socks4Handler } from "../../handlers/socks/v4.ts";
-import { Socks5Handler } from "../../handlers/socks/v5/handler.ts";
-import { encodeSocks4Request } from "../../handlers/socks/wire.ts";
+import { register as registerSocks4 } from "../../handlers/socks4/mod.ts";
+import { register as registerSocks5 } from "../../handlers/socks5/mod.ts";
+import { Socks4Handler } from "../../handlers/socks4/handler.ts";
+import { Socks5Handler } from "../../handlers/socks5/handler.ts";
+import { encodeSocks4Request } from "../../handlers/socks4/wire.ts";
 import { curl } from "../helpers/run.ts";
 import { httpOrigin } from "../helpers/servers.ts";
 import { startService } from "../helpers/service.ts";
@@ -123,9 +124,10 @@ Deno.test("socks4 handler closes a slow client after readTimeout", async () => {
   ok(took >= 250 && took < 1000, `closed after ${took} ms`);
 });
 
-Deno.test("socks mod registers socks4, socks4a, socks5 and socks", () => {
+Deno.test("socks4/ and socks5/ register socks4, socks4a, socks5 and socks", () => {
   const reg = createRegistries();
-  register(reg);
+  registerSocks4(reg);
+  registerSocks5(reg);
   const opts = { service: "s", logger: nopLogger, router: new DefaultRouter() };
   ok(reg.handlers.get("socks4")?.(opts) instanceof Socks4Handler);
   ok(reg.handlers.get("socks4a")?.(opts) instanceof Socks4Handler);

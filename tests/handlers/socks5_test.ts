@@ -3,10 +3,10 @@ import { HandshakeReader } from "../../core/bufio.ts";
 import { PrefixConn } from "../../core/conn.ts";
 import { nopLogger } from "../../core/log.ts";
 import { Metadata } from "../../core/metadata.ts";
-import type { ConnContext } from "../../core/plugin.ts";
+import type { ConnContext } from "../../core/contracts.ts";
 import { StaticAuthenticator } from "../../core/routing/auth.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
-import { Socks5Handler } from "../../handlers/socks/v5/handler.ts";
+import { Socks5Handler } from "../../handlers/socks5/handler.ts";
 import {
   decodeUdpHeader,
   encodeGreeting,
@@ -15,7 +15,7 @@ import {
   encodeUserPassRequest,
   readReply,
   type Socks5Message,
-} from "../../handlers/socks/wire.ts";
+} from "../../handlers/socks5/wire.ts";
 import { curl } from "../helpers/run.ts";
 import { httpOrigin, udpEcho } from "../helpers/servers.ts";
 import { eventually } from "../helpers/wait.ts";

@@ -6,13 +6,15 @@ import type { Conn } from "../../core/conn.ts";
 import { AuthError, BadVersionError, ConfigError, DialError, HandshakeError, TimeoutError } from "../../core/errors.ts";
 import { nopLogger } from "../../core/log.ts";
 import { Metadata, type MetadataRecord } from "../../core/metadata.ts";
-import type { ClientAuth, Connector } from "../../core/plugin.ts";
+import type { ClientAuth, Connector } from "../../core/contracts.ts";
 import { createRegistries } from "../../core/registries.ts";
-import { registerConnectors } from "../../handlers/socks/connector_mod.ts";
-import { connDuplex, NodeSocketConn } from "../../handlers/socks/connector_tls.ts";
-import { Socks4Connector, type Socks4Variant } from "../../handlers/socks/connector_v4.ts";
-import { Socks5Connector } from "../../handlers/socks/connector_v5.ts";
-import { Socks4Handler, Socks5Handler } from "../../handlers/socks/mod.ts";
+import { register as registerSocks4 } from "../../handlers/socks4/mod.ts";
+import { register as registerSocks5 } from "../../handlers/socks5/mod.ts";
+import { connDuplex, NodeSocketConn } from "../../handlers/socks5/tls_method.ts";
+import { Socks4Connector, type Socks4Variant } from "../../handlers/socks4/connector.ts";
+import { Socks5Connector } from "../../handlers/socks5/connector.ts";
+import { Socks4Handler } from "../../handlers/socks4/mod.ts";
+import { Socks5Handler } from "../../handlers/socks5/mod.ts";
 import {
   Cmd,
   encodeAddr,
@@ -23,11 +25,11 @@ import {
   readGreeting,
   readMethodReply,
   readRequest,
-  readSocks4Reply,
   readUdpTunHeader,
   readUserPassReply,
   readUserPassRequest,
-} from "../../handlers/socks/wire.ts";
+} from "../../handlers/socks5/wire.ts";
+import { readSocks4Reply } from "../../handlers/socks4/wire.ts";
 import { freePort } from "../helpers/gost.ts";
 import { has } from "../helpers/run.ts";
 import { tcpEcho, udpEcho } from "../helpers/servers.ts";
@@ -246,7 +248,8 @@ Deno.test("socks wire reads client-side replies and UDP-tun frames", async () =>
 
 Deno.test("socks connectors register socks4, socks4a, socks5 and socks and parse metadata strictly", async () => {
   const reg = createRegistries();
-  registerConnectors(reg);
+  registerSocks4(reg);
+  registerSocks5(reg);
   deepEqual(reg.connectors.names().sort(), ["socks", "socks4", "socks4a", "socks5"]);
   ok(reg.connectors.get("socks")!({ logger: nopLogger }) instanceof Socks5Connector);
   ok(reg.connectors.get("socks4a")!({ logger: nopLogger }) instanceof Socks4Connector);

@@ -11,8 +11,8 @@ import { NodeGroup } from "../../core/routing/node_group.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
 import { Service } from "../../core/service/service.ts";
 import { RemoteForwardHandler } from "../../handlers/forward/remote.ts";
-import { Socks5Connector } from "../../handlers/socks/connector_v5.ts";
-import { Socks5Handler } from "../../handlers/socks/v5/handler.ts";
+import { Socks5Connector } from "../../handlers/socks5/connector.ts";
+import { Socks5Handler } from "../../handlers/socks5/handler.ts";
 import {
   Cmd,
   encodeGreeting,
@@ -20,7 +20,7 @@ import {
   encodeUdpTunHeader,
   readReply,
   readUdpTunHeader,
-} from "../../handlers/socks/wire.ts";
+} from "../../handlers/socks5/wire.ts";
 import { RudpListener } from "../../listeners/rudp/listener.ts";
 import { chainRouter } from "../helpers/chain.ts";
 import { udpEcho } from "../helpers/servers.ts";

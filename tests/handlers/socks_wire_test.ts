@@ -3,8 +3,8 @@ import { FieldTooLongError, HandshakeReader, UnexpectedEofError } from "../../co
 import type { Conn } from "../../core/conn.ts";
 import { BadVersionError, HandshakeError } from "../../core/errors.ts";
 import { Metadata } from "../../core/metadata.ts";
-import { formatIPv6, normalizeIP, parseIPv4, parseIPv6 } from "../../handlers/socks/ip.ts";
-import { parseSocksMetadata } from "../../handlers/socks/metadata.ts";
+import { formatIPv6, normalizeIP, parseIPv4, parseIPv6 } from "../../core/ip.ts";
+import { parseSocksMetadata } from "../../handlers/socks5/metadata.ts";
 import { DEFAULT_MUX_CONFIG } from "../../core/mux/config.ts";
 import {
   AddrTypeError,
@@ -15,8 +15,6 @@ import {
   encodeMethodReply,
   encodeReply,
   encodeRequest,
-  encodeSocks4Reply,
-  encodeSocks4Request,
   encodeUdpHeader,
   encodeUserPassReply,
   encodeUserPassRequest,
@@ -24,9 +22,9 @@ import {
   readGreeting,
   readReply,
   readRequest,
-  readSocks4Request,
   readUserPassRequest,
-} from "../../handlers/socks/wire.ts";
+} from "../../handlers/socks5/wire.ts";
+import { encodeSocks4Reply, encodeSocks4Request, readSocks4Request } from "../../handlers/socks4/wire.ts";
 
 const b = (...xs: (number | string)[]) =>
   Uint8Array.from(xs.flatMap((x) => typeof x === "string" ? [...new TextEncoder().encode(x)] : [x]));

@@ -4,7 +4,7 @@
  */
 import { splitHostPort } from "../../core/conn.ts";
 import { nopLogger } from "../../core/log.ts";
-import type { Connector, Dialer } from "../../core/plugin.ts";
+import type { Connector, Dialer } from "../../core/contracts.ts";
 import { Chain, type ChainNode, Hop } from "../../core/routing/chain.ts";
 import { DefaultRouter, dialTcp } from "../../core/routing/router.ts";
 

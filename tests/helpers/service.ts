@@ -5,7 +5,7 @@
 import type { Logger } from "../../core/log.ts";
 import { nopLogger } from "../../core/log.ts";
 import { Metadata, type MetadataRecord } from "../../core/metadata.ts";
-import type { Handler, HandlerOptions, Listener } from "../../core/plugin.ts";
+import type { Handler, HandlerOptions, Listener } from "../../core/contracts.ts";
 import { StaticAuthenticator } from "../../core/routing/auth.ts";
 import type { NodeGroup } from "../../core/routing/node_group.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";

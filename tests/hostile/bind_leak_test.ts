@@ -10,7 +10,7 @@ import { freePort, type GostProcess, startGost } from "../helpers/gost.ts";
 import { eventually, until } from "../helpers/wait.ts";
 import { Cmd as RelayCmd, encodeRequest as encodeRelayRequest, NetworkId } from "../../handlers/relay/wire.ts";
 import { writeFull } from "../../core/conn.ts";
-import { MAX_EARLY_BYTES } from "../../handlers/socks/v5/bind.ts";
+import { MAX_EARLY_BYTES } from "../../handlers/socks5/bind.ts";
 import { openFds } from "./support.ts";
 
 const enc = new TextEncoder();

@@ -6,7 +6,7 @@
  * `upstreamShared=true`. Clients come from different loopback addresses (curl `--interface 127.0.0.N`).
  */
 import { equal } from "node:assert/strict";
-import type { HandlerOptions } from "../../core/plugin.ts";
+import type { HandlerOptions } from "../../core/contracts.ts";
 import { HttpHandler } from "../../handlers/http/handler.ts";
 import { rawOrigin } from "../helpers/http_raw.ts";
 import { curl } from "../helpers/run.ts";

@@ -6,7 +6,7 @@
  * empty password, who can never log in, is warned about at startup.
  */
 import { equal, ok } from "node:assert/strict";
-import type { HandlerOptions } from "../../core/plugin.ts";
+import type { HandlerOptions } from "../../core/contracts.ts";
 import { HttpHandler } from "../../handlers/http/handler.ts";
 import { call, startApi } from "../api/support.ts";
 import { freePort, startGost } from "../helpers/gost.ts";

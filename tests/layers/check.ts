@@ -25,7 +25,7 @@ export const LAYERS: readonly LayerSpec[] = [
       "core/errors.ts",
       "core/metadata.ts",
       "core/registry.ts",
-      "core/plugin.ts",
+      "core/contracts.ts",
       "core/bytes.ts",
     ],
   },

@@ -2,7 +2,7 @@ import { equal, match, ok, rejects } from "node:assert/strict";
 import { DialError, HandshakeError, TimeoutError } from "../../core/errors.ts";
 import { nopLogger } from "../../core/log.ts";
 import { Metadata, type MetadataRecord } from "../../core/metadata.ts";
-import type { ClientTlsOptions, Dialer } from "../../core/plugin.ts";
+import type { ClientTlsOptions, Dialer } from "../../core/contracts.ts";
 import { createRegistries } from "../../core/registries.ts";
 import { registerDialers as registerTcp, TcpDialer } from "../../listeners/tcp/dialer.ts";
 import { TlsDialer } from "../../listeners/tls/dialer.ts";

@@ -7,7 +7,7 @@ import type { Conn } from "../../core/conn.ts";
 import { closeQuietly } from "../../core/conn.ts";
 import { type Logger, nopLogger } from "../../core/log.ts";
 import { Metadata, type MetadataRecord } from "../../core/metadata.ts";
-import type { ServerTlsOptions } from "../../core/plugin.ts";
+import type { ServerTlsOptions } from "../../core/contracts.ts";
 import { NodeGroup } from "../../core/routing/node_group.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
 import { Service } from "../../core/service/service.ts";

@@ -3,7 +3,7 @@ import { closeQuietly } from "../../core/conn.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { nopLogger } from "../../core/log.ts";
 import { Metadata } from "../../core/metadata.ts";
-import { ListenerClosedError } from "../../core/plugin.ts";
+import { ListenerClosedError } from "../../core/contracts.ts";
 import { createRegistries } from "../../core/registries.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
 import { defaultSelfSigned, generateSelfSigned } from "../../listeners/tls/cert.ts";

@@ -3,7 +3,7 @@ import { MuxSession } from "../../core/mux/session.ts";
 import { MuxListener } from "../../core/mux/listener.ts";
 import { DEFAULT_MUX_CONFIG, muxConfig, parseMuxConfig } from "../../core/mux/config.ts";
 import { Metadata } from "../../core/metadata.ts";
-import { ListenerClosedError } from "../../core/plugin.ts";
+import { ListenerClosedError } from "../../core/contracts.ts";
 import { PrefixConn } from "../../core/conn.ts";
 import { readAll, readN, tcpPair, within, writeAll } from "./pair.ts";
 

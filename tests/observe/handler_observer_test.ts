@@ -4,7 +4,7 @@ import { nopLogger } from "../../core/log.ts";
 import { HandlerObserver } from "../../core/observe/handler_observer.ts";
 import { createObservability } from "../../core/observe/mod.ts";
 import { eventJSON, type Observer, type ObserverEvent } from "../../core/observe/observer.ts";
-import type { ConnContext } from "../../core/plugin.ts";
+import type { ConnContext } from "../../core/contracts.ts";
 import { httpOrigin } from "../helpers/servers.ts";
 import { type Ev, observerServer, startObserved } from "./helpers.ts";
 

@@ -11,7 +11,7 @@ import {
 import { createObservability } from "../../core/observe/mod.ts";
 import { Runtime } from "../../core/runtime/runtime.ts";
 import { createBuiltinRegistries } from "../../mod.ts";
-import type { ConnContext } from "../../core/plugin.ts";
+import type { ConnContext } from "../../core/contracts.ts";
 import { httpOrigin } from "../helpers/servers.ts";
 import { exchange, proxyGet, startObserved } from "./helpers.ts";
 import { parsePromText, sampleValue } from "./prom_text.ts";

@@ -3,7 +3,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { classifyAcceptError, resourceBackoff, ResourceExhaustedError } from "../../core/accept.ts";
 import type { Conn } from "../../core/conn.ts";
 import { Logger, MemorySink, nopLogger } from "../../core/log.ts";
-import { type Handler, type Listener, ListenerClosedError } from "../../core/plugin.ts";
+import { type Handler, type Listener, ListenerClosedError } from "../../core/contracts.ts";
 import { Service } from "../../core/service/service.ts";
 
 const osError = (message: string, code: string) => Object.assign(new Error(message), { code });

@@ -8,7 +8,7 @@ import { HandshakeReader } from "../../core/bufio.ts";
 import { type Conn, type Network, writeFull } from "../../core/conn.ts";
 import { AuthError, DialError, errorMessage, HandshakeError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { ClientPluginOptions, Connector, DialOptions } from "../../core/plugin.ts";
+import type { ClientPluginOptions, Connector, DialOptions } from "../../core/contracts.ts";
 import {
   boundedHandshake,
   hexByte,
@@ -17,9 +17,10 @@ import {
   serverName,
   socks4ReplyText,
   type SocksConnectorMetadata,
-} from "./connector_shared.ts";
-import { parseIPv4 } from "./ip.ts";
-import { encodeSocks4Request, readSocks4Reply, Socks4Cmd, Socks4Reply, type SocksAddr } from "./wire.ts";
+} from "../socks5/connector_metadata.ts";
+import { parseIPv4 } from "../../core/ip.ts";
+import type { SocksAddr } from "../socks5/wire.ts";
+import { encodeSocks4Request, readSocks4Reply, Socks4Cmd, Socks4Reply } from "./wire.ts";
 
 /** What a SOCKS4 connector does with host names. */
 export type Socks4Variant = "socks4" | "socks4a";

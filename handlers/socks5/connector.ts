@@ -7,8 +7,8 @@ import { HandshakeReader } from "../../core/bufio.ts";
 import { closeQuietly, type Conn, type Network, writeFull } from "../../core/conn.ts";
 import { AuthError, DialError, errorMessage, HandshakeError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { ClientPluginOptions, Connector, DialOptions, Listener } from "../../core/plugin.ts";
-import { socks5Bind } from "./connector_bind.ts";
+import type { ClientPluginOptions, Connector, DialOptions, Listener } from "../../core/contracts.ts";
+import { socks5Bind } from "./bind_connector.ts";
 import {
   boundedHandshake,
   hexByte,
@@ -17,10 +17,10 @@ import {
   serverName,
   socks5ReplyText,
   type SocksConnectorMetadata,
-} from "./connector_shared.ts";
-import { loadTlsClientConfig, startTls, type TlsClientConfig } from "./connector_tls.ts";
-import { openAssociation, relayAddress } from "./connector_udp.ts";
-import { UdpTunConn } from "./connector_udptun.ts";
+} from "./connector_metadata.ts";
+import { loadTlsClientConfig, startTls, type TlsClientConfig } from "./tls_method.ts";
+import { openAssociation, relayAddress } from "./udp_connector.ts";
+import { UdpTunConn } from "./udptun_connector.ts";
 import {
   Cmd,
   encodeGreeting,
@@ -114,7 +114,7 @@ export class Socks5Connector implements Connector {
 
   /**
    * Asks the server to listen on `addr` for remote port forwarding: MBIND + smux for `tcp`, UDP-tun bind mode for
-   * `udp` (connector_bind.ts). A failed bind closes the conn it was given.
+   * `udp` (bind_connector.ts). A failed bind closes the conn it was given.
    */
   bind(conn: Conn, network: Network, addr: string, opts?: DialOptions): Promise<Listener> {
     const ctx = {

@@ -2,10 +2,10 @@
  * What every SOCKS5 command receives once the handshake is done, and the reply helpers they share.
  * @module
  */
-import { type Conn, writeFull } from "../../../core/conn.ts";
-import type { ConnContext, HandlerOptions } from "../../../core/plugin.ts";
-import type { SocksMetadata } from "../metadata.ts";
-import { encodeReply, type SocksAddr } from "../wire.ts";
+import { type Conn, writeFull } from "../../core/conn.ts";
+import type { ConnContext, HandlerOptions } from "../../core/contracts.ts";
+import type { SocksMetadata } from "./metadata.ts";
+import { encodeReply, type SocksAddr } from "./wire.ts";
 
 /** One SOCKS5 request after greeting and auth. */
 export interface CommandScope {

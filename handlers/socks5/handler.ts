@@ -3,13 +3,13 @@
  * ASSOCIATE. The whole handshake up to the request is bounded by `readTimeout`.
  * @module
  */
-import { HandshakeReader } from "../../../core/bufio.ts";
-import { closeQuietly, type Conn, joinHostPort, writeFull } from "../../../core/conn.ts";
-import { withDeadline } from "../../../core/deadline.ts";
-import { AuthError, BadVersionError, HandshakeError } from "../../../core/errors.ts";
-import type { Metadata } from "../../../core/metadata.ts";
-import type { ConnContext, Handler, HandlerOptions } from "../../../core/plugin.ts";
-import { parseSocksMetadata, type SocksMetadata } from "../metadata.ts";
+import { HandshakeReader } from "../../core/bufio.ts";
+import { closeQuietly, type Conn, joinHostPort, writeFull } from "../../core/conn.ts";
+import { withDeadline } from "../../core/deadline.ts";
+import { AuthError, BadVersionError, HandshakeError } from "../../core/errors.ts";
+import type { Metadata } from "../../core/metadata.ts";
+import type { ConnContext, Handler, HandlerOptions } from "../../core/contracts.ts";
+import { parseSocksMetadata, type SocksMetadata } from "./metadata.ts";
 import {
   AddrTypeError,
   Cmd,
@@ -21,7 +21,7 @@ import {
   readUserPassRequest,
   Rep,
   type Socks5Message,
-} from "../wire.ts";
+} from "./wire.ts";
 import { bind } from "./bind.ts";
 import { type CommandScope, sendError } from "./command.ts";
 import { connect } from "./connect.ts";

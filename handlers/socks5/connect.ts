@@ -2,11 +2,11 @@
  * SOCKS5 CONNECT: dial the target through the router, answer with the outbound socket's local address, relay.
  * @module
  */
-import { dialOptions } from "../../../core/plugin.ts";
-import { closeQuietly, type Conn, joinHostPort } from "../../../core/conn.ts";
-import { DialError, errorMessage, HandshakeError, InvalidTargetError, PolicyError } from "../../../core/errors.ts";
-import { relay, type RelayResult } from "../../../core/relay.ts";
-import { Rep } from "../wire.ts";
+import { dialOptions } from "../../core/contracts.ts";
+import { closeQuietly, type Conn, joinHostPort } from "../../core/conn.ts";
+import { DialError, errorMessage, HandshakeError, InvalidTargetError, PolicyError } from "../../core/errors.ts";
+import { relay, type RelayResult } from "../../core/relay.ts";
+import { Rep } from "./wire.ts";
 import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
 
 /**

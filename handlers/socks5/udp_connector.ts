@@ -8,7 +8,7 @@ import { lookup } from "node:dns/promises";
 import { closeQuietly, type Conn, joinHostPort } from "../../core/conn.ts";
 import { DialError, errorMessage } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { normalizeIP, parseIPv4, parseIPv6 } from "./ip.ts";
+import { normalizeIP, parseIPv4, parseIPv6 } from "../../core/ip.ts";
 import { decodeUdpHeader, encodeUdpHeader, type SocksAddr } from "./wire.ts";
 
 /** Largest UDP payload, plus room for the longest SOCKS header (3 + 1 + 1 + 255 + 2). */

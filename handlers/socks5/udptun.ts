@@ -10,12 +10,12 @@
  * The tunnel ends when the TCP connection ends; every socket is closed with it.
  * @module
  */
-import { HandshakeReader } from "../../../core/bufio.ts";
-import { addrString, closeQuietly, type Conn, joinHostPort, writeFull } from "../../../core/conn.ts";
-import { BindError, errorMessage, PolicyError } from "../../../core/errors.ts";
-import { dialOptions } from "../../../core/plugin.ts";
-import { DatagramTargets } from "../../../core/routing/datagram_targets.ts";
-import { encodeUdpTunHeader, readUdpTunHeader, Rep, type SocksAddr } from "../wire.ts";
+import { HandshakeReader } from "../../core/bufio.ts";
+import { addrString, closeQuietly, type Conn, joinHostPort, writeFull } from "../../core/conn.ts";
+import { BindError, errorMessage, PolicyError } from "../../core/errors.ts";
+import { dialOptions } from "../../core/contracts.ts";
+import { DatagramTargets } from "../../core/routing/datagram_targets.ts";
+import { encodeUdpTunHeader, readUdpTunHeader, Rep, type SocksAddr } from "./wire.ts";
 import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
 
 /** Most destinations one relay-mode tunnel keeps open; the oldest is closed to make room. */

@@ -15,9 +15,9 @@ import {
   TimeoutError,
 } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import { type ConnContext, dialOptions, type Handler, type HandlerOptions } from "../../core/plugin.ts";
+import { type ConnContext, dialOptions, type Handler, type HandlerOptions } from "../../core/contracts.ts";
 import { relay } from "../../core/relay.ts";
-import { parseSocksMetadata, type SocksMetadata } from "./metadata.ts";
+import { parseSocksMetadata, type SocksMetadata } from "../socks5/metadata.ts";
 import { encodeSocks4Reply, readSocks4Request, Socks4Cmd, Socks4Reply } from "./wire.ts";
 
 /**

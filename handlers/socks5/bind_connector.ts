@@ -16,9 +16,9 @@ import type { MuxConfig } from "../../core/mux/config.ts";
 import { MuxListener } from "../../core/mux/listener.ts";
 import { MuxSession } from "../../core/mux/session.ts";
 import type { MuxStream } from "../../core/mux/stream.ts";
-import type { Listener } from "../../core/plugin.ts";
+import type { Listener } from "../../core/contracts.ts";
 import { type BindOptions, PacketListener, type PacketTransport } from "../../listeners/rudp/packet_listener.ts";
-import { boundedHandshake, serverName, socks5ReplyText } from "./connector_shared.ts";
+import { boundedHandshake, serverName, socks5ReplyText } from "./connector_metadata.ts";
 import { Cmd, encodeRequest, encodeUdpTunHeader, readReply, readUdpTunHeader, Rep } from "./wire.ts";
 
 /** What {@link socks5Bind} needs from the connector. */

@@ -1,5 +1,5 @@
 /**
- * What the SOCKS connectors share: their metadata (keys and defaults are listed in connector_mod.ts), the target
+ * What the SOCKS connectors share: their metadata (keys and defaults are listed in mod.ts), the target
  * parser, the bounded handshake and the reply-code names used in error messages.
  * @module
  */

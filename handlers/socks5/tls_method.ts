@@ -10,8 +10,8 @@ import { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { closeQuietly, type Conn, writeFull } from "../../core/conn.ts";
 import { ConfigError, errorMessage, HandshakeError } from "../../core/errors.ts";
-import type { ClientTlsOptions } from "../../core/plugin.ts";
-import { parseIPv4, parseIPv6 } from "./ip.ts";
+import type { ClientTlsOptions } from "../../core/contracts.ts";
+import { parseIPv4, parseIPv6 } from "../../core/ip.ts";
 
 /** TLS settings resolved once in `init()` (files read). */
 export interface TlsClientConfig {

@@ -9,10 +9,10 @@
  * a peer, the service closing).
  * @module
  */
-import { addrString, closeQuietly, type Conn } from "../../../core/conn.ts";
-import { BindError, errorMessage, HandshakeError, PolicyError } from "../../../core/errors.ts";
-import { relay } from "../../../core/relay.ts";
-import { Rep } from "../wire.ts";
+import { addrString, closeQuietly, type Conn } from "../../core/conn.ts";
+import { BindError, errorMessage, HandshakeError, PolicyError } from "../../core/errors.ts";
+import { relay } from "../../core/relay.ts";
+import { Rep } from "./wire.ts";
 import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
 
 /** The most bytes kept for the peer that the client sends before the peer comes; reaching it ends the BIND. */

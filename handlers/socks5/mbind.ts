@@ -7,12 +7,12 @@
  * frame closes both.
  * @module
  */
-import { addrString, closeQuietly } from "../../../core/conn.ts";
-import { BindError, errorMessage, PolicyError } from "../../../core/errors.ts";
-import { serveMuxBind } from "../../../core/mux/bind_server.ts";
-import { MuxProtocolError } from "../../../core/mux/frame.ts";
-import { MuxSession } from "../../../core/mux/session.ts";
-import { encodeReply, Rep } from "../wire.ts";
+import { addrString, closeQuietly } from "../../core/conn.ts";
+import { BindError, errorMessage, PolicyError } from "../../core/errors.ts";
+import { serveMuxBind } from "../../core/mux/bind_server.ts";
+import { MuxProtocolError } from "../../core/mux/frame.ts";
+import { MuxSession } from "../../core/mux/session.ts";
+import { encodeReply, Rep } from "./wire.ts";
 import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
 
 /**

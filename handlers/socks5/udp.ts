@@ -6,11 +6,11 @@
  * when the TCP control connection closes; every socket is closed with it.
  * @module
  */
-import { dialOptions } from "../../../core/plugin.ts";
-import { addrString, closeQuietly, type Conn, joinHostPort } from "../../../core/conn.ts";
-import { BindError, errorMessage, PolicyError } from "../../../core/errors.ts";
-import { normalizeIP } from "../ip.ts";
-import { decodeUdpHeader, encodeUdpHeader, Rep } from "../wire.ts";
+import { dialOptions } from "../../core/contracts.ts";
+import { addrString, closeQuietly, type Conn, joinHostPort } from "../../core/conn.ts";
+import { BindError, errorMessage, PolicyError } from "../../core/errors.ts";
+import { normalizeIP } from "../../core/ip.ts";
+import { decodeUdpHeader, encodeUdpHeader, Rep } from "./wire.ts";
 import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
 
 /** Most targets one association keeps open; the oldest is closed to make room. */
