@@ -20,7 +20,7 @@ export * from "./core/conn.ts";
 export * from "./core/errors.ts";
 export * from "./core/log.ts";
 export * from "./core/metadata.ts";
-export * from "./core/plugin.ts";
+export * from "./core/contracts.ts";
 export * from "./core/registries.ts";
 export * from "./core/relay.ts";
 export * from "./core/routing/auth.ts";

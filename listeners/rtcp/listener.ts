@@ -10,7 +10,7 @@
 import { addrString, closeQuietly, type Conn, joinHostPort, type Network } from "../../core/conn.ts";
 import { errorMessage } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import { type DialOptions, type Listener, ListenerClosedError, type ListenerOptions } from "../../core/plugin.ts";
+import { type DialOptions, type Listener, ListenerClosedError, type ListenerOptions } from "../../core/contracts.ts";
 import { parseListenAddr } from "../addr.ts";
 import { TcpListener } from "../tcp/listener.ts";
 import { UdpListener } from "../udp/listener.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Metadata } from "../../core/metadata.ts";
-import type { ListenerOptions } from "../../core/plugin.ts";
+import type { ListenerOptions } from "../../core/contracts.ts";
 import { RemoteListener } from "../rtcp/listener.ts";
 import { type BindOptions, UDP_BIND_DEFAULTS, type UdpBindOptions } from "./packet_listener.ts";
 

@@ -8,7 +8,7 @@
 import { addrString, type Conn } from "../../core/conn.ts";
 import { errorMessage } from "../../core/errors.ts";
 import { type Logger, nopLogger } from "../../core/log.ts";
-import { type DialOptions, type Listener, ListenerClosedError } from "../../core/plugin.ts";
+import { type DialOptions, type Listener, ListenerClosedError } from "../../core/contracts.ts";
 import { type SessionOwner, UdpSession } from "../udp/session.ts";
 
 /** Session settings of a remote UDP bind (the rudp listener's `ttl`, `readBufferSize`, … options). */

@@ -13,7 +13,7 @@
 import { closeQuietly, type Conn, splitHostPort } from "../../core/conn.ts";
 import { ConfigError, DialError, errorMessage, HandshakeError, TimeoutError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { ClientPluginOptions, Dialer, DialOptions } from "../../core/plugin.ts";
+import type { ClientPluginOptions, Dialer, DialOptions } from "../../core/contracts.ts";
 import { DEFAULT_DIAL_TIMEOUT_MS, dialTcp } from "../../core/routing/router.ts";
 import { type ConnectionOptions, createSecureContext, type SecureContext } from "node:tls";
 import { nodeTlsClient } from "./handshake.ts";

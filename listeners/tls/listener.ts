@@ -12,7 +12,7 @@ import { acceptTcp } from "../../core/accept.ts";
 import { addrString, closeQuietly, type Conn } from "../../core/conn.ts";
 import { ConfigError, errorMessage, isBenignEnd } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import { type Listener, ListenerClosedError, type ListenerOptions } from "../../core/plugin.ts";
+import { type Listener, ListenerClosedError, type ListenerOptions } from "../../core/contracts.ts";
 import { createSecureContext, type SecureContext } from "node:tls";
 import { parseListenAddr } from "../addr.ts";
 import { nodeTlsServer } from "./handshake.ts";

@@ -6,7 +6,7 @@
  */
 import { ConfigError, errorMessage } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { ClientTlsOptions, ServerTlsOptions } from "../../core/plugin.ts";
+import type { ClientTlsOptions, ServerTlsOptions } from "../../core/contracts.ts";
 import { defaultSelfSigned } from "./cert.ts";
 
 /** GOST's TLS handshake deadline. */

@@ -7,7 +7,7 @@ import type { Conn } from "../../core/conn.ts";
 import { splitHostPort } from "../../core/conn.ts";
 import { DialError, errorMessage } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { ClientPluginOptions, Dialer, DialOptions } from "../../core/plugin.ts";
+import type { ClientPluginOptions, Dialer, DialOptions } from "../../core/contracts.ts";
 import type { Registries } from "../../core/registries.ts";
 import { dialUdp } from "../../core/udp.ts";
 

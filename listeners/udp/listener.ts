@@ -6,7 +6,7 @@
  */
 import { addrString, type Conn } from "../../core/conn.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import { type Listener, ListenerClosedError, type ListenerOptions } from "../../core/plugin.ts";
+import { type Listener, ListenerClosedError, type ListenerOptions } from "../../core/contracts.ts";
 import { parseListenAddr } from "../addr.ts";
 import { UdpSession } from "./session.ts";
 
