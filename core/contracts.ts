@@ -1,5 +1,5 @@
 /**
- * The plugin contracts: listeners accept conns, handlers speak a protocol on them, the router reaches targets.
+ * The contracts every protocol and transport implements: listeners accept conns, handlers speak a protocol on them, the router reaches targets.
  * @module
  */
 import { type Conn, type Network, splitHostPort } from "./conn.ts";
