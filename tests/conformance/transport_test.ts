@@ -16,7 +16,7 @@ import { createRegistries } from "../../core/registries.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
 import { registerListeners } from "../../listeners/mod.ts";
 import { eventually } from "../helpers/wait.ts";
-import { readAll } from "../listeners/tls_fixtures.ts";
+import { readAll } from "../helpers/tls_fixtures.ts";
 
 /** Transports that are registered but cannot be run pairwise here, and why. */
 const SKIP: Record<string, string> = {

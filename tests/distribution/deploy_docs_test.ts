@@ -17,7 +17,7 @@ import {
   spawnProc,
   waitListening,
   waitUntil,
-} from "../process/util.ts";
+} from "../helpers/process.ts";
 import { buildBundle, parsePlist } from "./util.ts";
 
 const DOCS = `${ROOT}docs`;

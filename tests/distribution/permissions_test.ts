@@ -15,7 +15,7 @@ import {
   waitListening,
   waitUntil,
   whenWired,
-} from "../process/util.ts";
+} from "../helpers/process.ts";
 
 /** What gost.ts reads from the environment today: GOST's overrides, and the YAML parser's debug switches. */
 const ENV = "--allow-env=GOST_API,GOST_METRICS,GOST_LOGGER_LEVEL";

@@ -17,7 +17,7 @@ import {
   tempDir,
   waitListening,
   waitUntil,
-} from "../process/util.ts";
+} from "../helpers/process.ts";
 import { buildBundle, runTaskTo, staticServer } from "./util.ts";
 
 const VERSION_LINE =

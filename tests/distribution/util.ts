@@ -3,7 +3,7 @@
  * directory (so parallel runs never share `dist/`), and a static file server for `deno run <URL>`.
  * @module
  */
-import { ROOT } from "../process/util.ts";
+import { ROOT } from "../helpers/process.ts";
 
 /** A task's command line from deno.json, split at spaces (the tasks use no quotes). */
 export async function taskArgv(name: string): Promise<string[]> {

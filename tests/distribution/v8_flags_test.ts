@@ -5,7 +5,7 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { freePort, V8_FLAGS } from "../helpers/gost.ts";
-import { childPids, MAIN, procArgv, ROOT, spawnGost, waitListening } from "../process/util.ts";
+import { childPids, MAIN, procArgv, ROOT, spawnGost, waitListening } from "../helpers/process.ts";
 import { taskArgv } from "./util.ts";
 
 Deno.test("deno task start and compile pass the V8 flag", async () => {

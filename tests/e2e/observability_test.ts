@@ -6,8 +6,8 @@ import { equal, ok } from "node:assert/strict";
 import { freePort, startGost } from "../helpers/gost.ts";
 import { curl } from "../helpers/run.ts";
 import { httpOrigin } from "../helpers/servers.ts";
-import { observerServer } from "../observe/helpers.ts";
-import { parsePromText } from "../observe/prom_text.ts";
+import { observerServer } from "../helpers/observe.ts";
+import { parsePromText } from "../helpers/prom_text.ts";
 
 Deno.test("a running process feeds an HTTP observer and Prometheus metrics that match the traffic", async () => {
   const origin = httpOrigin();

@@ -11,7 +11,7 @@ import { chromium } from "npm:playwright-core@1.65.1";
 import { freePort } from "../helpers/gost.ts";
 import { curl } from "../helpers/run.ts";
 import { until } from "../helpers/wait.ts";
-import { call, startApi } from "../api/support.ts";
+import { call, startApi } from "../helpers/api.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = (() => {

@@ -5,7 +5,7 @@
  * BIND, MBIND and UDP ASSOCIATE and of relay BIND (TCP and UDP) must be closed when the control conn ends.
  */
 import { equal, ok } from "node:assert/strict";
-import { call, startApi } from "../api/support.ts";
+import { call, startApi } from "../helpers/api.ts";
 import { freePort, type GostProcess, startGost } from "../helpers/gost.ts";
 import { eventually, until } from "../helpers/wait.ts";
 import { Cmd as RelayCmd, encodeRequest as encodeRelayRequest, NetworkId } from "../../handlers/relay/wire.ts";

@@ -8,7 +8,7 @@
 import { equal, ok } from "node:assert/strict";
 import type { HandlerOptions } from "../../core/contracts.ts";
 import { HttpHandler } from "../../handlers/http/handler.ts";
-import { call, startApi } from "../api/support.ts";
+import { call, startApi } from "../helpers/api.ts";
 import { freePort, startGost } from "../helpers/gost.ts";
 import { RawClient, rawOrigin } from "../helpers/http_raw.ts";
 import { curl, curlStatus } from "../helpers/run.ts";

@@ -18,7 +18,7 @@ import {
   startTcpForward,
   startTlsForward,
   writeAll,
-} from "./tls_fixtures.ts";
+} from "../helpers/tls_fixtures.ts";
 
 async function tlsDialer(tls?: ClientTlsOptions, md: MetadataRecord = {}): Promise<TlsDialer> {
   const d = new TlsDialer({ logger: nopLogger, tls });
