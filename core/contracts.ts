@@ -5,7 +5,34 @@
 import { type Conn, type Network, splitHostPort } from "./conn.ts";
 import type { Logger } from "./log.ts";
 import type { Metadata } from "./metadata.ts";
-import type { NodeGroup } from "./routing/node_group.ts";
+
+/** A target node of a forwarder or a hop: where to dial and how it is chosen. */
+export interface Node {
+  /** The node's name (`node-0`, `target-0`, …). */
+  readonly name: string;
+  /** `host:port` to dial. */
+  readonly addr: string;
+  /** Optional network override (`tcp`/`udp`). */
+  readonly network?: string;
+  /** Weight for `random` (default 1). */
+  readonly weight: number;
+  /** Used only when every non-backup node is dead. */
+  readonly backup: boolean;
+  /** The node's own options. */
+  readonly metadata?: Metadata;
+}
+
+/** A forwarding handler's fixed targets and their selector (core/routing/node_group.ts implements it). */
+export interface ForwardTargets {
+  /** Every target, dead or alive. */
+  readonly nodes: readonly Node[];
+  /** The next live node (by the selector's strategy), skipping `exclude`; undefined when none is left. */
+  select(hashKey?: string, exclude?: ReadonlySet<Node>): Node | undefined;
+  /** Counts a failure of `node` (dead after `maxFails` for `failTimeout`). */
+  markFailed(node: Node): void;
+  /** Clears `node`'s failures. */
+  markOk(node: Node): void;
+}
 
 /** Checks credentials; returns the client id (the user name) or null. */
 export interface Authenticator {
@@ -106,7 +133,7 @@ export interface HandlerOptions {
   /** Client authentication, when configured. */
   readonly auth?: Authenticator;
   /** Fixed targets (forwarder nodes), for forwarding handlers. */
-  readonly forwarder?: NodeGroup;
+  readonly forwarder?: ForwardTargets;
 }
 
 /** Speaks one protocol on accepted conns. A handler owns the conn and closes it before its promise settles. */
@@ -175,6 +202,28 @@ export interface Dialer {
    * Absent = the conn is used as is.
    */
   handshake?(conn: Conn, addr: string, opts?: DialOptions): Promise<Conn>;
+  /**
+   * Present on a multiplexing transport (mtcp, mtls, …; GOST's `Multiplexer`): starts a session over a conn to the
+   * node that `dial` (first node) or `handshake` (through earlier hops) opened. The chain keeps one session per node,
+   * opens a stream on it for every dial through the node and starts a new session once it has ended; the hops before
+   * the node only carry the session's conn (docs/architecture.md, "Multiplexing dialers").
+   */
+  multiplex?(conn: Conn, addr: string, opts?: DialOptions): Promise<DialerSession>;
+}
+
+/** A session of a multiplexing dialer: many conns (streams) over one conn to the node. */
+export interface DialerSession {
+  /**
+   * Opens a stream: a conn to the node that its connector speaks on.
+   * @throws once the session has ended
+   */
+  open(): Promise<Conn>;
+  /** True once the session has ended (its conn failed or closed). */
+  readonly closed: boolean;
+  /** Settles (never rejects) once the session has ended. */
+  readonly done: Promise<void>;
+  /** Ends the session, its streams and its conn. */
+  close(): void;
 }
 
 /**

@@ -5,22 +5,10 @@
  */
 import { ConfigError } from "../errors.ts";
 import type { Metadata } from "../metadata.ts";
+import type { ForwardTargets, Node } from "../contracts.ts";
 
 /** A selectable node: a name, an address and selection options. */
-export interface Node {
-  /** The node's name (`node-0`, `target-0`, …). */
-  readonly name: string;
-  /** `host:port` to dial. */
-  readonly addr: string;
-  /** Optional network override (`tcp`/`udp`). */
-  readonly network?: string;
-  /** Weight for `random` (default 1). */
-  readonly weight: number;
-  /** Used only when every non-backup node is dead. */
-  readonly backup: boolean;
-  /** The node's own options. */
-  readonly metadata?: Metadata;
-}
+export type { Node } from "../contracts.ts";
 
 /** Selection strategies and their GOST aliases. */
 export const STRATEGIES: Record<string, Strategy> = {
@@ -80,7 +68,7 @@ function crc32(s: string): number {
  * const g = new NodeGroup([{ name: "target-0", addr: "127.0.0.1:80", weight: 1, backup: false }]);
  * const node = g.select(); g.markFailed(node);
  */
-export class NodeGroup {
+export class NodeGroup implements ForwardTargets {
   /** The nodes, in config order. */
   readonly nodes: readonly Node[];
   /** The selector's options. */

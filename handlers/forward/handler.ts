@@ -7,7 +7,7 @@ import { closeQuietly, type Conn, type Network } from "../../core/conn.ts";
 import { ConfigError, DialError, errorMessage } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import { type ConnContext, dialOptions, type Handler, type HandlerOptions } from "../../core/contracts.ts";
-import type { Node } from "../../core/routing/node_group.ts";
+import type { Node } from "../../core/contracts.ts";
 import { relay } from "../../core/relay.ts";
 
 /** Forwards conns to the forwarder's nodes. */

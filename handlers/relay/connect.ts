@@ -7,7 +7,7 @@ import { closeQuietly, type Conn, joinHostPort } from "../../core/conn.ts";
 import { DialError, errorMessage, HandshakeError, PolicyError } from "../../core/errors.ts";
 import { dialOptions } from "../../core/contracts.ts";
 import { relay } from "../../core/relay.ts";
-import type { Node } from "../../core/routing/node_group.ts";
+import type { Node } from "../../core/contracts.ts";
 import { DatagramFrameConn } from "./frames.ts";
 import { answerOk, type RelayScope, sendError } from "./scope.ts";
 import { Status } from "./wire.ts";

@@ -15,7 +15,9 @@ export interface LayerSpec {
 
 /**
  * The layer order, bottom to top: a file may import files of its own layer and of the layers below. handlers/ and
- * listeners/ ("plugins") may import core up to runtime, and only the app layer may import them.
+ * listeners/ ("plugins") may import all of core (the api handler serves core/api), and only the app layer may
+ * import them. An exact path claims a file before a folder does (core/http1/server.ts is service, the rest of
+ * core/http1/ net).
  */
 export const LAYERS: readonly LayerSpec[] = [
   {
@@ -27,6 +29,10 @@ export const LAYERS: readonly LayerSpec[] = [
       "core/registry.ts",
       "core/contracts.ts",
       "core/bytes.ts",
+      "core/ip.ts",
+      "core/version.ts",
+      "core/permissions.ts",
+      "core/log*.ts",
     ],
   },
   {
@@ -37,16 +43,17 @@ export const LAYERS: readonly LayerSpec[] = [
       "core/relay.ts",
       "core/udp.ts",
       "core/accept.ts",
+      "core/deps.ts",
+      "core/process_guard.ts",
       "core/http1/",
       "core/mux/",
-      "core/log*.ts",
     ],
   },
   { name: "routing", files: ["core/routing/"] },
-  { name: "service", files: ["core/service/"] },
+  { name: "service", files: ["core/service/", "core/registries.ts", "core/http1/server.ts"] },
   { name: "config", files: ["core/config/"] },
-  { name: "runtime", files: ["core/runtime/", "core/registries.ts"] },
-  { name: "plugins", files: ["handlers/", "listeners/"], importableBy: ["app"], mayImportUpTo: "runtime" },
+  { name: "runtime", files: ["core/runtime/"] },
+  { name: "plugins", files: ["handlers/", "listeners/"], importableBy: ["app"], mayImportUpTo: "api+observe" },
   { name: "api+observe", files: ["core/api/", "core/observe/"] },
   { name: "app", files: ["core/app.ts", "main.ts", "mod.ts"] },
 ];
@@ -103,8 +110,10 @@ export interface Analysis {
   readonly unclassified: string[];
 }
 
-/** The layer of a repository-relative path, or undefined. */
+/** The layer of a repository-relative path, or undefined: an exact path claims a file before any folder or prefix. */
 export function layerOf(file: string, layers: readonly LayerSpec[] = LAYERS): LayerSpec | undefined {
+  const exact = layers.find((layer) => layer.files.includes(file));
+  if (exact) return exact;
   for (const layer of layers) {
     for (const pattern of layer.files) {
       if (pattern.endsWith("/") ? file.startsWith(pattern) : matchesPattern(file, pattern)) return layer;
