@@ -17,9 +17,9 @@ import { Runtime } from "./runtime/runtime.ts";
 import { createObservability, type Observability } from "./observe/mod.ts";
 import { setProcessEndpoints } from "./routing/local_addrs.ts";
 
-/** The handler and listener types a registry set implements (for the CLI's fallbacks). */
+/** The handler and listener types a registry set implements, and what their registrations say (for the CLI). */
 export function knownTypes(reg: Registries): KnownTypes {
-  return { handlers: new Set(reg.handlers.names()), listeners: new Set(reg.listeners.names()) };
+  return { handlers: new Set(reg.handlers.names()), listeners: new Set(reg.listeners.names()), info: reg };
 }
 
 function locator(resolved: ResolvedConfig) {
@@ -79,7 +79,7 @@ export class App {
         configFile: resolved.configFile,
         // with an API (global or as a service) a service that cannot bind is kept as `failed`, for the API to show
         keepFailedServices: Boolean(resolved.config.api?.addr) ||
-          (resolved.config.services ?? []).some((s) => s.handler?.type === "api"),
+          (resolved.config.services ?? []).some((s) => reg.handlers.info(s.handler?.type ?? "")?.admin),
         locate: locator(resolved),
         connHooks: obs.connHooks,
         watchService: obs.watchService,

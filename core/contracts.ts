@@ -52,6 +52,41 @@ export interface DialOptions {
   src?: string;
 }
 
+/** The address of one datagram: where it came from or goes to (`host` an IP, or a name through a chain). */
+export interface PacketAddr {
+  /** IP or host name. */
+  readonly host: string;
+  /** UDP port. */
+  readonly port: number;
+}
+
+/** One datagram and its peer's address. */
+export interface Packet {
+  /** The payload, valid until the next `readFrom()`. */
+  readonly data: Uint8Array;
+  /** Where it came from. */
+  readonly addr: PacketAddr;
+}
+
+/**
+ * A datagram socket whose every packet names its own peer (GOST's `net.PacketConn`): one association that carries
+ * datagrams to any number of targets (docs/architecture.md, "Datagram sessions").
+ */
+export interface PacketConn {
+  /** The local end's address. */
+  readonly localAddr: Deno.Addr;
+  /** The next datagram and its source; null once the association ends or is closed. */
+  readFrom(): Promise<Packet | null>;
+  /**
+   * Sends one datagram to `to`; resolves with its length, or 0 when it was dropped (a destination the rules refuse,
+   * one that cannot be reached: logged at debug, as a lost datagram).
+   * @throws when the association itself failed
+   */
+  writeTo(data: Uint8Array, to: PacketAddr): Promise<number>;
+  /** Ends the association and releases its sockets; a pending `readFrom()` resolves null. */
+  close(): void;
+}
+
 /** Reaches targets: directly now; through hosts, resolver, bypass and chains as they are configured. */
 export interface Router {
   /**
@@ -74,6 +109,13 @@ export interface Router {
    * @throws {PolicyError} when the rules refuse the target
    */
   resolveDirect?(network: Network, addr: string, opts?: DialOptions): Promise<string>;
+  /**
+   * Opens one UDP association with no fixed target (GOST's `Dial(ctx, "udp", "")`): a local socket for a direct
+   * route, one upstream association through a chain. Every packet's destination passes the rules a dial to it would.
+   * Absent: one `dial("udp", …)` per target.
+   * @throws {DialError} when the chain cannot be reached
+   */
+  dialPacket?(opts?: DialOptions): Promise<PacketConn>;
 }
 
 /** One accepted connection's facts (sing-box's inbound context). */
@@ -132,8 +174,22 @@ export interface HandlerOptions {
   readonly router: Router;
   /** Client authentication, when configured. */
   readonly auth?: Authenticator;
+  /**
+   * The raw user and password of the service's one inline user (`handler.auth`, or the `-L` URL's user info), for
+   * handlers that use them as keys rather than to check clients (Shadowsocks: method and password). Absent with an
+   * auth file or named authers.
+   */
+  readonly credentials?: HandlerCredentials;
   /** Fixed targets (forwarder nodes), for forwarding handlers. */
   readonly forwarder?: ForwardTargets;
+}
+
+/** A service's one configured user and password, as written in its config. */
+export interface HandlerCredentials {
+  /** The user name. */
+  readonly username: string;
+  /** The password (`""` when none is given). */
+  readonly password: string;
 }
 
 /** Speaks one protocol on accepted conns. A handler owns the conn and closes it before its promise settles. */
@@ -237,6 +293,13 @@ export interface Connector {
   connect(conn: Conn, network: Network, addr: string, opts?: DialOptions): Promise<Conn>;
   /** Asks the node to listen on `addr` and hand back accepted conns (remote port forwarding). */
   bind?(conn: Conn, network: Network, addr: string, opts?: DialOptions): Promise<Listener>;
+  /**
+   * Packet capability: whether {@link Connector.connectPacket} works when the node is the route's first (`firstHop`)
+   * or a later one (standard SOCKS5 ASSOCIATE sends its datagrams from this host straight to the node: first only).
+   */
+  canConnectPacket?(firstHop: boolean): boolean;
+  /** Opens one association on `conn` that carries datagrams to any target. A failure closes `conn`. */
+  connectPacket?(conn: Conn, opts?: DialOptions): Promise<PacketConn>;
 }
 
 /** Builds a dialer. */

@@ -1,15 +1,23 @@
 /**
- * IP literals for the SOCKS address block: text ↔ bytes for IPv4 and IPv6 (RFC 5952 output), no DNS.
+ * IP literals, text ↔ bytes for IPv4 and IPv6 (RFC 5952 output), no DNS: the one parser of the SOCKS address block,
+ * the address matchers (core/routing/matcher.ts) and the TLS code.
  * @module
  */
 
-/** Parses a dotted IPv4 literal into 4 bytes, or null when `s` is not one. */
+/** One decimal part of a dotted quad: no leading zeros (`010` is octal to `inet_aton`, so it is no literal here). */
+const QUAD_PART = /^(?:0|[1-9]\d{0,2})$/;
+
+/**
+ * Parses a dotted IPv4 literal (four decimal parts, no leading zeros, as Go's `net.ParseIP`) into 4 bytes, or null
+ * when `s` is not one. The liberal spellings the system resolver also reads (`127.1`, `0x7f000001`) are
+ * `parseInetAton`'s (core/routing/matcher.ts).
+ */
 export function parseIPv4(s: string): Uint8Array | null {
   const parts = s.split(".");
   if (parts.length !== 4) return null;
   const out = new Uint8Array(4);
   for (let i = 0; i < 4; i++) {
-    if (!/^\d{1,3}$/.test(parts[i])) return null;
+    if (!QUAD_PART.test(parts[i])) return null;
     const n = Number(parts[i]);
     if (n > 255) return null;
     out[i] = n;
@@ -21,7 +29,11 @@ export function parseIPv4(s: string): Uint8Array | null {
 export function parseIPv6(s: string): Uint8Array | null {
   if (s.startsWith("[") && s.endsWith("]")) s = s.slice(1, -1);
   const zone = s.indexOf("%");
-  if (zone >= 0) s = s.slice(0, zone);
+  return parseIPv6Bare(zone >= 0 ? s.slice(0, zone) : s);
+}
+
+/** Parses a bare IPv6 literal (no brackets, no `%zone`; embedded IPv4 allowed) into 16 bytes, or null. */
+export function parseIPv6Bare(s: string): Uint8Array | null {
   if (!s.includes(":")) return null;
   const halves = s.split("::");
   if (halves.length > 2) return null;
@@ -94,4 +106,9 @@ export function normalizeIP(host: string): string {
   if (!v6) return host;
   const v4 = unmapIPv4(v6);
   return v4 ? formatIPv4(v4) : formatIPv6(v6);
+}
+
+/** True when `host` is an IPv4 or IPv6 literal (brackets and a `%zone` allowed), false for a name. */
+export function isIP(host: string): boolean {
+  return parseIPv4(host) !== null || parseIPv6(host) !== null;
 }

@@ -3,6 +3,7 @@
  * services look up by name at use so the API can replace them without restarting anything (GOST's late binding).
  * @module
  */
+import type { ConnectorInfo, DialerInfo, HandlerInfo, ListenerInfo } from "./capabilities.ts";
 import type { ConnectorFactory, DialerFactory, HandlerFactory, ListenerFactory } from "./contracts.ts";
 import { Registry } from "./registry.ts";
 import type { Authenticator } from "./routing/auth.ts";
@@ -32,14 +33,14 @@ export interface ManagedService {
 
 /** Every registry of one instance. */
 export interface Registries {
-  /** Listener types (`tcp`, `tls`, …). */
-  readonly listeners: Registry<ListenerFactory>;
-  /** Handler types (`http`, `socks5`, …). */
-  readonly handlers: Registry<HandlerFactory>;
-  /** Dialer types. */
-  readonly dialers: Registry<DialerFactory>;
-  /** Connector types. */
-  readonly connectors: Registry<ConnectorFactory>;
+  /** Listener types, with what their registrations say (core/capabilities.ts). */
+  readonly listeners: Registry<ListenerFactory, ListenerInfo>;
+  /** Handler types, with what their registrations say. */
+  readonly handlers: Registry<HandlerFactory, HandlerInfo>;
+  /** Dialer types, with what their registrations say. */
+  readonly dialers: Registry<DialerFactory, DialerInfo>;
+  /** Connector types, with what their registrations say. */
+  readonly connectors: Registry<ConnectorFactory, ConnectorInfo>;
   /** Live services by name. */
   readonly services: Registry<ManagedService>;
   /** Live chains by name. */
@@ -61,10 +62,10 @@ export interface Registries {
 /** Fresh, empty registries (tests build their own). */
 export function createRegistries(): Registries {
   return {
-    listeners: new Registry<ListenerFactory>("listener"),
-    handlers: new Registry<HandlerFactory>("handler"),
-    dialers: new Registry<DialerFactory>("dialer"),
-    connectors: new Registry<ConnectorFactory>("connector"),
+    listeners: new Registry<ListenerFactory, ListenerInfo>("listener"),
+    handlers: new Registry<HandlerFactory, HandlerInfo>("handler"),
+    dialers: new Registry<DialerFactory, DialerInfo>("dialer"),
+    connectors: new Registry<ConnectorFactory, ConnectorInfo>("connector"),
     services: new Registry<ManagedService>("service"),
     chains: new Registry<Chain>("chain"),
     hops: new Registry<Hop>("hop"),

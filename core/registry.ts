@@ -6,12 +6,14 @@
 import { DuplicateError, NotFoundError } from "./errors.ts";
 
 /**
- * A case-sensitive name → value map that refuses duplicates.
+ * A case-sensitive name → value map that refuses duplicates. A value may come with info `I`: what its registration
+ * says about it (a plugin type's capabilities and hints, core/capabilities.ts).
  * @example
  * const r = new Registry<number>("number"); r.register("one", 1); r.get("one") // 1
  */
-export class Registry<T> {
+export class Registry<T, I = never> {
   readonly #items = new Map<string, T>();
+  readonly #info = new Map<string, I>();
   /** What the registry holds, for messages ("handler", "service"). */
   readonly kind: string;
 
@@ -20,22 +22,31 @@ export class Registry<T> {
     this.kind = kind;
   }
 
-  /** Adds a value. @throws {DuplicateError} when the name is taken */
-  register(name: string, value: T): void {
+  /** Adds a value, with what its registration says about it. @throws {DuplicateError} when the name is taken */
+  register(name: string, value: T, info?: I): void {
     if (this.#items.has(name)) throw new DuplicateError(`${this.kind} "${name}" already exists`);
     this.#items.set(name, value);
+    if (info !== undefined) this.#info.set(name, info);
   }
 
-  /** Adds or replaces a value. */
-  set(name: string, value: T): void {
+  /** Adds or replaces a value; its info becomes `info` (none when not given). */
+  set(name: string, value: T, info?: I): void {
     this.#items.set(name, value);
+    if (info !== undefined) this.#info.set(name, info);
+    else this.#info.delete(name);
   }
 
-  /** Removes a value; returns it when it was there. */
+  /** Removes a value (and its info); returns it when it was there. */
   unregister(name: string): T | undefined {
     const v = this.#items.get(name);
     this.#items.delete(name);
+    this.#info.delete(name);
     return v;
+  }
+
+  /** What the registration of `name` says about it, or undefined (unregistered, or registered without info). */
+  info(name: string): I | undefined {
+    return this.#info.get(name);
   }
 
   /** Tells whether a name is registered. */

@@ -3,6 +3,8 @@
  * @module
  */
 import type { Registries } from "../core/registries.ts";
+import { register as mtcp } from "./mtcp/mod.ts";
+import { register as mtls } from "./mtls/mod.ts";
 import { register as rtcp } from "./rtcp/mod.ts";
 import { register as rudp } from "./rudp/mod.ts";
 import { register as tcp } from "./tcp/mod.ts";
@@ -16,4 +18,6 @@ export function registerListeners(reg: Registries): void {
   tls(reg);
   rtcp(reg);
   rudp(reg);
+  mtcp(reg);
+  mtls(reg);
 }

@@ -19,6 +19,7 @@
  */
 import type { MiddlewareHandler } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
+import { parseIPv4, parseIPv6 } from "../ip.ts";
 import type { ApiEnv } from "./access_log.ts";
 
 /** Methods the API allows cross-origin. */
@@ -86,11 +87,11 @@ function preflight(c: { req: { header(name: string): string | undefined } }, ori
 }
 
 const WRITES = new Set(["POST", "PUT", "DELETE", "PATCH"]);
-const IP_HOST = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])$/i;
 
 /** Tells whether a Host name cannot be a rebound DNS name: an IP literal or `localhost`. */
 function fixedHost(hostname: string): boolean {
-  return IP_HOST.test(hostname) || hostname === "localhost" || hostname.endsWith(".localhost");
+  const ip = parseIPv4(hostname) !== null || (hostname.startsWith("[") && parseIPv6(hostname) !== null);
+  return ip || hostname === "localhost" || hostname.endsWith(".localhost");
 }
 
 function refuse(msg: string): Response {

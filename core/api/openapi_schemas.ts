@@ -80,7 +80,7 @@ export const OPENAPI_SCHEMAS: Json = {
         type: "object",
         additionalProperties: true,
         properties: {
-          type: { type: "string", default: "auto" },
+          type: { type: "string", description: "a registered handler type; GOST's default when omitted" },
           chain: { type: "string" },
           retries: { type: "integer" },
           auther: { type: "string" },
@@ -92,7 +92,10 @@ export const OPENAPI_SCHEMAS: Json = {
       listener: {
         type: "object",
         additionalProperties: true,
-        properties: { type: { type: "string", default: "tcp" }, metadata: md },
+        properties: {
+          type: { type: "string", description: "a registered listener type; GOST's default when omitted" },
+          metadata: md,
+        },
       },
       forwarder: {
         type: "object",

@@ -8,8 +8,9 @@ import { ConfigError, DialError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { LoggerSet } from "../loggers.ts";
 import { Metadata } from "../metadata.ts";
-import type { Handler, Listener, ServerTlsOptions } from "../contracts.ts";
+import type { Handler, HandlerCredentials, Listener, ServerTlsOptions } from "../contracts.ts";
 import type { Registries } from "../registries.ts";
+import { fallbackOf } from "../capabilities.ts";
 import {
   type Authenticator,
   authEntries,
@@ -19,14 +20,14 @@ import {
 } from "../routing/auth.ts";
 import { namedBypass } from "../routing/bypass.ts";
 import { lookupHost } from "../routing/resolver.ts";
-import { DEFAULT_SELECTOR, type Node, NodeGroup, parseStrategy } from "../routing/node_group.ts";
+import { type Node, NodeGroup, type SelectorOptions } from "../routing/node_group.ts";
 import { DefaultRouter } from "../routing/router.ts";
 import { processEndpoints } from "../routing/local_addrs.ts";
 import { type ConnHook, Service } from "../service/service.ts";
 import { Stats } from "../service/stats.ts";
 import { type Hooks, parseHooks } from "../service/hooks.ts";
-import { parseDuration } from "../metadata.ts";
 import type { ServiceConfig } from "./schema.ts";
+import { parseSelector } from "./selector.ts";
 import type { ConfigPath } from "./load.ts";
 
 /** What building needs besides the service config. */
@@ -44,12 +45,6 @@ export interface BuildContext {
   /** The global `tls` block: the default server certificate of TLS listeners. */
   readonly tls?: ServerTlsOptions;
 }
-
-/** Listener types that terminate TLS themselves (the others ignore a `tls` block). */
-const TLS_LISTENERS = new Set(["tls"]);
-
-/** Handlers that proxy to any target: binding them publicly without auth deserves a warning. */
-const OPEN_PROXY_HANDLERS = new Set(["auto", "http", "socks", "socks4", "socks4a", "socks5", "relay"]);
 
 /** Service fields whose features gost.ts does not implement yet: naming one fails loudly. */
 const UNSUPPORTED_FIELDS: [ConfigPath, string][] = [
@@ -96,9 +91,10 @@ export function checkService(cfg: ServiceConfig, index: number, ctx: BuildContex
     if (ignoreChain && path[1] === "chain") continue;
     throw fail(path, `${feature} are not supported by gost.ts yet (got ${JSON.stringify(v)})`);
   }
-  if (!cfg.addr && cfg.listener?.type !== "stdio") throw fail(["addr"], "addr is required");
-  const handlerType = cfg.handler?.type || "auto";
-  const listenerType = cfg.listener?.type || "tcp";
+  // a type the config does not name is the one registered as the fallback (GOST: handler auto, listener tcp)
+  const handlerType = cfg.handler?.type || fallbackOf(ctx.reg.handlers) || "";
+  const listenerType = cfg.listener?.type || fallbackOf(ctx.reg.listeners) || "";
+  if (!cfg.addr && !ctx.reg.listeners.info(listenerType)?.addressless) throw fail(["addr"], "addr is required");
   const handlerFactory = ctx.reg.handlers.get(handlerType);
   if (!handlerFactory) {
     throw fail(
@@ -113,7 +109,9 @@ export function checkService(cfg: ServiceConfig, index: number, ctx: BuildContex
       `unknown listener type "${listenerType}": supported are ${ctx.reg.listeners.names().join(", ")}`,
     );
   }
-  return { fail, ignoreChain, handlerType, listenerType, handlerFactory, listenerFactory };
+  const handlerInfo = ctx.reg.handlers.info(handlerType) ?? {};
+  const listenerInfo = ctx.reg.listeners.info(listenerType) ?? {};
+  return { fail, ignoreChain, handlerType, listenerType, handlerFactory, listenerFactory, handlerInfo, listenerInfo };
 }
 
 /**
@@ -123,22 +121,24 @@ export function checkService(cfg: ServiceConfig, index: number, ctx: BuildContex
  * @throws {ConfigError} on invalid or unsupported settings, naming the path
  */
 export async function buildService(cfg: ServiceConfig, index: number, ctx: BuildContext): Promise<Service> {
-  const { fail, ignoreChain, handlerType, listenerType, handlerFactory, listenerFactory } = checkService(
-    cfg,
-    index,
-    ctx,
-  );
+  const { fail, ignoreChain, handlerType, listenerType, handlerFactory, listenerFactory, handlerInfo, listenerInfo } =
+    checkService(cfg, index, ctx);
   const svcMd = new Metadata(cfg.metadata ?? {});
   const handlerMd = new Metadata(cfg.handler?.metadata ?? {});
   const listenerMd = new Metadata(cfg.listener?.metadata ?? {});
 
   let auth: Authenticator | undefined;
+  let credentials: HandlerCredentials | undefined;
   const autherNames = [...(cfg.handler?.auther ? [cfg.handler.auther] : []), ...(cfg.handler?.authers ?? [])];
   if (autherNames.length) auth = new NamedAuthenticator(autherNames, ctx.reg);
   else {
     try {
       const entries = authEntries(cfg.handler?.auth);
       if (entries.length) auth = new StaticAuthenticator(entries);
+      // one inline user (handler.auth or the URL's user info), not a file of them: the raw pair for the handler
+      if (entries.length === 1 && !cfg.handler?.auth?.file) {
+        credentials = { username: entries[0].username, password: entries[0].password ?? "" };
+      }
       warnEmptyPasswords(entries, `service ${cfg.name}`, ctx.logger);
     } catch (err) {
       throw fail(["handler", "auth", "file"], `cannot read auth file: ${errorMessage(err)}`);
@@ -159,19 +159,11 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
         metadata: md,
       };
     });
-    let selector = DEFAULT_SELECTOR;
-    if (fcfg.selector) {
-      try {
-        selector = {
-          strategy: parseStrategy(fcfg.selector.strategy),
-          maxFails: fcfg.selector.maxFails ?? DEFAULT_SELECTOR.maxFails,
-          failTimeoutMs: fcfg.selector.failTimeout !== undefined
-            ? parseDuration(fcfg.selector.failTimeout, "failTimeout")
-            : DEFAULT_SELECTOR.failTimeoutMs,
-        };
-      } catch (err) {
-        throw fail(["forwarder", "selector"], errorMessage(err));
-      }
+    let selector: SelectorOptions;
+    try {
+      selector = parseSelector(fcfg.selector);
+    } catch (err) {
+      throw fail(["forwarder", "selector"], errorMessage(err));
     }
     forwarder = new NodeGroup(nodes, selector);
   }
@@ -192,7 +184,7 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
   // Clients choose the targets of proxy handlers: by default they may not reach this process's own listeners
   let guardSelf: boolean;
   try {
-    guardSelf = OPEN_PROXY_HANDLERS.has(handlerType) && !forwarder &&
+    guardSelf = Boolean(handlerInfo.openProxy) && !forwarder &&
       !(svcMd.bool("allowSelfTarget") || handlerMd.bool("allowSelfTarget"));
   } catch (err) {
     throw fail(["metadata", "allowSelfTarget"], errorMessage(err));
@@ -225,7 +217,7 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
     : undefined;
   const router = routerFor(cfg.handler?.chain ?? "");
   const listenerRouter = cfg.listener?.chain ? routerFor(cfg.listener.chain) : router;
-  if (cfg.listener?.tls && !TLS_LISTENERS.has(listenerType)) {
+  if (cfg.listener?.tls && !listenerInfo.tls) {
     logger.warn(`listener ${listenerType} does not use TLS: listener.tls of service ${cfg.name} is ignored`);
   }
   const listener: Listener = listenerFactory({
@@ -245,7 +237,7 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
   }
   let handler: Handler;
   try {
-    handler = handlerFactory({ service: cfg.name, logger, router, auth, forwarder });
+    handler = handlerFactory({ service: cfg.name, logger, router, auth, credentials, forwarder });
     await handler.init(handlerMd);
   } catch (err) {
     listener.close();
@@ -261,12 +253,12 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
     throw fail(["metadata"], errorMessage(err));
   }
   const addr = listener.addr as Deno.NetAddr;
-  if (OPEN_PROXY_HANDLERS.has(handlerType) && !auth && addr.hostname && !isLoopbackHost(addr.hostname)) {
+  if (handlerInfo.openProxy && !auth && addr.hostname && !isLoopbackHost(addr.hostname)) {
     logger.warn(
       `service ${cfg.name} is an open proxy: it listens on ${addrString(addr)} without authentication; ` +
         `add user:pass@ to the URL or handler.auth, or bind to 127.0.0.1`,
     );
-  } else if (handlerType === "api" && !auth && addr.hostname && !isLoopbackHost(addr.hostname)) {
+  } else if (handlerInfo.admin && !auth && addr.hostname && !isLoopbackHost(addr.hostname)) {
     logger.warn(
       `service ${cfg.name} serves the Web API on ${addrString(addr)} without authentication: anyone who reaches it ` +
         `can reconfigure gost.ts; add user:pass@ to the URL or handler.auth, or bind to 127.0.0.1`,

@@ -1,19 +1,21 @@
 /**
  * Builds chains, hops and nodes from config: each node gets a dialer and a connector from the registries
- * (defaults `tcp` and `http`, as GOST), a hop gets its selector and bypass, a chain hop given only by name
+ * (by default the ones registered as the fallback, as GOST's tcp and http), a hop gets its selector and bypass, a chain hop given only by name
  * refers to a top-level `hops` entry.
  * @module
  */
 import { splitHostPort } from "../conn.ts";
 import { type ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { Metadata, parseDuration } from "../metadata.ts";
+import { Metadata } from "../metadata.ts";
 import type { ClientAuth, ClientTlsOptions } from "../contracts.ts";
 import type { Registries } from "../registries.ts";
+import { fallbackOf } from "../capabilities.ts";
 import { type BypassChecker, Chain, type ChainNode, Hop } from "../routing/chain.ts";
-import { DEFAULT_SELECTOR, parseStrategy, type SelectorOptions } from "../routing/node_group.ts";
+import type { SelectorOptions } from "../routing/node_group.ts";
 import type { ConfigPath } from "./load.ts";
-import type { ChainConfig, HopConfig, NodeConfig, SelectorConfig } from "./schema.ts";
+import type { ChainConfig, HopConfig, NodeConfig } from "./schema.ts";
+import { parseSelector } from "./selector.ts";
 
 /** What building chains needs. */
 export interface ChainBuildContext {
@@ -27,29 +29,14 @@ export interface ChainBuildContext {
   readonly fail: (path: ConfigPath, message: string) => ConfigError;
 }
 
-/** Parses a selector block. @throws {ConfigError} on a bad strategy or duration */
-export function parseSelector(
-  cfg: SelectorConfig | undefined,
-  defaults: SelectorOptions = DEFAULT_SELECTOR,
-): SelectorOptions {
-  if (!cfg) return defaults;
-  return {
-    strategy: cfg.strategy ? parseStrategy(cfg.strategy) : defaults.strategy,
-    maxFails: cfg.maxFails ?? defaults.maxFails,
-    failTimeoutMs: cfg.failTimeout !== undefined
-      ? parseDuration(cfg.failTimeout, "failTimeout")
-      : defaults.failTimeoutMs,
-  };
-}
-
 function names(one?: string, many?: string[]): string[] {
   return [...(one ? [one] : []), ...(many ?? [])];
 }
 
 async function buildNode(cfg: NodeConfig, path: ConfigPath, ctx: ChainBuildContext): Promise<ChainNode> {
   if (!cfg.addr) throw ctx.fail([...path, "addr"], "addr is required");
-  const connectorType = cfg.connector?.type || "http";
-  const dialerType = cfg.dialer?.type || "tcp";
+  const connectorType = cfg.connector?.type || fallbackOf(ctx.reg.connectors) || "";
+  const dialerType = cfg.dialer?.type || fallbackOf(ctx.reg.dialers) || "";
   const connectorFactory = ctx.reg.connectors.get(connectorType);
   if (!connectorFactory) {
     throw ctx.fail(

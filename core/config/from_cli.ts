@@ -3,6 +3,7 @@
  * `hop-N`, `node-N`, `target-N`, `bypass-N`, …), scheme fallbacks and query-key routing (README, "Command line").
  * @module
  */
+import { fallbackOf, findType, type PluginInfo } from "../capabilities.ts";
 import { ConfigError } from "../errors.ts";
 import { Metadata } from "../metadata.ts";
 import { GOST_CONNECTORS, GOST_DIALERS, GOST_HANDLERS, GOST_LISTENERS } from "./gost_names.ts";
@@ -24,6 +25,11 @@ export interface KnownTypes {
   handlers: ReadonlySet<string>;
   /** Listener types this build registers. */
   listeners: ReadonlySet<string>;
+  /**
+   * What the registrations say about their types (a `Registries` is one): the fallback types and the CLI hints of
+   * core/capabilities.ts, which carry GOST's scheme rules.
+   */
+  info: PluginInfo;
 }
 
 type Md = Record<string, unknown>;
@@ -56,10 +62,10 @@ function take(m: Md, ...keys: string[]): string {
   return "";
 }
 
-function userAuth(url: NodeUrl, m: Md): AuthConfig | undefined {
+function userAuth(url: NodeUrl, m: Md, base64UserInfo: boolean): AuthConfig | undefined {
   let auth: AuthConfig | undefined;
   if (url.user) {
-    if (url.scheme.startsWith("ss") && url.user.password === undefined) {
+    if (base64UserInfo && url.user.password === undefined) {
       try {
         const d = decodeAuthParam(url.user.username);
         if (d.password !== undefined) auth = d;
@@ -135,7 +141,7 @@ class Generated {
   }
 }
 
-function buildNode(raw: string, index: number, gen: Generated): HopConfig {
+function buildNode(raw: string, index: number, gen: Generated, info: PluginInfo): HopConfig {
   const url = parseNodeUrl(raw);
   const m: Md = { ...url.query };
   const hop: HopConfig = { name: `hop-${index}` };
@@ -152,10 +158,17 @@ function buildNode(raw: string, index: number, gen: Generated): HopConfig {
     if (v) m[`hop.${k}`] = v;
   }
   const [schemeA, schemeB] = url.scheme.split("+");
-  const connector = pick(schemeA, null, GOST_CONNECTORS, "http", "connector");
-  let dialer = pick(schemeB ?? schemeA, null, GOST_DIALERS, "tcp", "dialer");
-  if (!GOST_DIALERS.has(schemeB ?? schemeA) && connector === "ssu") dialer = "udp";
-  const auth = userAuth(url, m);
+  // a registered type is used as named; any other name GOST knows is kept for the build to report
+  const connector = info.connectors.names().includes(schemeA)
+    ? schemeA
+    : pick(schemeA, null, GOST_CONNECTORS, fallbackOf(info.connectors) ?? "", "connector");
+  const connectorInfo = info.connectors.info(connector) ?? {};
+  const dialerName = schemeB ?? schemeA;
+  const dialerKnown = GOST_DIALERS.has(dialerName) || info.dialers.names().includes(dialerName);
+  let dialer = dialerKnown ? dialerName : fallbackOf(info.dialers) ?? "";
+  if (!dialerKnown && connectorInfo.defaultDialer) dialer = connectorInfo.defaultDialer;
+  const dialerInfo = info.dialers.info(dialer) ?? {};
+  const auth = userAuth(url, m, Boolean(connectorInfo.base64UserInfo));
   const tls: Md = {};
   const certFile = take(m, "tls.certFile", "certFile", "cert");
   const keyFile = take(m, "tls.keyFile", "keyFile", "key");
@@ -180,7 +193,7 @@ function buildNode(raw: string, index: number, gen: Generated): HopConfig {
   const hostsList = url.host.split(",").filter(Boolean);
   if (!hostsList.length) throw new ConfigError(`Invalid node "${raw}": no address`);
   hop.nodes = hostsList.map((addr, i) => {
-    const ssh = dialer === "ssh" || dialer === "sshd";
+    const ssh = Boolean(dialerInfo.auth);
     return {
       name: `node-${i}`,
       addr,
@@ -192,9 +205,7 @@ function buildNode(raw: string, index: number, gen: Generated): HopConfig {
       dialer: {
         type: dialer,
         ...(auth && ssh ? { auth } : {}),
-        ...(nonEmpty(tls) && tls.serverName !== undefined && dialer !== "tcp" && dialer !== "udp"
-          ? { tls: { ...tls } }
-          : {}),
+        ...(nonEmpty(tls) && tls.serverName !== undefined && dialerInfo.tls ? { tls: { ...tls } } : {}),
         ...(nonEmpty(dialerMd) ? { metadata: { ...dialerMd } } : {}),
       },
       ...(nonEmpty(nodeMd) ? { metadata: { ...nodeMd } } : {}),
@@ -215,16 +226,20 @@ function cutHost(s: string): [string, string] {
 }
 
 function buildServices(raw: string, known: KnownTypes): ServiceConfig[] {
+  const { info } = known;
+  const fallbackHandler = fallbackOf(info.handlers) ?? "";
   let s = raw.trim();
-  if (s.startsWith(":") || !s.includes("://")) s = `auto://${s}`;
+  if (s.startsWith(":") || !s.includes("://")) s = `${fallbackHandler}://${s}`;
   const [host, rest] = cutHost(s);
   const url = parseNodeUrl(rest);
   url.host = host;
   const [schemeA, schemeB] = url.scheme.split("+");
-  let handler = pick(schemeA, known.handlers, GOST_HANDLERS, "auto", "handler");
+  let handler = pick(schemeA, known.handlers, GOST_HANDLERS, fallbackHandler, "handler");
+  const handlerInfo = info.handlers.info(handler) ?? {};
   const listenerName = schemeB ?? schemeA;
-  let listener = pick(listenerName, known.listeners, GOST_LISTENERS, "tcp", "listener");
-  if (!GOST_LISTENERS.has(listenerName) && handler === "ssu") listener = "udp";
+  let listener = pick(listenerName, known.listeners, GOST_LISTENERS, fallbackOf(info.listeners) ?? "", "listener");
+  if (!GOST_LISTENERS.has(listenerName) && handlerInfo.defaultListener) listener = handlerInfo.defaultListener;
+  const listenerInfo = info.listeners.info(listener) ?? {};
   const addrs = expandPortRange(url.host);
   if (!addrs.length) addrs.push(url.host);
   const nodes: ForwardNodeConfig[] = [];
@@ -233,19 +248,20 @@ function buildServices(raw: string, known: KnownTypes): ServiceConfig[] {
       const expanded = expandPortRange(part);
       for (const addr of expanded.length ? expanded : [part]) nodes.push({ name: `target-${nodes.length}`, addr });
     }
-    if (handler !== "relay") {
-      const asHandler = ["tcp", "udp", "rtcp", "rudp", "tun", "tap", "dns", "unix", "runix", "serial"];
+    // as GOST: the listener's own forwarding handler (tcp, udp, rtcp, …), else the default one (forward)
+    if (!handlerInfo.keepsTargets) {
+      const forwardDefault = findType(info.handlers, (h) => h.forwardDefault) ?? "";
       handler = pick(
-        asHandler.includes(listener) ? listener : "forward",
+        listenerInfo.forwardHandler ?? forwardDefault,
         known.handlers,
         GOST_HANDLERS,
-        "forward",
+        forwardDefault,
         "handler",
       );
     }
   }
   const m: Md = { ...url.query };
-  const auth = userAuth(url, m);
+  const auth = userAuth(url, m, Boolean(handlerInfo.base64UserInfo));
   const tls: Md = {};
   const certFile = take(m, "tls.certFile", "certFile", "cert");
   const keyFile = take(m, "tls.keyFile", "keyFile", "key");
@@ -258,7 +274,7 @@ function buildServices(raw: string, known: KnownTypes): ServiceConfig[] {
   }
   const selector = parseSelector(m);
   const [serviceMd, handlerMd, listenerMd] = splitScoped(m, ["service", "handler", "listener"]);
-  const ssh = listener === "ssh" || listener === "sshd";
+  const ssh = Boolean(listenerInfo.auth);
   return addrs.map((addr, i) => {
     const svcNodes = nodes.length <= 1 || addrs.length === 1 ? nodes : nodes[i] ? [nodes[i]] : [];
     const svc: ServiceConfig = {
@@ -359,14 +375,15 @@ export function buildConfigFromCmd(services: string[], nodes: string[], known: K
   if (nodes.length) {
     chain = { name: "chain-0", hops: [] };
     cfg.chains = [chain];
-    nodes.forEach((n, i) => chain!.hops!.push(buildNode(n, i, gen)));
+    nodes.forEach((n, i) => chain!.hops!.push(buildNode(n, i, gen, known.info)));
   }
   const list: ServiceConfig[] = [];
   for (const raw of services) if (raw.trim()) list.push(...buildServices(raw, known));
   list.forEach((svc, i) => {
     svc.name = `service-${i}`;
     if (chain) {
-      if (["rtcp", "rudp", "runix"].includes(svc.listener!.type!)) svc.listener!.chain = chain.name;
+      // a remote listener (rtcp, rudp) binds at the chain's far end: the chain is the listener's
+      if (known.info.listeners.info(svc.listener!.type!)?.remote) svc.listener!.chain = chain.name;
       else svc.handler!.chain = chain.name;
     }
     consumeServiceKeys(svc, gen);

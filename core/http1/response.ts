@@ -4,25 +4,7 @@
  */
 import { type Conn, writeFull } from "../conn.ts";
 import { HeaderList, serializeHead } from "./head.ts";
-
-/** Reason phrases of the statuses the servers send. */
-export const REASONS: Readonly<Record<number, string>> = {
-  100: "Continue",
-  200: "OK",
-  201: "Created",
-  204: "No Content",
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  413: "Content Too Large",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  503: "Service Unavailable",
-  505: "HTTP Version Not Supported",
-};
+import { STATUS_TEXT } from "./status.ts";
 
 /**
  * Writes a response with Content-Length framing (the body is read whole: API answers are small) and a `Date`.
@@ -39,7 +21,7 @@ export async function writeResponse(conn: Conn, res: Response, method: string, k
   const noBody = res.status === 204 || res.status === 304 || res.status < 200;
   if (!noBody) h.add("content-length", String(body.length));
   if (!keepAlive) h.add("connection", "close");
-  const head = serializeHead(`HTTP/1.1 ${res.status} ${REASONS[res.status] ?? res.statusText ?? "Status"}`, h);
+  const head = serializeHead(`HTTP/1.1 ${res.status} ${STATUS_TEXT[res.status] ?? res.statusText ?? "Status"}`, h);
   if (noBody || method === "HEAD" || !body.length) return await writeFull(conn, head);
   const out = new Uint8Array(head.length + body.length);
   out.set(head);

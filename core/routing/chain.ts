@@ -4,16 +4,33 @@
  * node's connector, and the last connector connects to the target. A node that fails — cannot be dialed, hangs, answers
  * garbage, refuses our credentials, loops back to this process — is marked so its hop skips it until `failTimeout`, and
  * the error names it; every half-built conn is closed on the way out, also when the dial is aborted.
+ *
+ * A route splits at a multiplexing node (GOST's `Chain.Route`): the nodes before it only carry the conn of the node's
+ * session (kept by the chain, one per node, {@link MuxSessions}), and each dial through it is a stream on that session
+ * followed by the nodes after it (docs/architecture.md, "Multiplexing dialers").
  * @module
  */
 import { closeQuietly, type Conn, type Network } from "../conn.ts";
 import { AuthError, DialError, errorMessage, GostError, HandshakeError, TimeoutError } from "../errors.ts";
-import type { Connector, Dialer, DialOptions, Listener } from "../contracts.ts";
+import type { Connector, Dialer, DialerSession, DialOptions, Listener } from "../contracts.ts";
 import type { BypassChecker } from "./bypass.ts";
-import { recordChainNode } from "./chain_metrics.ts";
+import type { ChainNodeRecorder } from "./chain_metrics.ts";
+import { MuxSessions } from "./mux_sessions.ts";
 import { type Node, NodeGroup, type SelectorOptions } from "./node_group.ts";
 
-export type { BypassChecker };
+export type { BypassChecker, ChainNodeRecorder };
+
+/** Options of a {@link Chain}. */
+export interface ChainOptions {
+  /** Where node steps are recorded (the process' metrics, `gost_chain_node_*`); absent: not recorded. */
+  readonly recorder?: ChainNodeRecorder;
+}
+
+/** Options of a {@link ChainRoute}. */
+export interface ChainRouteOptions extends ChainOptions {
+  /** The sessions of multiplexing nodes, shared by a chain's routes; absent: the route keeps its own. */
+  readonly sessions?: MuxSessions<ChainNode>;
+}
 
 /** A chain node: an address reached by a dialer and spoken to by a connector. */
 export interface ChainNode extends Node {
@@ -68,11 +85,15 @@ export class Chain {
    * rules still end a route early, but as a function of the target alone. Undefined when a hop selects among nodes.
    */
   readonly fixedPath: string | undefined;
+  /** The sessions of the chain's multiplexing nodes, one per node. */
+  readonly sessions: MuxSessions<ChainNode> = new MuxSessions<ChainNode>();
+  readonly #recorder?: ChainNodeRecorder;
 
   /** Chain `name` through `hops`, in order. */
-  constructor(name: string, hops: Hop[]) {
+  constructor(name: string, hops: Hop[], opts: ChainOptions = {}) {
     this.name = name;
     this.hops = hops;
+    this.#recorder = opts.recorder;
     let path: string | undefined = `${name}#${this.serial}`;
     for (const hop of hops) {
       const nodes = hop.group.nodes;
@@ -98,7 +119,12 @@ export class Chain {
       if (!node) throw new NoNodeError(`chain ${this.name}: hop ${hop.name} has no available node`);
       nodes.push({ hop, node });
     }
-    return new ChainRoute(this.name, nodes);
+    return new ChainRoute(this.name, nodes, { sessions: this.sessions, recorder: this.#recorder });
+  }
+
+  /** Ends the sessions of its multiplexing nodes (the chain was replaced or removed). */
+  close(): void {
+    this.sessions.close();
   }
 }
 
@@ -125,7 +151,7 @@ function abortReason(signal: AbortSignal): Error {
  * Settles like `p`, or rejects with the signal's reason as soon as it aborts (a conn `p` brings later is closed):
  * a step that ignores the signal (a connector waiting for a reply) cannot outlive the dial.
  */
-function untilAborted<T extends Conn>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+function untilAborted<T extends { close(): void }>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!signal) return p;
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => {
@@ -150,11 +176,15 @@ export class ChainRoute {
   readonly chain: string;
   /** The node selected in each hop, first to last; empty = dial directly. */
   readonly steps: readonly { hop: Hop; node: ChainNode }[];
+  readonly #sessions: MuxSessions<ChainNode>;
+  readonly #recorder?: ChainNodeRecorder;
 
   /** The route of chain `chain` through `steps`. */
-  constructor(chain: string, steps: { hop: Hop; node: ChainNode }[]) {
+  constructor(chain: string, steps: { hop: Hop; node: ChainNode }[], opts: ChainRouteOptions = {}) {
     this.chain = chain;
     this.steps = steps;
+    this.#sessions = opts.sessions ?? new MuxSessions<ChainNode>();
+    this.#recorder = opts.recorder;
   }
 
   /** `node-0@addr > node-1@addr`, for logs. */
@@ -168,24 +198,90 @@ export class ChainRoute {
    * @param first opens the conn to the first node (the router's checks)
    * @throws {DialError} naming the failing node (`node` set, the node marked) unless the dial was cancelled
    */
-  async connectToLast(opts: DialOptions = {}, first?: FirstNodeOpen): Promise<Conn> {
+  connectToLast(opts: DialOptions = {}, first?: FirstNodeOpen): Promise<Conn> {
+    return this.#reach(this.steps.length - 1, opts, first);
+  }
+
+  /**
+   * A conn that node `k`'s connector speaks on. The route splits at the last multiplexing node `m` up to `k`: the
+   * conn is a stream on `m`'s session, then the connectors of the nodes after `m` (none: from the first node on).
+   */
+  async #reach(k: number, opts: DialOptions, first?: FirstNodeOpen): Promise<Conn> {
+    let m = k;
+    while (m >= 0 && !this.steps[m].node.dialer.multiplex) m--;
     let conn: Conn | undefined;
     try {
-      const node = this.steps[0].node;
-      const dial = () => node.dialer.dial(node.addr, opts);
-      conn = await this.#step(0, first ? () => first(node, dial) : dial, opts);
-      for (let i = 1; i < this.steps.length; i++) {
-        const prev = this.steps[i - 1];
-        const next = this.steps[i].node;
-        const through: Conn = conn;
-        conn = await this.#step(i, () => prev.node.connector.connect(through, "tcp", next.addr, opts), opts);
-        prev.hop.group.markOk(prev.node);
-      }
+      conn = m < 0 ? await this.#open(0, opts, first) : await this.#stream(m, opts, first);
+      for (let i = Math.max(m, 0) + 1; i <= k; i++) conn = await this.#through(i, conn, opts);
       return conn;
     } catch (err) {
       closeQuietly(conn);
       throw err;
     }
+  }
+
+  /** The conn to node `i`, its transport's handshake done: the first node dialed, a later one reached through. */
+  async #open(i: number, opts: DialOptions, first?: FirstNodeOpen): Promise<Conn> {
+    if (i === 0) {
+      const node = this.steps[0].node;
+      const dial = () => node.dialer.dial(node.addr, opts);
+      return await this.#step(0, first ? () => first(node, dial) : dial, opts);
+    }
+    const through = await this.#reach(i - 1, opts, first);
+    try {
+      return await this.#through(i, through, opts);
+    } catch (err) {
+      closeQuietly(through);
+      throw err;
+    }
+  }
+
+  /** Node `i - 1`'s connector connects to node `i` over `through`; node `i - 1` is reset once it got through. */
+  async #through(i: number, through: Conn, opts: DialOptions): Promise<Conn> {
+    const prev = this.steps[i - 1];
+    const next = this.steps[i].node;
+    const conn = await this.#step(i, () => prev.node.connector.connect(through, "tcp", next.addr, opts), opts);
+    prev.hop.group.markOk(prev.node);
+    return conn;
+  }
+
+  /**
+   * A stream on the session of multiplexing node `m` (opened first when there is none). A stream that cannot be
+   * opened ends the session (the next dial opens a new one) and fails node `m`.
+   */
+  async #stream(m: number, opts: DialOptions, first?: FirstNodeOpen): Promise<Conn> {
+    const { node } = this.steps[m];
+    const lease = await this.#sessions.session(
+      node,
+      (signal) => this.#session(m, { ...opts, signal }, first),
+      opts.signal,
+    );
+    const start = performance.now();
+    try {
+      const conn = await untilAborted(lease.session.open(), opts.signal);
+      if (!lease.fresh) this.#record(node, start, true);
+      return conn;
+    } catch (err) {
+      if (!cancelled(opts.signal)) this.#sessions.drop(node, lease.session);
+      throw this.#nodeFailed(m, err, opts, start);
+    }
+  }
+
+  /** Opens the conn to multiplexing node `m` (through the nodes before it) and starts its session. */
+  async #session(m: number, opts: DialOptions, first?: FirstNodeOpen): Promise<DialerSession> {
+    const conn = await this.#open(m, opts, first);
+    const { node } = this.steps[m];
+    const start = performance.now();
+    try {
+      return await untilAborted(node.dialer.multiplex!(conn, node.addr, opts), opts.signal);
+    } catch (err) {
+      closeQuietly(conn);
+      throw this.#nodeFailed(m, err, opts, start);
+    }
+  }
+
+  #record(node: ChainNode, start: number, ok: boolean): void {
+    this.#recorder?.recordChainNode(this.chain, node.name, (performance.now() - start) / 1000, ok);
   }
 
   /** Opens step `i`: `open` dials the node (i = 0) or asks the previous node to connect to it; then its handshake. */
@@ -200,7 +296,7 @@ export class ChainRoute {
       if (i > 0 && node.dialer.handshake) {
         conn = await untilAborted(node.dialer.handshake(conn, node.addr, opts), opts.signal);
       }
-      recordChainNode(this.chain, node.name, (performance.now() - start) / 1000, true);
+      this.#record(node, start, true);
       return conn;
     } catch (err) {
       closeQuietly(conn);
@@ -217,7 +313,7 @@ export class ChainRoute {
     const message = `chain ${this.chain}: node ${name}: ${errorMessage(err)}`;
     if (cancelled(opts.signal)) return new DialError(node.addr, message, { cause: err });
     hop.group.markFailed(node);
-    recordChainNode(this.chain, node.name, (performance.now() - start) / 1000, false);
+    this.#record(node, start, false);
     return new DialError(node.addr, message, { cause: err, node: name });
   }
 

@@ -30,14 +30,17 @@ interface Verdict {
  * if (addr) await sock.send(data, addr);
  */
 export class DatagramTargets {
-  readonly #router: Router;
+  readonly #router: Pick<Router, "resolveDirect">;
   readonly #opts: DialOptions;
   readonly #log: Logger;
   readonly #cache = new Map<string, Verdict>();
   readonly #mapV4: boolean;
 
-  /** @param from the sending socket's address: an IPv6 socket sends to IPv4 targets by their mapped address */
-  constructor(router: Router, opts: DialOptions, log: Logger, from?: Deno.Addr) {
+  /**
+   * @param router whose `resolveDirect` gives each target's rules and address
+   * @param from the sending socket's address: an IPv6 socket sends to IPv4 targets by their mapped address
+   */
+  constructor(router: Pick<Router, "resolveDirect">, opts: DialOptions, log: Logger, from?: Deno.Addr) {
     this.#router = router;
     this.#opts = opts;
     this.#log = log;

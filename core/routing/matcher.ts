@@ -8,6 +8,7 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6Bare, unmapIPv4 } from "../ip.ts";
 
 /**
  * A parsed IP address: 4 bytes for IPv4, 16 for IPv6.
@@ -18,53 +19,6 @@ export interface IP {
   readonly bytes: Uint8Array;
 }
 
-const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
-
-function parseIPv4(s: string): Uint8Array | null {
-  const m = DOTTED_QUAD.exec(s);
-  if (!m) return null;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const n = Number(m[i + 1]);
-    if (n > 255) return null;
-    out[i] = n;
-  }
-  return out;
-}
-
-function parseIPv6(s: string): Uint8Array | null {
-  if (s.length < 2 || s.length > 45) return null;
-  const halves = s.split("::");
-  if (halves.length > 2) return null;
-  const groups = (h: string): number[] | null => {
-    if (h === "") return [];
-    const out: number[] = [];
-    const parts = h.split(":");
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i];
-      if (i === parts.length - 1 && p.includes(".")) {
-        const v4 = parseIPv4(p);
-        if (!v4) return null;
-        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      } else if (/^[0-9a-f]{1,4}$/i.test(p)) out.push(parseInt(p, 16));
-      else return null;
-    }
-    return out;
-  };
-  const head = groups(halves[0]);
-  const tail = halves.length === 2 ? groups(halves[1]) : [];
-  if (!head || !tail) return null;
-  const n = head.length + tail.length;
-  if (halves.length === 2 ? n > 7 : n !== 8) return null;
-  const all = [...head, ...new Array(8 - n).fill(0), ...tail];
-  const out = new Uint8Array(16);
-  all.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  return out;
-}
-
 /**
  * Parses an IPv4 (dotted quad, no leading zeros) or IPv6 literal (no brackets, no zone).
  * @param s the literal
@@ -73,7 +27,7 @@ function parseIPv6(s: string): Uint8Array | null {
  */
 export function parseIP(s: string): IP | null {
   if (s.includes(":")) {
-    const b = parseIPv6(s);
+    const b = parseIPv6Bare(s);
     return b ? { family: 6, bytes: b } : null;
   }
   const b = parseIPv4(s);
@@ -143,11 +97,8 @@ export function parseAnyIP(host: string): IP | null {
  * @example formatIP(unmapIP(parseIP("::ffff:10.0.0.1")!)) // "10.0.0.1"
  */
 export function unmapIP(ip: IP): IP {
-  if (ip.family !== 6) return ip;
-  const b = ip.bytes;
-  for (let i = 0; i < 10; i++) if (b[i] !== 0) return ip;
-  if (b[10] !== 0xff || b[11] !== 0xff) return ip;
-  return { family: 4, bytes: b.slice(12) };
+  const v4 = ip.family === 6 ? unmapIPv4(ip.bytes) : null;
+  return v4 ? { family: 4, bytes: v4 } : ip;
 }
 
 /**
@@ -155,25 +106,9 @@ export function unmapIP(ip: IP): IP {
  * @example formatIP(parseIP("2001:DB8:0:0::1")!) // "2001:db8::1"
  */
 export function formatIP(ip: IP): string {
-  const b = ip.bytes;
-  if (ip.family === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[2 * i] << 8) | b[2 * i + 1]);
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(":");
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  if (ip.family === 4) return formatIPv4(ip.bytes);
+  const v4 = unmapIPv4(ip.bytes);
+  return v4 ? `::ffff:${formatIPv4(v4)}` : formatIPv6(ip.bytes);
 }
 
 /**

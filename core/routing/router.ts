@@ -15,14 +15,16 @@
 import { addrString, closeQuietly, type Conn, joinHostPort, type Network, splitHostPort } from "../conn.ts";
 import { DialError, errorMessage, GostError, InvalidTargetError, PolicyError } from "../errors.ts";
 import { type Logger, nopLogger } from "../log.ts";
-import type { DialOptions, Listener, Router } from "../contracts.ts";
-import { dialUdp } from "../udp.ts";
+import type { DialOptions, Listener, PacketConn, Router } from "../contracts.ts";
+import { bindUdp, dialUdp, UdpPacketConn } from "../udp.ts";
 import { after, deadlineSignal } from "../deadline.ts";
 import { type BypassChecker, bypassesAny } from "./bypass.ts";
 import { canonicalHost } from "./canonical_host.ts";
 import type { Chain, FirstNodeOpen } from "./chain.ts";
 import { findLocalService, type LocalService, onPort } from "./local_addrs.ts";
 import { openTagged, type Trail, trailOf } from "./loop_guard.ts";
+import { DatagramTargets } from "./datagram_targets.ts";
+import { carriesPackets, CheckedPacketConn, openPacketRoute, PerTargetPacketConn, routesAlike } from "./packet_route.ts";
 import { systemLookup } from "./system_lookup.ts";
 
 export { findLocalService, type LocalService };
@@ -194,13 +196,7 @@ export class DefaultRouter implements Router {
     const port = self?.addr?.transport === "tcp" ? self.addr.port : undefined;
     const found = self && opts.src ? trailOf(opts.src, port) : undefined;
     const via = found instanceof Promise ? await found : found;
-    if (self && via?.includes(self.name)) {
-      throw new DialError(
-        addr,
-        `dial ${network} ${addr}: the services chain in a loop: ${[...via, self.name].join(" > ")}`,
-      );
-    }
-    const trail: Trail | undefined = self ? [...(via ?? []), self.name] : undefined;
+    const trail = this.#trailThrough(self, via, network, addr);
     const log = opts.logger ?? this.#opts.logger;
     let last: unknown;
     for (let attempt = 0; attempt <= this.#opts.retries; attempt++) {
@@ -233,6 +229,79 @@ export class DefaultRouter implements Router {
     if (last instanceof DialError) throw last;
     if (last instanceof GostError && last.code !== "gost") throw last;
     throw new DialError(addr, `dial ${network} ${addr}: ${errorMessage(last ?? "aborted")}`, { cause: last });
+  }
+
+  /**
+   * The trail a conn for this request carries: the client's trail (`via`) and this service.
+   * @throws {DialError} when the request already passed through this service (the services chain in a loop)
+   */
+  #trailThrough(self: LocalService | undefined, via: Trail | undefined, network: Network, addr: string) {
+    if (self && via?.includes(self.name)) {
+      throw new DialError(
+        addr,
+        `dial ${network} ${addr}: the services chain in a loop: ${[...via, self.name].join(" > ")}`,
+      );
+    }
+    return self ? [...(via ?? []), self.name] as Trail : undefined;
+  }
+
+  /**
+   * See {@link Router.dialPacket}. No chain (or an empty route): one local UDP socket, each destination resolved and
+   * checked as {@link DefaultRouter.resolveDirect} does (bypass, own-endpoint guard). A chain that routes every target
+   * alike and whose last connector carries packets: one association through it (retried as a dial), each destination
+   * checked by the service bypass and mapped by hosts/resolver as a dial through the chain would be. Any other chain:
+   * one {@link DefaultRouter.dial} per target.
+   * @throws {DialError} naming the failing node when every attempt fails, or the request loops
+   */
+  async dialPacket(opts: DialOptions = {}): Promise<PacketConn> {
+    const what = "udp association";
+    const self = this.#self();
+    const port = self?.addr?.transport === "tcp" ? self.addr.port : undefined;
+    const trail = this.#trailThrough(self, self && opts.src ? await trailOf(opts.src, port) : undefined, "udp", what);
+    const log = opts.logger ?? this.#opts.logger;
+    const perTarget = () => new PerTargetPacketConn((addr) => this.dial("udp", addr, opts), log);
+    const chain = this.#opts.chain?.();
+    if (chain && !routesAlike(chain)) return perTarget();
+    let last: unknown;
+    for (let attempt = 0; attempt <= this.#opts.retries; attempt++) {
+      if (opts.signal?.aborted) break;
+      try {
+        const route = chain?.route("udp", "", opts.hashKey);
+        if (!route?.steps.length) {
+          const sock = bindUdp();
+          const targets = new DatagramTargets(this, opts, log, sock.addr);
+          return new UdpPacketConn(sock, (to) => targets.get(to.host, to.port));
+        }
+        if (!carriesPackets(route)) return perTarget();
+        if (log.enabled("debug")) log.debug(`route(retry=${attempt}) ${route} > ${what}`);
+        const pc = await withTimeout(
+          this.#opts.dialTimeoutMs,
+          opts.signal,
+          (signal) => openPacketRoute(route, { ...opts, signal }, this.#firstNode(trail)),
+        );
+        const checks = { resolveDirect: (_: Network, addr: string) => this.#routedTarget(addr) };
+        const targets = new DatagramTargets(checks, opts, log);
+        return new CheckedPacketConn(pc, async (to) => {
+          const found = targets.get(to.host, to.port);
+          const dest = found instanceof Promise ? await found : found;
+          return dest && { host: dest.hostname, port: dest.port };
+        });
+      } catch (err) {
+        last = err;
+        const msg = `dial udp ${what} (attempt ${attempt + 1} of ${this.#opts.retries + 1}): ${errorMessage(err)}`;
+        if (attempt < this.#opts.retries && !opts.signal?.aborted) log.warn(msg);
+        else log.debug(msg);
+      }
+    }
+    if (last instanceof DialError) throw last;
+    throw new DialError(what, `dial udp ${what}: ${errorMessage(last ?? "aborted")}`, { cause: last });
+  }
+
+  /** Where a datagram for `addr` goes through the chain: the service bypass, then the hosts/resolver mapping. */
+  async #routedTarget(addr: string): Promise<string> {
+    const t = this.#target("udp", addr);
+    const mapped = await this.#mapped("udp", t);
+    return mapped.length ? joinHostPort(mapped[0], t.port) : joinHostPort(t.host.dial, t.port);
   }
 
   /**

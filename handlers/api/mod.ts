@@ -20,5 +20,5 @@ import { ApiHandler } from "./handler.ts";
 /** Registers `api`; its services serve the instance bound to `reg` (see core/api/target.ts). */
 export function register(reg: Registries): void {
   const target = boundTarget(reg);
-  reg.handlers.register("api", (opts) => new ApiHandler({ ...opts, target }));
+  reg.handlers.register("api", (opts) => new ApiHandler({ ...opts, target }), { admin: true });
 }

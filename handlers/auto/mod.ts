@@ -13,5 +13,5 @@ import { AutoHandler } from "./handler.ts";
 
 /** Registers `auto`. */
 export function register(reg: Registries): void {
-  reg.handlers.register("auto", (opts) => new AutoHandler(opts));
+  reg.handlers.register("auto", (opts) => new AutoHandler(opts), { fallback: true, openProxy: true });
 }

@@ -18,7 +18,7 @@ import { RemoteForwardHandler } from "./remote.ts";
 export function register(reg: Registries): void {
   reg.connectors.register("forward", () => new ForwardConnector());
   reg.handlers.register("tcp", (opts) => new ForwardHandler(opts, "tcp"));
-  reg.handlers.register("forward", (opts) => new ForwardHandler(opts, "tcp"));
+  reg.handlers.register("forward", (opts) => new ForwardHandler(opts, "tcp"), { forwardDefault: true });
   reg.handlers.register("udp", (opts) => new ForwardHandler(opts, "udp"));
   reg.handlers.register("rtcp", (opts) => new RemoteForwardHandler(opts, "rtcp"));
   reg.handlers.register("rudp", (opts) => new RemoteForwardHandler(opts, "rudp"));

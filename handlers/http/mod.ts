@@ -31,6 +31,6 @@ import { HttpHandler } from "./handler.ts";
 
 /** Registers the `http` handler and connector. */
 export function register(reg: Registries): void {
-  reg.handlers.register("http", (opts) => new HttpHandler(opts));
-  reg.connectors.register("http", (opts) => new HttpConnector(opts));
+  reg.handlers.register("http", (opts) => new HttpHandler(opts), { openProxy: true });
+  reg.connectors.register("http", (opts) => new HttpConnector(opts), { fallback: true });
 }

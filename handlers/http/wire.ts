@@ -6,6 +6,7 @@
  */
 import { joinHostPort } from "../../core/conn.ts";
 import { HeaderList, HttpStatusError, serializeHead } from "../../core/http1/head.ts";
+import { STATUS_TEXT } from "../../core/http1/status.ts";
 
 export {
   type Header,
@@ -20,19 +21,6 @@ export {
   serializeHead,
 } from "../../core/http1/head.ts";
 export { type Framing, parseChunkSize, requestFraming, responseFraming } from "../../core/http1/framing.ts";
-
-/** Reason phrases of the statuses the proxy itself sends. */
-export const STATUS_TEXT: Readonly<Record<number, string>> = {
-  200: "OK",
-  400: "Bad Request",
-  403: "Forbidden",
-  405: "Method Not Allowed",
-  407: "Proxy Authentication Required",
-  431: "Request Header Fields Too Large",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  505: "HTTP Version Not Supported",
-};
 
 /** A target: `addr` to dial (`host:port`) and `host` for the Host header (no userinfo, port only if given). */
 export interface Authority {

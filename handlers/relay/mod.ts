@@ -47,6 +47,6 @@ export { RelayHandler } from "./handler.ts";
 
 /** Registers the `relay` handler and the `relay` connector. */
 export function register(reg: Registries): void {
-  reg.handlers.register("relay", (opts) => new RelayHandler(opts));
+  reg.handlers.register("relay", (opts) => new RelayHandler(opts), { openProxy: true, keepsTargets: true });
   reg.connectors.register("relay", (opts) => new RelayConnector(opts));
 }

@@ -24,8 +24,8 @@ export { Socks4Handler } from "./handler.ts";
 /** Registers the handler and connector types `socks4` and `socks4a`. */
 export function register(reg: Registries): void {
   const handler: HandlerFactory = (opts) => new Socks4Handler(opts);
-  reg.handlers.register("socks4", handler);
-  reg.handlers.register("socks4a", handler);
+  reg.handlers.register("socks4", handler, { openProxy: true });
+  reg.handlers.register("socks4a", handler, { openProxy: true });
   reg.connectors.register("socks4", (opts) => new Socks4Connector(opts, "socks4"));
   reg.connectors.register("socks4a", (opts) => new Socks4Connector(opts, "socks4a"));
 }

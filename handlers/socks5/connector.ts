@@ -7,7 +7,8 @@ import { HandshakeReader } from "../../core/bufio.ts";
 import { closeQuietly, type Conn, type Network, writeFull } from "../../core/conn.ts";
 import { AuthError, DialError, errorMessage, HandshakeError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { ClientPluginOptions, Connector, DialOptions, Listener } from "../../core/contracts.ts";
+import type { ClientPluginOptions, Connector, DialOptions, Listener, PacketConn } from "../../core/contracts.ts";
+import { PacketTargetConn } from "../../core/udp.ts";
 import { socks5Bind } from "./bind_connector.ts";
 import {
   boundedHandshake,
@@ -20,7 +21,7 @@ import {
 } from "./connector_metadata.ts";
 import { loadTlsClientConfig, startTls, type TlsClientConfig } from "./tls_method.ts";
 import { openAssociation, relayAddress } from "./udp_connector.ts";
-import { UdpTunConn } from "./udptun_connector.ts";
+import { UdpTunPacketConn } from "./udptun_connector.ts";
 import {
   Cmd,
   encodeGreeting,
@@ -32,6 +33,7 @@ import {
   readUserPassReply,
   Rep,
   type Socks5Message,
+  type SocksAddr,
 } from "./wire.ts";
 
 /** A negotiated session: the conn to speak on (TLS for 0x80/0x82) and its reader. */
@@ -84,32 +86,66 @@ export class Socks5Connector implements Connector {
    *   {@link HandshakeError} on a malformed answer; {@link TimeoutError} after `connectTimeout`
    */
   async connect(conn: Conn, network: Network, addr: string, opts?: DialOptions): Promise<Conn> {
+    if (network !== "tcp") {
+      let target: SocksAddr;
+      try {
+        target = parseTarget(addr);
+      } catch (err) {
+        closeQuietly(conn);
+        throw err;
+      }
+      return new PacketTargetConn(await this.#associate(conn, addr, opts), target);
+    }
+    const { s } = await this.#handshake(conn, Cmd.Connect, addr, opts);
+    return s.r.conn();
+  }
+
+  /** UDP-tun (`relay=tcp`) carries packets at any hop; standard ASSOCIATE only from the first (datagrams go direct). */
+  canConnectPacket(firstHop: boolean): boolean {
+    return firstHop || this.#md.relay === "tcp";
+  }
+
+  /**
+   * Opens one UDP association for any number of targets: UDP-tun on the stream (`relay=tcp`) or standard ASSOCIATE.
+   * @throws as {@link Socks5Connector.connect}
+   */
+  connectPacket(conn: Conn, opts?: DialOptions): Promise<PacketConn> {
+    return this.#associate(conn, "udp association", opts);
+  }
+
+  /** The association for `what` (a target, or `udp association`), by the configured relay mode. */
+  async #associate(conn: Conn, what: string, opts?: DialOptions): Promise<PacketConn> {
+    const cmd = this.#md.relay === "tcp" ? Cmd.UdpTun : Cmd.UdpAssociate;
+    const { reply, s } = await this.#handshake(conn, cmd, what, opts);
+    if (cmd === Cmd.UdpTun) return new UdpTunPacketConn(s.r.conn());
+    const ctl = s.r.conn();
+    try {
+      const relay = await relayAddress(reply.addr, conn, what);
+      return openAssociation(ctl, relay, what, opts?.logger ?? this.#opts.logger);
+    } catch (err) {
+      closeQuietly(ctl);
+      throw err;
+    }
+  }
+
+  /** Method negotiation and one request, bounded by `connectTimeout`; a failure closes `conn`. */
+  async #handshake(conn: Conn, cmd: number, addr: string, opts?: DialOptions) {
     const log = opts?.logger ?? this.#opts.logger;
     const server = serverName(conn);
-    const cmd = network === "tcp" ? Cmd.Connect : this.#md.relay === "tcp" ? Cmd.UdpTun : Cmd.UdpAssociate;
-    const { target, reply, s } = await boundedHandshake(conn, this.#md.connectTimeoutMs, opts?.signal, async () => {
+    const { reply, s } = await boundedHandshake(conn, this.#md.connectTimeoutMs, opts?.signal, async () => {
       let s: Session | undefined;
       try {
-        const target = parseTarget(addr);
+        const target = cmd === Cmd.Connect ? parseTarget(addr) : { host: "", port: 0 };
         s = await this.#negotiate(conn, server);
         const reply = await this.#request(s, cmd, target.host, target.port, addr, server);
-        return { target, reply, s };
+        return { reply, s };
       } catch (err) {
         closeQuietly(s?.conn);
         throw err;
       }
     });
     log.debug(`socks5 ${server} > ${addr}: ${commandNames[cmd]} granted (method ${hexByte(s.method)})`);
-    if (cmd === Cmd.Connect) return s.r.conn();
-    if (cmd === Cmd.UdpTun) return new UdpTunConn(s.r.conn(), target);
-    const ctl = s.r.conn();
-    try {
-      const relay = await relayAddress(reply.addr, conn, addr);
-      return openAssociation(ctl, relay, target, addr, log);
-    } catch (err) {
-      closeQuietly(ctl);
-      throw err;
-    }
+    return { reply, s };
   }
 
   /**

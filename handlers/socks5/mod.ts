@@ -56,7 +56,7 @@ export function register(reg: Registries): void {
   const handler: HandlerFactory = (opts) => new Socks5Handler(opts);
   const connector: ConnectorFactory = (opts) => new Socks5Connector(opts);
   for (const name of ["socks5", "socks"]) {
-    reg.handlers.register(name, handler);
+    reg.handlers.register(name, handler, { openProxy: true });
     reg.connectors.register(name, connector);
   }
 }

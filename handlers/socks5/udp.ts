@@ -1,20 +1,21 @@
 /**
  * SOCKS5 UDP ASSOCIATE (RFC 1928 §7): a UDP socket on the IP the client connected to relays datagrams
  * `00 00 FRAG ADDR DATA` between the client and targets. Only datagrams from the TCP client's IP are accepted; its
- * UDP port is learnt from the first one. Each target gets its own datagram conn from `router.dial("udp", …)` and a
- * read loop that wraps replies with the target's address. Fragments (FRAG ≠ 0) are dropped. The association ends
- * when the TCP control connection closes; every socket is closed with it.
+ * UDP port is learnt from the first one. As GOST, the association gets one packet conn from the router
+ * (`dialPacket`, before the reply: a chain that cannot be reached answers 0x01) and every datagram names its own
+ * target on it: a local socket for a direct route, one upstream association through a chain; the router's rules
+ * apply to each destination. Replies are wrapped with the address they come from. Fragments (FRAG ≠ 0) are dropped.
+ * The association ends when the TCP control connection closes (or the upstream association ends); every socket is
+ * closed with it.
  * @module
  */
-import { dialOptions } from "../../core/contracts.ts";
-import { addrString, closeQuietly, type Conn, joinHostPort } from "../../core/conn.ts";
+import { dialOptions, type PacketConn } from "../../core/contracts.ts";
+import { addrString, closeQuietly, type Conn } from "../../core/conn.ts";
 import { BindError, errorMessage, PolicyError } from "../../core/errors.ts";
 import { normalizeIP } from "../../core/ip.ts";
+import { dialPacket } from "../../core/routing/packet_route.ts";
 import { decodeUdpHeader, encodeUdpHeader, Rep } from "./wire.ts";
 import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
-
-/** Most targets one association keeps open; the oldest is closed to make room. */
-const MAX_TARGETS = 256;
 
 /**
  * Serves UDP ASSOCIATE when the `udp` option is on (else REP 0x02).
@@ -34,7 +35,15 @@ export async function udpAssociate(s: CommandScope): Promise<void> {
     await sendError(conn, Rep.Failure);
     throw new BindError(`UDP ASSOCIATE on ${local.hostname}: ${errorMessage(err)}`, { cause: err });
   }
-  const assoc = new Association(s, sock);
+  let pc: PacketConn;
+  try {
+    pc = await dialPacket(s.opts.router, dialOptions(ctx), ctx.logger, s.md.udpBufferSize);
+  } catch (err) {
+    closeQuietly(sock);
+    await sendError(conn, Rep.Failure);
+    throw err;
+  }
+  const assoc = new Association(s, sock, pc);
   try {
     await sendReply(conn, Rep.Succeeded, local.hostname, (sock.addr as Deno.NetAddr).port);
     ctx.logger.info(`${ctx.src} <-> udp://${addrString(sock.addr)}`);
@@ -60,13 +69,12 @@ async function drain(conn: Conn): Promise<void> {
   }
 }
 
-/** One association: the client-facing socket and the conns to its targets. */
+/** One association: the client-facing socket and the packet conn towards targets. */
 class Association {
   readonly #s: CommandScope;
   readonly #sock: Deno.DatagramConn;
+  readonly #pc: PacketConn;
   readonly #clientIP: string;
-  readonly #targets = new Map<string, Conn>();
-  readonly #loops = new Set<Promise<void>>();
   #client: Deno.NetAddr | null = null;
   #closed = false;
   /** Payload bytes from the client to targets. */
@@ -74,14 +82,16 @@ class Association {
   /** Payload bytes from targets to the client. */
   output = 0;
 
-  constructor(s: CommandScope, sock: Deno.DatagramConn) {
+  constructor(s: CommandScope, sock: Deno.DatagramConn, pc: PacketConn) {
     this.#s = s;
     this.#sock = sock;
+    this.#pc = pc;
     this.#clientIP = normalizeIP(netAddr(s.conn.remoteAddr).hostname);
   }
 
-  /** Relays client datagrams until the socket closes, then waits for the target loops. */
+  /** Relays client datagrams until the socket closes, then waits for the reply loop. */
   async run(): Promise<void> {
+    const replies = this.#replies();
     const buf = new Uint8Array(this.#s.md.udpBufferSize);
     const log = this.#s.ctx.logger;
     for (;;) {
@@ -104,80 +114,50 @@ class Association {
         continue;
       }
       if (h.frag !== 0 || !h.addr.host || h.addr.port === 0) continue;
-      const target = await this.#target(h.addr.host, h.addr.port);
-      if (!target) continue;
       try {
-        await target.write(data.subarray(h.dataOffset));
-        this.input += data.length - h.dataOffset;
+        this.input += await this.#pc.writeTo(data.subarray(h.dataOffset), h.addr);
       } catch (err) {
-        log.debug(`udp relay to ${addrString(target.remoteAddr)}: ${errorMessage(err)}`);
+        log.debug(`udp relay to ${h.addr.host}:${h.addr.port}: ${errorMessage(err)}`);
       }
     }
     this.close();
-    await Promise.all(this.#loops);
+    await replies;
   }
 
-  /** The conn to a target, dialled on first use. */
-  async #target(host: string, port: number): Promise<Conn | null> {
-    const key = joinHostPort(host, port);
-    const known = this.#targets.get(key);
-    if (known) return known;
-    const { router } = this.#s.opts;
-    const { ctx } = this.#s;
-    let c: Conn;
-    try {
-      c = await router.dial("udp", key, dialOptions(ctx));
-    } catch (err) {
-      ctx.logger.debug(`udp relay: ${errorMessage(err)}`);
-      return null;
-    }
-    if (this.#closed) {
-      closeQuietly(c);
-      return null;
-    }
-    if (this.#targets.size >= MAX_TARGETS) {
-      const [oldKey, old] = this.#targets.entries().next().value!;
-      this.#targets.delete(oldKey);
-      closeQuietly(old);
-    }
-    this.#targets.set(key, c);
-    const loop = this.#replies(key, c, encodeUdpHeader(host, port));
-    this.#loops.add(loop);
-    loop.finally(() => this.#loops.delete(loop));
-    return c;
-  }
-
-  /** Wraps each reply from a target with its address and sends it to the client. Never rejects. */
-  async #replies(key: string, c: Conn, header: Uint8Array): Promise<void> {
-    const out = new Uint8Array(header.length + this.#s.md.udpBufferSize);
-    out.set(header);
-    const data = out.subarray(header.length);
+  /**
+   * Wraps each reply with its source address and sends it to the client; when the packet conn ends, the
+   * association ends (the control connection is closed). Never rejects.
+   */
+  async #replies(): Promise<void> {
+    const log = this.#s.ctx.logger;
     try {
       for (;;) {
-        const n = await c.read(data);
-        if (n === null) break;
+        const p = await this.#pc.readFrom();
+        if (p === null) break;
+        if (!this.#client) continue;
+        const header = encodeUdpHeader(p.addr.host, p.addr.port);
+        const out = new Uint8Array(header.length + p.data.length);
+        out.set(header);
+        out.set(p.data, header.length);
         try {
-          await this.#sock.send(out.subarray(0, header.length + n), this.#client!);
-          this.output += n;
+          await this.#sock.send(out, this.#client);
+          this.output += p.data.length;
         } catch (err) {
           if (this.#closed) break;
-          this.#s.ctx.logger.debug(`udp relay: dropped a reply from ${key}: ${errorMessage(err)}`);
+          log.debug(`udp relay: dropped a reply from ${p.addr.host}:${p.addr.port}: ${errorMessage(err)}`);
         }
       }
     } catch (err) {
-      if (!this.#closed) this.#s.ctx.logger.debug(`udp relay from ${key}: ${errorMessage(err)}`);
-    } finally {
-      if (this.#targets.get(key) === c) this.#targets.delete(key);
-      closeQuietly(c);
+      if (!this.#closed) log.debug(`udp relay: ${errorMessage(err)}`);
     }
+    if (!this.#closed) closeQuietly(this.#s.conn);
   }
 
-  /** Closes the client socket and every target conn (idempotent). */
+  /** Closes the client socket and the packet conn (idempotent). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     closeQuietly(this.#sock);
-    for (const c of this.#targets.values()) closeQuietly(c);
-    this.#targets.clear();
+    closeQuietly(this.#pc);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The client side of standard SOCKS5 UDP ASSOCIATE (RFC 1928 §7): after the server answers with its relay address,
- * datagrams `00 00 00 ADDR DATA` go to that address from a local UDP socket; the TCP control connection stays open
- * and its end ends the association.
+ * datagrams `00 00 00 ADDR DATA` go to that address from a local UDP socket, each naming its own target (one
+ * association carries any number of them); the TCP control connection stays open and its end ends the association.
  * @module
  */
 import { lookup } from "node:dns/promises";
@@ -9,6 +9,7 @@ import { closeQuietly, type Conn, joinHostPort } from "../../core/conn.ts";
 import { DialError, errorMessage } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import { normalizeIP, parseIPv4, parseIPv6 } from "../../core/ip.ts";
+import type { Packet, PacketAddr, PacketConn } from "../../core/contracts.ts";
 import { decodeUdpHeader, encodeUdpHeader, type SocksAddr } from "./wire.ts";
 
 /** Largest UDP payload, plus room for the longest SOCKS header (3 + 1 + 1 + 255 + 2). */
@@ -44,20 +45,17 @@ export async function relayAddress(bnd: SocksAddr, ctl: Conn, addr: string): Pro
 }
 
 /**
- * A datagram conn to one target through a SOCKS5 UDP relay: `write` sends one payload with the target's header,
- * `read` returns one payload from the relay (datagrams from elsewhere, fragments and malformed headers are
- * dropped). `read` returns null once the control connection ends or the conn is closed; `close` closes the UDP
- * socket and the control connection.
+ * One association through a SOCKS5 UDP relay, for any number of targets: `writeTo` sends one payload with its
+ * destination's header, `readFrom` returns one payload from the relay with the source its header names (datagrams
+ * from elsewhere, fragments and malformed headers are dropped). `readFrom` returns null once the control connection
+ * ends or the association is closed; `close` closes the UDP socket and the control connection.
  */
-export class SocksUdpConn implements Conn {
-  readonly datagram = true;
+export class SocksUdpPacketConn implements PacketConn {
   readonly #ctl: Conn;
   readonly #sock: Deno.DatagramConn;
   readonly #relay: Deno.NetAddr;
-  readonly #target: Deno.NetAddr;
   readonly #log: Logger;
-  readonly #out: Uint8Array<ArrayBuffer>;
-  readonly #headerLen: number;
+  readonly #out = new Uint8Array(MAX_HEADER + MAX_DATAGRAM);
   readonly #in = new Uint8Array(MAX_DATAGRAM + MAX_HEADER);
   #done = false;
 
@@ -65,26 +63,17 @@ export class SocksUdpConn implements Conn {
    * @param ctl the control connection, past the ASSOCIATE reply
    * @param sock a local UDP socket of the relay's address family
    * @param relay where datagrams go, from {@link relayAddress}
-   * @param target the fixed destination of every datagram
    */
-  constructor(ctl: Conn, sock: Deno.DatagramConn, relay: Deno.NetAddr, target: SocksAddr, log: Logger) {
+  constructor(ctl: Conn, sock: Deno.DatagramConn, relay: Deno.NetAddr, log: Logger) {
     this.#ctl = ctl;
     this.#sock = sock;
     this.#relay = relay;
-    this.#target = { transport: "udp", hostname: target.host, port: target.port };
     this.#log = log;
-    const header = encodeUdpHeader(target.host, target.port);
-    this.#headerLen = header.length;
-    this.#out = new Uint8Array(header.length + MAX_DATAGRAM);
-    this.#out.set(header);
     this.#watch().catch(() => {});
   }
 
   get localAddr(): Deno.Addr {
     return this.#sock.addr;
-  }
-  get remoteAddr(): Deno.Addr {
-    return this.#target;
   }
 
   /** Ends the association when the control connection reaches EOF or fails. */
@@ -105,7 +94,7 @@ export class SocksUdpConn implements Conn {
     this.close();
   }
 
-  async read(p: Uint8Array): Promise<number | null> {
+  async readFrom(): Promise<Packet | null> {
     for (;;) {
       if (this.#done) return null;
       let data: Uint8Array, from: Deno.NetAddr;
@@ -125,22 +114,20 @@ export class SocksUdpConn implements Conn {
         continue;
       }
       if (h.frag !== 0) continue;
-      const n = Math.min(p.length, data.length - h.dataOffset);
-      p.set(data.subarray(h.dataOffset, h.dataOffset + n));
-      return n;
+      return { data: data.subarray(h.dataOffset), addr: h.addr };
     }
   }
 
-  /** Sends `p` as one datagram. @throws {RangeError} when it is longer than 65535 bytes */
-  async write(p: Uint8Array): Promise<number> {
-    if (p.length > MAX_DATAGRAM) throw new RangeError(`Datagram of ${p.length} bytes is longer than ${MAX_DATAGRAM}`);
-    this.#out.set(p, this.#headerLen);
-    await this.#sock.send(this.#out.subarray(0, this.#headerLen + p.length), this.#relay);
-    return p.length;
-  }
-
-  closeWrite(): Promise<void> {
-    return Promise.resolve();
+  /** Sends `data` to `to` as one datagram. @throws {RangeError} when it is longer than 65535 bytes */
+  async writeTo(data: Uint8Array, to: PacketAddr): Promise<number> {
+    if (data.length > MAX_DATAGRAM) {
+      throw new RangeError(`Datagram of ${data.length} bytes is longer than ${MAX_DATAGRAM}`);
+    }
+    const header = encodeUdpHeader(to.host, to.port);
+    this.#out.set(header);
+    this.#out.set(data, header.length);
+    await this.#sock.send(this.#out.subarray(0, header.length + data.length), this.#relay);
+    return data.length;
   }
 
   close(): void {
@@ -155,9 +142,10 @@ export class SocksUdpConn implements Conn {
  * Opens the local UDP socket for an association and wraps it. When the relay is the control connection's server
  * IP, the socket binds to the control connection's local IP (the server checks datagrams come from the client's
  * IP; loopback stays loopback); else to the relay family's wildcard.
- * @throws {DialError} naming `addr` when the socket cannot be bound (the control connection is closed)
+ * @param what names the request in errors (the target, or `udp association`)
+ * @throws {DialError} naming `what` when the socket cannot be bound (the control connection is closed)
  */
-export function openAssociation(ctl: Conn, relay: Deno.NetAddr, target: SocksAddr, addr: string, log: Logger): Conn {
+export function openAssociation(ctl: Conn, relay: Deno.NetAddr, what: string, log: Logger): SocksUdpPacketConn {
   const local = ctl.localAddr as Partial<Deno.NetAddr>;
   const remote = ctl.remoteAddr as Partial<Deno.NetAddr>;
   const sameHost = typeof remote.hostname === "string" && normalizeIP(remote.hostname) === relay.hostname;
@@ -172,12 +160,10 @@ export function openAssociation(ctl: Conn, relay: Deno.NetAddr, target: SocksAdd
   } catch (err) {
     closeQuietly(ctl);
     throw new DialError(
-      addr,
-      `UDP ASSOCIATE for ${addr}: cannot bind a UDP socket on ${hostname}: ${errorMessage(err)}`,
-      {
-        cause: err,
-      },
+      what,
+      `UDP ASSOCIATE for ${what}: cannot bind a UDP socket on ${hostname}: ${errorMessage(err)}`,
+      { cause: err },
     );
   }
-  return new SocksUdpConn(ctl, sock, relay, target, log);
+  return new SocksUdpPacketConn(ctl, sock, relay, log);
 }

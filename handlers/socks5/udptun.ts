@@ -1,9 +1,9 @@
 /**
  * GOST's SOCKS5 UDP-tun (CMD 0xF3, docs/wire.md, "SOCKS5 UDP-tun"): UDP carried on the TCP connection as frames
  * `LEN u16 | 0xFF | ADDR | DATA`. GOST's own socks5 client uses it for all UDP.
- * - Relay mode (request port 0, needs `udp`): each client frame names a destination; every destination gets its
- *   own datagram conn from the router (so chains and bypass apply, as for ASSOCIATE) and its replies come back as
- *   frames naming it. GOST sends from one local socket instead; the frames are the same.
+ * - Relay mode (request port 0, needs `udp`): each client frame names a destination; as GOST, the tunnel gets one
+ *   packet conn from the router (`dialPacket`: a local socket for a direct route, one upstream association through
+ *   a chain; the router's rules apply to each destination) and replies come back as frames naming their source.
  * - Bind mode (request port ≠ 0, needs `bind`; what `rudp` uses): listen on the requested UDP address; datagrams
  *   from peers go to the client as frames naming the peer, client frames go to the peer they name (unless the
  *   service's rules refuse it: bypass, this process's own listeners; dropped and logged at debug).
@@ -13,13 +13,11 @@
 import { HandshakeReader } from "../../core/bufio.ts";
 import { addrString, closeQuietly, type Conn, joinHostPort, writeFull } from "../../core/conn.ts";
 import { BindError, errorMessage, PolicyError } from "../../core/errors.ts";
-import { dialOptions } from "../../core/contracts.ts";
+import { dialOptions, type PacketConn } from "../../core/contracts.ts";
 import { DatagramTargets } from "../../core/routing/datagram_targets.ts";
+import { dialPacket } from "../../core/routing/packet_route.ts";
 import { encodeUdpTunHeader, readUdpTunHeader, Rep, type SocksAddr } from "./wire.ts";
 import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
-
-/** Most destinations one relay-mode tunnel keeps open; the oldest is closed to make room. */
-const MAX_TARGETS = 256;
 
 /**
  * Serves UDP-tun: relay mode when `udp` is on, bind mode when `bind` is on (else REP 0x02).
@@ -134,75 +132,48 @@ async function tunBind(s: CommandScope): Promise<void> {
   }
 }
 
-/** Relay mode: one datagram conn per destination, through the router. */
+/** Relay mode: one packet conn from the router for every destination (as GOST). */
 async function tunRelay(s: CommandScope): Promise<void> {
   const { conn, ctx } = s;
   const out = new FrameWriter(conn);
-  const targets = new Map<string, Conn>();
-  const loops = new Set<Promise<void>>();
+  let pc: PacketConn;
+  try {
+    pc = await dialPacket(s.opts.router, dialOptions(ctx), ctx.logger, s.md.udpBufferSize);
+  } catch (err) {
+    await sendError(conn, Rep.Failure);
+    throw err;
+  }
   let closed = false;
-  await sendReply(conn, Rep.Succeeded, netAddr(conn.localAddr).hostname, 0);
-  ctx.logger.info(`${ctx.src} <-> udp-tun relay`);
-
-  const replies = async (key: string, c: Conn, host: string, port: number) => {
-    const buf = new Uint8Array(s.md.udpBufferSize);
-    try {
-      for (;;) {
-        const n = await c.read(buf);
-        if (n === null) break;
-        await out.send(host, port, buf.subarray(0, n));
-      }
-    } catch (err) {
-      if (!closed) ctx.logger.debug(`udp-tun relay from ${key}: ${errorMessage(err)}`);
-    } finally {
-      if (targets.get(key) === c) targets.delete(key);
-      closeQuietly(c);
-    }
-  };
-
-  const target = async (host: string, port: number): Promise<Conn | null> => {
-    const key = joinHostPort(host, port);
-    const known = targets.get(key);
-    if (known) return known;
-    let c: Conn;
-    try {
-      c = await s.opts.router.dial("udp", key, dialOptions(ctx));
-    } catch (err) {
-      ctx.logger.debug(`udp-tun relay: ${errorMessage(err)}`);
-      return null;
-    }
-    if (closed) {
-      closeQuietly(c);
-      return null;
-    }
-    if (targets.size >= MAX_TARGETS) {
-      const [oldKey, old] = targets.entries().next().value!;
-      targets.delete(oldKey);
-      closeQuietly(old);
-    }
-    targets.set(key, c);
-    const loop = replies(key, c, host, port);
-    loops.add(loop);
-    loop.finally(() => loops.delete(loop));
-    return c;
-  };
-
   let input = 0;
   try {
-    input = await readFrames(conn, s, async (to, data) => {
-      const c = await target(to.host, to.port);
-      if (!c) return;
+    await sendReply(conn, Rep.Succeeded, netAddr(conn.localAddr).hostname, 0);
+    ctx.logger.info(`${ctx.src} <-> udp-tun relay`);
+    const replies = (async () => {
       try {
-        await c.write(data);
+        for (;;) {
+          const p = await pc.readFrom();
+          if (p === null) break;
+          await out.send(p.addr.host, p.addr.port, p.data);
+        }
+      } catch (err) {
+        if (!closed) ctx.logger.debug(`udp-tun relay: ${errorMessage(err)}`);
+      }
+      // the association ended (or the client did): so does the tunnel
+      if (!closed) closeQuietly(conn);
+    })();
+    input = await readFrames(conn, s, async (to, data) => {
+      try {
+        await pc.writeTo(data, to);
       } catch (err) {
         ctx.logger.debug(`udp-tun relay to ${joinHostPort(to.host, to.port)}: ${errorMessage(err)}`);
       }
     });
+    closed = true;
+    closeQuietly(pc);
+    await replies;
   } finally {
     closed = true;
-    for (const c of targets.values()) closeQuietly(c);
-    targets.clear();
-    await Promise.all(loops);
+    closeQuietly(pc);
     ctx.logger.debug(`udp-tun relay closed`, { input, output: out.output });
   }
 }

@@ -16,5 +16,5 @@ export { RemoteListener, RtcpListener } from "./listener.ts";
 
 /** Registers `rtcp`. */
 export function register(reg: Registries): void {
-  reg.listeners.register("rtcp", (opts) => new RtcpListener(opts));
+  reg.listeners.register("rtcp", (opts) => new RtcpListener(opts), { remote: true, forwardHandler: "rtcp" });
 }

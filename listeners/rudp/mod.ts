@@ -19,5 +19,9 @@ export { RudpListener } from "./listener.ts";
 
 /** Registers `rudp`. */
 export function register(reg: Registries): void {
-  reg.listeners.register("rudp", (opts) => new RudpListener(opts));
+  reg.listeners.register("rudp", (opts) => new RudpListener(opts), {
+    remote: true,
+    datagram: true,
+    forwardHandler: "rudp",
+  });
 }

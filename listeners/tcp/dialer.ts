@@ -38,5 +38,5 @@ export class TcpDialer implements Dialer {
 
 /** Registers the `tcp` dialer. */
 export function registerDialers(reg: Registries): void {
-  reg.dialers.register("tcp", (opts) => new TcpDialer(opts));
+  reg.dialers.register("tcp", (opts) => new TcpDialer(opts), { fallback: true });
 }

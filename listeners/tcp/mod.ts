@@ -12,6 +12,6 @@ import { TcpListener } from "./listener.ts";
 
 /** Registers the `tcp` listener and dialer. */
 export function register(reg: Registries): void {
-  reg.listeners.register("tcp", (opts) => new TcpListener(opts));
+  reg.listeners.register("tcp", (opts) => new TcpListener(opts), { fallback: true, forwardHandler: "tcp" });
   registerDialers(reg);
 }

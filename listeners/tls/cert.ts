@@ -4,6 +4,7 @@
  * has no `cert.pem`/`key.pem`: CN `gost.run`, valid for one year.
  * @module
  */
+import { parseIPv4, parseIPv6Bare } from "../../core/ip.ts";
 
 /** A PEM certificate and its PEM (PKCS#8) private key. */
 export interface PemPair {
@@ -89,15 +90,9 @@ function time(d: Date): Uint8Array {
   return y < 2050 ? tlv(0x17, enc.encode(`${p(y % 100)}${rest}`)) : tlv(0x18, enc.encode(`${y}${rest}`));
 }
 
+/** An IP literal's bytes (an iPAddress SAN), null for a DNS name. */
 function ipBytes(s: string): Uint8Array | null {
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) return Uint8Array.from(s.split(".").map(Number));
-  if (!s.includes(":")) return null;
-  const [head, tail = ""] = s.split("::");
-  const h = head ? head.split(":") : [];
-  const t = s.includes("::") && tail ? tail.split(":") : [];
-  const groups = s.includes("::") ? [...h, ...Array(8 - h.length - t.length).fill("0"), ...t] : h;
-  if (groups.length !== 8) return null;
-  return Uint8Array.from(groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
+  return parseIPv4(s) ?? parseIPv6Bare(s);
 }
 
 function extension(id: string, critical: boolean, value: Uint8Array): Uint8Array {

@@ -16,10 +16,9 @@ import type { Metadata } from "../../core/metadata.ts";
 import type { ClientPluginOptions, Dialer, DialOptions } from "../../core/contracts.ts";
 import { DEFAULT_DIAL_TIMEOUT_MS, dialTcp } from "../../core/routing/router.ts";
 import { type ConnectionOptions, createSecureContext, type SecureContext } from "node:tls";
+import { isIP } from "../../core/ip.ts";
 import { nodeTlsClient } from "./handshake.ts";
 import { type ClientTlsMaterial, DEFAULT_HANDSHAKE_TIMEOUT_MS, loadClientTls } from "./options.ts";
-
-const isIP = (h: string) => h.includes(":") || /^\d{1,3}(\.\d{1,3}){3}$/.test(h);
 
 /** TLS dialer. */
 export class TlsDialer implements Dialer {

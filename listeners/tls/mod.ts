@@ -34,6 +34,6 @@ export { TlsListener } from "./listener.ts";
 
 /** Registers the `tls` listener and the `tls` dialer. */
 export function register(reg: Registries): void {
-  reg.listeners.register("tls", (opts) => new TlsListener(opts));
-  reg.dialers.register("tls", (opts) => new TlsDialer(opts));
+  reg.listeners.register("tls", (opts) => new TlsListener(opts), { tls: true });
+  reg.dialers.register("tls", (opts) => new TlsDialer(opts), { tls: true });
 }

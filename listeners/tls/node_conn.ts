@@ -1,5 +1,6 @@
 /**
- * Bridges between our {@link Conn} and `node:tls`, which carries every TLS conn of the `tls` transport: Deno's native
+ * Bridges between our {@link Conn} and `node:tls`, which carries every TLS conn of the `tls` transport (and of the SOCKS5
+ * TLS methods, `handlers/socks5/tls_method.ts`): Deno's native
  * TLS cannot set TCP_NODELAY on its conns, skip certificate verification, send an SNI other than the dialed host,
  * run over a conn that is not a Deno TCP socket (chain hops), or request client certificates (mTLS).
  *

@@ -16,6 +16,6 @@ import { UdpListener } from "./listener.ts";
 
 /** Registers the `udp` listener and dialer. */
 export function register(reg: Registries): void {
-  reg.listeners.register("udp", (opts) => new UdpListener(opts));
+  reg.listeners.register("udp", (opts) => new UdpListener(opts), { datagram: true, forwardHandler: "udp" });
   registerDialers(reg);
 }

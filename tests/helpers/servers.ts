@@ -4,30 +4,20 @@
  */
 import { closeQuietly } from "../../core/conn.ts";
 
-/** A TCP echo server (`bufferSize` bytes per conn); `close()` stops it and every conn it accepted. */
-export function tcpEcho(hostname = "127.0.0.1", bufferSize = 64 * 1024): { port: number; close(): void } {
+/** A TCP server on 127.0.0.1:0 serving each conn with `serve`; `close()` stops it and every conn it accepted. */
+export function tcpOrigin(
+  serve: (c: Deno.Conn) => Promise<void>,
+  hostname = "127.0.0.1",
+): { port: number; close(): void } {
   const ln = Deno.listen({ hostname, port: 0 });
   const conns = new Set<Deno.Conn>();
   (async () => {
     for await (const c of ln) {
       conns.add(c);
-      (async () => {
-        const buf = new Uint8Array(bufferSize);
-        try {
-          for (;;) {
-            const n = await c.read(buf);
-            if (n === null) break;
-            let off = 0;
-            while (off < n) off += await c.write(buf.subarray(off, n));
-          }
-          await c.closeWrite();
-        } catch {
-          // peer went away
-        } finally {
-          conns.delete(c);
-          closeQuietly(c);
-        }
-      })();
+      serve(c).catch(() => {}).finally(() => { // errors: the peer went away
+        conns.delete(c);
+        closeQuietly(c);
+      });
     }
   })().catch(() => {});
   return {
@@ -37,6 +27,20 @@ export function tcpEcho(hostname = "127.0.0.1", bufferSize = 64 * 1024): { port:
       for (const c of conns) closeQuietly(c);
     },
   };
+}
+
+/** A TCP echo server (`bufferSize` bytes per conn): echoes until EOF, then half-closes. */
+export function tcpEcho(hostname = "127.0.0.1", bufferSize = 64 * 1024): { port: number; close(): void } {
+  return tcpOrigin(async (c) => {
+    const buf = new Uint8Array(bufferSize);
+    for (;;) {
+      const n = await c.read(buf);
+      if (n === null) break;
+      let off = 0;
+      while (off < n) off += await c.write(buf.subarray(off, n));
+    }
+    await c.closeWrite();
+  }, hostname);
 }
 
 /** A UDP echo server that prefixes replies with `prefix`. */

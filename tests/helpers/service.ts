@@ -5,7 +5,7 @@
 import type { Logger } from "../../core/log.ts";
 import { nopLogger } from "../../core/log.ts";
 import { Metadata, type MetadataRecord } from "../../core/metadata.ts";
-import type { Handler, HandlerOptions, Listener } from "../../core/contracts.ts";
+import type { Authenticator, Handler, HandlerOptions, Listener } from "../../core/contracts.ts";
 import { StaticAuthenticator } from "../../core/routing/auth.ts";
 import type { NodeGroup } from "../../core/routing/node_group.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
@@ -21,6 +21,8 @@ export interface TestServiceOptions {
   metadata?: MetadataRecord;
   listenerMetadata?: MetadataRecord;
   users?: { username: string; password: string }[];
+  /** An authenticator of the test's own (instead of `users`). */
+  auth?: Authenticator;
   forwarder?: NodeGroup;
   stats?: boolean;
   logger?: Logger;
@@ -48,7 +50,7 @@ export async function startService(o: TestServiceOptions): Promise<TestService> 
     service: "test",
     logger,
     router,
-    auth: o.users ? new StaticAuthenticator(o.users) : undefined,
+    auth: o.auth ?? (o.users ? new StaticAuthenticator(o.users) : undefined),
     forwarder: o.forwarder,
   });
   await handler.init(new Metadata(o.metadata ?? {}));

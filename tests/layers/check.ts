@@ -1,7 +1,10 @@
 // Layer check for core/, handlers/ and listeners/ (issue 11, "Enforced layers in core/"): reads the static imports
 // and exports-from of every .ts file, reports the import cycles among files and every import that goes up the layer
-// order in LAYERS. `deno task layers`; exits 1 when it finds a cycle, an upward import or a file no layer claims.
-// No dependencies: a regex over the source with its comments blanked out.
+// order in LAYERS. `deno task layers`; exits 1 when it finds a cycle, an upward import or a file no layer claims,
+// or a string literal in core/ that names a registered protocol or transport (issue 11 §3: a registration carries
+// capabilities and hints, core/capabilities.ts, so core/ names no protocol; PROTOCOL_NAMES_ALLOWED lists the
+// exceptions). No dependencies: a regex over the source with its comments blanked out; the names come from the
+// built-in registries (mod.ts) and the folders of handlers/ and listeners/.
 
 /** One layer: the files it holds (exact paths, folders ending in "/", or a prefix ending in "*.ts"). */
 export interface LayerSpec {
@@ -27,6 +30,7 @@ export const LAYERS: readonly LayerSpec[] = [
       "core/errors.ts",
       "core/metadata.ts",
       "core/registry.ts",
+      "core/capabilities.ts",
       "core/contracts.ts",
       "core/bytes.ts",
       "core/ip.ts",
@@ -291,8 +295,11 @@ function cyclePath(component: Set<string>, start: string, next: (n: string) => s
   return [start];
 }
 
-/** Source with comments blanked (newlines kept, so line numbers hold); strings and regex literals left as they are. */
-export function stripComments(src: string): string {
+/**
+ * Source with comments blanked (newlines kept, so line numbers hold); strings and regex literals left as they are.
+ * @param onString called with each string literal's text between its quotes, as written, and its offset
+ */
+export function stripComments(src: string, onString?: (text: string, at: number) => void): string {
   let out = "";
   let i = 0;
   let last = ""; // last significant character outside comments, to tell a regex literal from a division
@@ -320,6 +327,7 @@ export function stripComments(src: string): string {
         else if (c !== "`" && src[j] === "\n") break;
         j++;
       }
+      onString?.(src.slice(i + 1, j), i);
       out += src.slice(i, j + 1);
       i = j + 1;
       last = c;
@@ -462,8 +470,157 @@ export async function scanTree(root: string, roots: readonly string[] = ROOTS): 
   return { graph, dynamic, unresolved, external };
 }
 
+/** Files under core/ whose string literals may equal some protocol names, and why. */
+export interface NameAllowance {
+  /** The names allowed. */
+  readonly names: readonly string[];
+  /** Where (exact paths, folders ending in "/", or a prefix ending in "*.ts", as in LAYERS). */
+  readonly files: readonly string[];
+  /** Why these literals do not name a protocol there. */
+  readonly reason: string;
+}
+
+/** The scope of the protocol-name rule. */
+export const NAME_ROOTS: readonly string[] = ["core/"];
+
+/** The exceptions to the protocol-name rule: each one a use that is not a plugin type, with its reason. */
+export const PROTOCOL_NAMES_ALLOWED: readonly NameAllowance[] = [
+  {
+    names: ["tcp", "udp"],
+    files: [
+      "core/conn.ts",
+      "core/udp.ts",
+      "core/http1/listener.ts",
+      "core/http1/server.ts",
+      "core/routing/",
+      "core/runtime/objects.ts",
+    ],
+    reason: "network names (Deno's transport, a conn's or a node's network, a bypass's network), not listener types",
+  },
+  {
+    names: ["tls", "http"],
+    files: ["core/routing/resolver.ts"],
+    reason: "a nameserver's DNS transport (DNS over TLS, over HTTPS), not a plugin type",
+  },
+  {
+    names: ["http"],
+    files: ["core/observe/mod.ts"],
+    reason: "the type of an observer plugin (HTTP or gRPC), not a handler",
+  },
+  {
+    names: ["tls", "api"],
+    files: ["core/config/schema.ts", "core/config/flags.ts", "core/config/build.ts"],
+    reason: "config keys (top-level `tls`/`api`, `handler.tls`) and the -api flag, not plugin types",
+  },
+  {
+    names: ["http"],
+    files: ["core/api/openapi.ts"],
+    reason: "OpenAPI's security scheme type (HTTP Basic), not a handler",
+  },
+  {
+    names: ["api"],
+    files: ["core/api/", "core/app.ts"],
+    reason: "the global Web API server's own name (log kind, config block, self-target endpoint), not the api handler",
+  },
+  {
+    names: ["*"],
+    files: ["core/config/gost_names.ts"],
+    reason: "GOST's catalogue of every type name it registers, implemented here or not: the CLI tells a GOST type " +
+      "gost.ts lacks from a foreign scheme with it; implementing a type does not change it",
+  },
+];
+
+/** A string literal in core/ equal to a protocol name. */
+export interface NameHit {
+  readonly file: string;
+  readonly line: number;
+  readonly name: string;
+}
+
+function matchesFiles(file: string, patterns: readonly string[]): boolean {
+  return patterns.some((p) => p.endsWith("/") ? file.startsWith(p) : matchesPattern(file, p));
+}
+
+/**
+ * The string literals of `source` (comments skipped) equal to one of `names`, except where `allowed` lets them be.
+ * A template literal counts only when it has no substitution.
+ */
+export function findProtocolNames(
+  file: string,
+  source: string,
+  names: ReadonlySet<string>,
+  allowed: readonly NameAllowance[] = PROTOCOL_NAMES_ALLOWED,
+): NameHit[] {
+  const here = allowed.filter((a) => matchesFiles(file, a.files));
+  if (here.some((a) => a.names.includes("*"))) return [];
+  const ok = new Set(here.flatMap((a) => a.names));
+  const hits: NameHit[] = [];
+  stripComments(source, (text, at) => {
+    if (!names.has(text) || ok.has(text)) return;
+    hits.push({ file, line: source.slice(0, at).split("\n").length, name: text });
+  });
+  return hits;
+}
+
+/**
+ * The protocol names of a repository: every type registered by its built-ins (`createBuiltinRegistries()` of
+ * mod.ts) and the folder names under handlers/ and listeners/.
+ */
+export async function protocolNames(root: string): Promise<Set<string>> {
+  const names = new Set<string>();
+  const mod = await import(new URL(`file://${root}/mod.ts`).href);
+  const reg = mod.createBuiltinRegistries();
+  for (const kind of ["handlers", "listeners", "dialers", "connectors"]) {
+    for (const n of reg[kind].names() as string[]) names.add(n);
+  }
+  for (const dir of ["handlers", "listeners"]) {
+    for await (const e of Deno.readDir(`${root}/${dir}`)) if (e.isDirectory) names.add(e.name);
+  }
+  return names;
+}
+
+/**
+ * The parts of allowances no literal of `raw` (the hits found with no allowance) needs, one per file pattern: to be
+ * removed, so the list stays small.
+ */
+export function unusedAllowances(
+  raw: readonly NameHit[],
+  allowed: readonly NameAllowance[] = PROTOCOL_NAMES_ALLOWED,
+): NameAllowance[] {
+  return allowed.flatMap((a) =>
+    a.files.filter((f) =>
+      !raw.some((h) => matchesFiles(h.file, [f]) && (a.names.includes("*") || a.names.includes(h.name)))
+    ).map((f) => ({ ...a, files: [f] }))
+  );
+}
+
+/** What the protocol-name rule found: the literals against it, and the allowances nothing needs. */
+export interface NameScan {
+  readonly hits: NameHit[];
+  readonly unused: NameAllowance[];
+}
+
+/** Scans the .ts files under `roots` for protocol names. */
+export async function scanProtocolNames(
+  root: string,
+  names: ReadonlySet<string>,
+  roots: readonly string[] = NAME_ROOTS,
+  allowed: readonly NameAllowance[] = PROTOCOL_NAMES_ALLOWED,
+): Promise<NameScan> {
+  const files: string[] = [];
+  for (const r of roots) await walk(root, r, files);
+  const hits: NameHit[] = [];
+  const raw: NameHit[] = [];
+  for (const file of files.sort()) {
+    const src = await Deno.readTextFile(`${root}/${file}`);
+    hits.push(...findProtocolNames(file, src, names, allowed));
+    raw.push(...findProtocolNames(file, src, names, []));
+  }
+  return { hits, unused: unusedAllowances(raw, allowed) };
+}
+
 /** The report `deno task layers` prints. */
-export function formatReport(scan: TreeScan, a: Analysis): string {
+export function formatReport(scan: TreeScan, a: Analysis, names: NameScan = { hits: [], unused: [] }): string {
   const lines: string[] = [];
   const typeOnly = [...scan.graph.values()].flat().filter((r) => r.typeOnly).length;
   lines.push(
@@ -509,22 +666,32 @@ export function formatReport(scan: TreeScan, a: Analysis): string {
   for (const d of scan.dynamic) lines.push(`  ${d.from}:${d.line} ${d.specifier}`);
   lines.push(
     "",
+    `protocol names in core/ (use a registration's capabilities, core/capabilities.ts): ${names.hits.length}`,
+  );
+  for (const h of names.hits) lines.push(`  ${h.file}:${h.line} "${h.name}"`);
+  if (names.unused.length > 0) {
+    lines.push("", `unused protocol-name allowances (remove them): ${names.unused.length}`);
+    for (const u of names.unused) lines.push(`  ${u.names.join(", ")} in ${u.files.join(", ")}`);
+  }
+  lines.push(
+    "",
     `summary: ${a.cycles.length} cycles, ${a.folderCycles.length} folder cycles, ${a.violations.length} violations, ${a.unclassified.length} unclassified, ` +
-      `${scan.unresolved.length} unresolved`,
+      `${scan.unresolved.length} unresolved, ${names.hits.length} protocol names, ${names.unused.length} unused allowances`,
   );
   return lines.join("\n");
 }
 
 /** Whether the check fails. */
-export function failed(scan: TreeScan, a: Analysis): boolean {
+export function failed(scan: TreeScan, a: Analysis, names: NameScan = { hits: [], unused: [] }): boolean {
   return a.cycles.length > 0 || a.folderCycles.length > 0 || a.violations.length > 0 || a.unclassified.length > 0 ||
-    scan.unresolved.length > 0;
+    scan.unresolved.length > 0 || names.hits.length > 0 || names.unused.length > 0;
 }
 
 if (import.meta.main) {
   const root = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
   const scan = await scanTree(root);
   const result = analyze(scan.graph);
-  console.log(formatReport(scan, result));
-  if (failed(scan, result)) Deno.exit(1);
+  const names = await scanProtocolNames(root, await protocolNames(root));
+  console.log(formatReport(scan, result, names));
+  if (failed(scan, result, names)) Deno.exit(1);
 }

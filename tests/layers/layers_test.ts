@@ -1,5 +1,20 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { analyze, extractImports, folderOf, layerOf, LAYERS, resolveSpecifier } from "./check.ts";
+import {
+  analyze,
+  extractImports,
+  failed,
+  findProtocolNames,
+  folderOf,
+  formatReport,
+  layerOf,
+  LAYERS,
+  type NameAllowance,
+  PROTOCOL_NAMES_ALLOWED,
+  protocolNames,
+  resolveSpecifier,
+  scanProtocolNames,
+  unusedAllowances,
+} from "./check.ts";
 
 Deno.test("layer analysis finds a cycle and gives one path through it", () => {
   const a = analyze({
@@ -164,4 +179,67 @@ Deno.test("layer check reads imports, exports-from and dynamic imports, not comm
   equal(resolveSpecifier("core/config/build.ts", "../runtime/objects.ts"), "core/runtime/objects.ts");
   equal(resolveSpecifier("main.ts", "./core/app.ts"), "core/app.ts");
   equal(resolveSpecifier("core/log.ts", "node:fs"), undefined);
+});
+
+Deno.test("protocol-name rule: string literals equal to a type name, not comments, parts or substitutions", () => {
+  const names = new Set(["http", "tcp", "relay"]);
+  const src = [
+    `// handler "http" in a comment`,
+    `/* "relay" */ const t = cfg.type || "http";`,
+    `const u = "http://x", v = 'relay', w = \`tcp\`;`,
+    `const x = \`\${t}\`, y = "https", z = "relay+tls", tcp = 1;`,
+    `const re = /"tcp"/;`,
+  ].join("\n");
+  deepEqual(findProtocolNames("core/config/x.ts", src, names, []).map((h) => [h.line, h.name]), [
+    [2, "http"],
+    [3, "relay"],
+    [3, "tcp"],
+  ]);
+  const allowed: NameAllowance[] = [{ names: ["tcp"], files: ["core/config/"], reason: "test" }];
+  deepEqual(findProtocolNames("core/config/x.ts", src, names, allowed).map((h) => h.name), ["http", "relay"]);
+  deepEqual(findProtocolNames("core/routing/x.ts", src, names, allowed).length, 3);
+  const all: NameAllowance[] = [{ names: ["*"], files: ["core/config/x.ts"], reason: "test" }];
+  deepEqual(findProtocolNames("core/config/x.ts", src, names, all), []);
+});
+
+Deno.test("protocol-name rule: an allowance nothing needs is reported, file by file", () => {
+  const allowed: NameAllowance[] = [
+    { names: ["tcp", "udp"], files: ["core/conn.ts", "core/routing/"], reason: "network names" },
+    { names: ["*"], files: ["core/config/gost_names.ts"], reason: "catalogue" },
+  ];
+  const raw = [{ file: "core/routing/router.ts", line: 3, name: "udp" }];
+  deepEqual(unusedAllowances(raw, allowed).map((a) => [a.names, a.files]), [
+    [["tcp", "udp"], ["core/conn.ts"]],
+    [["*"], ["core/config/gost_names.ts"]],
+  ]);
+  for (const a of PROTOCOL_NAMES_ALLOWED) ok(a.reason.length > 10, `a reason for ${a.names} in ${a.files}`);
+});
+
+Deno.test("protocol-name rule fails the check and is in the report", () => {
+  const scan = { graph: new Map(), dynamic: [], unresolved: [], external: 0 };
+  const a = analyze({});
+  const hits = [{ file: "core/config/build.ts", line: 9, name: "socks5" }];
+  equal(failed(scan, a, { hits: [], unused: [] }), false);
+  equal(failed(scan, a, { hits, unused: [] }), true);
+  equal(failed(scan, a, { hits: [], unused: [PROTOCOL_NAMES_ALLOWED[0]] }), true);
+  const report = formatReport(scan, a, { hits, unused: [] });
+  ok(report.includes(`core/config/build.ts:9 "socks5"`), report);
+  ok(report.includes("1 protocol names"), report);
+});
+
+Deno.test("protocol-name rule: the names are the built-in registrations and plugin folders", async () => {
+  const root = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+  const names = await protocolNames(root);
+  for (const n of ["auto", "http", "socks", "socks4a", "socks5", "relay", "forward", "tcp", "udp", "tls", "rtcp"]) {
+    ok(names.has(n), n);
+  }
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/core/config`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/core/config/x.ts`, `export const d = "socks5"; // "http"\n`);
+    const { hits } = await scanProtocolNames(dir, names, ["core/"], []);
+    deepEqual(hits, [{ file: "core/config/x.ts", line: 1, name: "socks5" }]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

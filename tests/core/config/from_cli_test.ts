@@ -1,10 +1,13 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { buildConfigFromCmd } from "../../../core/config/from_cli.ts";
 import { parseNodeUrl } from "../../../core/config/node_url.ts";
+import { createBuiltinRegistries } from "../../../mod.ts";
 
+// the types this build "implements" are a subset, to test the errors; their hints come from the real registrations
 const known = {
   handlers: new Set(["auto", "http", "socks4", "socks4a", "socks5", "socks", "tcp", "udp", "forward"]),
   listeners: new Set(["tcp", "udp"]),
+  info: createBuiltinRegistries(),
 };
 
 Deno.test("node URL without a scheme is auto, https is http+tls", () => {

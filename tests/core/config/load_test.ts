@@ -2,6 +2,7 @@ import { deepEqual, equal, match, throws } from "node:assert/strict";
 import { mergeConfigs, parseConfig } from "../../../core/config/load.ts";
 import { formatConfig } from "../../../core/config/output.ts";
 import { buildConfigFromCmd } from "../../../core/config/from_cli.ts";
+import { createBuiltinRegistries } from "../../../mod.ts";
 
 Deno.test("a schema error names the path, the value and the source line", () => {
   const yaml = `services:
@@ -43,7 +44,11 @@ Deno.test("merging concatenates lists and replaces single blocks", () => {
 });
 
 Deno.test("-O yaml and json output parse back to the same config", () => {
-  const known = { handlers: new Set(["auto", "http", "tcp"]), listeners: new Set(["tcp"]) };
+  const known = {
+    handlers: new Set(["auto", "http", "tcp"]),
+    listeners: new Set(["tcp"]),
+    info: createBuiltinRegistries(),
+  };
   const cfg = buildConfigFromCmd(["http://u:p@:8080?foo=bar", "tcp://:2222/a:22"], ["socks5://x:1080"], known);
   for (const fmt of ["yaml", "json"] as const) {
     const text = formatConfig(cfg, fmt);

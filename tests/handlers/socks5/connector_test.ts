@@ -1,6 +1,5 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { startDante } from "../../helpers/peers.ts";
-import * as tls from "node:tls";
 import { HandshakeReader } from "../../../core/bufio.ts";
 import type { Conn } from "../../../core/conn.ts";
 import {
@@ -17,7 +16,7 @@ import type { ClientAuth, Connector } from "../../../core/contracts.ts";
 import { createRegistries } from "../../../core/registries.ts";
 import { register as registerSocks4 } from "../../../handlers/socks4/mod.ts";
 import { register as registerSocks5 } from "../../../handlers/socks5/mod.ts";
-import { connDuplex, NodeSocketConn } from "../../../handlers/socks5/tls_method.ts";
+import { nodeTlsServer } from "../../../listeners/tls/handshake.ts";
 import { Socks4Connector, type Socks4Variant } from "../../../handlers/socks4/connector.ts";
 import { Socks5Connector } from "../../../handlers/socks5/connector.ts";
 import { Socks4Handler } from "../../../handlers/socks4/mod.ts";
@@ -589,8 +588,7 @@ Deno.test("socks5 connector speaks GOST's TLS methods 0x80 and 0x82, even when n
       seen.push(record);
       const method = offered.includes(0x02) ? 0x82 : 0x80;
       await raw.write(b(5, method));
-      const sock = new tls.TLSSocket(connDuplex(raw), { isServer: true, key, cert });
-      const conn = new NodeSocketConn(sock, raw);
+      const conn = await nodeTlsServer(raw, { key, cert }, 0);
       try {
         const r = new HandshakeReader(conn);
         if (method === 0x82) {

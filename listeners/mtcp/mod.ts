@@ -1,0 +1,31 @@
+/**
+ * `mtcp` transport: smux over TCP (GOST's mtcp). Every client conn is one stream of the session the chain keeps to
+ * the node (`-L socks5+mtcp://:1080`, `-F socks5+mtcp://host:1080`).
+ *
+ * | key | default | meaning |
+ * |---|---|---|
+ * | mux.version | 2 | smux version (1 or 2): both ends must agree |
+ * | mux.keepaliveInterval | 10s | a NOP is sent this often |
+ * | mux.keepaliveTimeout | 30s | the session ends when nothing arrived for this long |
+ * | mux.keepaliveDisabled | false | no NOPs, no idle end |
+ * | mux.maxFrameSize | 32768 | largest data frame sent |
+ * | mux.maxReceiveBuffer | 4194304 | bytes buffered for all streams of a session |
+ * | mux.maxStreamBuffer | 65536 | v2: the window of each stream |
+ * | backlog | 128 | listener: streams waiting for the handler before new ones are dropped |
+ * | reusePort | false | listener: SO_REUSEPORT |
+ * | dialTimeout (timeout) | 10s | dialer: TCP connect deadline |
+ * @module
+ */
+import type { Registries } from "../../core/registries.ts";
+import { TcpListener } from "../tcp/listener.ts";
+import { MTCP_MUX_DEFAULTS, MtcpDialer } from "./dialer.ts";
+import { MuxServerListener } from "./listener.ts";
+
+export { MTCP_MUX_DEFAULTS, MtcpDialer, smuxClientSession } from "./dialer.ts";
+export { MuxServerListener } from "./listener.ts";
+
+/** Registers the `mtcp` listener and dialer. */
+export function register(reg: Registries): void {
+  reg.listeners.register("mtcp", (opts) => new MuxServerListener(new TcpListener(opts), opts, MTCP_MUX_DEFAULTS));
+  reg.dialers.register("mtcp", (opts) => new MtcpDialer(opts));
+}

@@ -1,0 +1,19 @@
+/**
+ * `mtls` transport: smux over TLS (GOST's mtls). Every client conn is one stream of the session the chain keeps to
+ * the node (`-L relay+mtls://:8443`, `-F relay+mtls://host:8443`). The TLS keys are the `tls` transport's
+ * (listeners/tls/mod.ts: certFile, keyFile, caFile, secure, serverName, handshakeTimeout, …), the `mux.*` keys and
+ * `backlog` are mtcp's (listeners/mtcp/mod.ts) except that `mux.version` defaults to 1, as in GOST.
+ * @module
+ */
+import type { Registries } from "../../core/registries.ts";
+import { MtlsDialer } from "./dialer.ts";
+import { mtlsListener } from "./listener.ts";
+
+export { MtlsDialer } from "./dialer.ts";
+export { mtlsListener } from "./listener.ts";
+
+/** Registers the `mtls` listener and dialer. */
+export function register(reg: Registries): void {
+  reg.listeners.register("mtls", (opts) => mtlsListener(opts), { tls: true });
+  reg.dialers.register("mtls", (opts) => new MtlsDialer(opts), { tls: true });
+}

@@ -1,0 +1,410 @@
+/**
+ * The proxy-protocol conformance suite: every registered handler is run against its connector(s), in-process over
+ * loopback — `connector → tcp dialer → our handler on 127.0.0.1:0 → origin`. Cases: CONNECT with data both ways
+ * and half-close both ways; auth accepted, refused (wrong credentials, none) with the protocol's own refusal on the
+ * wire and an AuthError from the connector; an unreachable target with the protocol's error reply and a DialError;
+ * UDP through a local UDP echo where the protocol carries it (SOCKS5 ASSOCIATE, SOCKS5 UDP-tun `relay=tcp`, relay
+ * UDP), a DialError where it does not. Handlers that cannot run here are in {@link SKIP} with the reason; handlers
+ * whose client side has another name are in {@link CONNECTORS}; a new protocol is picked up by registering it
+ * (handlers/mod.ts) and describing its wire in {@link PROTOCOLS}.
+ * @module
+ */
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { closeQuietly, type Conn, ConnWrapper, type Network, writeFull } from "../../core/conn.ts";
+import { AuthError, DialError } from "../../core/errors.ts";
+import { nopLogger } from "../../core/log.ts";
+import { Metadata, type MetadataRecord } from "../../core/metadata.ts";
+import type { Authenticator, ClientAuth, Connector, Dialer } from "../../core/contracts.ts";
+import { StaticAuthenticator } from "../../core/routing/auth.ts";
+import { NodeGroup } from "../../core/routing/node_group.ts";
+import { createRegistries } from "../../core/registries.ts";
+import { registerHandlers } from "../../handlers/mod.ts";
+import { registerListeners } from "../../listeners/mod.ts";
+import { concatBytes, datagramRoundTrip, deadPort, readAll, readExactly } from "../helpers/io.ts";
+import { pattern } from "../helpers/mux_pair.ts";
+import { tcpEcho, tcpOrigin, udpEcho } from "../helpers/servers.ts";
+import { startService, type TestService } from "../helpers/service.ts";
+
+/** Registered handlers that cannot run against a connector here, and why. */
+const SKIP: Record<string, string> = {
+  api: "not a proxy: the Web API as a service (tests/handlers/api/handler_test.ts)",
+  udp: "a UDP port forwarder behind a udp listener, with no connector of its own (tests/e2e/udp_forward_test.ts)",
+  rtcp: "serves the conns of an rtcp listener at the far end of a chain (tests/e2e/remote_forward_test.ts)",
+  rudp: "serves the datagrams of an rudp listener at the far end of a chain (tests/e2e/remote_forward_test.ts)",
+};
+
+/**
+ * Handlers whose client side is a connector of another name: `auto` has none (its server side is run against the
+ * http, socks4/4a and socks5 connectors); the tcp forwarders `tcp`/`forward` pair with the `forward` connector.
+ */
+const CONNECTORS: Record<string, string[]> = {
+  auto: ["http", "socks4", "socks4a", "socks5", "socks"],
+  tcp: ["forward"],
+  forward: ["forward"],
+};
+
+/** Connector metadata variants run as pairs of their own (relay: the lazy request, and `nodelay`). */
+const VARIANTS: Record<string, MetadataRecord[]> = { relay: [{}, { nodelay: true }] };
+
+/** One UDP mode of a protocol. */
+interface UdpMode {
+  name: string;
+  handler: MetadataRecord;
+  connector: MetadataRecord;
+}
+
+/** What a protocol looks like on the wire, as the suite checks it. */
+interface Protocol {
+  /** How a client authenticates: user + password, or a SOCKS4 user id alone; absent: no auth at all. */
+  auth?: "userpass" | "userid";
+  /** Checks the bytes the connector read when its wrong credentials were refused. */
+  wrongCredentials?: (wire: Uint8Array) => void;
+  /** Checks the bytes the connector read when it sent no credentials to a handler that wants some. */
+  noCredentials?: (wire: Uint8Array) => void;
+  /** Checks the bytes the connector read when the target could not be reached. */
+  unreachable: (wire: Uint8Array) => void;
+  /** False when the protocol has no error reply (the conn just ends): the connector cannot raise a DialError. */
+  replies: boolean;
+  /** The protocol's UDP modes; empty: `connect("udp")` must raise a DialError. */
+  udp: UdpMode[];
+  /** The handler forwards to fixed targets (forwarder nodes) rather than to the requested address. */
+  forwarder?: boolean;
+}
+
+const dec = new TextDecoder();
+const enc = new TextEncoder();
+const head = (wire: Uint8Array) => dec.decode(wire).split("\r\n")[0];
+const bytes = (wire: Uint8Array, n: number) => Array.from(wire.subarray(0, n));
+
+const httpProtocol: Protocol = {
+  auth: "userpass",
+  wrongCredentials: (w) => ok(/^HTTP\/1\.[01] 407 /.test(head(w)), `expected a 407, got ${head(w)}`),
+  noCredentials: (w) => ok(/^HTTP\/1\.[01] 407 /.test(head(w)), `expected a 407, got ${head(w)}`),
+  unreachable: (w) => ok(/^HTTP\/1\.[01] 502 /.test(head(w)), `expected a 502, got ${head(w)}`),
+  replies: true,
+  udp: [],
+};
+const socks4Protocol: Protocol = {
+  auth: "userid",
+  wrongCredentials: (w) => deepEqual(bytes(w, 2), [0x00, 0x5d], "SOCKS4 0x5D"),
+  noCredentials: (w) => deepEqual(bytes(w, 2), [0x00, 0x5d], "SOCKS4 0x5D"),
+  unreachable: (w) => deepEqual(bytes(w, 2), [0x00, 0x5b], "SOCKS4 0x5B"),
+  replies: true,
+  udp: [],
+};
+const socks5Udp: UdpMode[] = [
+  { name: "UDP ASSOCIATE", handler: { udp: true }, connector: {} },
+  { name: "UDP-tun (relay=tcp)", handler: { udp: true }, connector: { relay: "tcp" } },
+];
+const socks5Protocol: Protocol = {
+  auth: "userpass",
+  // method reply 05 02, then the RFC 1929 status 01 <non-zero>
+  wrongCredentials: (w) => {
+    deepEqual(bytes(w, 3), [0x05, 0x02, 0x01], "method 0x02, then the auth status");
+    ok(w[3] !== 0 && w[3] !== undefined, `auth status ${w[3]}`);
+  },
+  noCredentials: (w) => deepEqual(bytes(w, 2), [0x05, 0xff], "no acceptable method"),
+  // method 00, then REP 0x05 (connection refused)
+  unreachable: (w) => deepEqual(bytes(w, 4), [0x05, 0x00, 0x05, 0x05], "REP 0x05"),
+  replies: true,
+  udp: socks5Udp,
+};
+
+/** Wire descriptions by connector name. */
+const PROTOCOLS: Record<string, Protocol> = {
+  http: httpProtocol,
+  socks4: socks4Protocol,
+  socks4a: socks4Protocol,
+  socks5: socks5Protocol,
+  socks: socks5Protocol,
+  relay: {
+    auth: "userpass",
+    wrongCredentials: (w) => deepEqual(bytes(w, 2), [0x01, 0x02], "relay status 0x02 Unauthorized"),
+    noCredentials: (w) => deepEqual(bytes(w, 2), [0x01, 0x02], "relay status 0x02 Unauthorized"),
+    unreachable: (w) => deepEqual(bytes(w, 2), [0x01, 0x07], "relay status 0x07 Network Unreachable"),
+    replies: true,
+    udp: [{ name: "UDP over relay", handler: {}, connector: {} }],
+  },
+  forward: {
+    unreachable: (w) => equal(w.length, 0, "a forwarder has no error reply: the conn ends"),
+    replies: false,
+    udp: [],
+    forwarder: true,
+  },
+};
+
+const reg = createRegistries();
+registerHandlers(reg);
+registerListeners(reg); // the tcp dialer
+
+/** One handler/connector pair of the suite. */
+interface Pair {
+  name: string;
+  handler: string;
+  connector: string;
+  connectorMd: MetadataRecord;
+  protocol: Protocol;
+}
+
+const pairs: Pair[] = reg.handlers.names().filter((h) => !(h in SKIP)).flatMap((handler) =>
+  (CONNECTORS[handler] ?? (reg.connectors.has(handler) ? [handler] : [])).flatMap((connector) =>
+    (VARIANTS[connector] ?? [{}]).map((connectorMd) => ({
+      name: `${handler} ← ${connector}${Object.keys(connectorMd).length ? ` ${JSON.stringify(connectorMd)}` : ""}`,
+      handler,
+      connector,
+      connectorMd,
+      protocol: PROTOCOLS[connector],
+    }))
+  )
+);
+
+const USER = "alice";
+const PASSWORD = "s3cret";
+
+/** The handler's authenticator: alice/s3cret; for SOCKS4 (a user id, no password) the user id alice. */
+function authenticator(kind: Protocol["auth"]): Authenticator {
+  if (kind === "userid") return { authenticate: (u, p) => (u === USER && p === "" ? USER : null) };
+  return new StaticAuthenticator([{ username: USER, password: PASSWORD }]);
+}
+
+const CREDENTIALS = {
+  right: (kind: Protocol["auth"]): ClientAuth => kind === "userid" ? { username: USER } : { username: USER, password: PASSWORD },
+  wrong: (kind: Protocol["auth"]): ClientAuth =>
+    kind === "userid" ? { username: "mallory" } : { username: USER, password: "wrong" },
+};
+
+/** A conn that keeps a copy of every byte read through it (what the handler answered). */
+class RecordingConn extends ConnWrapper {
+  readonly #chunks: Uint8Array[] = [];
+  /** Everything read so far. */
+  get received(): Uint8Array {
+    return concatBytes(this.#chunks);
+  }
+  override async read(p: Uint8Array): Promise<number | null> {
+    const n = await this.inner.read(p);
+    if (n) this.#chunks.push(p.slice(0, n));
+    return n;
+  }
+}
+
+/** Starts the pair's handler on 127.0.0.1:0. */
+function serve(
+  pair: Pair,
+  o: { metadata?: MetadataRecord; auth?: boolean; forwardTo?: string } = {},
+): Promise<TestService> {
+  const forwarder = pair.protocol.forwarder
+    ? new NodeGroup([{ name: "target-0", addr: o.forwardTo ?? "", weight: 1, backup: false }])
+    : undefined;
+  return startService({
+    handler: reg.handlers.mustGet(pair.handler),
+    metadata: o.metadata,
+    auth: o.auth ? authenticator(pair.protocol.auth) : undefined,
+    forwarder,
+  });
+}
+
+/** The tcp dialer and the pair's connector (with `auth` and extra metadata). */
+async function client(pair: Pair, auth?: ClientAuth, md: MetadataRecord = {}): Promise<{ dialer: Dialer; connector: Connector }> {
+  const dialer = reg.dialers.mustGet("tcp")({ logger: nopLogger });
+  await dialer.init(new Metadata({}));
+  const connector = reg.connectors.mustGet(pair.connector)({ logger: nopLogger, auth });
+  await connector.init(new Metadata({ ...pair.connectorMd, ...md }));
+  return { dialer, connector };
+}
+
+/**
+ * Dials the service, asks for `target` and, when the connector hands a conn back, sends a byte and reads: a lazy
+ * protocol (relay) reports a refusal on the first read. Returns what was thrown (undefined: it worked) and the bytes
+ * the handler sent.
+ */
+async function attempt(
+  svc: TestService,
+  c: { dialer: Dialer; connector: Connector },
+  network: Network,
+  target: string,
+): Promise<{ error: unknown; wire: Uint8Array; ended: boolean }> {
+  const raw = new RecordingConn(await c.dialer.dial(svc.addr));
+  let conn: Conn | undefined;
+  try {
+    conn = await c.connector.connect(raw, network, target, {});
+    await writeFull(conn, enc.encode("x"));
+    const n = await conn.read(new Uint8Array(64));
+    return { error: undefined, wire: raw.received, ended: n === null };
+  } catch (error) {
+    return { error, wire: raw.received, ended: true };
+  } finally {
+    closeQuietly(conn);
+    closeQuietly(raw);
+  }
+}
+
+/** Opens a tunnel through the service to `target` (for a forwarder: to its node). */
+async function tunnel(svc: TestService, c: { dialer: Dialer; connector: Connector }, target: string): Promise<Conn> {
+  const raw = await c.dialer.dial(svc.addr);
+  try {
+    return await c.connector.connect(raw, "tcp", target, {});
+  } catch (err) {
+    closeQuietly(raw);
+    throw err;
+  }
+}
+
+const sha = (p: Uint8Array) => createHash("sha256").update(p).digest("hex");
+
+for (const pair of pairs) {
+  const p = pair.protocol;
+  Deno.test(`proxy conformance: ${pair.name}`, async (t) => {
+    const echo = tcpEcho();
+    const echoAddr = `127.0.0.1:${echo.port}`;
+    try {
+      await t.step("CONNECT: 4 MiB each way through the echo origin, sha256 matching", async () => {
+        await using svc = await serve(pair, { forwardTo: echoAddr });
+        const conn = await tunnel(svc, await client(pair), echoAddr);
+        try {
+          const data = pattern(4 * 1024 * 1024, 7);
+          const reading = readAll(conn);
+          await writeFull(conn, data);
+          await conn.closeWrite();
+          const back = await reading;
+          equal(back.length, data.length);
+          equal(sha(back), sha(data));
+        } finally {
+          conn.close();
+        }
+      });
+
+      await t.step("half-close, client first: the origin sees EOF, still answers, then its EOF ends the client", async () => {
+        const origin = tcpOrigin(async (c) => {
+          const got = dec.decode(await readAll(c));
+          await writeFull(c, enc.encode(`after eof: ${got}`));
+          await c.closeWrite();
+        });
+        try {
+          const target = `127.0.0.1:${origin.port}`;
+          await using svc = await serve(pair, { forwardTo: target });
+          const conn = await tunnel(svc, await client(pair), target);
+          try {
+            await writeFull(conn, enc.encode("question"));
+            await conn.closeWrite();
+            equal(dec.decode(await readAll(conn)), "after eof: question");
+          } finally {
+            conn.close();
+          }
+        } finally {
+          origin.close();
+        }
+      });
+
+      await t.step("half-close, origin first: its banner and EOF reach the client, which can still send", async () => {
+        let heard!: (s: string) => void;
+        const received = new Promise<string>((r) => (heard = r));
+        const origin = tcpOrigin(async (c) => {
+          await writeFull(c, enc.encode("banner"));
+          await c.closeWrite();
+          heard(dec.decode(await readAll(c)));
+        });
+        try {
+          const target = `127.0.0.1:${origin.port}`;
+          await using svc = await serve(pair, { forwardTo: target });
+          const conn = await tunnel(svc, await client(pair), target);
+          try {
+            equal(dec.decode(await readAll(conn)), "banner");
+            await writeFull(conn, enc.encode("still talking"));
+            await conn.closeWrite();
+            equal(await received, "still talking");
+          } finally {
+            conn.close();
+          }
+        } finally {
+          origin.close();
+        }
+      });
+
+      if (p.auth) {
+        await t.step("auth: the right credentials are accepted", async () => {
+          await using svc = await serve(pair, { auth: true, forwardTo: echoAddr });
+          const conn = await tunnel(svc, await client(pair, CREDENTIALS.right(p.auth)), echoAddr);
+          try {
+            await writeFull(conn, enc.encode("authenticated"));
+            equal(dec.decode(await readExactly(conn, 13)), "authenticated");
+          } finally {
+            conn.close();
+          }
+        });
+        await t.step("auth: wrong credentials are refused on the wire; the connector raises AuthError", async () => {
+          await using svc = await serve(pair, { auth: true });
+          const r = await attempt(svc, await client(pair, CREDENTIALS.wrong(p.auth)), "tcp", echoAddr);
+          ok(r.error instanceof AuthError, `expected an AuthError, got ${r.error}`);
+          p.wrongCredentials!(r.wire);
+        });
+        await t.step("auth: no credentials are refused on the wire; the connector raises AuthError", async () => {
+          await using svc = await serve(pair, { auth: true });
+          const r = await attempt(svc, await client(pair), "tcp", echoAddr);
+          ok(r.error instanceof AuthError, `expected an AuthError, got ${r.error}`);
+          p.noCredentials!(r.wire);
+        });
+      }
+
+      await t.step("an unreachable target: the protocol's error reply" + (p.replies ? ", and a DialError" : ""), async () => {
+        const dead = `127.0.0.1:${deadPort()}`;
+        await using svc = await serve(pair, { forwardTo: dead });
+        const r = await attempt(svc, await client(pair), "tcp", dead);
+        if (p.replies) ok(r.error instanceof DialError, `expected a DialError, got ${r.error}`);
+        else ok(r.ended && !(r.error instanceof AuthError), `the conn must end, got ${r.error}`);
+        p.unreachable(r.wire);
+      });
+
+      if (p.forwarder) return; // UDP forwarding is the udp handler's (SKIP)
+      if (p.udp.length === 0) {
+        await t.step("UDP is not carried: connect(udp) raises a DialError", async () => {
+          await using svc = await serve(pair);
+          const r = await attempt(svc, await client(pair), "udp", "127.0.0.1:53");
+          ok(r.error instanceof DialError, `expected a DialError, got ${r.error}`);
+        });
+      }
+      for (const mode of p.udp) {
+        await t.step(`UDP (${mode.name}): datagrams of 1, 1,400 and 16,000 bytes echo whole`, async () => {
+          const udp = udpEcho("echo:");
+          try {
+            await using svc = await serve(pair, { metadata: mode.handler });
+            const c = await client(pair, undefined, mode.connector);
+            const raw = await c.dialer.dial(svc.addr);
+            const conn = await c.connector.connect(raw, "udp", `127.0.0.1:${udp.port}`, {});
+            try {
+              ok(conn.datagram, "a datagram conn");
+              for (const size of [1, 1400, 16_000]) {
+                const d = pattern(size, size);
+                deepEqual(await datagramRoundTrip(conn, d), concatBytes([enc.encode("echo:"), d]), `${size} bytes`);
+              }
+            } finally {
+              conn.close();
+              closeQuietly(raw);
+            }
+          } finally {
+            udp.close();
+          }
+        });
+      }
+      if (p.udp.some((m) => m.handler.udp === true)) {
+        await t.step("UDP refused when the handler does not enable it: the connector raises a DialError", async () => {
+          await using svc = await serve(pair);
+          const r = await attempt(svc, await client(pair), "udp", "127.0.0.1:53");
+          ok(r.error instanceof DialError, `expected a DialError, got ${r.error}`);
+          deepEqual(bytes(r.wire, 4), [0x05, 0x00, 0x05, 0x02], "REP 0x02 not allowed");
+        });
+      }
+    } finally {
+      echo.close();
+    }
+  });
+}
+
+Deno.test("proxy conformance covers every registered handler or names why not", () => {
+  for (const h of reg.handlers.names()) {
+    ok(h in SKIP || pairs.some((p) => p.handler === h), `handler ${h} has no connector and no skip reason`);
+  }
+  for (const p of pairs) ok(p.protocol, `connector ${p.connector} has no wire description in PROTOCOLS`);
+  for (const c of reg.connectors.names()) ok(pairs.some((p) => p.connector === c), `connector ${c} is never run`);
+  ok(pairs.length >= 10, `pairs: ${pairs.map((p) => p.name)}`);
+});
