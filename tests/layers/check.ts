@@ -686,12 +686,3 @@ export function failed(scan: TreeScan, a: Analysis, names: NameScan = { hits: []
   return a.cycles.length > 0 || a.folderCycles.length > 0 || a.violations.length > 0 || a.unclassified.length > 0 ||
     scan.unresolved.length > 0 || names.hits.length > 0 || names.unused.length > 0;
 }
-
-if (import.meta.main) {
-  const root = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
-  const scan = await scanTree(root);
-  const result = analyze(scan.graph);
-  const names = await scanProtocolNames(root, await protocolNames(root));
-  console.log(formatReport(scan, result, names));
-  if (failed(scan, result, names)) Deno.exit(1);
-}
