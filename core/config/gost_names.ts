@@ -151,3 +151,9 @@ export const GOST_DIALERS: ReadonlySet<string> = new Set([
   "serial",
   "wg",
 ]);
+
+/** GOST's scheme of a `-L`/`-F` value without one (`:8080`, `host:port`). */
+export const GOST_DEFAULT_SCHEME = "auto";
+
+/** Schemes GOST's CLI rewrites before it splits them into handler and listener (`https` is `http+tls`). */
+export const GOST_SCHEME_ALIASES: Readonly<Record<string, string>> = { https: "http+tls" };

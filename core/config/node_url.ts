@@ -4,6 +4,7 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
+import { GOST_DEFAULT_SCHEME, GOST_SCHEME_ALIASES } from "./gost_names.ts";
 
 /** The parts of a node URL. */
 export interface NodeUrl {
@@ -35,11 +36,11 @@ function decode(s: string, what: string, raw: string): string {
 export function parseNodeUrl(input: string): NodeUrl {
   let s = input.trim();
   if (!s) throw new ConfigError("Invalid empty service or node URL");
-  if (s.startsWith(":") || !s.includes("://")) s = `auto://${s}`;
+  if (s.startsWith(":") || !s.includes("://")) s = `${GOST_DEFAULT_SCHEME}://${s}`;
   const sep = s.indexOf("://");
   let scheme = s.slice(0, sep).toLowerCase();
   if (!/^[a-z][a-z0-9+.-]*$/.test(scheme)) throw new ConfigError(`Invalid scheme "${scheme}" in "${input}"`);
-  if (scheme === "https") scheme = "http+tls";
+  scheme = Object.hasOwn(GOST_SCHEME_ALIASES, scheme) ? GOST_SCHEME_ALIASES[scheme] : scheme;
   let rest = s.slice(sep + 3);
   const hash = rest.indexOf("#");
   if (hash >= 0) rest = rest.slice(0, hash);
