@@ -4,18 +4,13 @@
  * @module
  */
 import { type Conn, PrefixConn } from "./conn.ts";
-import { HandshakeError } from "./errors.ts";
+import { HandshakeError, UnexpectedEofError } from "./errors.ts";
 
 /** The buffer of a detached reader: a later read grows it into a new one. */
 const EMPTY = new Uint8Array(0);
 
-/** Thrown when the peer closes the connection in the middle of a handshake. */
-export class UnexpectedEofError extends HandshakeError {
-  constructor() {
-    super("Unexpected end of stream during handshake");
-    this.name = "UnexpectedEof";
-  }
-}
+/** Thrown when the peer closes the connection in the middle of a handshake (defined with the other errors). */
+export { UnexpectedEofError };
 
 /**
  * Buffered handshake reader.

@@ -62,6 +62,21 @@ export class BadVersionError extends HandshakeError {
   }
 }
 
+/** The peer closed the stream in the middle of a handshake or a frame: a protocol error, and an ordinary end. */
+export class UnexpectedEofError extends HandshakeError {
+  /** A cut-short handshake; `message` says what was cut. */
+  constructor(message = "Unexpected end of stream during handshake") {
+    super(message);
+    this.name = "UnexpectedEof";
+  }
+}
+
+/** A handshake or dial was cancelled (by the client, the service, a closed session) before it finished. */
+export class AbortError extends GostError {
+  /** Always `abort`. */
+  override readonly code = "abort";
+}
+
 /** Listening for a BIND, or binding a UDP relay socket, failed (address in use, no such address). */
 export class BindError extends GostError {
   /** Always `bind`. */
@@ -74,6 +89,18 @@ export class TimeoutError extends GostError {
   override readonly code = "timeout";
 }
 
+/** A host name did not resolve (no such name, no addresses, the resolver failed). */
+export class LookupError extends GostError {
+  /** Always `lookup`. */
+  override readonly code = "lookup";
+}
+
+/**
+ * Why a dial failed, when the cause says: the target refused, its network or host cannot be reached, its name did
+ * not resolve, or the dial ran out of time.
+ */
+export type DialFailure = "refused" | "network-unreachable" | "host-unreachable" | "dns" | "timeout";
+
 /** Dialing a target (directly or through a node) failed. */
 export class DialError extends GostError {
   /** Always `dial`. */
@@ -85,12 +112,52 @@ export class DialError extends GostError {
    * the protocol, refused our credentials or loops back to us. Always a server error.
    */
   readonly node?: string;
-  /** A failed dial of `target`; `options` carries the `cause` and, when a chain node failed, its `node`. */
-  constructor(target: string, message: string, options?: ErrorOptions & { node?: string }) {
+  /** Why the dial failed, when known: given, or read from the `cause` chain ({@link dialFailure}). */
+  readonly reason?: DialFailure;
+  /**
+   * A failed dial of `target`; `options` carries the `cause`, when a chain node failed its `node`, and the `reason`
+   * (default: the cause's).
+   */
+  constructor(target: string, message: string, options?: ErrorOptions & { node?: string; reason?: DialFailure }) {
     super(message, options);
     this.target = target;
     if (options?.node) this.node = options.node;
+    const reason = options?.reason ?? dialFailure(options?.cause);
+    if (reason) this.reason = reason;
   }
+}
+
+/** OS error codes (`err.code` of Deno and node errors) by the dial failure they mean. */
+const FAILURE_CODES: Readonly<Record<string, DialFailure>> = {
+  ECONNREFUSED: "refused",
+  ENETUNREACH: "network-unreachable",
+  EHOSTUNREACH: "host-unreachable",
+  EHOSTDOWN: "host-unreachable",
+  ETIMEDOUT: "timeout",
+  ENOTFOUND: "dns",
+  EAI_AGAIN: "dns",
+  EAI_NONAME: "dns",
+  EAI_FAIL: "dns",
+  ENODATA: "dns",
+};
+
+/**
+ * Why a dial failed, from the error and its causes, by class and code only: a {@link DialError}'s `reason`,
+ * {@link LookupError}, {@link TimeoutError}, `Deno.errors.ConnectionRefused`/`NetworkUnreachable`/`TimedOut`, or an
+ * OS error `code` (ECONNREFUSED, EHOSTUNREACH, ENOTFOUND…). Undefined when none of them says.
+ * @example dialFailure(new DialError("h:1", "x", { cause: new Deno.errors.ConnectionRefused("x") })) // "refused"
+ */
+export function dialFailure(err: unknown): DialFailure | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 16; e = e.cause, depth++) {
+    if (e instanceof DialError && e.reason) return e.reason;
+    if (e instanceof LookupError) return "dns";
+    if (e instanceof TimeoutError || e instanceof Deno.errors.TimedOut) return "timeout";
+    if (e instanceof Deno.errors.ConnectionRefused) return "refused";
+    if (e instanceof Deno.errors.NetworkUnreachable) return "network-unreachable";
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && Object.hasOwn(FAILURE_CODES, code)) return FAILURE_CODES[code];
+  }
+  return undefined;
 }
 
 /**
@@ -99,16 +166,23 @@ export class DialError extends GostError {
  */
 export class InvalidTargetError extends DialError {}
 
-const benignNames = new Set([
-  "BadResource",
-  "BrokenPipe",
-  "ConnectionReset",
-  "ConnectionAborted",
-  "UnexpectedEof",
-  "Interrupted",
-  "AbortError",
-  "TimedOut",
-]);
+/** The Deno error classes that end a connection in the ordinary way: EOF, a reset or broken pipe, an abort. */
+const BENIGN_CLASSES: readonly (abstract new (...args: never[]) => Error)[] = [
+  Deno.errors.BadResource,
+  Deno.errors.BrokenPipe,
+  Deno.errors.ConnectionReset,
+  Deno.errors.ConnectionAborted,
+  Deno.errors.UnexpectedEof,
+  Deno.errors.Interrupted,
+  Deno.errors.TimedOut,
+];
+
+/** One error (not its causes) is an ordinary end: a benign Deno error, our EOF, abort or timeout, a DOM abort. */
+function endsBenignly(err: unknown): boolean {
+  if (err instanceof TimeoutError || err instanceof AbortError || err instanceof UnexpectedEofError) return true;
+  if (err instanceof DOMException) return err.code === DOMException.ABORT_ERR;
+  return BENIGN_CLASSES.some((c) => err instanceof c);
+}
 
 /**
  * Tells whether an error returned by a handler counts as a server-side error (`totalErrs`), as GOST's
@@ -131,12 +205,11 @@ export function isServerError(err: unknown): boolean {
 
 /**
  * Tells whether an error is an ordinary end of a connection: EOF, a reset or broken pipe, an abort, a timeout
- * (by its name, or its cause's).
+ * (by its class, or its cause's).
  */
 export function isBenignEnd(err: unknown): boolean {
-  if (err instanceof TimeoutError) return true;
   if (!(err instanceof Error)) return false;
-  return benignNames.has(err.name) || (err.cause instanceof Error && benignNames.has(err.cause.name));
+  return endsBenignly(err) || (err.cause instanceof Error && endsBenignly(err.cause));
 }
 
 /** Why a client's connection failed through the client's doing: it broke the protocol, or failed authentication. */

@@ -43,22 +43,21 @@ export interface RelayResult {
   output: number;
 }
 
-async function copyDatagrams(src: Conn, dst: Conn): Promise<number> {
-  let total = 0;
+async function copyDatagrams(src: Conn, dst: Conn, moved: { n: number } = { n: 0 }): Promise<number> {
   if (src.readDatagram) {
     for (;;) {
       const d = await src.readDatagram();
-      if (d === null) return total;
+      if (d === null) return moved.n;
       await dst.write(d);
-      total += d.length;
+      moved.n += d.length;
     }
   }
   const buf = new Uint8Array(DATAGRAM);
   for (;;) {
     const n = await src.read(buf);
-    if (n === null) return total;
+    if (n === null) return moved.n;
     await dst.write(buf.subarray(0, n));
-    total += n;
+    moved.n += n;
   }
 }
 
@@ -203,7 +202,8 @@ export function relay(a: Conn, b: Conn): Promise<RelayResult> {
 
 /** {@link relay} for datagram conns: no half-close, so the first direction to end closes both. */
 async function relayDatagrams(a: Conn, b: Conn): Promise<RelayResult> {
-  const result: RelayResult = { input: 0, output: 0 };
+  const up = { n: 0 };
+  const down = { n: 0 };
   let closed = false;
   const closeBoth = () => {
     if (closed) return;
@@ -212,8 +212,9 @@ async function relayDatagrams(a: Conn, b: Conn): Promise<RelayResult> {
     closeQuietly(b);
   };
   await Promise.all([
-    copyDatagrams(a, b).then((n) => void (result.input = n)).finally(closeBoth).catch(() => {}),
-    copyDatagrams(b, a).then((n) => void (result.output = n)).finally(closeBoth).catch(() => {}),
+    // the counters, not the return values: the direction that did not end first fails once both are closed
+    copyDatagrams(a, b, up).finally(closeBoth).catch(() => {}),
+    copyDatagrams(b, a, down).finally(closeBoth).catch(() => {}),
   ]);
-  return result;
+  return { input: up.n, output: down.n };
 }

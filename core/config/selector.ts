@@ -21,6 +21,8 @@ export function parseSelector(
   return {
     strategy: cfg.strategy ? parseStrategy(cfg.strategy) : defaults.strategy,
     maxFails: cfg.maxFails ?? defaults.maxFails,
-    failTimeoutMs: cfg.failTimeout !== undefined ? parseDuration(cfg.failTimeout, "failTimeout") : defaults.failTimeoutMs,
+    failTimeoutMs: cfg.failTimeout !== undefined
+      ? parseDuration(cfg.failTimeout, "failTimeout")
+      : defaults.failTimeoutMs,
   };
 }

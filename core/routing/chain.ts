@@ -14,7 +14,7 @@ import { closeQuietly, type Conn, type Network } from "../conn.ts";
 import { AuthError, DialError, errorMessage, GostError, HandshakeError, TimeoutError } from "../errors.ts";
 import type { Connector, Dialer, DialerSession, DialOptions, Listener } from "../contracts.ts";
 import type { BypassChecker } from "./bypass.ts";
-import type { ChainNodeRecorder } from "./chain_metrics.ts";
+import { type ChainNodeRecorder, recordChainNode } from "./chain_metrics.ts";
 import { MuxSessions } from "./mux_sessions.ts";
 import { type Node, NodeGroup, type SelectorOptions } from "./node_group.ts";
 
@@ -281,7 +281,10 @@ export class ChainRoute {
   }
 
   #record(node: ChainNode, start: number, ok: boolean): void {
-    this.#recorder?.recordChainNode(this.chain, node.name, (performance.now() - start) / 1000, ok);
+    const seconds = (performance.now() - start) / 1000;
+    // no recorder given: the process' metrics, until every builder of chains passes them (chain_metrics.ts)
+    if (this.#recorder) this.#recorder.recordChainNode(this.chain, node.name, seconds, ok);
+    else recordChainNode(this.chain, node.name, seconds, ok);
   }
 
   /** Opens step `i`: `open` dials the node (i = 0) or asks the previous node to connect to it; then its handshake. */

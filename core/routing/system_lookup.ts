@@ -5,6 +5,7 @@
  * costs about 0.06 ms for a name in /etc/hosts.
  * @module
  */
+import { LookupError } from "../errors.ts";
 import { canonicalHost } from "./canonical_host.ts";
 
 type Lookup = typeof import("node:dns/promises").lookup;
@@ -16,7 +17,7 @@ let loaded: Promise<Lookup> | undefined;
  * @param family 4 or 6 for one family, 0 for both
  * @returns the addresses; undefined when Deno's permissions do not let this process resolve the name (an
  *   `--allow-net` list of names: Deno then checks each dial against that list itself)
- * @throws {Error} naming the host when it does not resolve
+ * @throws {LookupError} naming the host when it does not resolve
  * @example await systemLookup("localhost") // ["127.0.0.1"] (or ["::1", "127.0.0.1"])
  */
 export async function systemLookup(host: string, family: 0 | 4 | 6 = 0): Promise<string[] | undefined> {
@@ -27,11 +28,11 @@ export async function systemLookup(host: string, family: 0 | 4 | 6 = 0): Promise
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === "EPERM" || err instanceof Deno.errors.NotCapable) return undefined;
-    // worded as Deno.connect words it (handlers map "lookup address" to their protocol's host-unreachable code)
+    // worded as Deno.connect words it; a LookupError, so handlers answer their protocol's host-unreachable code
     const why = code === "ENOTFOUND" ? "name or service not known" : (err as Error).message ?? String(err);
-    throw new Error(`failed to lookup address information for ${host}: ${why}`, { cause: err });
+    throw new LookupError(`failed to lookup address information for ${host}: ${why}`, { cause: err });
   }
   const ips = [...new Set(found.map((a) => canonicalHost(a.address).host))];
-  if (!ips.length) throw new Error(`failed to lookup address information for ${host}: no addresses`);
+  if (!ips.length) throw new LookupError(`failed to lookup address information for ${host}: no addresses`);
   return ips;
 }

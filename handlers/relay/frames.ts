@@ -5,17 +5,16 @@
  * @module
  */
 import { type Conn, writeFull } from "../../core/conn.ts";
-import { HandshakeError } from "../../core/errors.ts";
+import { UnexpectedEofError } from "../../core/errors.ts";
 import { MAX_DATAGRAM } from "./wire.ts";
 
 /** Room for the largest frame: a UDP-tun header with a 255-byte domain plus 65535 bytes of data. */
 const FRAME_BUFFER = 3 + 1 + 1 + 255 + 2 + MAX_DATAGRAM;
 
 /** A peer closed the stream in the middle of a frame. */
-export class TruncatedFrameError extends HandshakeError {
+export class TruncatedFrameError extends UnexpectedEofError {
   constructor() {
     super("Relay stream ended in the middle of a UDP frame");
-    this.name = "UnexpectedEof";
   }
 }
 

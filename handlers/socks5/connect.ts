@@ -4,7 +4,14 @@
  */
 import { dialOptions } from "../../core/contracts.ts";
 import { closeQuietly, type Conn, joinHostPort } from "../../core/conn.ts";
-import { DialError, errorMessage, HandshakeError, InvalidTargetError, PolicyError } from "../../core/errors.ts";
+import {
+  DialError,
+  dialFailure,
+  errorMessage,
+  HandshakeError,
+  InvalidTargetError,
+  PolicyError,
+} from "../../core/errors.ts";
 import { relay, type RelayResult } from "../../core/relay.ts";
 import { Rep } from "./wire.ts";
 import { type CommandScope, netAddr, sendError, sendReply } from "./command.ts";
@@ -18,14 +25,16 @@ export function dialFailureRep(err: unknown): number {
   if (err instanceof PolicyError) return Rep.NotAllowed;
   if (err instanceof InvalidTargetError) return Rep.HostUnreachable; // as an empty host or port 0
   if (err instanceof DialError && err.node) return Rep.ConnRefused;
-  for (let e = err; e instanceof Error; e = e.cause) {
-    if (e.name === "ConnectionRefused") return Rep.ConnRefused;
-    if (e.name === "NetworkUnreachable") return Rep.NetUnreachable;
-    if (/lookup address|name or service|no route to host|host unreachable|timed out/i.test(e.message)) {
+  switch (dialFailure(err)) {
+    case "refused":
+      return Rep.ConnRefused;
+    case "dns":
+    case "host-unreachable":
+    case "timeout":
       return Rep.HostUnreachable;
-    }
+    default:
+      return Rep.NetUnreachable;
   }
-  return Rep.NetUnreachable;
 }
 
 /**

@@ -169,7 +169,8 @@ function authenticator(kind: Protocol["auth"]): Authenticator {
 }
 
 const CREDENTIALS = {
-  right: (kind: Protocol["auth"]): ClientAuth => kind === "userid" ? { username: USER } : { username: USER, password: PASSWORD },
+  right: (kind: Protocol["auth"]): ClientAuth =>
+    kind === "userid" ? { username: USER } : { username: USER, password: PASSWORD },
   wrong: (kind: Protocol["auth"]): ClientAuth =>
     kind === "userid" ? { username: "mallory" } : { username: USER, password: "wrong" },
 };
@@ -205,7 +206,11 @@ function serve(
 }
 
 /** The tcp dialer and the pair's connector (with `auth` and extra metadata). */
-async function client(pair: Pair, auth?: ClientAuth, md: MetadataRecord = {}): Promise<{ dialer: Dialer; connector: Connector }> {
+async function client(
+  pair: Pair,
+  auth?: ClientAuth,
+  md: MetadataRecord = {},
+): Promise<{ dialer: Dialer; connector: Connector }> {
   const dialer = reg.dialers.mustGet("tcp")({ logger: nopLogger });
   await dialer.init(new Metadata({}));
   const connector = reg.connectors.mustGet(pair.connector)({ logger: nopLogger, auth });
@@ -274,27 +279,30 @@ for (const pair of pairs) {
         }
       });
 
-      await t.step("half-close, client first: the origin sees EOF, still answers, then its EOF ends the client", async () => {
-        const origin = tcpOrigin(async (c) => {
-          const got = dec.decode(await readAll(c));
-          await writeFull(c, enc.encode(`after eof: ${got}`));
-          await c.closeWrite();
-        });
-        try {
-          const target = `127.0.0.1:${origin.port}`;
-          await using svc = await serve(pair, { forwardTo: target });
-          const conn = await tunnel(svc, await client(pair), target);
+      await t.step(
+        "half-close, client first: the origin sees EOF, still answers, then its EOF ends the client",
+        async () => {
+          const origin = tcpOrigin(async (c) => {
+            const got = dec.decode(await readAll(c));
+            await writeFull(c, enc.encode(`after eof: ${got}`));
+            await c.closeWrite();
+          });
           try {
-            await writeFull(conn, enc.encode("question"));
-            await conn.closeWrite();
-            equal(dec.decode(await readAll(conn)), "after eof: question");
+            const target = `127.0.0.1:${origin.port}`;
+            await using svc = await serve(pair, { forwardTo: target });
+            const conn = await tunnel(svc, await client(pair), target);
+            try {
+              await writeFull(conn, enc.encode("question"));
+              await conn.closeWrite();
+              equal(dec.decode(await readAll(conn)), "after eof: question");
+            } finally {
+              conn.close();
+            }
           } finally {
-            conn.close();
+            origin.close();
           }
-        } finally {
-          origin.close();
-        }
-      });
+        },
+      );
 
       await t.step("half-close, origin first: its banner and EOF reach the client, which can still send", async () => {
         let heard!: (s: string) => void;
@@ -346,14 +354,17 @@ for (const pair of pairs) {
         });
       }
 
-      await t.step("an unreachable target: the protocol's error reply" + (p.replies ? ", and a DialError" : ""), async () => {
-        const dead = `127.0.0.1:${deadPort()}`;
-        await using svc = await serve(pair, { forwardTo: dead });
-        const r = await attempt(svc, await client(pair), "tcp", dead);
-        if (p.replies) ok(r.error instanceof DialError, `expected a DialError, got ${r.error}`);
-        else ok(r.ended && !(r.error instanceof AuthError), `the conn must end, got ${r.error}`);
-        p.unreachable(r.wire);
-      });
+      await t.step(
+        "an unreachable target: the protocol's error reply" + (p.replies ? ", and a DialError" : ""),
+        async () => {
+          const dead = `127.0.0.1:${deadPort()}`;
+          await using svc = await serve(pair, { forwardTo: dead });
+          const r = await attempt(svc, await client(pair), "tcp", dead);
+          if (p.replies) ok(r.error instanceof DialError, `expected a DialError, got ${r.error}`);
+          else ok(r.ended && !(r.error instanceof AuthError), `the conn must end, got ${r.error}`);
+          p.unreachable(r.wire);
+        },
+      );
 
       if (p.forwarder) return; // UDP forwarding is the udp handler's (SKIP)
       if (p.udp.length === 0) {

@@ -17,7 +17,7 @@ import { MuxSessions } from "../../core/routing/mux_sessions.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
 import { registerListeners } from "../../listeners/mod.ts";
 import { eventually } from "../helpers/wait.ts";
-import { readAll } from "../helpers/tls_fixtures.ts";
+import { datagramRoundTrip, readAll } from "../helpers/io.ts";
 
 /** Transports that are registered but cannot be run pairwise here, and why. */
 const SKIP: Record<string, string> = {
@@ -103,23 +103,6 @@ async function echoDatagrams(c: Conn): Promise<void> {
     if (d === null) return;
     await c.write(d);
   }
-}
-
-/**
- * Sends `d` on a datagram conn until its echo comes back (UDP may drop: a first datagram larger than a socket's first
- * receive buffer is dropped as lost by design, see docs/architecture.md "Datagram sessions"): up to 5 sends, 1 s
- * apart, one pending read throughout.
- */
-async function datagramRoundTrip(c: Conn, d: Uint8Array): Promise<Uint8Array | null> {
-  const reply = nextDatagram(c).then((x) => x?.slice() ?? null);
-  for (let i = 0; i < 5; i++) {
-    await c.write(d);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const got = await Promise.race([reply, new Promise<"none">((r) => (timer = setTimeout(() => r("none"), 1000)))]);
-    clearTimeout(timer);
-    if (got !== "none") return got;
-  }
-  throw new Error(`no echo of a ${d.length}-byte datagram after 5 sends`);
 }
 
 /** Listener close: a pending accept and later accepts reject with ListenerClosedError; new dials fail. */

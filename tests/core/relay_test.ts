@@ -9,7 +9,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { copy, relay } from "../../core/relay.ts";
 import { writeFull } from "../../core/conn.ts";
 import { readAll, readExactly } from "../helpers/io.ts";
-import { type MemConn, memConnPair, type MemConnOptions } from "../helpers/mem_conn.ts";
+import { type MemConn, type MemConnOptions, memConnPair } from "../helpers/mem_conn.ts";
 import { pattern } from "../helpers/mux_pair.ts";
 
 const enc = new TextEncoder();

@@ -4,6 +4,7 @@
  * @module
  */
 import { startGost } from "./gost.ts";
+import { exchange as rawExchange } from "./io.ts";
 
 /** A running gost.ts process with its API. */
 export interface ApiProcess {
@@ -70,21 +71,5 @@ export async function call(
 
 /** Sends raw bytes on a new TCP conn and reads until the peer closes; returns the bytes read. */
 export async function exchange(port: number, request: string): Promise<Uint8Array> {
-  const c = await Deno.connect({ hostname: "127.0.0.1", port });
-  await c.write(new TextEncoder().encode(request));
-  const parts: Uint8Array[] = [];
-  const buf = new Uint8Array(4096);
-  for (;;) {
-    const n = await c.read(buf).catch(() => null);
-    if (n === null) break;
-    parts.push(buf.slice(0, n));
-  }
-  c.close();
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return (await rawExchange(port, request, { timeoutMs: 30_000 })).bytes;
 }

@@ -2,6 +2,7 @@
  * Helpers for the mux tests: connected loopback TCP pairs and bounded waits.
  * @module
  */
+import { readAll } from "./io.ts";
 
 /** Two ends of one loopback TCP connection. */
 export async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
@@ -44,25 +45,8 @@ export async function readN(c: { read(p: Uint8Array): Promise<number | null> }, 
   return out;
 }
 
-/** Reads until EOF. */
-export async function readAll(c: { read(p: Uint8Array): Promise<number | null> }): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  const buf = new Uint8Array(64 * 1024);
-  for (;;) {
-    const n = await c.read(buf);
-    if (n === null) break;
-    parts.push(buf.slice(0, n));
-    total += n;
-  }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+/** Reads a conn to EOF (the shared helper, tests/helpers/io.ts). */
+export { readAll };
 
 /** Writes all of `p`. */
 export async function writeAll(c: { write(p: Uint8Array): Promise<number> }, p: Uint8Array): Promise<void> {

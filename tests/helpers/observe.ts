@@ -9,6 +9,7 @@ import { nopLogger } from "../../core/log.ts";
 import type { Observability } from "../../core/observe/mod.ts";
 import type { Service } from "../../core/service/service.ts";
 import { createBuiltinRegistries } from "../../mod.ts";
+import { exchange as rawExchange } from "./io.ts";
 
 /** An event as the plugin received it (JSON). */
 // deno-lint-ignore no-explicit-any
@@ -116,17 +117,7 @@ export async function startObserved(obs: Observability, cfg: ServiceConfig): Pro
 
 /** Sends `request` raw, reads to EOF; returns the bytes received. */
 export async function exchange(port: number, request: string): Promise<number> {
-  const c = await Deno.connect({ hostname: "127.0.0.1", port });
-  await c.write(new TextEncoder().encode(request));
-  let total = 0;
-  const buf = new Uint8Array(4096);
-  for (;;) {
-    const n = await c.read(buf).catch(() => null);
-    if (n === null) break;
-    total += n;
-  }
-  c.close();
-  return total;
+  return (await rawExchange(port, request, { timeoutMs: 30_000 })).bytes.length;
 }
 
 /** A proxy GET with `Connection: close` and optional Basic proxy credentials. */

@@ -15,6 +15,7 @@ import { ForwardHandler } from "../../handlers/forward/handler.ts";
 import { TcpListener } from "../../listeners/tcp/listener.ts";
 import { TlsListener } from "../../listeners/tls/listener.ts";
 import { run } from "./run.ts";
+import { readAll } from "./io.ts";
 
 export const enc = new TextEncoder();
 export const dec = new TextDecoder();
@@ -177,23 +178,8 @@ export function startTcpForward(target: string): Promise<TestService> {
   return serve(listener, {}, target, nopLogger);
 }
 
-/** Reads a conn to EOF. */
-export async function readAll(c: { read(p: Uint8Array): Promise<number | null> }): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  const buf = new Uint8Array(64 * 1024);
-  for (;;) {
-    const n = await c.read(buf);
-    if (n === null) break;
-    chunks.push(buf.slice(0, n));
-  }
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}
+/** Reads a conn to EOF (the shared helper, tests/helpers/io.ts). */
+export { readAll };
 
 /** Writes all of `p`. */
 export async function writeAll(c: Conn, p: Uint8Array): Promise<void> {

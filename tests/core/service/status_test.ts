@@ -6,19 +6,11 @@ import { nopLogger } from "../../../core/log.ts";
 import { createBuiltinRegistries } from "../../../mod.ts";
 import { httpOrigin } from "../../helpers/servers.ts";
 import { until } from "../../helpers/wait.ts";
+import { exchange as rawExchange } from "../../helpers/io.ts";
 
+/** Sends `request` raw and reads to EOF; returns the bytes received. */
 async function exchange(port: number, request: string): Promise<number> {
-  const c = await Deno.connect({ hostname: "127.0.0.1", port });
-  await c.write(new TextEncoder().encode(request));
-  let total = 0;
-  const buf = new Uint8Array(4096);
-  for (;;) {
-    const n = await c.read(buf).catch(() => null);
-    if (n === null) break;
-    total += n;
-  }
-  c.close();
-  return total;
+  return (await rawExchange(port, request, { timeoutMs: 30_000 })).bytes.length;
 }
 
 Deno.test("status and stats count exactly the traffic of N requests, errors as GOST does", async () => {

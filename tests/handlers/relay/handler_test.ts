@@ -21,6 +21,7 @@ import {
 } from "../../../handlers/relay/wire.ts";
 import { tcpEcho, udpEcho } from "../../helpers/servers.ts";
 import { startService, type TestServiceOptions } from "../../helpers/service.ts";
+import { deadPort, exchange, readAll, readExactly } from "../../helpers/io.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -36,68 +37,6 @@ async function connector(md: MetadataRecord = {}, auth?: { username: string; pas
   const c = new RelayConnector({ logger: nopLogger, auth });
   await c.init(new Metadata(md));
   return c;
-}
-
-/** A closed TCP port on 127.0.0.1. */
-function deadPort(): number {
-  const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (ln.addr as Deno.NetAddr).port;
-  ln.close();
-  return port;
-}
-
-async function readAll(c: Conn, max = 1 << 26): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  const buf = new Uint8Array(64 * 1024);
-  let total = 0;
-  for (;;) {
-    const n = await c.read(buf);
-    if (n === null) break;
-    chunks.push(buf.slice(0, n));
-    total += n;
-    if (total > max) throw new Error("too much data");
-  }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const ch of chunks) {
-    out.set(ch, off);
-    off += ch.length;
-  }
-  return out;
-}
-
-async function readExactly(c: Conn, n: number): Promise<Uint8Array> {
-  const out = new Uint8Array(n);
-  let off = 0;
-  while (off < n) {
-    const got = await c.read(out.subarray(off));
-    if (got === null) throw new Error(`EOF after ${off} of ${n} bytes`);
-    off += got;
-  }
-  return out;
-}
-
-/** Sends raw bytes (then half-closes when `eof`) and reads until the server closes or `timeoutMs` passes. */
-async function exchange(port: number, bytes: Uint8Array, opts: { eof?: boolean; timeoutMs?: number } = {}) {
-  const c = await Deno.connect({ hostname: "127.0.0.1", port });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    c.close();
-  }, opts.timeoutMs ?? 3000);
-  const start = performance.now();
-  let out: Uint8Array = new Uint8Array(0);
-  try {
-    if (bytes.length) await c.write(bytes);
-    if (opts.eof) await c.closeWrite();
-    out = await readAll(c);
-  } catch {
-    // reset, or closed by the timer
-  } finally {
-    clearTimeout(timer);
-    if (!timedOut) c.close();
-  }
-  return { bytes: out, timedOut, ms: performance.now() - start };
 }
 
 const connectReq = (features: Feature[], cmd: number = Cmd.Connect, flags = 0) =>

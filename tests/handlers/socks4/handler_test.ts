@@ -10,35 +10,10 @@ import { encodeSocks4Request } from "../../../handlers/socks4/wire.ts";
 import { curl } from "../../helpers/run.ts";
 import { httpOrigin } from "../../helpers/servers.ts";
 import { startService } from "../../helpers/service.ts";
+import { exchange } from "../../helpers/io.ts";
 
 const b = (...xs: (number | string)[]) =>
   Uint8Array.from(xs.flatMap((x) => typeof x === "string" ? [...new TextEncoder().encode(x)] : [x]));
-
-/** Sends `bytes` and reads until the server closes (or `timeoutMs` passes: then `timedOut`). */
-async function exchange(port: number, bytes: Uint8Array, timeoutMs = 3000) {
-  const c = await Deno.connect({ hostname: "127.0.0.1", port });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    c.close();
-  }, timeoutMs);
-  const out: number[] = [];
-  try {
-    if (bytes.length) await c.write(bytes);
-    const buf = new Uint8Array(1024);
-    for (;;) {
-      const n = await c.read(buf);
-      if (n === null) break;
-      out.push(...buf.subarray(0, n));
-    }
-  } catch {
-    // reset or closed by the timer
-  } finally {
-    clearTimeout(timer);
-    if (!timedOut) c.close();
-  }
-  return { bytes: Uint8Array.from(out), timedOut };
-}
 
 function closedPort(): number {
   const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -117,7 +92,7 @@ Deno.test("socks4 handler closes without a reply on an unknown version or a trun
 Deno.test("socks4 handler closes a slow client after readTimeout", async () => {
   await using svc = await startService({ handler: (o) => new Socks4Handler(o), metadata: { readTimeout: "300ms" } });
   const start = performance.now();
-  const r = await exchange(svc.port, b(4, 1, 0, 80, 127, 0), 3000);
+  const r = await exchange(svc.port, b(4, 1, 0, 80, 127, 0), { timeoutMs: 3000 });
   const took = performance.now() - start;
   equal(r.timedOut, false);
   equal(r.bytes.length, 0);

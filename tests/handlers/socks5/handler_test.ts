@@ -20,6 +20,7 @@ import { curl } from "../../helpers/run.ts";
 import { httpOrigin, udpEcho } from "../../helpers/servers.ts";
 import { eventually } from "../../helpers/wait.ts";
 import { startService } from "../../helpers/service.ts";
+import { exchange } from "../../helpers/io.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -27,33 +28,6 @@ const b = (...xs: (number | string | Uint8Array)[]) =>
   Uint8Array.from(xs.flatMap((x) => typeof x === "string" ? [...enc.encode(x)] : typeof x === "number" ? [x] : [...x]));
 const users = [{ username: "u", password: "p" }];
 const REP_ZERO = [1, 0, 0, 0, 0, 0, 0];
-
-/** Sends `bytes` (then half-closes when `eof`) and reads until the server closes or `timeoutMs` passes. */
-async function exchange(port: number, bytes: Uint8Array, opts: { eof?: boolean; timeoutMs?: number } = {}) {
-  const c = await Deno.connect({ hostname: "127.0.0.1", port });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    c.close();
-  }, opts.timeoutMs ?? 3000);
-  const out: number[] = [];
-  try {
-    if (bytes.length) await c.write(bytes);
-    if (opts.eof) await c.closeWrite();
-    const buf = new Uint8Array(1024);
-    for (;;) {
-      const n = await c.read(buf);
-      if (n === null) break;
-      out.push(...buf.subarray(0, n));
-    }
-  } catch {
-    // reset, or closed by the timer
-  } finally {
-    clearTimeout(timer);
-    if (!timedOut) c.close();
-  }
-  return { bytes: Uint8Array.from(out), timedOut };
-}
 
 /** A SOCKS5 client conn past greeting (and auth when `creds`). */
 async function socksClient(port: number, creds?: [string, string], hostname = "127.0.0.1") {
