@@ -77,6 +77,11 @@ export class AbortError extends GostError {
   override readonly code = "abort";
 }
 
+/** Why `signal` aborted: its reason when that is an Error, else an {@link AbortError}. */
+export function abortReason(signal: AbortSignal, message = "dial aborted"): Error {
+  return signal.reason instanceof Error ? signal.reason : new AbortError(message);
+}
+
 /** Listening for a BIND, or binding a UDP relay socket, failed (address in use, no such address). */
 export class BindError extends GostError {
   /** Always `bind`. */

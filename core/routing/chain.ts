@@ -11,7 +11,7 @@
  * @module
  */
 import { closeQuietly, type Conn, type Network } from "../conn.ts";
-import { AuthError, DialError, errorMessage, GostError, HandshakeError, TimeoutError } from "../errors.ts";
+import { abortReason, AuthError, DialError, errorMessage, GostError, HandshakeError, TimeoutError } from "../errors.ts";
 import type { Connector, Dialer, DialerSession, DialOptions, Listener } from "../contracts.ts";
 import type { BypassChecker } from "./bypass.ts";
 import { type ChainNodeRecorder, recordChainNode } from "./chain_metrics.ts";
@@ -140,12 +140,6 @@ function cancelled(signal?: AbortSignal): boolean {
   return !!signal?.aborted && !(signal.reason instanceof TimeoutError);
 }
 
-function abortReason(signal: AbortSignal): Error {
-  if (signal.reason instanceof Error) return signal.reason;
-  const err = new Error("dial aborted");
-  err.name = "AbortError";
-  return err;
-}
 
 /**
  * Settles like `p`, or rejects with the signal's reason as soon as it aborts (a conn `p` brings later is closed):

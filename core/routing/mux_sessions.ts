@@ -7,6 +7,7 @@
  */
 import { closeQuietly } from "../conn.ts";
 import type { DialerSession } from "../contracts.ts";
+import { abortReason } from "../errors.ts";
 
 /** A session being opened, and the dials waiting for it. */
 interface Opening {
@@ -22,12 +23,6 @@ export interface SessionLease {
   readonly fresh: boolean;
 }
 
-function abortReason(signal: AbortSignal): Error {
-  if (signal.reason instanceof Error) return signal.reason;
-  const err = new Error("dial aborted");
-  err.name = "AbortError";
-  return err;
-}
 
 /**
  * One session per key (a chain node).

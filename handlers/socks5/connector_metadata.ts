@@ -5,7 +5,7 @@
  */
 import { addrString, closeQuietly, type Conn, splitHostPort } from "../../core/conn.ts";
 import { withDeadline } from "../../core/deadline.ts";
-import { ConfigError, DialError, errorMessage } from "../../core/errors.ts";
+import { AbortError, ConfigError, DialError, errorMessage } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import type { SocksAddr } from "./wire.ts";
 
@@ -92,9 +92,7 @@ export async function boundedHandshake<T>(
 }
 
 function abortError(conn: Conn, cause?: unknown): Error {
-  const err = new Error(`SOCKS handshake with ${serverName(conn)} aborted`, { cause });
-  err.name = "AbortError";
-  return err;
+  return new AbortError(`SOCKS handshake with ${serverName(conn)} aborted`, { cause });
 }
 
 const hex = (n: number) => `0x${n.toString(16).padStart(2, "0")}`;
