@@ -20,13 +20,28 @@ export class ResourceExhaustedError extends GostError {
 
 const CONN_CODES = new Set(["ECONNABORTED", "ENOTCONN", "ECONNRESET", "EPROTO", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH"]);
 const RESOURCE_CODES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
-// Linux errno values, for errors that carry only "(os error N)" in their message.
-const CONN_ERRNOS = new Set([103, 107, 104, 71, 32, 110, 113]);
-const RESOURCE_ERRNOS = new Set([24, 23, 105, 12]);
-const CONN_NAMES = new Set(["ConnectionAborted", "ConnectionReset", "NotConnected", "BrokenPipe", "TimedOut"]);
+/** The Deno error classes of a pending connection's failure, for errors made without a `code`. */
+const CONN_CLASSES: readonly (abstract new (...args: never[]) => Error)[] = [
+  Deno.errors.ConnectionAborted,
+  Deno.errors.ConnectionReset,
+  Deno.errors.NotConnected,
+  Deno.errors.BrokenPipe,
+  Deno.errors.TimedOut,
+];
+// Deno sets `code` from the errno through a fixed table (deno_error's get_os_error_code) that has no EPROTO and no
+// ENFILE: an accept failing with either is a plain Error whose only trace of the errno is "(os error N)" at the end
+// of its message. These two Linux errnos are therefore read from there; every other errno comes with its code.
+const UNCODED_ERRNOS: Readonly<Record<number, AcceptErrorKind>> = { 71: "conn", 23: "resource" };
+
+/** The errno of an error Deno raised without a `code` (see {@link UNCODED_ERRNOS}), when it is one of those. */
+function uncodedErrno(err: Error): AcceptErrorKind | undefined {
+  const m = /\(os error (\d+)\)$/.exec(err.message);
+  return m && Object.hasOwn(UNCODED_ERRNOS, m[1]) ? UNCODED_ERRNOS[Number(m[1])] : undefined;
+}
 
 /**
- * Tells what an error of `accept()` (or of the first setsockopt on an accepted conn) concerns.
+ * Tells what an error of `accept()` (or of the first setsockopt on an accepted conn) concerns, by its class and its
+ * OS error `code`.
  * @param err what `accept()` threw
  * @returns `conn` for an error of the pending connection, `resource` for EMFILE/ENFILE/ENOBUFS/ENOMEM, `listener`
  *   for anything else
@@ -41,14 +56,8 @@ export function classifyAcceptError(err: unknown): AcceptErrorKind {
     if (CONN_CODES.has(code)) return "conn";
     if (RESOURCE_CODES.has(code)) return "resource";
   }
-  if (CONN_NAMES.has(err.name)) return "conn";
-  const m = /\(os error (\d+)\)/.exec(err.message);
-  if (m) {
-    const n = Number(m[1]);
-    if (CONN_ERRNOS.has(n)) return "conn";
-    if (RESOURCE_ERRNOS.has(n)) return "resource";
-  }
-  return "listener";
+  if (CONN_CLASSES.some((c) => err instanceof c)) return "conn";
+  return (code === undefined ? uncodedErrno(err) : undefined) ?? "listener";
 }
 
 /** Counts of the pending connections that were dropped while accepting, for logs and tests. */

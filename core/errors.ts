@@ -16,8 +16,18 @@ export class GostError extends Error {
 
 /** A configuration value, URL or flag is invalid. Messages name the key/path and the value. */
 export class ConfigError extends GostError {
-  /** Always `config`. */
-  override readonly code = "config";
+  /** `config`; `listen` for a {@link ListenError}. */
+  override readonly code: string = "config";
+}
+
+/**
+ * A service's listener could not be started: binding its address failed (in use, not available, no permission) or
+ * its transport could not be set up. A {@link ConfigError} (the config names an address that cannot be served) that
+ * the runtime and the Web API tell apart from an invalid value: the service is kept as `failed`, the API answers 500.
+ */
+export class ListenError extends ConfigError {
+  /** Always `listen`. */
+  override readonly code = "listen";
 }
 
 /** A named object does not exist in a registry. */
@@ -164,6 +174,12 @@ export function dialFailure(err: unknown): DialFailure | undefined {
   }
   return undefined;
 }
+
+/**
+ * A bind was asked of a router with no chain to bind through (remote port forwarding without a chain): the caller
+ * binds locally instead, as GOST does.
+ */
+export class NoChainError extends DialError {}
 
 /**
  * The target a client asked for is not an address (no host, port 0, a host with characters no name or IP has): the

@@ -11,7 +11,7 @@
  * | 401 | 401 | missing or wrong credentials (`{"code":401,"msg":"Unauthorized"}`) |
  * @module
  */
-import { ConfigError, DuplicateError, errorMessage, NotFoundError } from "../errors.ts";
+import { ConfigError, DuplicateError, errorMessage, ListenError, NotFoundError } from "../errors.ts";
 
 /** GOST's API error codes. */
 export const ApiCode = {
@@ -49,7 +49,7 @@ export function invalid(message: string): ApiError {
 
 /** Tells whether a config error is a failure to bind or listen rather than an invalid value. */
 function isStartFailure(err: ConfigError): boolean {
-  return /: listen /.test(err.message) || (err.cause instanceof Error && err.cause.name in Deno.errors);
+  return err instanceof ListenError || Object.values(Deno.errors).some((c) => err.cause instanceof c);
 }
 
 /**

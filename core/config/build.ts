@@ -4,7 +4,7 @@
  * @module
  */
 import { addrString, isLoopbackHost } from "../conn.ts";
-import { ConfigError, DialError, errorMessage } from "../errors.ts";
+import { ConfigError, DialError, errorMessage, ListenError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { LoggerSet } from "../loggers.ts";
 import { Metadata } from "../metadata.ts";
@@ -231,7 +231,7 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
     await listener.init(listenerMd);
   } catch (err) {
     if (err instanceof ConfigError) throw fail(["listener", "metadata"], err.message);
-    throw new ConfigError(`service ${cfg.name}: listen ${listenerType} ${cfg.addr}: ${errorMessage(err)}`, {
+    throw new ListenError(`service ${cfg.name}: listen ${listenerType} ${cfg.addr}: ${errorMessage(err)}`, {
       cause: err,
     });
   }

@@ -6,7 +6,7 @@
  * @module
  */
 import { addrString, isLoopbackHost } from "../conn.ts";
-import { ConfigError, errorMessage } from "../errors.ts";
+import { errorMessage, ListenError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { Service } from "../service/service.ts";
 import { NetListener, parseListenAddr } from "./listener.ts";
@@ -49,7 +49,8 @@ export class HttpServer {
 
   /**
    * Binds and starts serving.
-   * @throws {ConfigError} naming `<name>.addr` for a bad address, or `<name>: listen on …` when it cannot be bound
+   * @throws {ConfigError} naming `<name>.addr` for a bad address; {@link ListenError} (`<name>: listen on …`) when it
+   *   cannot be bound
    */
   static start(opts: HttpServerOptions): HttpServer {
     const listen = parseListenAddr(opts.addr, `${opts.name}.addr`, opts.unix ?? false);
@@ -57,7 +58,7 @@ export class HttpServer {
     try {
       listener = new NetListener(listen);
     } catch (err) {
-      throw new ConfigError(`${opts.name}: listen on ${opts.addr}: ${errorMessage(err)}`, { cause: err });
+      throw new ListenError(`${opts.name}: listen on ${opts.addr}: ${errorMessage(err)}`, { cause: err });
     }
     const handler = new Http1Handler({ fetch: opts.fetch, limits: opts.limits, errorReply: opts.errorReply });
     const service = new Service({ name: `@${opts.name}`, listener, handler, logger: opts.logger });

@@ -296,7 +296,7 @@ export class MuxSession {
 
   #deadError(): Error {
     const cause = this.#error;
-    if (cause && (cause.name === "ConnectionReset" || cause instanceof TimeoutError)) return cause;
+    if (cause instanceof Deno.errors.ConnectionReset || cause instanceof TimeoutError) return cause;
     return new Deno.errors.ConnectionReset(
       cause ? `mux session closed: ${errorMessage(cause)}` : "mux session closed",
       cause ? { cause } : undefined,

@@ -140,7 +140,6 @@ function cancelled(signal?: AbortSignal): boolean {
   return !!signal?.aborted && !(signal.reason instanceof TimeoutError);
 }
 
-
 /**
  * Settles like `p`, or rejects with the signal's reason as soon as it aborts (a conn `p` brings later is closed):
  * a step that ignores the signal (a connector waiting for a reply) cannot outlive the dial.

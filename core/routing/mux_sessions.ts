@@ -23,7 +23,6 @@ export interface SessionLease {
   readonly fresh: boolean;
 }
 
-
 /**
  * One session per key (a chain node).
  * @example

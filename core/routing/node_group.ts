@@ -4,7 +4,6 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
-import type { Metadata } from "../metadata.ts";
 import type { ForwardTargets, Node } from "../contracts.ts";
 
 /** A selectable node: a name, an address and selection options. */

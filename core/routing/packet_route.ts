@@ -37,7 +37,11 @@ export function carriesPackets(route: ChainRoute): boolean {
  * answers (a {@link DialError}) leaves it good; any other failure marks it failed and the error names it.
  * @throws {DialError} naming the failing node
  */
-export async function openPacketRoute(route: ChainRoute, opts: DialOptions, first?: FirstNodeOpen): Promise<PacketConn> {
+export async function openPacketRoute(
+  route: ChainRoute,
+  opts: DialOptions,
+  first?: FirstNodeOpen,
+): Promise<PacketConn> {
   const conn = await route.connectToLast(opts, first);
   const { hop, node } = route.steps[route.steps.length - 1];
   const start = performance.now();

@@ -13,7 +13,7 @@
  * @module
  */
 import { addrString, closeQuietly, type Conn, joinHostPort, type Network, splitHostPort } from "../conn.ts";
-import { DialError, errorMessage, GostError, InvalidTargetError, PolicyError } from "../errors.ts";
+import { DialError, errorMessage, GostError, InvalidTargetError, NoChainError, PolicyError } from "../errors.ts";
 import { type Logger, nopLogger } from "../log.ts";
 import type { DialOptions, Listener, PacketConn, Router } from "../contracts.ts";
 import { bindUdp, dialUdp, UdpPacketConn } from "../udp.ts";
@@ -24,7 +24,13 @@ import type { Chain, FirstNodeOpen } from "./chain.ts";
 import { findLocalService, type LocalService, onPort } from "./local_addrs.ts";
 import { openTagged, type Trail, trailOf } from "./loop_guard.ts";
 import { DatagramTargets } from "./datagram_targets.ts";
-import { carriesPackets, CheckedPacketConn, openPacketRoute, PerTargetPacketConn, routesAlike } from "./packet_route.ts";
+import {
+  carriesPackets,
+  CheckedPacketConn,
+  openPacketRoute,
+  PerTargetPacketConn,
+  routesAlike,
+} from "./packet_route.ts";
 import { systemLookup } from "./system_lookup.ts";
 
 export { findLocalService, type LocalService };
@@ -552,7 +558,7 @@ export class DefaultRouter implements Router {
    */
   async bind(network: Network, addr: string, opts: DialOptions = {}): Promise<Listener> {
     const route = this.#opts.chain?.()?.route(network, addr, opts.hashKey);
-    if (!route?.steps.length) throw new DialError(addr, `bind ${network} ${addr}: no chain to bind through`);
+    if (!route?.steps.length) throw new NoChainError(addr, `bind ${network} ${addr}: no chain to bind through`);
     const self = this.#self();
     return await route.bind(network, addr, opts, this.#firstNode(self ? [self.name] : undefined));
   }

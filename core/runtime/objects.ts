@@ -14,6 +14,7 @@ import { Bypass, namedBypass } from "../routing/bypass.ts";
 import { HostMapper } from "../routing/hosts.ts";
 import { type NameserverOptions, Resolver } from "../routing/resolver.ts";
 import { DefaultRouter } from "../routing/router.ts";
+import type { Chain } from "../routing/chain.ts";
 import { buildChain, buildHop, type ChainBuildContext } from "../config/build_chain.ts";
 import type { ConfigPath } from "../config/load.ts";
 import { ConfigSchema, type HopConfig, OBJECT_KINDS, type ObjectKind } from "../config/schema.ts";
@@ -65,6 +66,8 @@ export interface ObjectBuildContext {
 interface LiveKind<T> {
   registry: (reg: Registries) => Registry<T>;
   build: (cfg: NamedObject, ctx: ObjectBuildContext) => Promise<T>;
+  /** Ends what a live object holds once it is replaced or removed (a chain's mux sessions). */
+  dispose?: (obj: T) => void;
 }
 
 /**
@@ -98,6 +101,7 @@ const LIVE: Partial<Record<ObjectKind, LiveKind<unknown>>> = {
   chains: {
     registry: (reg) => reg.chains as Registry<unknown>,
     build: (cfg, ctx) => buildChain(cfg as never, ["chains", cfg.name], chainContext(ctx)),
+    dispose: (chain) => (chain as Chain).close(),
   },
   hops: {
     registry: (reg) => reg.hops as Registry<unknown>,
@@ -174,12 +178,28 @@ export async function installObject(kind: ObjectKind, cfg: NamedObject, ctx: Obj
   const live = LIVE[kind];
   if (!live) return;
   const obj = await live.build(cfg, ctx);
+  const old = live.registry(ctx.reg).get(cfg.name);
   live.registry(ctx.reg).set(cfg.name, obj);
+  if (old !== undefined && old !== obj) live.dispose?.(old);
 }
 
 /** Removes a live object. */
 export function uninstallObject(kind: ObjectKind, name: string, reg: Registries): void {
-  LIVE[kind]?.registry(reg).unregister(name);
+  const live = LIVE[kind];
+  const old = live?.registry(reg).unregister(name);
+  if (old !== undefined) live?.dispose?.(old);
+}
+
+/** Ends what every live object of every kind holds (the process is closing); they stay registered. */
+export function disposeObjects(reg: Registries): void {
+  for (const live of Object.values(LIVE)) {
+    if (!live?.dispose) continue;
+    const registry = live.registry(reg);
+    for (const name of registry.names()) {
+      const obj = registry.get(name);
+      if (obj !== undefined) live.dispose(obj);
+    }
+  }
 }
 
 /** Tells whether a live object of that kind and name is registered. */

@@ -9,7 +9,7 @@ import { buildService, checkService } from "../config/build.ts";
 import type { ConfigPath } from "../config/load.ts";
 import { formatConfig } from "../config/output.ts";
 import type { Config, HopConfig, ServiceConfig } from "../config/schema.ts";
-import { ConfigError, DuplicateError, errorMessage, NotFoundError } from "../errors.ts";
+import { ConfigError, DuplicateError, errorMessage, ListenError, NotFoundError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { LoggerSet } from "../loggers.ts";
 import type { ManagedService, Registries } from "../registries.ts";
@@ -17,6 +17,7 @@ import { type ConnHook, Service } from "../service/service.ts";
 import { FailedService } from "./failed_service.ts";
 import { canonicalJson, sameConfig } from "./canonical.ts";
 import {
+  disposeObjects,
   installObject,
   isInstalled,
   isLiveKind,
@@ -141,7 +142,7 @@ export class Runtime {
         tls: this.#config.tls,
       });
     } catch (err) {
-      const bindFailure = !(err instanceof ConfigError) || /: listen /.test(errorMessage(err));
+      const bindFailure = !(err instanceof ConfigError) || err instanceof ListenError;
       if (!(atStartup && this.#opts.keepFailedServices && bindFailure)) throw err;
       this.logger.error(errorMessage(err), { service: cfg.name });
       svc = new FailedService(cfg.name, errorMessage(err));
@@ -364,10 +365,11 @@ export class Runtime {
     }
   }
 
-  /** Closes every service (with their hooks). Idempotent. */
+  /** Closes every service (with their hooks), then ends the chains' mux sessions. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all(this.reg.services.names().map((name) => this.#stopService(name)));
+    disposeObjects(this.reg); // the chains' mux sessions
   }
 }

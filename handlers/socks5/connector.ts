@@ -54,7 +54,8 @@ const commandNames: Record<number, string> = {
  * credentials unless `notls`; and accepts whichever of 00/02/80/82 the server picks, even unoffered (old GOST
  * servers pick unoffered methods; 0x02/0x82 without credentials send an empty username and password). TLS skips
  * certificate verification unless the node's `tls.secure` is set. UDP uses standard ASSOCIATE (`relay=udp`, the
- * default) or GOST's UDP-tun (`relay=tcp`). A failed connect closes the conn it was given.
+ * default) or GOST's UDP-tun (`relay=tcp`); either carries packets for many targets on one association
+ * (`connectPacket`: UDP-tun at any hop, ASSOCIATE from the first only). A failed connect closes the conn it was given.
  * @example const c = new Socks5Connector({ logger, auth }); await c.init(md); conn = await c.connect(conn, "tcp", "example.com:443");
  */
 export class Socks5Connector implements Connector {

@@ -11,6 +11,7 @@ import type { Metadata } from "../../core/metadata.ts";
 import { type Listener, ListenerClosedError, type ListenerOptions } from "../../core/contracts.ts";
 import { type MuxConfig, parseMuxConfig } from "../../core/mux/config.ts";
 import { MuxSession } from "../../core/mux/session.ts";
+import { rejectUnsupported } from "./unsupported.ts";
 
 /** GOST's queue of accepted streams (`backlog`). */
 export const DEFAULT_MUX_BACKLOG = 128;
@@ -20,6 +21,7 @@ export class MuxServerListener implements Listener {
   readonly #inner: Listener;
   readonly #opts: ListenerOptions;
   readonly #base: Partial<MuxConfig>;
+  readonly #transport: string;
   #config: Partial<MuxConfig> = {};
   #backlog = DEFAULT_MUX_BACKLOG;
   readonly #ready: Conn[] = [];
@@ -32,15 +34,21 @@ export class MuxServerListener implements Listener {
   /**
    * @param inner the listener of the underlying conns (not initialised yet: `init` does it)
    * @param base the transport's smux defaults (mtcp: version 2, mtls: version 1)
+   * @param transport the transport's name, for config errors (`mtcp`, `mtls`)
    */
-  constructor(inner: Listener, opts: ListenerOptions, base: Partial<MuxConfig> = {}) {
+  constructor(inner: Listener, opts: ListenerOptions, base: Partial<MuxConfig> = {}, transport = "mtcp") {
     this.#inner = inner;
     this.#opts = opts;
     this.#base = base;
+    this.#transport = transport;
   }
 
-  /** Reads `mux.*` and `backlog`, then binds the inner listener. */
+  /**
+   * Reads `mux.*` and `backlog`, then binds the inner listener.
+   * @throws {ConfigError} on a bad value or an option gost.ts does not implement (see unsupported.ts)
+   */
   async init(md: Metadata): Promise<void> {
+    rejectUnsupported(md, this.#transport, "listener");
     this.#config = parseMuxConfig(md, this.#base);
     this.#backlog = md.int("backlog", 0, 0) || DEFAULT_MUX_BACKLOG;
     await this.#inner.init(md);

@@ -14,6 +14,11 @@
  * | backlog | 128 | listener: streams waiting for the handler before new ones are dropped |
  * | reusePort | false | listener: SO_REUSEPORT |
  * | dialTimeout (timeout) | 10s | dialer: TCP connect deadline |
+ * | handshakeTimeout | none | dialer: opening a stream (its SYN written) that takes longer ends the session, as GOST's deadline on the conn |
+ * | mux.type | smux | only `smux`; GOST's `yamux` is a ConfigError |
+ *
+ * Not implemented, so a ConfigError naming the key (listeners/mtcp/unsupported.ts): `mux.type` other than smux,
+ * `mptcp=true`, `keepalive`/`keepalivePeriod`/`keepalive.*` (TCP keepalive), `handshakeTimeout` on the listener.
  * @module
  */
 import type { Registries } from "../../core/registries.ts";

@@ -10,5 +10,5 @@ import { TlsListener } from "../tls/listener.ts";
 
 /** smux (version 1 unless `mux.version` says otherwise, as GOST's mtls) over the conns of a `tls` listener. */
 export function mtlsListener(opts: ListenerOptions): MuxServerListener {
-  return new MuxServerListener(new TlsListener(opts), opts);
+  return new MuxServerListener(new TlsListener(opts), opts, {}, "mtls");
 }

@@ -8,19 +8,12 @@
  * @module
  */
 import { addrString, closeQuietly, type Conn, joinHostPort, type Network } from "../../core/conn.ts";
-import { errorMessage } from "../../core/errors.ts";
+import { errorMessage, NoChainError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import { type DialOptions, type Listener, ListenerClosedError, type ListenerOptions } from "../../core/contracts.ts";
 import { parseListenAddr } from "../addr.ts";
 import { TcpListener } from "../tcp/listener.ts";
 import { UdpListener } from "../udp/listener.ts";
-
-/** True when the router has no chain to bind through (then the port is bound locally). */
-function isNoChain(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: string }).code;
-  return code === "nochain" || /no chain to bind through/.test(err.message);
-}
 
 /** A listener whose port lives at the far end of its chain. */
 export class RemoteListener implements Listener {
@@ -118,7 +111,7 @@ export class RemoteListener implements Listener {
     try {
       ln = await router.bind(this.#network, addr, { ...this.bindOptions(), signal: this.#abort.signal, logger });
     } catch (err) {
-      if (isNoChain(err)) return this.#bindLocal();
+      if (err instanceof NoChainError) return this.#bindLocal();
       if (this.#closed) throw new ListenerClosedError();
       throw new Deno.errors.ConnectionRefused(`${this.#name} ${addr}: bind failed: ${errorMessage(err)}`, {
         cause: err,

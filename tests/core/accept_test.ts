@@ -12,11 +12,15 @@ Deno.test("accept errors are classified by what they concern", () => {
   equal(classifyAcceptError(osError("Transport endpoint is not connected (os error 107)", "ENOTCONN")), "conn");
   equal(classifyAcceptError(new Deno.errors.NotConnected("Transport endpoint is not connected")), "conn");
   equal(classifyAcceptError(new Deno.errors.ConnectionAborted("Software caused connection abort")), "conn");
-  equal(classifyAcceptError(new Error("Connection reset by peer (os error 104)")), "conn");
+  equal(classifyAcceptError(osError("Connection reset by peer (os error 104)", "ECONNRESET")), "conn");
+  equal(classifyAcceptError(new Deno.errors.ConnectionReset("Connection reset by peer")), "conn");
+  equal(classifyAcceptError(new Deno.errors.BrokenPipe("Broken pipe")), "conn");
+  // EPROTO and ENFILE are the errnos Deno raises without a code
   equal(classifyAcceptError(new Error("Protocol error (os error 71)")), "conn");
   equal(classifyAcceptError(osError("Too many open files (os error 24)", "EMFILE")), "resource");
   equal(classifyAcceptError(new Error("Too many open files in system (os error 23)")), "resource");
-  equal(classifyAcceptError(new Error("No buffer space available (os error 105)")), "resource");
+  equal(classifyAcceptError(osError("No buffer space available (os error 105)", "ENOBUFS")), "resource");
+  equal(classifyAcceptError(osError("Address already in use (os error 98)", "EADDRINUSE")), "listener");
   equal(classifyAcceptError(new ResourceExhaustedError("accept: out of fds")), "resource");
   equal(classifyAcceptError(new Error("the rtcp tunnel dropped")), "listener");
   equal(classifyAcceptError("not an error"), "listener");
