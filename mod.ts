@@ -21,6 +21,7 @@ export * from "./core/errors.ts";
 export * from "./core/log.ts";
 export * from "./core/metadata.ts";
 export * from "./core/contracts.ts";
+export * from "./core/capabilities.ts";
 export * from "./core/registries.ts";
 export * from "./core/relay.ts";
 export * from "./core/routing/auth.ts";
@@ -39,6 +40,7 @@ export { formatConfig } from "./core/config/output.ts";
 export { registerHandlers, registerListeners };
 // Types the exports above name in their signatures (type-only: nothing more is loaded or run).
 export type { Registry } from "./core/registry.ts";
+export type { MuxSessions, SessionLease } from "./core/routing/mux_sessions.ts";
 export type { Chain, ChainNode, ChainRoute, FirstNodeOpen, Hop } from "./core/routing/chain.ts";
 export type { BypassChecker } from "./core/routing/bypass.ts";
 export type { AdmissionChecker } from "./core/routing/admission.ts";
