@@ -106,7 +106,11 @@ Deno.test({
       for (const peak of peaks) {
         ok(peak < base + SESSIONS * PER_SESSION_KIB, `a round's sessions added up to ${peak - base} KiB:\n${report}`);
       }
-      ok(after[ROUNDS - 1] < after[0] + 16 * 1024, `memory adds up across rounds:\n${report}`);
+      // A leak adds the same amount every round (about SESSIONS × a session's cost); the heap growing once to
+      // a new size (V8 collects lazily, more so on a busy machine) does not. So the last round, started on the
+      // memory earlier rounds freed, must add little.
+      const lastGrowth = after[ROUNDS - 1] - after[ROUNDS - 2];
+      ok(lastGrowth < 16 * 1024, `memory adds up across rounds (+${lastGrowth} KiB in the last):\n${report}`);
     } finally {
       warmUp.close();
       echo.close();
