@@ -3,7 +3,7 @@
  * same facts as fields and `kind=api`.
  * @module
  */
-import type { MiddlewareHandler } from "../deps.ts";
+import type { MiddlewareHandler } from "../deps/hono.ts";
 import type { Logger } from "../log.ts";
 
 /** What the server passes to the app with each request. */

@@ -4,7 +4,7 @@
  * dashboard page (`{prefix}/`, `/ui`), and one error mapper. Serve it with {@link ApiServer} or the `api` handler, or call `app.request()` in tests.
  * @module
  */
-import { Hono } from "../deps.ts";
+import { Hono } from "../deps/hono.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Authenticator } from "../routing/auth.ts";

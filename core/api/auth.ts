@@ -6,7 +6,7 @@
  * @module
  */
 import type { AuthConfig } from "../config/schema.ts";
-import type { MiddlewareHandler } from "../deps.ts";
+import type { MiddlewareHandler } from "../deps/hono.ts";
 import type { Logger } from "../log.ts";
 import { type Authenticator, type AutherLookup, blockAuthenticator, parseBasicCredentials } from "../routing/auth.ts";
 

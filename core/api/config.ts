@@ -4,7 +4,7 @@
  * `POST /config/reload` (re-read the original sources and apply what changed).
  * @module
  */
-import type { Hono } from "../deps.ts";
+import type { Hono } from "../deps/hono.ts";
 import type { ApiEnv } from "./access_log.ts";
 import { readBodyBytes } from "./body.ts";
 import { invalid, toApiError } from "./errors.ts";

@@ -17,7 +17,7 @@
  * (curl, scripts) are answered as with auth. `allowOrigins: ["*"]` restores GOST's behaviour.
  * @module
  */
-import type { MiddlewareHandler } from "../deps.ts";
+import type { MiddlewareHandler } from "../deps/hono.ts";
 import { ConfigError } from "../errors.ts";
 import { parseIPv4, parseIPv6 } from "../ip.ts";
 import type { ApiEnv } from "./access_log.ts";

@@ -4,7 +4,7 @@
  * `{"data":{"count":N,"list":[…]}}`, one object `{"data":{…}}`, a mutation `{"msg":"OK"}`.
  * @module
  */
-import type { Hono } from "../deps.ts";
+import type { Hono } from "../deps/hono.ts";
 import { isObjectKind, OBJECT_KINDS, type ObjectKind } from "../runtime/objects.ts";
 import type { ApiEnv } from "./access_log.ts";
 import { readJsonObject } from "./body.ts";

@@ -4,7 +4,7 @@
  * there; this is the same API described in OpenAPI 3). Both are unauthenticated, as GOST's `/docs`.
  * @module
  */
-import { stringifyYaml } from "../deps.ts";
+import { stringifyYaml } from "../deps/yaml.ts";
 import { OBJECT_KINDS, type ObjectKind } from "../runtime/objects.ts";
 import { type Json, KIND_SCHEMA, OPENAPI_SCHEMAS, ref } from "./openapi_schemas.ts";
 import { VERSION } from "../version.ts";

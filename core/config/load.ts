@@ -3,7 +3,7 @@
  * source's document so that any error can name the path, the value and the source line.
  * @module
  */
-import { type Document, LineCounter, parseDocument, type YamlNode } from "../deps.ts";
+import { type Document, LineCounter, parseDocument, type YamlNode } from "../deps/yaml.ts";
 import { ConfigError } from "../errors.ts";
 import { type Config, ConfigSchema, LIST_KEYS, SINGLE_KEYS } from "./schema.ts";
 

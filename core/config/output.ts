@@ -2,7 +2,7 @@
  * Prints a config as `-O yaml|json` does: empty fields omitted, metadata keys sorted (as Go marshals maps).
  * @module
  */
-import { stringifyYaml } from "../deps.ts";
+import { stringifyYaml } from "../deps/yaml.ts";
 import type { Config } from "./schema.ts";
 
 function clean(v: unknown, sortKeys: boolean): unknown {

@@ -3,7 +3,7 @@
  * through untouched, as Go's decoders ignore them (the loader warns about them in files).
  * @module
  */
-import { z } from "../deps.ts";
+import { z } from "../deps/zod.ts";
 
 const str = z.string();
 const duration = z.union([z.string(), z.number()]);

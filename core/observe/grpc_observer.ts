@@ -16,7 +16,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { loadGrpc } from "../deps.ts";
+import { loadGrpc } from "../deps/grpc.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Observer, ObserverEvent, PluginOptions } from "./observer.ts";

@@ -4,7 +4,7 @@
  * validated, stored, listed and saved.
  * @module
  */
-import type { z } from "../deps.ts";
+import type { z } from "../deps/zod.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Registries } from "../registries.ts";

@@ -5,7 +5,7 @@
  * 401, under a path prefix. A failure saves a screenshot and prints its path.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-// test-only: the browser driver stays out of core/deps.ts and the product
+// test-only: the browser driver stays out of core/deps/ and the product
 // deno-lint-ignore no-import-prefix
 import { type Browser, chromium, type Page } from "npm:playwright-core@1.65.1";
 import { freePort } from "../helpers/gost.ts";

@@ -240,7 +240,7 @@ export const pendingWiring = {
     : "build.ts does not give services their logger/loggers yet",
   /** resolve.ts and deps.ts read no environment variable without --allow-env. */
   optionalEnv:
-    source("core/config/resolve.ts").includes("envIfAllowed") && source("core/deps.ts").includes("LOG_TOKENS")
+    source("core/config/resolve.ts").includes("envIfAllowed") && source("core/deps/yaml.ts").includes("LOG_TOKENS")
       ? undefined
       : "the config loader still needs --allow-env",
 };

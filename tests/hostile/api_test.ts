@@ -5,7 +5,7 @@
  * temporary files are cleaned; an API or metrics open beyond loopback is warned about.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-// test-only: the browser driver stays out of core/deps.ts and the product
+// test-only: the browser driver stays out of core/deps/ and the product
 // deno-lint-ignore no-import-prefix
 import { chromium } from "npm:playwright-core@1.65.1";
 import { freePort } from "../helpers/gost.ts";

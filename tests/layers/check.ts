@@ -47,7 +47,7 @@ export const LAYERS: readonly LayerSpec[] = [
       "core/relay.ts",
       "core/udp.ts",
       "core/accept.ts",
-      "core/deps.ts",
+      "core/deps/",
       "core/process_guard.ts",
       "core/http1/",
       "core/mux/",

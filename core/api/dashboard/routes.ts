@@ -12,8 +12,8 @@
  * | POST `{prefix}/ui/yaml/stringify` | a JSON object → `{"data": "yaml text"}` (auth as `/config`) |
  * @module
  */
-import type { Hono, HonoContext } from "../../deps.ts";
-import { LineCounter, parseDocument, stringifyYaml } from "../../deps.ts";
+import type { Hono, HonoContext } from "../../deps/hono.ts";
+import { LineCounter, parseDocument, stringifyYaml } from "../../deps/yaml.ts";
 import { errorMessage } from "../../errors.ts";
 import type { Authenticator } from "../../routing/auth.ts";
 import type { ApiEnv } from "../access_log.ts";

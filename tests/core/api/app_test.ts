@@ -6,7 +6,7 @@ import { apiAuthenticator } from "../../../core/api/auth.ts";
 import { MAX_BODY_BYTES } from "../../../core/api/body.ts";
 import { type ApiTarget, fixedTarget } from "../../../core/api/target.ts";
 import { parseConfig } from "../../../core/config/load.ts";
-import { parseDocument } from "../../../core/deps.ts";
+import { parseDocument } from "../../../core/deps/yaml.ts";
 import type { Config } from "../../../core/config/schema.ts";
 import { Logger, MemorySink, nopLogger } from "../../../core/log.ts";
 import { StaticAuthenticator } from "../../../core/routing/auth.ts";

@@ -3,7 +3,7 @@
  * protobufjs decodes what our hand encoder wrote, so the wire format is checked by an independent implementation.
  */
 import { deepEqual, equal } from "node:assert/strict";
-import { loadGrpc, loadProtoLoader } from "../../../core/deps.ts";
+import { loadGrpc, loadProtoLoader } from "../../../core/deps/grpc.ts";
 import { nopLogger } from "../../../core/log.ts";
 import { decodeObserveReply, encodeObserveRequest, GrpcObserver } from "../../../core/observe/grpc_observer.ts";
 import { createObservability } from "../../../core/observe/mod.ts";
