@@ -4,6 +4,5 @@
  * "Module loading").
  * @module
  */
-// deno-lint-ignore-file no-import-prefix
 export { Hono } from "npm:hono@4.13.19";
 export type { Context as HonoContext, MiddlewareHandler } from "npm:hono@4.13.19";

@@ -4,5 +4,4 @@
  * validated (docs/architecture.md, "Module loading").
  * @module
  */
-// deno-lint-ignore-file no-import-prefix
 export { z } from "npm:zod@4.6.7";
