@@ -15,7 +15,9 @@ import { guardProcess } from "./core/process_guard.ts";
 import { killRunningHooks } from "./core/service/hooks.ts";
 import { runGroups, watchParent } from "./core/service/process.ts";
 import { versionLine } from "./core/version.ts";
-import { createBuiltinRegistries } from "./mod.ts";
+import { createRegistries } from "./core/registries.ts";
+import { registerHandlers } from "./handlers/mod.ts";
+import { registerListeners } from "./listeners/mod.ts";
 
 /** Exits with `code` once every log line is written (Deno.exit runs no handlers). */
 function exit(code: number): never {
@@ -61,7 +63,10 @@ async function main(argv: string[]): Promise<void> {
     console.log(versionLine());
     return;
   }
-  const reg = createBuiltinRegistries();
+  // the types registered one by one, not through mod.ts: the library's entry point loads every module it exports
+  const reg = createRegistries();
+  registerListeners(reg);
+  registerHandlers(reg);
   if (flags.output) {
     const { config } = await resolveConfig(flags, knownTypes(reg));
     await Deno.stdout.write(new TextEncoder().encode(formatConfig(config, flags.output as "yaml" | "json")));

@@ -5,7 +5,7 @@
  */
 import type { Flags } from "./config/flags.ts";
 import type { KnownTypes } from "./config/from_cli.ts";
-import { ApiServer } from "./api/server.ts";
+import type { ApiServer } from "./api/server.ts";
 import { bindApiTarget, fixedTarget, unbindApiTarget } from "./api/target.ts";
 import { type ConfigPath, locatedError } from "./config/load.ts";
 import { resolveConfig, type ResolvedConfig } from "./config/resolve.ts";
@@ -99,6 +99,8 @@ export class App {
     const api = resolved.config.api;
     if (api?.addr) {
       try {
+        // loaded here, not at startup: the API brings hono and the dashboard (docs/architecture.md, "Module loading")
+        const { ApiServer } = await import("./api/server.ts");
         app.#api = ApiServer.start({ config: api, target: fixedTarget(app), logger: log, reg });
       } catch (err) {
         await app.close();

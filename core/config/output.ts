@@ -2,7 +2,7 @@
  * Prints a config as `-O yaml|json` does: empty fields omitted, metadata keys sorted (as Go marshals maps).
  * @module
  */
-import { stringifyYaml } from "../deps/yaml.ts";
+import { writeYaml } from "./yaml_writer.ts";
 import type { Config } from "./schema.ts";
 
 function clean(v: unknown, sortKeys: boolean): unknown {
@@ -24,5 +24,5 @@ function clean(v: unknown, sortKeys: boolean): unknown {
  */
 export function formatConfig(config: Config, format: "yaml" | "json"): string {
   const c = clean(config, false);
-  return format === "json" ? JSON.stringify(c, null, 2) + "\n" : stringifyYaml(c, { indent: 2, lineWidth: 0 });
+  return format === "json" ? JSON.stringify(c, null, 2) + "\n" : writeYaml(c);
 }

@@ -15,7 +15,7 @@
  * The token goes in call metadata `token`, as GOST's per-RPC credentials send it.
  * @module
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { loadGrpc } from "../deps/grpc.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -168,6 +168,7 @@ export class GrpcObserver implements Observer {
   #grpc: Grpc | null = null;
   #client: Promise<GrpcClient> | null = null;
   #closed = false;
+  #buffer: { Buffer: typeof Buffer } | null = null;
 
   constructor(opts: PluginOptions) {
     this.addr = opts.addr.replace(/^grpc:\/\//i, "");
@@ -177,6 +178,8 @@ export class GrpcObserver implements Observer {
 
   async #connect(): Promise<GrpcClient> {
     const grpc = this.#grpc = await loadGrpc();
+    // node:buffer with gRPC, not at startup (docs/architecture.md, "Module loading")
+    const { Buffer } = this.#buffer = await import("node:buffer");
     const tls = this.#opts.tls;
     const options: Record<string, string> = {};
     let creds;
@@ -214,7 +217,7 @@ export class GrpcObserver implements Observer {
       return await new Promise<boolean>((resolve, reject) => {
         client.makeUnaryRequest<ObserverEvent[], boolean>(
           OBSERVE_METHOD,
-          (evs) => Buffer.from(encodeObserveRequest(evs)),
+          (evs) => this.#buffer!.Buffer.from(encodeObserveRequest(evs)),
           (buf) => decodeObserveReply(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)),
           events,
           md,

@@ -3,7 +3,7 @@
  * (docs/wire.md, "SOCKS4 and SOCKS4a").
  * @module
  */
-import { lookup } from "node:dns/promises";
+import { systemLookup } from "../../core/routing/system_lookup.ts";
 import { HandshakeReader } from "../../core/bufio.ts";
 import { type Conn, type Network, writeFull } from "../../core/conn.ts";
 import { AuthError, DialError, errorMessage, HandshakeError } from "../../core/errors.ts";
@@ -92,7 +92,8 @@ export class Socks4Connector implements Connector {
     if (t.host.includes(":")) throw new DialError(addr, `SOCKS4 cannot carry the IPv6 target ${addr}`);
     if (this.#variant === "socks4a" && !this.#md.disable4a) return t;
     try {
-      const { address } = await lookup(t.host, { family: 4 });
+      const address = (await systemLookup(t.host, 4))?.[0];
+      if (!address) throw new Error("this process may not resolve names (Deno's --allow-net lists names only)");
       return { host: address, port: t.port };
     } catch (err) {
       throw new DialError(addr, `SOCKS4 cannot resolve ${t.host} to IPv4: ${errorMessage(err)}`, { cause: err });

@@ -4,7 +4,7 @@
  * association carries any number of them); the TCP control connection stays open and its end ends the association.
  * @module
  */
-import { lookup } from "node:dns/promises";
+import { systemLookup } from "../../core/routing/system_lookup.ts";
 import { closeQuietly, type Conn, joinHostPort } from "../../core/conn.ts";
 import { DialError, errorMessage } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
@@ -33,7 +33,9 @@ export async function relayAddress(bnd: SocksAddr, ctl: Conn, addr: string): Pro
     host = remote.hostname;
   } else if (!parseIPv4(host) && !parseIPv6(host)) {
     try {
-      host = (await lookup(host)).address;
+      const found = (await systemLookup(host))?.[0];
+      if (!found) throw new Error("this process may not resolve names (Deno's --allow-net lists names only)");
+      host = found;
     } catch (err) {
       throw new DialError(addr, `UDP ASSOCIATE for ${addr}: cannot resolve relay ${bnd.host}: ${errorMessage(err)}`, {
         cause: err,

@@ -15,7 +15,7 @@ import { ConfigError, DialError, errorMessage, HandshakeError, TimeoutError } fr
 import type { Metadata } from "../../core/metadata.ts";
 import type { ClientPluginOptions, Dialer, DialOptions } from "../../core/contracts.ts";
 import { DEFAULT_DIAL_TIMEOUT_MS, dialTcp } from "../../core/routing/router.ts";
-import { type ConnectionOptions, createSecureContext, type SecureContext } from "node:tls";
+import type { ConnectionOptions, SecureContext } from "node:tls";
 import { isIP } from "../../core/ip.ts";
 import { nodeTlsClient } from "./handshake.ts";
 import { type ClientTlsMaterial, DEFAULT_HANDSHAKE_TIMEOUT_MS, loadClientTls } from "./options.ts";
@@ -38,6 +38,7 @@ export class TlsDialer implements Dialer {
     this.#dialMs = md.duration(["dialTimeout", "timeout"], DEFAULT_DIAL_TIMEOUT_MS);
     const t = this.#tls = await loadClientTls(this.#opts.tls, md);
     try {
+      const { createSecureContext } = await import("node:tls");
       this.#context = createSecureContext({ ca: t.ca, cert: t.cert, key: t.key });
     } catch (err) {
       throw new ConfigError(`Invalid TLS client certificate, key or CA: ${errorMessage(err)}`, { cause: err });

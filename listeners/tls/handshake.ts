@@ -1,12 +1,19 @@
 /**
  * TLS handshakes with `node:tls` over any {@link Conn}, client and server side, each bounded by a deadline.
+ * `node:tls` and the stream bridge are imported at the first handshake, not at startup: they cost about 25 ms and
+ * 5 MiB, which a process without TLS does not pay (docs/architecture.md, "Module loading").
  * @module
  */
-import { connect, type ConnectionOptions, TLSSocket, type TLSSocketOptions } from "node:tls";
+import type { ConnectionOptions, TLSSocket, TLSSocketOptions } from "node:tls";
 import type { Conn } from "../../core/conn.ts";
 import { after } from "../../core/deadline.ts";
 import { HandshakeError, TimeoutError } from "../../core/errors.ts";
-import { ConnDuplex, NodeTlsConn } from "./node_conn.ts";
+import type { ConnDuplex, NodeTlsConn } from "./node_conn.ts";
+
+/** `node:tls` and the bridge, imported on first use (a module is evaluated once; later imports return it). */
+function loadTls() {
+  return Promise.all([import("node:tls"), import("./node_conn.ts")]);
+}
 
 /**
  * Runs a client TLS handshake over `inner` and returns the encrypted conn.
@@ -14,10 +21,11 @@ import { ConnDuplex, NodeTlsConn } from "./node_conn.ts";
  * @param timeoutMs handshake deadline; the inner conn is closed when it passes
  * @throws the handshake error (certificate, alert, reset) or a TimeoutError
  */
-export function nodeTlsClient(inner: Conn, options: ConnectionOptions, timeoutMs: number): Promise<NodeTlsConn> {
-  const duplex = new ConnDuplex(inner);
+export async function nodeTlsClient(inner: Conn, options: ConnectionOptions, timeoutMs: number): Promise<NodeTlsConn> {
+  const [{ connect }, bridge] = await loadTls();
+  const duplex = new bridge.ConnDuplex(inner);
   const sock = connect({ ...options, socket: duplex, allowHalfOpen: true } as ConnectionOptions);
-  return handshake(sock, duplex, "secureConnect", timeoutMs);
+  return handshake(sock, duplex, "secureConnect", timeoutMs, bridge.NodeTlsConn);
 }
 
 /**
@@ -25,9 +33,10 @@ export function nodeTlsClient(inner: Conn, options: ConnectionOptions, timeoutMs
  * @throws the handshake error, a {@link HandshakeError} for an unauthorized client, or a TimeoutError
  */
 export async function nodeTlsServer(inner: Conn, options: TLSSocketOptions, timeoutMs: number): Promise<NodeTlsConn> {
-  const duplex = new ConnDuplex(inner);
+  const [{ TLSSocket }, bridge] = await loadTls();
+  const duplex = new bridge.ConnDuplex(inner);
   const sock = new TLSSocket(duplex, { ...options, isServer: true });
-  const conn = await handshake(sock, duplex, "secure", timeoutMs);
+  const conn = await handshake(sock, duplex, "secure", timeoutMs, bridge.NodeTlsConn);
   if (options.requestCert) {
     const why = clientCertError(sock);
     if (why) {
@@ -63,6 +72,7 @@ async function handshake(
   duplex: ConnDuplex,
   event: "secureConnect" | "secure",
   timeoutMs: number,
+  TlsConn: typeof NodeTlsConn,
 ): Promise<NodeTlsConn> {
   // From here on an error event must never go unheard: a late one would be an uncaught exception.
   sock.on("error", () => {});
@@ -73,7 +83,7 @@ async function handshake(
     : () => {};
   try {
     await Promise.race([waitSecure(sock, event), expired]);
-    return new NodeTlsConn(sock, duplex);
+    return new TlsConn(sock, duplex);
   } catch (err) {
     sock.destroy();
     duplex.destroy();

@@ -13,7 +13,7 @@ import { addrString, closeQuietly, type Conn } from "../../core/conn.ts";
 import { ConfigError, errorMessage, isBenignEnd } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import { type Listener, ListenerClosedError, type ListenerOptions } from "../../core/contracts.ts";
-import { createSecureContext, type SecureContext } from "node:tls";
+import type { SecureContext } from "node:tls";
 import { parseListenAddr } from "../addr.ts";
 import { nodeTlsServer } from "./handshake.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, loadServerTls } from "./options.ts";
@@ -45,6 +45,7 @@ export class TlsListener implements Listener {
     const reusePort = md.bool("reusePort");
     const m = await loadServerTls(this.#opts.tls, md);
     try {
+      const { createSecureContext } = await import("node:tls");
       this.#context = createSecureContext({ cert: m.cert, key: m.key, ca: m.ca });
     } catch (err) {
       throw new ConfigError(`Invalid TLS certificate or key (${m.source}): ${errorMessage(err)}`, { cause: err });

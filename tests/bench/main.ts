@@ -4,7 +4,7 @@
  * each proxy used per unit of work, and the direct (no proxy) limits. See docs/benchmarks.md.
  *
  * Flags: `--quick` (about 1 s per measurement and 100 idle conns: a smoke run, figures not meaningful),
- * `--only=tcp,socks5,connect,rate,memory,chain,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
+ * `--only=tcp,socks5,connect,rate,memory,process,chain,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
  * tcp forward against a bare Deno relay, tests/bench/bare_relay.ts), `--json=FILE` (results as JSON), `--strict`
  * (exit 1 when a target is missed). Exit status 1 when a benchmark could not run, 2 on bad flags or missing tools.
  * @module
@@ -12,14 +12,15 @@
 import { freePort, V8_FLAGS } from "../helpers/gost.ts";
 import { has } from "../helpers/run.ts";
 import { forwardConn, idleMemory, smallEcho, socks5Conn } from "./memory.ts";
+import { BARE_LISTENER, idleRssKiB, startupSeconds } from "./process.ts";
 import { cpuSeconds, type Proc, runTool, spawn, stopAll, waitReady } from "./procs.ts";
 import { formatTable, markdown, meetsTarget, type Row } from "./table.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TOOLS = ["iperf3", "socat", "microsocks", "tinyproxy", "wrk", "curl"];
-const BENCHES = ["tcp", "socks5", "connect", "rate", "memory", "chain", "floor"] as const;
+const BENCHES = ["tcp", "socks5", "connect", "rate", "memory", "process", "chain", "floor"] as const;
 type Bench = typeof BENCHES[number];
-const DEFAULT: Bench[] = ["tcp", "socks5", "connect", "rate", "memory", "chain"];
+const DEFAULT: Bench[] = ["tcp", "socks5", "connect", "rate", "memory", "process", "chain"];
 
 const args = Deno.args;
 const quick = args.includes("--quick");
@@ -55,6 +56,7 @@ const cfg = quick
     wrkSec: 1,
     wrkRounds: 1,
     idle: 100,
+    startupRuns: 3,
   }
   : {
     iperfSec: 4,
@@ -66,6 +68,7 @@ const cfg = quick
     wrkSec: 5,
     wrkRounds: 2,
     idle: 1000,
+    startupRuns: 10,
   };
 const WRK_THREADS = 2;
 const WRK_CONNS = 50;
@@ -422,6 +425,61 @@ async function benchMemory(): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------- 5b. the process itself
+
+/** Idle RSS and `-O yaml` startup, from source and as the bundle, beside bare Deno programs. */
+async function benchProcess(): Promise<void> {
+  const MiB = 1024;
+  const [ours, bare, peer] = [freePort(), freePort(), freePort()];
+  const gost = await startGost("gost-idle", ["-L", `socks5://127.0.0.1:${ours}`]);
+  const oursKiB = await idleRssKiB(gost, ours);
+  await gost.stop();
+  const bareFile = `${dir}/bare_listener.ts`;
+  Deno.writeTextFileSync(bareFile, BARE_LISTENER);
+  const listener = spawn("bare-listener", `${dir}/bare-listener.log`, Deno.execPath(), ["run", "-A", bareFile], {
+    PORT: String(bare),
+  });
+  await waitReady(listener, { pattern: /listening/ });
+  const bareKiB = await idleRssKiB(listener, bare);
+  await listener.stop();
+  const ms = await startPeer("microsocks-idle", "microsocks", ["-i", "127.0.0.1", "-p", String(peer)], peer);
+  const microsocksKiB = await idleRssKiB(ms, peer);
+  await ms.stop();
+  const idle = "idle RSS of `-L socks5://127.0.0.1:PORT`, MiB, lower is better (peer: a bare Deno listener)";
+  progress(`${idle}: ours ${fmt(oursKiB / MiB)}, bare ${fmt(bareKiB / MiB)}, microsocks ${fmt(microsocksKiB / MiB)}`);
+  rows.push({
+    name: idle,
+    ours: oursKiB / MiB,
+    peer: bareKiB / MiB,
+    target: { kind: "ours-max", value: 45, unit: "MiB" },
+  });
+  limits.push(["idle RSS of microsocks, MiB", fmt(microsocksKiB / MiB)]);
+
+  const empty = `${dir}/empty.ts`;
+  Deno.writeTextFileSync(empty, 'console.log("services: []");\n');
+  const floor = await startupSeconds(Deno.execPath(), ["run", "-A", "--quiet", empty], cfg.startupRuns);
+  const printYaml = ["-L", "socks5://127.0.0.1:1080", "-O", "yaml"];
+  const run = (entry: string) => ["run", "-A", "--unstable-net", V8_FLAGS, "--quiet", entry, ...printYaml];
+  const fromSource = await startupSeconds(Deno.execPath(), run(`${ROOT}main.ts`), cfg.startupRuns);
+  const bundle = `${dir}/gost.js`;
+  const built = await runTool(Deno.execPath(), [
+    "bundle",
+    "--quiet",
+    "--platform",
+    "deno",
+    "-o",
+    bundle,
+    `${ROOT}main.ts`,
+  ], 120_000);
+  if (built.code !== 0) throw new Error(`deno bundle exited ${built.code}: ${built.stderr.trim()}`);
+  const bundled = await startupSeconds(Deno.execPath(), run(bundle), cfg.startupRuns);
+  for (const [how, secs] of [["deno run main.ts", fromSource], ["the bundle", bundled]] as const) {
+    const what = `\`-O yaml\` startup, ${how}, s, lower is better (peer: deno run of a script printing one line)`;
+    progress(`${what}: ours ${fmt(secs, 3)}, peer ${fmt(floor, 3)}`);
+    rows.push({ name: what, ours: secs, peer: floor, target: { kind: "ours-max", value: 0.08, unit: "s" } });
+  }
+}
+
 // ---------------------------------------------------------------- 6. a 2-hop chain of processes
 
 function logSize(p: Proc): number {
@@ -609,6 +667,7 @@ async function main(): Promise<number> {
     ["connect", benchConnect],
     ["rate", benchRate],
     ["memory", benchMemory],
+    ["process", benchProcess],
     ["chain", benchChain],
     ["floor", benchFloor],
   ];

@@ -26,7 +26,7 @@ export function meetsTarget(r: Row): boolean {
 function num(x: number): string {
   if (!Number.isFinite(x)) return "n/a";
   const a = Math.abs(x);
-  return x.toFixed(a >= 1000 ? 0 : a >= 100 ? 1 : 2);
+  return x.toFixed(a >= 1000 ? 0 : a >= 100 ? 1 : a >= 0.1 || a === 0 ? 2 : 3);
 }
 
 /** The header of the results table. */

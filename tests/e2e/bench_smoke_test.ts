@@ -13,6 +13,9 @@ const ROWS = [
   /^http CONNECT download/,
   /^http proxy, short conns/,
   /^socks5, 100 idle relayed conns/,
+  /^idle RSS of `-L socks5/,
+  /^`-O yaml` startup, deno run main.ts/,
+  /^`-O yaml` startup, the bundle/,
   /^2-hop chain, CONNECT download/,
   /^2-hop chain, short conns/,
 ];
