@@ -37,13 +37,14 @@ export function parseIPv6Bare(s: string): Uint8Array | null {
   if (!s.includes(":")) return null;
   const halves = s.split("::");
   if (halves.length > 2) return null;
-  const words = (part: string): number[] | null => {
+  // an embedded IPv4 part may only end the address: the last group of the part after "::" (or of the whole)
+  const words = (part: string, last: boolean): number[] | null => {
     if (part === "") return [];
     const out: number[] = [];
     const groups = part.split(":");
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i];
-      if (i === groups.length - 1 && g.includes(".")) {
+      if (last && i === groups.length - 1 && g.includes(".")) {
         const v4 = parseIPv4(g);
         if (!v4) return null;
         out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
@@ -55,8 +56,8 @@ export function parseIPv6Bare(s: string): Uint8Array | null {
     }
     return out;
   };
-  const head = words(halves[0]);
-  const tail = halves.length === 2 ? words(halves[1]) : [];
+  const head = words(halves[0], halves.length === 1);
+  const tail = halves.length === 2 ? words(halves[1], true) : [];
   if (!head || !tail) return null;
   const fill = 8 - head.length - tail.length;
   if (halves.length === 2 ? fill < 1 : fill !== 0) return null;

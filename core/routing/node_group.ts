@@ -38,7 +38,9 @@ export const DEFAULT_SELECTOR: SelectorOptions = { strategy: "round", maxFails: 
 /** Resolves a strategy name. @throws {ConfigError} naming the value and what is supported */
 export function parseStrategy(name: string | undefined): Strategy {
   if (!name) return "round";
-  const s = STRATEGIES[name.toLowerCase()];
+  const key = name.toLowerCase();
+  // own keys only: "constructor" or "__proto__" must not name a strategy
+  const s = Object.hasOwn(STRATEGIES, key) ? STRATEGIES[key] : undefined;
   if (!s) {
     throw new ConfigError(
       `Unknown selector strategy "${name}": supported are ${Object.keys(STRATEGIES).join(", ")}`,
