@@ -6,7 +6,7 @@
  * ```ts
  * import { buildServices, createBuiltinRegistries, nopLogger, parseConfig } from "./mod.ts";
  * const reg = createBuiltinRegistries();
- * const { config } = parseConfig("services: [{name: s, addr: '127.0.0.1:8080'}]", "inline");
+ * const { config } = await parseConfig("services: [{name: s, addr: '127.0.0.1:8080'}]", "inline");
  * const [svc] = await buildServices(config.services!, { reg, logger: nopLogger });
  * svc.serve();
  * ```
@@ -30,6 +30,7 @@ export * from "./core/routing/router.ts";
 export * from "./core/service/service.ts";
 export * from "./core/service/stats.ts";
 export * from "./core/service/status.ts";
+export * from "./core/config/types.ts";
 export * from "./core/config/schema.ts";
 export { formatPath, lineOf, loadSource, mergeConfigs, parseConfig } from "./core/config/load.ts";
 export { buildService, buildServices } from "./core/config/build.ts";

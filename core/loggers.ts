@@ -7,13 +7,13 @@
 import { ConfigError, errorMessage } from "./errors.ts";
 import { Logger, type LogOptions, type LogSink, openSink, parseLevelFormat } from "./log.ts";
 
-/** The part of a config the loggers are built from (`Config` of `core/config/schema.ts`). */
+/** The part of a config the loggers are built from (`Config` of `core/config/types.ts`). */
 export interface LoggersConfig {
   readonly log?: LogOptions;
   readonly loggers?: readonly { readonly name: string; readonly log?: unknown }[];
 }
 
-/** The part of a service's config that chooses its logger (`ServiceConfig` of `core/config/schema.ts`). */
+/** The part of a service's config that chooses its logger (`ServiceConfig` of `core/config/types.ts`). */
 export interface ServiceLoggerConfig {
   /** The service's name. */
   readonly name: string;

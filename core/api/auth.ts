@@ -5,7 +5,7 @@
  * `Authorization` header is ignored (gost-ui always sends one, `Basic Og==` when it has no credentials).
  * @module
  */
-import type { AuthConfig } from "../config/schema.ts";
+import type { AuthConfig } from "../config/types.ts";
 import type { MiddlewareHandler } from "../deps/hono.ts";
 import type { Logger } from "../log.ts";
 import { type Authenticator, type AutherLookup, blockAuthenticator, parseBasicCredentials } from "../routing/auth.ts";

@@ -5,7 +5,7 @@
  * Without auth on a non-loopback address it logs a warning, as an open proxy does.
  * @module
  */
-import type { Config } from "../config/schema.ts";
+import type { Config } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import { HttpServer } from "../http1/server.ts";
 import { parseHttp1Limits } from "../http1/limits.ts";

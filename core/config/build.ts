@@ -26,7 +26,7 @@ import { processEndpoints } from "../routing/local_addrs.ts";
 import { type ConnHook, Service } from "../service/service.ts";
 import { Stats } from "../service/stats.ts";
 import { type Hooks, parseHooks } from "../service/hooks.ts";
-import type { ServiceConfig } from "./schema.ts";
+import type { ServiceConfig } from "./types.ts";
 import { parseSelector } from "./selector.ts";
 import type { ConfigPath } from "./load.ts";
 

@@ -14,7 +14,7 @@ import { fallbackOf } from "../capabilities.ts";
 import { type BypassChecker, Chain, type ChainNode, Hop } from "../routing/chain.ts";
 import type { SelectorOptions } from "../routing/node_group.ts";
 import type { ConfigPath } from "./load.ts";
-import type { ChainConfig, HopConfig, NodeConfig } from "./schema.ts";
+import type { ChainConfig, HopConfig, NodeConfig } from "./types.ts";
 import { parseSelector } from "./selector.ts";
 
 /** What building chains needs. */

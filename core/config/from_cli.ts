@@ -8,7 +8,7 @@ import { ConfigError } from "../errors.ts";
 import { Metadata } from "../metadata.ts";
 import { GOST_CONNECTORS, GOST_DIALERS, GOST_HANDLERS, GOST_LISTENERS } from "./gost_names.ts";
 import { decodeAuthParam, expandPortRange, type NodeUrl, parseNodeUrl } from "./node_url.ts";
-import { LIST_KEYS } from "./schema.ts";
+import { LIST_KEYS } from "./types.ts";
 import type {
   AuthConfig,
   ChainConfig,
@@ -17,7 +17,7 @@ import type {
   HopConfig,
   SelectorConfig,
   ServiceConfig,
-} from "./schema.ts";
+} from "./types.ts";
 
 /** The type names this build implements, to tell a fallback from an unsupported GOST type. */
 export interface KnownTypes {

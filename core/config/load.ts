@@ -1,20 +1,24 @@
 /**
  * Loads config sources (files, stdin, inline JSON, http URLs) as YAML or JSON, validates them, and keeps each
- * source's document so that any error can name the path, the value and the source line.
+ * source's document so that any error can name the path, the value and the source line. The YAML parser and the
+ * schema (with zod) are loaded when the first config is parsed, not with this module (docs/architecture.md, "Module
+ * loading").
  * @module
  */
-import { type Document, LineCounter, parseDocument, type YamlNode } from "../deps/yaml.ts";
+import type { Document, YamlNode } from "../deps/yaml.ts";
 import { ConfigError } from "../errors.ts";
-import { type Config, ConfigSchema, LIST_KEYS, SINGLE_KEYS } from "./schema.ts";
+import { loadSchema } from "./load_schema.ts";
+import { type Config, LIST_KEYS, SINGLE_KEYS } from "./types.ts";
 
 /** Where one config came from, kept for line lookups. */
 export interface ConfigSource {
   /** File path, `-`, `inline` or URL. */
   readonly name: string;
-  /** The parsed YAML/JSON document. */
-  readonly doc: Document;
-  /** Line offsets of the text, for error lines. */
-  readonly lines: LineCounter;
+  /**
+   * The 1-based line where the value at `path` starts in the source text; when the source has no value there, the
+   * line of the nearest enclosing value, or undefined when there is none.
+   */
+  lineOf(path: ConfigPath): number | undefined;
 }
 
 /** A validated config with its source. */
@@ -37,14 +41,28 @@ export function formatPath(path: ConfigPath): string {
   return out || "(root)";
 }
 
-/** The 1-based line where `path` starts in `source`, or undefined. */
+/** The 1-based line where `path` starts in `source` (see {@link ConfigSource.lineOf}), or undefined. */
 export function lineOf(source: ConfigSource, path: ConfigPath): number | undefined {
-  for (let n = path.length; n >= 0; n--) {
-    const node = source.doc.getIn(path.slice(0, n), true) as YamlNode | undefined;
-    const range = (node as { range?: [number, number, number] } | undefined)?.range;
-    if (range) return source.lines.linePos(range[0]).line;
-  }
-  return undefined;
+  return source.lineOf(path);
+}
+
+/** A source over a parsed YAML/JSON document: `linePos` maps a text offset to its line (yaml's `LineCounter`). */
+function documentSource(
+  name: string,
+  doc: Document,
+  linePos: (offset: number) => { line: number },
+): ConfigSource {
+  return {
+    name,
+    lineOf(path) {
+      for (let n = path.length; n >= 0; n--) {
+        const node = doc.getIn(path.slice(0, n), true) as YamlNode | undefined;
+        const range = (node as { range?: [number, number, number] } | undefined)?.range;
+        if (range) return linePos(range[0]).line;
+      }
+      return undefined;
+    },
+  };
 }
 
 /** A config error located in a source: `FILE: services[0].handler.type at line 7: …`. */
@@ -61,15 +79,19 @@ function valueAt(obj: unknown, path: ConfigPath): unknown {
 }
 
 /**
- * Parses and validates config text (YAML or JSON).
+ * Parses and validates config text (YAML or JSON). The first call loads the YAML parser and the schema.
  * @param text the config text
  * @param name the source's name for messages
  * @throws {ConfigError} naming the source, path, value and line of every problem
  */
-export function parseConfig(text: string, name: string): LoadedConfig {
+export async function parseConfig(text: string, name: string): Promise<LoadedConfig> {
+  const [{ LineCounter, parseDocument }, { ConfigSchema }] = await Promise.all([
+    import("../deps/yaml.ts"),
+    loadSchema(),
+  ]);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const source: ConfigSource = { name, doc, lines };
+  const source = documentSource(name, doc, (offset) => lines.linePos(offset));
   if (doc.errors.length) {
     const e = doc.errors[0];
     const pos = e.linePos?.[0] ?? (e.pos ? lines.linePos(e.pos[0]) : undefined);
@@ -121,7 +143,7 @@ export async function loadSource(spec: string): Promise<LoadedConfig> {
   let text: string;
   try {
     if (spec === "-") text = await readStdin();
-    else if (spec.trimStart().startsWith("{")) return parseConfig(spec, "inline");
+    else if (spec.trimStart().startsWith("{")) return await parseConfig(spec, "inline");
     else if (/^https?:\/\//i.test(spec)) text = await fetchRemote(spec);
     else text = await Deno.readTextFile(spec);
   } catch (err) {

@@ -3,7 +3,7 @@
  * @module
  */
 import { writeYaml } from "./yaml_writer.ts";
-import type { Config } from "./schema.ts";
+import type { Config } from "./types.ts";
 
 function clean(v: unknown, sortKeys: boolean): unknown {
   if (Array.isArray(v)) return v.map((x) => clean(x, false));

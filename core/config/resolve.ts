@@ -10,7 +10,7 @@ import type { Flags } from "./flags.ts";
 import { buildConfigFromCmd, type KnownTypes } from "./from_cli.ts";
 import { type ConfigSource, type LoadedConfig, loadSource, mergeConfigs, parseConfig } from "./load.ts";
 import { parseNodeUrl } from "./node_url.ts";
-import type { Config } from "./schema.ts";
+import type { Config } from "./types.ts";
 
 /** The embedded default config `deno task start` runs with no arguments. */
 export const EMBEDDED_DEFAULT = `services:
@@ -92,7 +92,7 @@ export async function resolveConfig(
     searchedFile = searchPaths().find(exists);
     if (searchedFile) parts.push(await loadSource(searchedFile));
     else {
-      parts.push(parseConfig(EMBEDDED_DEFAULT, "embedded default"));
+      parts.push(await parseConfig(EMBEDDED_DEFAULT, "embedded default"));
       embeddedDefault = true;
     }
   }

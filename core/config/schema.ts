@@ -1,19 +1,40 @@
 /**
  * GOST v3's config schema (YAML or JSON, camelCase keys), validated with zod. Objects are loose: unknown keys pass
  * through untouched, as Go's decoders ignore them (the loader warns about them in files).
+ *
+ * The types live in `core/config/types.ts`; each schema here is annotated with its type, and the compiler checks
+ * that what a schema accepts is exactly that type (`Same` below). Importing this module loads zod (~35 ms): modules
+ * on the startup path import the types from types.ts and load this module with `loadSchema()` of
+ * `core/config/load_schema.ts` when they validate (docs/architecture.md, "Module loading").
  * @module
  */
 import { z } from "../deps/zod.ts";
+import type {
+  ApiConfig,
+  AuthConfig,
+  ChainConfig,
+  Config,
+  ForwarderConfig,
+  ForwardNodeConfig,
+  HandlerConfig,
+  HopConfig,
+  ListenerConfig,
+  LogConfig,
+  MetricsConfig,
+  NodeConfig,
+  ObjectKind,
+  SelectorConfig,
+  ServiceConfig,
+  TlsConfig,
+} from "./types.ts";
 
 const str = z.string();
 const duration = z.union([z.string(), z.number()]);
 const metadata = z.record(z.string(), z.unknown());
 const nameList = z.array(str);
 
-/** `{username, password, file}`. */
-export const AuthSchema = z.looseObject({ username: str.optional(), password: str.optional(), file: str.optional() });
-/** TLS block. */
-export const TlsSchema = z.looseObject({
+const auth = z.looseObject({ username: str.optional(), password: str.optional(), file: str.optional() });
+const tls = z.looseObject({
   certFile: str.optional(),
   keyFile: str.optional(),
   caFile: str.optional(),
@@ -21,8 +42,7 @@ export const TlsSchema = z.looseObject({
   serverName: str.optional(),
   options: z.looseObject({}).optional(),
 });
-/** Selector `{strategy, maxFails, failTimeout}`. */
-export const SelectorSchema = z.looseObject({
+const selector = z.looseObject({
   strategy: str.optional(),
   maxFails: z.number().int().optional(),
   failTimeout: duration.optional(),
@@ -33,9 +53,7 @@ const plugin = z.looseObject({
   token: str.optional(),
   timeout: duration.optional(),
 });
-
-/** A forwarder target. */
-export const ForwardNodeSchema = z.looseObject({
+const forwardNode = z.looseObject({
   name: str.optional(),
   addr: str,
   network: str.optional(),
@@ -44,43 +62,39 @@ export const ForwardNodeSchema = z.looseObject({
   protocol: str.optional(),
   host: str.optional(),
   path: str.optional(),
-  auth: AuthSchema.optional(),
+  auth: auth.optional(),
   metadata: metadata.optional(),
 });
-/** `forwarder: {name|hop, selector, nodes}`. */
-export const ForwarderSchema = z.looseObject({
+const forwarder = z.looseObject({
   name: str.optional(),
   hop: str.optional(),
-  selector: SelectorSchema.optional(),
-  nodes: z.array(ForwardNodeSchema).optional(),
+  selector: selector.optional(),
+  nodes: z.array(forwardNode).optional(),
 });
-/** `handler: {type, retries, chain, auther, authers, auth, tls, …, metadata}`. */
-export const HandlerSchema = z.looseObject({
+const handler = z.looseObject({
   type: str.optional(),
   retries: z.number().int().min(0).optional(),
   chain: str.optional(),
   chainGroup: z.looseObject({}).optional(),
   auther: str.optional(),
   authers: nameList.optional(),
-  auth: AuthSchema.optional(),
-  tls: TlsSchema.optional(),
+  auth: auth.optional(),
+  tls: tls.optional(),
   limiter: str.optional(),
   observer: str.optional(),
   metadata: metadata.optional(),
 });
-/** `listener: {type, chain, auther, authers, auth, tls, metadata}`. */
-export const ListenerSchema = z.looseObject({
+const listener = z.looseObject({
   type: str.optional(),
   chain: str.optional(),
   chainGroup: z.looseObject({}).optional(),
   auther: str.optional(),
   authers: nameList.optional(),
-  auth: AuthSchema.optional(),
-  tls: TlsSchema.optional(),
+  auth: auth.optional(),
+  tls: tls.optional(),
   metadata: metadata.optional(),
 });
-/** One service. */
-export const ServiceSchema = z.looseObject({
+const service = z.looseObject({
   name: str.min(1, "name is required"),
   addr: str.optional(),
   interface: str.optional(),
@@ -98,20 +112,19 @@ export const ServiceSchema = z.looseObject({
   loggers: nameList.optional(),
   observer: str.optional(),
   recorders: z.array(z.looseObject({ name: str, record: str.optional(), metadata: metadata.optional() })).optional(),
-  handler: HandlerSchema.optional(),
-  listener: ListenerSchema.optional(),
-  forwarder: ForwarderSchema.optional(),
+  handler: handler.optional(),
+  listener: listener.optional(),
+  forwarder: forwarder.optional(),
   metadata: metadata.optional(),
   status: z.unknown().optional(),
 });
 const connector = z.looseObject({
   type: str.optional(),
-  auth: AuthSchema.optional(),
-  tls: TlsSchema.optional(),
+  auth: auth.optional(),
+  tls: tls.optional(),
   metadata: metadata.optional(),
 });
-/** A chain node. */
-export const NodeSchema = z.looseObject({
+const node = z.looseObject({
   name: str.optional(),
   addr: str.optional(),
   network: str.optional(),
@@ -124,28 +137,25 @@ export const NodeSchema = z.looseObject({
   interface: str.optional(),
   metadata: metadata.optional(),
 });
-/** A hop. */
-export const HopSchema = z.looseObject({
+const hop = z.looseObject({
   name: str.optional(),
   interface: str.optional(),
-  selector: SelectorSchema.optional(),
+  selector: selector.optional(),
   bypass: str.optional(),
   bypasses: nameList.optional(),
   resolver: str.optional(),
   hosts: str.optional(),
-  nodes: z.array(NodeSchema).optional(),
+  nodes: z.array(node).optional(),
   metadata: metadata.optional(),
 });
-/** A chain. */
-export const ChainSchema = z.looseObject({
+const chain = z.looseObject({
   name: str.min(1, "name is required"),
-  hops: z.array(HopSchema).optional(),
+  hops: z.array(hop).optional(),
   metadata: metadata.optional(),
 });
-const named = <T extends z.ZodRawShape>(extra: T = {} as T) =>
+const named = <T extends z.ZodRawShape = Record<never, never>>(extra: T = {} as T) =>
   z.looseObject({ name: str.min(1, "name is required"), plugin: plugin.optional(), ...extra });
-/** `log: {level, format, output, rotation}`. */
-export const LogSchema = z.looseObject({
+const log = z.looseObject({
   level: str.optional(),
   format: str.optional(),
   output: str.optional(),
@@ -158,96 +168,168 @@ const serverBounds = {
   idleTimeout: duration.optional(),
   maxConns: z.union([z.number().int(), str]).optional(),
 };
-/** `api: {addr, pathPrefix, accesslog, auth, auther}`, plus `allowOrigins` and the server bounds (gost.ts). */
-export const ApiSchema = z.looseObject({
+const api = z.looseObject({
   addr: str.optional(),
   pathPrefix: str.optional(),
   accesslog: z.boolean().optional(),
-  auth: AuthSchema.optional(),
+  auth: auth.optional(),
   auther: str.optional(),
   allowOrigins: z.union([str, z.array(str)]).optional(),
   ...serverBounds,
 });
-/** `metrics: {addr, path, auth, auther}`, plus the server bounds (gost.ts). */
-export const MetricsSchema = z.looseObject({
+const metrics = z.looseObject({
   addr: str.optional(),
   path: str.optional(),
-  auth: AuthSchema.optional(),
+  auth: auth.optional(),
   auther: str.optional(),
   ...serverBounds,
 });
+const matcherList = () => named({ whitelist: z.boolean().optional(), matchers: nameList.optional() });
+const limiter = () => named({ limits: nameList.optional() });
 
-/** The whole config file. */
-export const ConfigSchema = z.looseObject({
-  services: z.array(ServiceSchema).optional(),
-  chains: z.array(ChainSchema).optional(),
-  hops: z.array(HopSchema.extend({ name: str.min(1, "name is required") })).optional(),
-  authers: z.array(named({ auths: z.array(AuthSchema).optional(), file: z.looseObject({ path: str }).optional() }))
-    .optional(),
-  admissions: z.array(named({ whitelist: z.boolean().optional(), matchers: nameList.optional() })).optional(),
-  bypasses: z.array(named({ whitelist: z.boolean().optional(), matchers: nameList.optional() })).optional(),
-  resolvers: z.array(named({ nameservers: z.array(z.looseObject({ addr: str })).optional() })).optional(),
-  hosts: z.array(named({ mappings: z.array(z.looseObject({ ip: str, hostname: str })).optional() })).optional(),
-  ingresses: z.array(named()).optional(),
-  routers: z.array(named()).optional(),
-  sds: z.array(named()).optional(),
-  recorders: z.array(named()).optional(),
-  limiters: z.array(named({ limits: nameList.optional() })).optional(),
-  climiters: z.array(named({ limits: nameList.optional() })).optional(),
-  rlimiters: z.array(named({ limits: nameList.optional() })).optional(),
-  observers: z.array(named()).optional(),
-  quotas: z.array(named()).optional(),
-  caches: z.array(named()).optional(),
-  loggers: z.array(named({ log: LogSchema.optional() })).optional(),
-  tls: TlsSchema.optional(),
-  log: LogSchema.optional(),
+/** The schema of one object of each kind: the elements of the config's lists. */
+const objects = {
+  services: service,
+  chains: chain,
+  hops: hop.extend({ name: str.min(1, "name is required") }),
+  authers: named({ auths: z.array(auth).optional(), file: z.looseObject({ path: str }).optional() }),
+  admissions: matcherList(),
+  bypasses: matcherList(),
+  resolvers: named({ nameservers: z.array(z.looseObject({ addr: str })).optional() }),
+  hosts: named({ mappings: z.array(z.looseObject({ ip: str, hostname: str })).optional() }),
+  ingresses: named(),
+  routers: named(),
+  sds: named(),
+  recorders: named(),
+  limiters: limiter(),
+  climiters: limiter(),
+  rlimiters: limiter(),
+  observers: named(),
+  quotas: named(),
+  caches: named(),
+};
+const config = z.looseObject({
+  services: z.array(objects.services).optional(),
+  chains: z.array(objects.chains).optional(),
+  hops: z.array(objects.hops).optional(),
+  authers: z.array(objects.authers).optional(),
+  admissions: z.array(objects.admissions).optional(),
+  bypasses: z.array(objects.bypasses).optional(),
+  resolvers: z.array(objects.resolvers).optional(),
+  hosts: z.array(objects.hosts).optional(),
+  ingresses: z.array(objects.ingresses).optional(),
+  routers: z.array(objects.routers).optional(),
+  sds: z.array(objects.sds).optional(),
+  recorders: z.array(objects.recorders).optional(),
+  limiters: z.array(objects.limiters).optional(),
+  climiters: z.array(objects.climiters).optional(),
+  rlimiters: z.array(objects.rlimiters).optional(),
+  observers: z.array(objects.observers).optional(),
+  quotas: z.array(objects.quotas).optional(),
+  caches: z.array(objects.caches).optional(),
+  loggers: z.array(named({ log: log.optional() })).optional(),
+  tls: tls.optional(),
+  log: log.optional(),
   profiling: z.looseObject({ addr: str.optional() }).optional(),
-  api: ApiSchema.optional(),
-  metrics: MetricsSchema.optional(),
+  api: api.optional(),
+  metrics: metrics.optional(),
 });
 
-/** The parsed config. */
-export type Config = z.infer<typeof ConfigSchema>;
-/** One service config. */
-export type ServiceConfig = z.infer<typeof ServiceSchema>;
-/** A chain config. */
-export type ChainConfig = z.infer<typeof ChainSchema>;
-/** A hop config. */
-export type HopConfig = z.infer<typeof HopSchema>;
-/** A node config. */
-export type NodeConfig = z.infer<typeof NodeSchema>;
-/** A forward node config. */
-export type ForwardNodeConfig = z.infer<typeof ForwardNodeSchema>;
-/** An auth config. */
-export type AuthConfig = z.infer<typeof AuthSchema>;
-/** A selector config. */
-export type SelectorConfig = z.infer<typeof SelectorSchema>;
+/** One problem a schema found in a value: where (the path into the value) and what. */
+export interface ValidationIssue {
+  /** The path to the offending value: `["services", 1, "handler", "type"]`. */
+  readonly path: readonly PropertyKey[];
+  /** What is wrong, in words. */
+  readonly message: string;
+}
 
-/** The named object kinds the Web API manages (`/config/{kind}`), in GOST's order. */
-export const OBJECT_KINDS = [
-  "services",
-  "chains",
-  "hops",
-  "authers",
-  "admissions",
-  "bypasses",
-  "resolvers",
-  "hosts",
-  "ingresses",
-  "routers",
-  "sds",
-  "recorders",
-  "limiters",
-  "climiters",
-  "rlimiters",
-  "observers",
-  "quotas",
-  "caches",
-] as const;
-/** One of {@link OBJECT_KINDS}. */
-export type ObjectKind = typeof OBJECT_KINDS[number];
+/** What {@link Validator.safeParse} returns: the valid value, or every problem found. */
+export type ValidationResult<T> =
+  | {
+    /** The value is valid. */
+    readonly success: true;
+    /** The value as validated (unknown keys kept). */
+    readonly data: T;
+  }
+  | {
+    /** The value is invalid. */
+    readonly success: false;
+    /** The problems found. */
+    readonly error: {
+      /** Each problem, in the order found. */
+      readonly issues: readonly ValidationIssue[];
+    };
+  };
 
-/** The list-valued top-level keys, in GOST's order (merged by concatenation). */
-export const LIST_KEYS = [...OBJECT_KINDS, "loggers"] as const;
-/** The single-valued top-level keys (a later source replaces them). */
-export const SINGLE_KEYS = ["tls", "log", "profiling", "api", "metrics"] as const;
+/**
+ * A schema of the config, seen through what gost.ts calls on it: each exported schema below is a zod schema with
+ * this type, so the public API names no zod type.
+ */
+export interface Validator<T> {
+  /**
+   * Validates `value`.
+   * @throws {Error} (zod's `ZodError`) listing every problem, when the value is invalid
+   */
+  parse(value: unknown): T;
+  /** Validates `value` without throwing. */
+  safeParse(value: unknown): ValidationResult<T>;
+}
+
+/** One object of a kind: the element type of `Config[kind]`. */
+export type ObjectConfig<K extends ObjectKind> = NonNullable<Config[K]>[number];
+
+/** `{username, password, file}`. */
+export const AuthSchema: Validator<AuthConfig> = auth;
+/** TLS block. */
+export const TlsSchema: Validator<TlsConfig> = tls;
+/** Selector `{strategy, maxFails, failTimeout}`. */
+export const SelectorSchema: Validator<SelectorConfig> = selector;
+/** A forwarder target. */
+export const ForwardNodeSchema: Validator<ForwardNodeConfig> = forwardNode;
+/** `forwarder: {name|hop, selector, nodes}`. */
+export const ForwarderSchema: Validator<ForwarderConfig> = forwarder;
+/** `handler: {type, retries, chain, auther, authers, auth, tls, …, metadata}`. */
+export const HandlerSchema: Validator<HandlerConfig> = handler;
+/** `listener: {type, chain, auther, authers, auth, tls, metadata}`. */
+export const ListenerSchema: Validator<ListenerConfig> = listener;
+/** One service. */
+export const ServiceSchema: Validator<ServiceConfig> = service;
+/** A chain node. */
+export const NodeSchema: Validator<NodeConfig> = node;
+/** A hop. */
+export const HopSchema: Validator<HopConfig> = hop;
+/** A chain. */
+export const ChainSchema: Validator<ChainConfig> = chain;
+/** `log: {level, format, output, rotation}`. */
+export const LogSchema: Validator<LogConfig> = log;
+/** `api: {addr, pathPrefix, accesslog, auth, auther}`, plus `allowOrigins` and the server bounds (gost.ts). */
+export const ApiSchema: Validator<ApiConfig> = api;
+/** `metrics: {addr, path, auth, auther}`, plus the server bounds (gost.ts). */
+export const MetricsSchema: Validator<MetricsConfig> = metrics;
+/** The whole config file. */
+export const ConfigSchema: Validator<Config> = config;
+/** The schema of one object of each kind (`/config/{kind}` of the Web API): the element of its list in a config. */
+export const OBJECT_SCHEMAS: { readonly [K in ObjectKind]: Validator<ObjectConfig<K>> } = objects;
+
+/** True when `A` and `B` are the same type (not merely assignable: no key more or less, none typed otherwise). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+/** Compiles only when `T` is `true`. */
+type Assert<T extends true> = T;
+/** The compile-time check that each schema accepts exactly its hand-written type from types.ts. */
+type _SchemasMatchTypes = [
+  Assert<Same<z.output<typeof auth>, AuthConfig>>,
+  Assert<Same<z.output<typeof tls>, TlsConfig>>,
+  Assert<Same<z.output<typeof selector>, SelectorConfig>>,
+  Assert<Same<z.output<typeof forwardNode>, ForwardNodeConfig>>,
+  Assert<Same<z.output<typeof forwarder>, ForwarderConfig>>,
+  Assert<Same<z.output<typeof handler>, HandlerConfig>>,
+  Assert<Same<z.output<typeof listener>, ListenerConfig>>,
+  Assert<Same<z.output<typeof service>, ServiceConfig>>,
+  Assert<Same<z.output<typeof node>, NodeConfig>>,
+  Assert<Same<z.output<typeof hop>, HopConfig>>,
+  Assert<Same<z.output<typeof chain>, ChainConfig>>,
+  Assert<Same<z.output<typeof log>, LogConfig>>,
+  Assert<Same<z.output<typeof api>, ApiConfig>>,
+  Assert<Same<z.output<typeof metrics>, MetricsConfig>>,
+  Assert<Same<z.output<typeof config>, Config>>,
+];

@@ -6,7 +6,7 @@
  */
 import { parseDuration } from "../metadata.ts";
 import { DEFAULT_SELECTOR, parseStrategy, type SelectorOptions } from "../routing/node_group.ts";
-import type { SelectorConfig } from "./schema.ts";
+import type { SelectorConfig } from "./types.ts";
 
 /**
  * Parses a selector block; what it leaves out comes from `defaults`.

@@ -12,7 +12,7 @@
  * | `metrics` | `{addr, path, auth, auther}` | path `/metrics` |
  * @module
  */
-import type { Config, ServiceConfig } from "../config/schema.ts";
+import type { Config, ServiceConfig } from "../config/types.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { Metadata, parseDuration } from "../metadata.ts";

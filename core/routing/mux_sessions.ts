@@ -18,6 +18,7 @@ interface Opening {
 
 /** A session handed to a dial, and whether this dial opened it. */
 export interface SessionLease {
+  /** The live session (shared with every other dial through the node). */
   readonly session: DialerSession;
   /** True when the dial's own call opened the session (its conn's step is already recorded). */
   readonly fresh: boolean;

@@ -4,7 +4,6 @@
  * validated, stored, listed and saved.
  * @module
  */
-import type { z } from "../deps/zod.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Registries } from "../registries.ts";
@@ -17,7 +16,8 @@ import { DefaultRouter } from "../routing/router.ts";
 import type { Chain } from "../routing/chain.ts";
 import { buildChain, buildHop, type ChainBuildContext } from "../config/build_chain.ts";
 import type { ConfigPath } from "../config/load.ts";
-import { ConfigSchema, type HopConfig, OBJECT_KINDS, type ObjectKind } from "../config/schema.ts";
+import { loadSchema } from "../config/load_schema.ts";
+import { type HopConfig, OBJECT_KINDS, type ObjectKind } from "../config/types.ts";
 import type { Registry } from "../registry.ts";
 
 export { OBJECT_KINDS, type ObjectKind };
@@ -30,18 +30,12 @@ export function isObjectKind(k: string): k is ObjectKind {
   return (OBJECT_KINDS as readonly string[]).includes(k);
 }
 
-/** The zod schema of one object of a kind. */
-export function schemaOf(kind: ObjectKind): z.ZodType {
-  const list = ConfigSchema.shape[kind] as unknown as { unwrap(): { element: z.ZodType } };
-  return list.unwrap().element;
-}
-
 /**
- * Validates one object of a kind.
+ * Validates one object of a kind (the first call loads the schema).
  * @throws {ConfigError} naming the field, the value and the problem
  */
-export function validateObject(kind: ObjectKind, value: unknown): NamedObject {
-  const parsed = schemaOf(kind).safeParse(value);
+export async function validateObject(kind: ObjectKind, value: unknown): Promise<NamedObject> {
+  const parsed = (await loadSchema()).OBJECT_SCHEMAS[kind].safeParse(value);
   if (!parsed.success) {
     const msgs = parsed.error.issues.slice(0, 5).map((i) => `${[kind, ...i.path].join(".")}: ${i.message}`);
     throw new ConfigError(msgs.join("; "));

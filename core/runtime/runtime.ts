@@ -8,7 +8,7 @@ import { addrString } from "../conn.ts";
 import { buildService, checkService } from "../config/build.ts";
 import type { ConfigPath } from "../config/load.ts";
 import { formatConfig } from "../config/output.ts";
-import type { Config, HopConfig, ServiceConfig } from "../config/schema.ts";
+import type { Config, HopConfig, ServiceConfig } from "../config/types.ts";
 import { ConfigError, DuplicateError, errorMessage, ListenError, NotFoundError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { LoggerSet } from "../loggers.ts";
@@ -211,7 +211,7 @@ export class Runtime {
    */
   create(kind: ObjectKind, body: unknown): Promise<NamedObject> {
     return this.#serial(async () => {
-      const obj = withoutStatus(validateObject(kind, body));
+      const obj = withoutStatus(await validateObject(kind, body));
       const items = this.#items(kind);
       if (items.some((o) => o.name === obj.name)) throw new DuplicateError(`${kind} "${obj.name}" already exists`);
       if (kind === "services") await this.#startService(obj as ServiceConfig, items.length, false);
@@ -230,7 +230,7 @@ export class Runtime {
    */
   replace(kind: ObjectKind, name: string, body: unknown): Promise<NamedObject> {
     return this.#serial(async () => {
-      const obj = withoutStatus(validateObject(kind, { ...(body as object), name }));
+      const obj = withoutStatus(await validateObject(kind, { ...(body as object), name }));
       const items = this.#items(kind);
       const i = items.findIndex((o) => o.name === name);
       if (i < 0) throw new NotFoundError(`${kind} "${name}" not found`);

@@ -6,10 +6,8 @@
  * @module
  */
 import type { Conn } from "../../core/conn.ts";
-import { createApiApp } from "../../core/api/app.ts";
 import { MAX_BODY_BYTES } from "../../core/api/body.ts";
 import { parseAllowOrigins } from "../../core/api/cors.ts";
-import { apiErrorReply } from "../../core/api/server.ts";
 import type { ApiTargetRef } from "../../core/api/target.ts";
 import { type Http1Limits, parseHttp1Limits } from "../../core/http1/limits.ts";
 import { Http1Handler } from "../../core/http1/serve.ts";
@@ -56,13 +54,13 @@ export class ApiHandler implements Handler {
     this.#opts = opts;
   }
 
-  init(md: Metadata): Promise<void> {
-    let parsed: ApiHandlerMetadata;
-    try {
-      parsed = parseApiMetadata(md);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  async init(md: Metadata): Promise<void> {
+    const parsed: ApiHandlerMetadata = parseApiMetadata(md);
+    // the API (hono, the dashboard) is imported by a config that has one (docs/architecture.md, "Module loading")
+    const [{ createApiApp }, { apiErrorReply }] = await Promise.all([
+      import("../../core/api/app.ts"),
+      import("../../core/api/server.ts"),
+    ]);
     const app = createApiApp({
       target: this.#opts.target,
       logger: this.#opts.logger.child({ kind: "api" }),
@@ -76,7 +74,6 @@ export class ApiHandler implements Handler {
       limits: parsed.limits,
       errorReply: apiErrorReply,
     });
-    return Promise.resolve();
   }
 
   handle(conn: Conn, ctx: ConnContext): Promise<void> {

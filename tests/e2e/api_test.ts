@@ -227,7 +227,7 @@ services:
     const r = await curl("-X", "POST", `${g.base}/config?format=json`);
     equal(r.stdout, '{"msg":"OK"}');
     live = JSON.parse((await curl(`${g.base}/config`)).stdout);
-    const saved = parseConfig(await Deno.readTextFile(file), file).config;
+    const saved = (await parseConfig(await Deno.readTextFile(file), file)).config;
     deepEqual(saved, withoutStatus(live));
     equal(saved.services![1].name, "s2");
     ok(!("_id_" in saved.services![1]));

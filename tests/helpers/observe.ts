@@ -4,7 +4,7 @@
  * @module
  */
 import { buildService } from "../../core/config/build.ts";
-import type { ServiceConfig } from "../../core/config/schema.ts";
+import type { ServiceConfig } from "../../core/config/types.ts";
 import { nopLogger } from "../../core/log.ts";
 import type { Observability } from "../../core/observe/mod.ts";
 import type { Service } from "../../core/service/service.ts";

@@ -509,7 +509,7 @@ export const PROTOCOL_NAMES_ALLOWED: readonly NameAllowance[] = [
   },
   {
     names: ["tls", "api"],
-    files: ["core/config/schema.ts", "core/config/flags.ts", "core/config/build.ts"],
+    files: ["core/config/types.ts", "core/config/flags.ts", "core/config/build.ts"],
     reason: "config keys (top-level `tls`/`api`, `handler.tls`) and the -api flag, not plugin types",
   },
   {

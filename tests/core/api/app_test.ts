@@ -7,7 +7,7 @@ import { MAX_BODY_BYTES } from "../../../core/api/body.ts";
 import { type ApiTarget, fixedTarget } from "../../../core/api/target.ts";
 import { parseConfig } from "../../../core/config/load.ts";
 import { parseDocument } from "../../../core/deps/yaml.ts";
-import type { Config } from "../../../core/config/schema.ts";
+import type { Config } from "../../../core/config/types.ts";
 import { Logger, MemorySink, nopLogger } from "../../../core/log.ts";
 import { StaticAuthenticator } from "../../../core/routing/auth.ts";
 import { OBJECT_KINDS, type ObjectKind } from "../../../core/runtime/objects.ts";
@@ -37,7 +37,7 @@ async function fixture(
   } = {},
 ): Promise<Fixture> {
   const dir = await Deno.makeTempDir({ prefix: "gost-api-" });
-  const { config } = parseConfig(yaml || "{}", "inline");
+  const { config } = await parseConfig(yaml || "{}", "inline");
   const reg = createBuiltinRegistries();
   // chain nodes need a dialer; until tcp's is registered, a stand-in (never dialed here)
   if (!reg.dialers.has("tcp")) {
@@ -317,7 +317,7 @@ Deno.test("api: POST /config saves atomically to the config file or a sibling; o
     handler: {type: http}
 `);
   deepEqual(await f.json("POST", "/config"), [200, { msg: "OK" }]);
-  const saved = parseConfig(await Deno.readTextFile(`${f.dir}/gost.yaml`), "saved").config;
+  const saved = (await parseConfig(await Deno.readTextFile(`${f.dir}/gost.yaml`), "saved")).config;
   const live = JSON.parse(await f.configText());
   delete live.services[0].status;
   deepEqual(saved, live);
@@ -349,7 +349,7 @@ Deno.test("api: POST /config/reload applies the sources; a failing reload is 400
     addr: 127.0.0.1:0
     handler: {type: http}
 `);
-  f.next.config = parseConfig(
+  f.next.config = (await parseConfig(
     `services:
   - name: s1
     addr: 127.0.0.1:0
@@ -359,11 +359,11 @@ Deno.test("api: POST /config/reload applies the sources; a failing reload is 400
     handler: {type: socks5}
 `,
     "next",
-  ).config;
+  )).config;
   deepEqual(await f.json("POST", "/config/reload"), [200, { msg: "OK" }]);
   deepEqual((await f.json("GET", "/config/services"))[1].data.list.map((s: { name: string }) => s.name), ["s1", "s2"]);
   const before = await f.configText();
-  f.next.config = parseConfig(`chains: [{name: c, hops: [{name: h, nodes: [{name: n}]}]}]`, "bad").config;
+  f.next.config = (await parseConfig(`chains: [{name: c, hops: [{name: h, nodes: [{name: n}]}]}]`, "bad")).config;
   const [st, b] = await f.json("POST", "/config/reload");
   equal(st, 400);
   equal(b.code, 40001);
@@ -446,7 +446,7 @@ Deno.test("api: concurrent calls are serialised: one create per name wins, the c
 
 Deno.test("api: api.auth and api.auther combine; the auther is looked up per request (a PUT on it takes effect)", async () => {
   const reg = createBuiltinRegistries();
-  const { config } = parseConfig("authers: [{name: au, auths: [{username: a, password: b}]}]", "inline");
+  const { config } = await parseConfig("authers: [{name: au, auths: [{username: a, password: b}]}]", "inline");
   const rt = await Runtime.start(config, { reg, logger: nopLogger });
   try {
     const auth = apiAuthenticator({ auth: { username: "root", password: "r" }, auther: "au" }, reg);
@@ -594,10 +594,10 @@ bypasses:
   const reg = f.rt.reg;
   const objs = () => [reg.services.get("s"), reg.hops.get("h1"), reg.chains.get("c1"), reg.bypasses.get("b1")];
   const before = objs();
-  f.next.config = structuredClone(parseConfig(yaml, "inline").config);
+  f.next.config = structuredClone((await parseConfig(yaml, "inline")).config);
   deepEqual(await f.json("POST", "/config/reload"), [200, { msg: "OK" }]);
   deepEqual(objs(), before);
-  f.next.config = parseConfig(yaml.replace("127.0.0.1:1", "127.0.0.1:2"), "inline").config;
+  f.next.config = (await parseConfig(yaml.replace("127.0.0.1:1", "127.0.0.1:2"), "inline")).config;
   deepEqual(await f.json("POST", "/config/reload"), [200, { msg: "OK" }]);
   const after = objs();
   equal(after[0], before[0], "the service is kept");

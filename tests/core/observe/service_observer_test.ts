@@ -1,6 +1,6 @@
 /** Service-level observer through the HTTP plugin: status events, stats ticks, retries, resetTraffic. */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import type { Config } from "../../../core/config/schema.ts";
+import type { Config } from "../../../core/config/types.ts";
 import { nopLogger } from "../../../core/log.ts";
 import { Metadata } from "../../../core/metadata.ts";
 import { createObservability } from "../../../core/observe/mod.ts";

@@ -4,7 +4,7 @@
  * hooks (missing program, exit 1, 10 MB of output, hanging) that are logged while the service keeps serving.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import type { ServiceConfig } from "../../../core/config/schema.ts";
+import type { ServiceConfig } from "../../../core/config/types.ts";
 import { nopLogger } from "../../../core/log.ts";
 import { Runtime } from "../../../core/runtime/runtime.ts";
 import { createBuiltinRegistries } from "../../../mod.ts";

@@ -15,7 +15,7 @@ async function exchange(port: number, request: string): Promise<number> {
 
 Deno.test("status and stats count exactly the traffic of N requests, errors as GOST does", async () => {
   const origin = httpOrigin();
-  const { config } = parseConfig(
+  const { config } = await parseConfig(
     `services:
   - name: proxy
     addr: 127.0.0.1:0

@@ -11,7 +11,7 @@ const dec = new TextDecoder();
 
 async function apiService(bind = true) {
   const reg = createBuiltinRegistries();
-  const { config } = parseConfig(
+  const { config } = await parseConfig(
     `services:
   - name: api
     addr: 127.0.0.1:0
