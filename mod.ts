@@ -43,6 +43,8 @@ export { registerHandlers, registerListeners };
 export type { Registry } from "./core/registry.ts";
 export type { MuxSessions, SessionLease } from "./core/routing/mux_sessions.ts";
 export type { Chain, ChainNode, ChainRoute, FirstNodeOpen, Hop } from "./core/routing/chain.ts";
+export type { ChainNodeRecorder } from "./core/routing/chain_metrics.ts";
+export type { ProcessSlots } from "./core/routing/process_slots.ts";
 export type { BypassChecker } from "./core/routing/bypass.ts";
 export type { AdmissionChecker } from "./core/routing/admission.ts";
 export type { HostMapper } from "./core/routing/hosts.ts";

@@ -15,7 +15,6 @@ import { buildLoggers, type LoggerSet } from "./loggers.ts";
 import type { Registries } from "./registries.ts";
 import { Runtime } from "./runtime/runtime.ts";
 import { createObservability, type Observability } from "./observe/mod.ts";
-import { setProcessEndpoints } from "./routing/local_addrs.ts";
 
 /** The handler and listener types a registry set implements, and what their registrations say (for the CLI). */
 export function knownTypes(reg: Registries): KnownTypes {
@@ -92,10 +91,10 @@ export class App {
     app.#obs = obs;
     bindApiTarget(reg, app);
     // what the services' self-target guard refuses besides the services themselves
-    setProcessEndpoints(reg, () => [
+    reg.process.endpoints = () => [
       { name: "api", label: "the Web API", addr: app.#api?.addr },
       { name: "metrics", label: "the metrics server", addr: obs.metricsAddr },
-    ]);
+    ];
     const api = resolved.config.api;
     if (api?.addr) {
       try {

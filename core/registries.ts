@@ -11,6 +11,7 @@ import type { AdmissionChecker } from "./routing/admission.ts";
 import type { BypassChecker } from "./routing/bypass.ts";
 import type { Chain, Hop } from "./routing/chain.ts";
 import type { HostMapper } from "./routing/hosts.ts";
+import type { ProcessSlots } from "./routing/process_slots.ts";
 import type { Resolver } from "./routing/resolver.ts";
 import type { ServiceStatus } from "./service/status.ts";
 import type { Stats } from "./service/stats.ts";
@@ -57,6 +58,8 @@ export interface Registries {
   readonly hosts: Registry<HostMapper>;
   /** Live resolvers by name. */
   readonly resolvers: Registry<Resolver>;
+  /** What the process hands the plugins built from these registries (set by the app, read at each use). */
+  readonly process: ProcessSlots;
 }
 
 /** Fresh, empty registries (tests build their own). */
@@ -74,5 +77,6 @@ export function createRegistries(): Registries {
     admissions: new Registry<AdmissionChecker>("admission"),
     hosts: new Registry<HostMapper>("hosts"),
     resolvers: new Registry<Resolver>("resolver"),
+    process: {},
   };
 }

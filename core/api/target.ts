@@ -1,7 +1,7 @@
 /**
  * What the Web API drives: the running instance (its {@link Runtime}) and a reload from the original sources.
- * The process binds itself to its registries here, so that an `api` handler (the API run as a normal service,
- * built from those registries) finds it at each request.
+ * The process binds itself to its registries (`Registries.process.apiTarget`), so that an `api` handler (the API
+ * run as a normal service, built from those registries) finds it at each request.
  * @module
  */
 import type { Registries } from "../registries.ts";
@@ -18,19 +18,17 @@ export interface ApiTarget {
 /** Looks the target up per request; throws a 503 {@link ApiError} while there is none yet. */
 export type ApiTargetRef = () => ApiTarget;
 
-const bound = new WeakMap<Registries, ApiTarget>();
-
 /**
  * Binds the running instance to its registries (done once the runtime has started).
  * @example bindApiTarget(reg, app);
  */
 export function bindApiTarget(reg: Registries, target: ApiTarget): void {
-  bound.set(reg, target);
+  reg.process.apiTarget = target;
 }
 
 /** Removes the binding (at close). */
 export function unbindApiTarget(reg: Registries): void {
-  bound.delete(reg);
+  delete reg.process.apiTarget;
 }
 
 /**
@@ -39,7 +37,7 @@ export function unbindApiTarget(reg: Registries): void {
  */
 export function boundTarget(reg: Registries): ApiTargetRef {
   return () => {
-    const t = bound.get(reg);
+    const t = reg.process.apiTarget as ApiTarget | undefined;
     if (!t) throw new ApiError(503, 503, "the instance is starting: try again");
     return t;
   };

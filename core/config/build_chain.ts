@@ -12,6 +12,7 @@ import type { ClientAuth, ClientTlsOptions } from "../contracts.ts";
 import type { Registries } from "../registries.ts";
 import { fallbackOf } from "../capabilities.ts";
 import { type BypassChecker, Chain, type ChainNode, Hop } from "../routing/chain.ts";
+import { slotRecorder } from "../routing/chain_metrics.ts";
 import type { SelectorOptions } from "../routing/node_group.ts";
 import type { ConfigPath } from "./load.ts";
 import type { ChainConfig, HopConfig, NodeConfig } from "./types.ts";
@@ -131,5 +132,6 @@ export async function buildChain(cfg: ChainConfig, path: ConfigPath, ctx: ChainB
   const hops: Hop[] = [];
   for (const [i, h] of (cfg.hops ?? []).entries()) hops.push(await buildHop(h, [...path, "hops", i], ctx));
   if (!hops.length) throw ctx.fail([...path, "hops"], "a chain needs at least one hop");
-  return new Chain(cfg.name, hops);
+  // node steps go to the process's metrics while it has them (docs/architecture.md, "Module state")
+  return new Chain(cfg.name, hops, { recorder: slotRecorder(ctx.reg.process) });
 }

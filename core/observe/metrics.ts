@@ -27,7 +27,6 @@
 import type { ManagedService } from "../registries.ts";
 import type { ServiceState } from "../service/status.ts";
 import type { ConnContext } from "../contracts.ts";
-import { setChainNodeRecorder } from "../routing/chain_metrics.ts";
 import { type ConnHook, type ConnResult, Service } from "../service/service.ts";
 import { clientIP, liveTraffic, TrafficDelta } from "./traffic.ts";
 
@@ -356,30 +355,4 @@ export class GostMetrics {
       `process_start_time_seconds ${Math.floor(performance.timeOrigin / 1000)}\n`;
     return out;
   }
-}
-
-let active: GostMetrics | null = null;
-
-/** Makes `m` the process' metrics for {@link recordChainNode} (GOST's metrics are process-global). */
-export function setActiveMetrics(m: GostMetrics | null): void {
-  active = m;
-  setChainNodeRecorder(m);
-}
-
-/** The process' metrics, when enabled. */
-export function activeMetrics(): GostMetrics | null {
-  return active;
-}
-
-/**
- * Records one chain node step for `gost_chain_node_connect_duration_seconds` (success) or
- * `gost_chain_errors_total` (failure). A no-op unless metrics are enabled; cheap enough for every dial.
- * @param chain the chain's name
- * @param node the node's name
- * @param seconds how long the step (dial or connect, plus handshake) took
- * @param ok whether it succeeded
- * @example recordChainNode("chain-0", "node-0", 0.012, true)
- */
-export function recordChainNode(chain: string, node: string, seconds: number, ok: boolean): void {
-  active?.recordChainNode(chain, node, seconds, ok);
 }

@@ -12,6 +12,7 @@
  * | `metrics` | `{addr, path, auth, auther}` | path `/metrics` |
  * @module
  */
+import type { ProcessSlots } from "../routing/process_slots.ts";
 import type { Config, ServiceConfig } from "../config/types.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -21,7 +22,7 @@ import { type AutherLookup, blockAuthenticator } from "../routing/auth.ts";
 import type { ConnHook } from "../service/service.ts";
 import { GrpcObserver } from "./grpc_observer.ts";
 import { HandlerObserver } from "./handler_observer.ts";
-import { activeMetrics, GostMetrics, setActiveMetrics } from "./metrics.ts";
+import { GostMetrics } from "./metrics.ts";
 import { MetricsServer } from "./metrics_server.ts";
 import { DEFAULT_PLUGIN_TIMEOUT_MS, HttpObserver, type Observer, type PluginOptions, SendQueue } from "./observer.ts";
 import { observePeriodMs, ServiceObserver } from "./service_observer.ts";
@@ -47,8 +48,8 @@ export interface Observability {
 
 /** Optional extras of {@link createObservability}. */
 export interface ObservabilityOptions {
-  /** Where `metrics.auther` is looked up (the runtime's registries). */
-  reg?: AutherLookup;
+  /** The runtime's registries: where `metrics.auther` is looked up, and where chains find the metrics. */
+  reg?: AutherLookup & { readonly process: ProcessSlots };
 }
 
 interface PluginConfig {
@@ -92,7 +93,8 @@ export function createObservability(
       server: metricsCfg,
     })
     : undefined;
-  if (metrics) setActiveMetrics(metrics);
+  // chains built from these registries record their node steps into these metrics (chain_metrics.ts)
+  if (metrics && opts.reg) opts.reg.process.chainRecorder = metrics;
 
   const observers = new Map<string, { key: string; observer: Observer }>();
   const retired: Observer[] = [];
@@ -248,7 +250,7 @@ export function createObservability(
       for (const { observer } of observers.values()) observer.close();
       for (const o of retired) o.close();
       observers.clear();
-      if (metrics && activeMetrics() === metrics) setActiveMetrics(null);
+      if (metrics && opts.reg?.process.chainRecorder === metrics) delete opts.reg.process.chainRecorder;
       await server?.close();
     },
   };

@@ -14,7 +14,7 @@ import { closeQuietly, type Conn, type Network } from "../conn.ts";
 import { abortReason, AuthError, DialError, errorMessage, GostError, HandshakeError, TimeoutError } from "../errors.ts";
 import type { Connector, Dialer, DialerSession, DialOptions, Listener } from "../contracts.ts";
 import type { BypassChecker } from "./bypass.ts";
-import { type ChainNodeRecorder, recordChainNode } from "./chain_metrics.ts";
+import type { ChainNodeRecorder } from "./chain_metrics.ts";
 import { MuxSessions } from "./mux_sessions.ts";
 import { type Node, NodeGroup, type SelectorOptions } from "./node_group.ts";
 
@@ -170,14 +170,15 @@ export class ChainRoute {
   /** The node selected in each hop, first to last; empty = dial directly. */
   readonly steps: readonly { hop: Hop; node: ChainNode }[];
   readonly #sessions: MuxSessions<ChainNode>;
-  readonly #recorder?: ChainNodeRecorder;
+  /** Where the route's node steps are recorded (the process' metrics), if anywhere. */
+  readonly recorder?: ChainNodeRecorder;
 
   /** The route of chain `chain` through `steps`. */
   constructor(chain: string, steps: { hop: Hop; node: ChainNode }[], opts: ChainRouteOptions = {}) {
     this.chain = chain;
     this.steps = steps;
     this.#sessions = opts.sessions ?? new MuxSessions<ChainNode>();
-    this.#recorder = opts.recorder;
+    this.recorder = opts.recorder;
   }
 
   /** `node-0@addr > node-1@addr`, for logs. */
@@ -275,9 +276,7 @@ export class ChainRoute {
 
   #record(node: ChainNode, start: number, ok: boolean): void {
     const seconds = (performance.now() - start) / 1000;
-    // no recorder given: the process' metrics, until every builder of chains passes them (chain_metrics.ts)
-    if (this.#recorder) this.#recorder.recordChainNode(this.chain, node.name, seconds, ok);
-    else recordChainNode(this.chain, node.name, seconds, ok);
+    this.recorder?.recordChainNode(this.chain, node.name, seconds, ok);
   }
 
   /** Opens step `i`: `open` dials the node (i = 0) or asks the previous node to connect to it; then its handshake. */

@@ -1,22 +1,23 @@
 /**
- * Where a chain reports its node steps: the process' metrics (`core/observe/metrics.ts`) set themselves here when
- * enabled, so routing records into them without importing them.
+ * What a chain reports its node steps to: the process' metrics (`core/observe/metrics.ts`), reached through the
+ * registries the chain was built from (`Registries.process.chainRecorder`), so routing records into them without
+ * importing them.
  * @module
  */
 
 /** What records a chain node step (the process' `GostMetrics`). */
 export interface ChainNodeRecorder {
+  /** One node step of chain `chain`: how long it took (`seconds`) and whether it succeeded (`ok`). */
   recordChainNode(chain: string, node: string, seconds: number, ok: boolean): void;
 }
 
-let recorder: ChainNodeRecorder | null = null;
-
-/** Makes `r` the recorder of {@link recordChainNode} (`null`: none). */
-export function setChainNodeRecorder(r: ChainNodeRecorder | null): void {
-  recorder = r;
-}
-
-/** Records one chain node step; a no-op unless metrics are enabled. */
-export function recordChainNode(chain: string, node: string, seconds: number, ok: boolean): void {
-  recorder?.recordChainNode(chain, node, seconds, ok);
+/**
+ * A recorder that passes each step to whatever `slots.chainRecorder` is at that moment (`Registries.process`): a
+ * chain built before the metrics were set records into them, and into nothing once they are closed.
+ * @example new Chain("chain-0", hops, { recorder: slotRecorder(reg.process) })
+ */
+export function slotRecorder(slots: { chainRecorder?: ChainNodeRecorder }): ChainNodeRecorder {
+  return {
+    recordChainNode: (chain, node, seconds, ok) => slots.chainRecorder?.recordChainNode(chain, node, seconds, ok),
+  };
 }

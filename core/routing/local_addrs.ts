@@ -94,17 +94,8 @@ export function findLocalService<T extends LocalService>(
 /** The part of the process' registries (`Registries` of `core/registries.ts`) that holds its services. */
 export interface ServiceRegistries {
   readonly services: { values(): readonly LocalService[] };
-}
-
-const extraEndpoints = new WeakMap<ServiceRegistries, () => Iterable<LocalService>>();
-
-/**
- * Tells the guards of `reg`'s services about this process's endpoints that are not services (the Web API and
- * metrics servers), looked up at each check.
- * @example setProcessEndpoints(reg, () => [{ name: "api", label: "the Web API", addr: api.addr }]);
- */
-export function setProcessEndpoints(reg: ServiceRegistries, endpoints: () => Iterable<LocalService>): void {
-  extraEndpoints.set(reg, endpoints);
+  /** The process's endpoints that are not services, when it set them (`ProcessSlots` of `process_slots.ts`). */
+  readonly process?: { readonly endpoints?: () => Iterable<LocalService> };
 }
 
 /**
@@ -112,5 +103,5 @@ export function setProcessEndpoints(reg: ServiceRegistries, endpoints: () => Ite
  * @example findLocalService(processEndpoints(reg), "127.0.0.1", 18080)?.label // "the Web API"
  */
 export function processEndpoints(reg: ServiceRegistries): LocalService[] {
-  return [...reg.services.values(), ...(extraEndpoints.get(reg)?.() ?? [])];
+  return [...reg.services.values(), ...(reg.process?.endpoints?.() ?? [])];
 }

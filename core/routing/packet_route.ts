@@ -9,7 +9,6 @@ import { DialError, errorMessage, TimeoutError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { DialOptions, Packet, PacketAddr, PacketConn, Router } from "../contracts.ts";
 import type { Chain, ChainRoute, FirstNodeOpen } from "./chain.ts";
-import { recordChainNode } from "./chain_metrics.ts";
 
 /** Most targets a {@link PerTargetPacketConn} keeps open; the oldest is closed to make room. */
 const MAX_TARGETS = 256;
@@ -62,7 +61,7 @@ export async function openPacketRoute(
     const message = `chain ${route.chain}: node ${name}: ${errorMessage(err)}`;
     if (cancelled) throw new DialError(node.addr, message, { cause: err });
     hop.group.markFailed(node);
-    recordChainNode(route.chain, node.name, (performance.now() - start) / 1000, false);
+    route.recorder?.recordChainNode(route.chain, node.name, (performance.now() - start) / 1000, false);
     throw new DialError(node.addr, message, { cause: err, node: name });
   }
 }

@@ -64,3 +64,34 @@ metrics:
   await origin.close();
   await Deno.remove(file);
 });
+
+Deno.test("a chain's node steps reach the process's metrics (gost_chain_node_connect_duration_seconds)", async () => {
+  const origin = httpOrigin();
+  const [proxy, metrics, upstream] = [freePort(), freePort(), freePort()];
+  await using _node = await startGost(["-L", `socks5://127.0.0.1:${upstream}`]);
+  await using _gost = await startGost([
+    "-L",
+    `http://127.0.0.1:${proxy}`,
+    "-F",
+    `socks5://127.0.0.1:${upstream}`,
+    "-metrics",
+    `127.0.0.1:${metrics}`,
+  ]);
+  const ok200 = await curl(
+    "-s",
+    "-o",
+    "/dev/null",
+    "-w",
+    "%{http_code}",
+    "-x",
+    `http://127.0.0.1:${proxy}`,
+    `http://127.0.0.1:${origin.port}/`,
+  );
+  equal(ok200.stdout, "200");
+  const fams = parsePromText((await curl("-s", `http://127.0.0.1:${metrics}/metrics`)).stdout);
+  const count = fams.get("gost_chain_node_connect_duration_seconds")?.samples.find((s) => s.name.endsWith("_count"));
+  ok(count, `no gost_chain_node_connect_duration_seconds samples:\n${[...fams.keys()].join("\n")}`);
+  equal(count.value, 1, "one chain step timed");
+  equal(count.labels.chain, "chain-0");
+  await origin.close();
+});

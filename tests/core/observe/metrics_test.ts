@@ -5,10 +5,10 @@ import {
   GostMetrics,
   MetricFamily,
   NODE_CONNECT_BUCKETS,
-  recordChainNode,
   REQUEST_DURATION_BUCKETS,
 } from "../../../core/observe/metrics.ts";
 import { createObservability } from "../../../core/observe/mod.ts";
+import { slotRecorder } from "../../../core/routing/chain_metrics.ts";
 import { Runtime } from "../../../core/runtime/runtime.ts";
 import { createBuiltinRegistries } from "../../../mod.ts";
 import type { ConnContext } from "../../../core/contracts.ts";
@@ -23,10 +23,14 @@ async function scrape(url: string, user?: string): Promise<{ status: number; typ
 
 Deno.test("metrics count exactly the traffic of N requests and serve a strict text format behind Basic auth", async () => {
   const origin = httpOrigin();
+  const reg = createBuiltinRegistries();
   const obs = createObservability(
     { metrics: { addr: "127.0.0.1:0", path: "/m", auth: { username: "prom", password: "pw" } } },
     nopLogger,
+    { reg },
   );
+  // what a chain built from `reg` records through (core/config/build_chain.ts)
+  const chainRecorder = slotRecorder(reg.process);
   await obs.start();
   const url = `http://127.0.0.1:${obs.metricsAddr!.port}/m`;
   const s = await startObserved(obs, {
@@ -44,9 +48,9 @@ Deno.test("metrics count exactly the traffic of N requests and serve a strict te
   dead.close();
   const toDead = proxyGet(deadPort, "/", "u:p");
   output += await exchange(s.port, toDead);
-  recordChainNode("chain-0", "node-0", 0.03, true);
-  recordChainNode("chain-0", "node-0", 2, true);
-  recordChainNode("chain-0", "node-1", 0.2, false);
+  chainRecorder.recordChainNode("chain-0", "node-0", 0.03, true);
+  chainRecorder.recordChainNode("chain-0", "node-0", 2, true);
+  chainRecorder.recordChainNode("chain-0", "node-1", 0.2, false);
 
   equal((await scrape(url)).status, 401);
   equal((await scrape(url, "prom:bad")).status, 401);
@@ -108,7 +112,8 @@ Deno.test("metrics count exactly the traffic of N requests and serve a strict te
   const after = parsePromText((await scrape(url, "prom:pw")).text);
   equal(sampleValue(after, "gost_services", { host }), 0, "a closed service is no longer counted");
   await obs.close();
-  recordChainNode("chain-0", "node-0", 1, false); // metrics are off again: a no-op
+  equal(reg.process.chainRecorder, undefined, "closed metrics are no longer where chains record");
+  chainRecorder.recordChainNode("chain-0", "node-0", 1, false); // metrics are off again: a no-op
   await origin.close();
 });
 
