@@ -43,5 +43,7 @@ Deno.test("without the guard the same child dies at the first uncaught error (wh
   const r = await runChild({ NO_GUARD: "1" });
   equal(r.code, 1);
   equal(r.stdout, "");
-  match(r.stderr, /Uncaught \(in promise\) Error: boom in a promise/);
+  // which of the two surfaces first is the runtime's choice (a busy machine may run the timer before the rejection
+  // is reported): either one ends the child, and "alive" never prints
+  match(r.stderr, /Uncaught (\(in promise\) Error: boom in a promise|Error: boom in a timer)/);
 });
