@@ -302,15 +302,18 @@ export interface Connector {
   connectPacket?(conn: Conn, opts?: DialOptions): Promise<PacketConn>;
 }
 
+// A factory may return a promise: the built-in registrations import their implementation on first use, so a
+// process loads only the protocols its config names (docs/architecture.md, "Module loading").
+
 /** Builds a dialer. */
-export type DialerFactory = (opts: ClientPluginOptions) => Dialer;
+export type DialerFactory = (opts: ClientPluginOptions) => Dialer | Promise<Dialer>;
 /** Builds a connector. */
-export type ConnectorFactory = (opts: ClientPluginOptions) => Connector;
+export type ConnectorFactory = (opts: ClientPluginOptions) => Connector | Promise<Connector>;
 
 /** Builds a listener. */
-export type ListenerFactory = (opts: ListenerOptions) => Listener;
+export type ListenerFactory = (opts: ListenerOptions) => Listener | Promise<Listener>;
 /** Builds a handler. */
-export type HandlerFactory = (opts: HandlerOptions) => Handler;
+export type HandlerFactory = (opts: HandlerOptions) => Handler | Promise<Handler>;
 
 /** Thrown by `accept()` after `close()`. */
 export class ListenerClosedError extends Error {

@@ -220,7 +220,7 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
   if (cfg.listener?.tls && !listenerInfo.tls) {
     logger.warn(`listener ${listenerType} does not use TLS: listener.tls of service ${cfg.name} is ignored`);
   }
-  const listener: Listener = listenerFactory({
+  const listener: Listener = await listenerFactory({
     addr: cfg.addr ?? "",
     logger,
     service: cfg.name,
@@ -237,7 +237,7 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
   }
   let handler: Handler;
   try {
-    handler = handlerFactory({ service: cfg.name, logger, router, auth, credentials, forwarder });
+    handler = await handlerFactory({ service: cfg.name, logger, router, auth, credentials, forwarder });
     await handler.init(handlerMd);
   } catch (err) {
     listener.close();

@@ -66,8 +66,8 @@ async function buildNode(cfg: NodeConfig, path: ConfigPath, ctx: ChainBuildConte
     const merged = { ...(cfg as { tls?: Record<string, unknown> }).tls, ...t };
     return { serverName: host, ...merged } as ClientTlsOptions;
   };
-  const connector = connectorFactory({ logger, auth: auth(cfg.connector?.auth), tls: tlsOf(cfg.connector?.tls) });
-  const dialer = dialerFactory({ logger, auth: auth(cfg.dialer?.auth), tls: tlsOf(cfg.dialer?.tls) });
+  const connector = await connectorFactory({ logger, auth: auth(cfg.connector?.auth), tls: tlsOf(cfg.connector?.tls) });
+  const dialer = await dialerFactory({ logger, auth: auth(cfg.dialer?.auth), tls: tlsOf(cfg.dialer?.tls) });
   try {
     await connector.init(new Metadata({ ...cfg.metadata, ...cfg.connector?.metadata }));
   } catch (err) {

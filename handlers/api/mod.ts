@@ -15,10 +15,11 @@
  */
 import { boundTarget } from "../../core/api/target.ts";
 import type { Registries } from "../../core/registries.ts";
-import { ApiHandler } from "./handler.ts";
 
 /** Registers `api`; its services serve the instance bound to `reg` (see core/api/target.ts). */
 export function register(reg: Registries): void {
   const target = boundTarget(reg);
-  reg.handlers.register("api", (opts) => new ApiHandler({ ...opts, target }), { admin: true });
+  reg.handlers.register("api", async (opts) => new (await import("./handler.ts")).ApiHandler({ ...opts, target }), {
+    admin: true,
+  });
 }

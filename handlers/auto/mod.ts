@@ -9,9 +9,11 @@
  * @module
  */
 import type { Registries } from "../../core/registries.ts";
-import { AutoHandler } from "./handler.ts";
 
 /** Registers `auto`. */
 export function register(reg: Registries): void {
-  reg.handlers.register("auto", (opts) => new AutoHandler(opts), { fallback: true, openProxy: true });
+  reg.handlers.register("auto", async (opts) => new (await import("./handler.ts")).AutoHandler(opts), {
+    fallback: true,
+    openProxy: true,
+  });
 }

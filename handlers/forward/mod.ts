@@ -9,17 +9,19 @@
  * | (none) | | targets and selection live in `forwarder` |
  * @module
  */
+import type { HandlerFactory } from "../../core/contracts.ts";
 import type { Registries } from "../../core/registries.ts";
-import { ForwardConnector } from "./connector.ts";
-import { ForwardHandler } from "./handler.ts";
-import { RemoteForwardHandler } from "./remote.ts";
 
 /** Registers the handlers `tcp`, `udp`, `forward`, `rtcp`, `rudp` and the connector `forward`. */
 export function register(reg: Registries): void {
-  reg.connectors.register("forward", () => new ForwardConnector());
-  reg.handlers.register("tcp", (opts) => new ForwardHandler(opts, "tcp"));
-  reg.handlers.register("forward", (opts) => new ForwardHandler(opts, "tcp"), { forwardDefault: true });
-  reg.handlers.register("udp", (opts) => new ForwardHandler(opts, "udp"));
-  reg.handlers.register("rtcp", (opts) => new RemoteForwardHandler(opts, "rtcp"));
-  reg.handlers.register("rudp", (opts) => new RemoteForwardHandler(opts, "rudp"));
+  const local = (network: "tcp" | "udp"): HandlerFactory => async (opts) =>
+    new (await import("./handler.ts")).ForwardHandler(opts, network);
+  const remote = (network: "rtcp" | "rudp"): HandlerFactory => async (opts) =>
+    new (await import("./remote.ts")).RemoteForwardHandler(opts, network);
+  reg.connectors.register("forward", async () => new (await import("./connector.ts")).ForwardConnector());
+  reg.handlers.register("tcp", local("tcp"));
+  reg.handlers.register("forward", local("tcp"), { forwardDefault: true });
+  reg.handlers.register("udp", local("udp"));
+  reg.handlers.register("rtcp", remote("rtcp"));
+  reg.handlers.register("rudp", remote("rudp"));
 }

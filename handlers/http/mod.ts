@@ -26,11 +26,13 @@
  * @module
  */
 import type { Registries } from "../../core/registries.ts";
-import { HttpConnector } from "./connector.ts";
-import { HttpHandler } from "./handler.ts";
 
 /** Registers the `http` handler and connector. */
 export function register(reg: Registries): void {
-  reg.handlers.register("http", (opts) => new HttpHandler(opts), { openProxy: true });
-  reg.connectors.register("http", (opts) => new HttpConnector(opts), { fallback: true });
+  reg.handlers.register("http", async (opts) => new (await import("./handler.ts")).HttpHandler(opts), {
+    openProxy: true,
+  });
+  reg.connectors.register("http", async (opts) => new (await import("./connector.ts")).HttpConnector(opts), {
+    fallback: true,
+  });
 }

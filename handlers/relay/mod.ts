@@ -39,14 +39,12 @@
  * @module
  */
 import type { Registries } from "../../core/registries.ts";
-import { RelayConnector } from "./connector.ts";
-import { RelayHandler } from "./handler.ts";
-
-export { RelayConnector } from "./connector.ts";
-export { RelayHandler } from "./handler.ts";
 
 /** Registers the `relay` handler and the `relay` connector. */
 export function register(reg: Registries): void {
-  reg.handlers.register("relay", (opts) => new RelayHandler(opts), { openProxy: true, keepsTargets: true });
-  reg.connectors.register("relay", (opts) => new RelayConnector(opts));
+  reg.handlers.register("relay", async (opts) => new (await import("./handler.ts")).RelayHandler(opts), {
+    openProxy: true,
+    keepsTargets: true,
+  });
+  reg.connectors.register("relay", async (opts) => new (await import("./connector.ts")).RelayConnector(opts));
 }

@@ -13,19 +13,16 @@
  * - IP targets go as plain SOCKS4 (GOST sends every target as SOCKS4a).
  * @module
  */
-import type { HandlerFactory } from "../../core/contracts.ts";
+import type { ConnectorFactory, HandlerFactory } from "../../core/contracts.ts";
 import type { Registries } from "../../core/registries.ts";
-import { Socks4Connector } from "./connector.ts";
-import { Socks4Handler } from "./handler.ts";
-
-export { Socks4Connector } from "./connector.ts";
-export { Socks4Handler } from "./handler.ts";
 
 /** Registers the handler and connector types `socks4` and `socks4a`. */
 export function register(reg: Registries): void {
-  const handler: HandlerFactory = (opts) => new Socks4Handler(opts);
+  const handler: HandlerFactory = async (opts) => new (await import("./handler.ts")).Socks4Handler(opts);
+  const connector = (version: "socks4" | "socks4a"): ConnectorFactory => async (opts) =>
+    new (await import("./connector.ts")).Socks4Connector(opts, version);
   reg.handlers.register("socks4", handler, { openProxy: true });
   reg.handlers.register("socks4a", handler, { openProxy: true });
-  reg.connectors.register("socks4", (opts) => new Socks4Connector(opts, "socks4"));
-  reg.connectors.register("socks4a", (opts) => new Socks4Connector(opts, "socks4a"));
+  reg.connectors.register("socks4", connector("socks4"));
+  reg.connectors.register("socks4a", connector("socks4a"));
 }

@@ -45,16 +45,11 @@
  */
 import type { ConnectorFactory, HandlerFactory } from "../../core/contracts.ts";
 import type { Registries } from "../../core/registries.ts";
-import { Socks5Connector } from "./connector.ts";
-import { Socks5Handler } from "./handler.ts";
-
-export { Socks5Connector } from "./connector.ts";
-export { Socks5Handler } from "./handler.ts";
 
 /** Registers the handler and connector types `socks5` and `socks`. */
 export function register(reg: Registries): void {
-  const handler: HandlerFactory = (opts) => new Socks5Handler(opts);
-  const connector: ConnectorFactory = (opts) => new Socks5Connector(opts);
+  const handler: HandlerFactory = async (opts) => new (await import("./handler.ts")).Socks5Handler(opts);
+  const connector: ConnectorFactory = async (opts) => new (await import("./connector.ts")).Socks5Connector(opts);
   for (const name of ["socks5", "socks"]) {
     reg.handlers.register(name, handler, { openProxy: true });
     reg.connectors.register(name, connector);

@@ -22,15 +22,16 @@
  * @module
  */
 import type { Registries } from "../../core/registries.ts";
-import { TcpListener } from "../tcp/listener.ts";
-import { MTCP_MUX_DEFAULTS, MtcpDialer } from "./dialer.ts";
-import { MuxServerListener } from "./listener.ts";
-
-export { MTCP_MUX_DEFAULTS, MtcpDialer, smuxClientSession } from "./dialer.ts";
-export { MuxServerListener } from "./listener.ts";
 
 /** Registers the `mtcp` listener and dialer. */
 export function register(reg: Registries): void {
-  reg.listeners.register("mtcp", (opts) => new MuxServerListener(new TcpListener(opts), opts, MTCP_MUX_DEFAULTS));
-  reg.dialers.register("mtcp", (opts) => new MtcpDialer(opts));
+  reg.listeners.register("mtcp", async (opts) => {
+    const [{ TcpListener }, { MuxServerListener }, { MTCP_MUX_DEFAULTS }] = await Promise.all([
+      import("../tcp/listener.ts"),
+      import("./listener.ts"),
+      import("./dialer.ts"),
+    ]);
+    return new MuxServerListener(new TcpListener(opts), opts, MTCP_MUX_DEFAULTS);
+  });
+  reg.dialers.register("mtcp", async (opts) => new (await import("./dialer.ts")).MtcpDialer(opts));
 }

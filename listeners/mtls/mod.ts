@@ -8,14 +8,9 @@
  * @module
  */
 import type { Registries } from "../../core/registries.ts";
-import { MtlsDialer } from "./dialer.ts";
-import { mtlsListener } from "./listener.ts";
-
-export { MtlsDialer } from "./dialer.ts";
-export { mtlsListener } from "./listener.ts";
 
 /** Registers the `mtls` listener and dialer. */
 export function register(reg: Registries): void {
-  reg.listeners.register("mtls", (opts) => mtlsListener(opts), { tls: true });
-  reg.dialers.register("mtls", (opts) => new MtlsDialer(opts), { tls: true });
+  reg.listeners.register("mtls", async (opts) => (await import("./listener.ts")).mtlsListener(opts), { tls: true });
+  reg.dialers.register("mtls", async (opts) => new (await import("./dialer.ts")).MtlsDialer(opts), { tls: true });
 }

@@ -10,11 +10,11 @@
  * @module
  */
 import type { Registries } from "../../core/registries.ts";
-import { RtcpListener } from "./listener.ts";
-
-export { RemoteListener, RtcpListener } from "./listener.ts";
 
 /** Registers `rtcp`. */
 export function register(reg: Registries): void {
-  reg.listeners.register("rtcp", (opts) => new RtcpListener(opts), { remote: true, forwardHandler: "rtcp" });
+  reg.listeners.register("rtcp", async (opts) => new (await import("./listener.ts")).RtcpListener(opts), {
+    remote: true,
+    forwardHandler: "rtcp",
+  });
 }

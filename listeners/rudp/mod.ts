@@ -13,13 +13,10 @@
  * @module
  */
 import type { Registries } from "../../core/registries.ts";
-import { RudpListener } from "./listener.ts";
-
-export { RudpListener } from "./listener.ts";
 
 /** Registers `rudp`. */
 export function register(reg: Registries): void {
-  reg.listeners.register("rudp", (opts) => new RudpListener(opts), {
+  reg.listeners.register("rudp", async (opts) => new (await import("./listener.ts")).RudpListener(opts), {
     remote: true,
     datagram: true,
     forwardHandler: "rudp",

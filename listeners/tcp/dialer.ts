@@ -11,7 +11,6 @@ import { splitHostPort } from "../../core/conn.ts";
 import { DialError, errorMessage } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import type { ClientPluginOptions, Dialer, DialOptions } from "../../core/contracts.ts";
-import type { Registries } from "../../core/registries.ts";
 import { DEFAULT_DIAL_TIMEOUT_MS, dialTcp } from "../../core/routing/router.ts";
 
 /** Plain TCP dialer. */
@@ -34,9 +33,4 @@ export class TcpDialer implements Dialer {
       throw new DialError(addr, `dial tcp ${addr}: ${errorMessage(err)}`, { cause: err });
     }
   }
-}
-
-/** Registers the `tcp` dialer. */
-export function registerDialers(reg: Registries): void {
-  reg.dialers.register("tcp", (opts) => new TcpDialer(opts), { fallback: true });
 }

@@ -7,11 +7,12 @@
  * @module
  */
 import type { Registries } from "../../core/registries.ts";
-import { registerDialers } from "./dialer.ts";
-import { TcpListener } from "./listener.ts";
 
 /** Registers the `tcp` listener and dialer. */
 export function register(reg: Registries): void {
-  reg.listeners.register("tcp", (opts) => new TcpListener(opts), { fallback: true, forwardHandler: "tcp" });
-  registerDialers(reg);
+  reg.listeners.register("tcp", async (opts) => new (await import("./listener.ts")).TcpListener(opts), {
+    fallback: true,
+    forwardHandler: "tcp",
+  });
+  reg.dialers.register("tcp", async (opts) => new (await import("./dialer.ts")).TcpDialer(opts), { fallback: true });
 }

@@ -25,15 +25,9 @@
  * @module
  */
 import type { Registries } from "../../core/registries.ts";
-import { TlsDialer } from "./dialer.ts";
-import { TlsListener } from "./listener.ts";
-
-export { DEFAULT_COMMON_NAME, defaultSelfSigned, generateSelfSigned, type PemPair } from "./cert.ts";
-export { TlsDialer } from "./dialer.ts";
-export { TlsListener } from "./listener.ts";
 
 /** Registers the `tls` listener and the `tls` dialer. */
 export function register(reg: Registries): void {
-  reg.listeners.register("tls", (opts) => new TlsListener(opts), { tls: true });
-  reg.dialers.register("tls", (opts) => new TlsDialer(opts), { tls: true });
+  reg.listeners.register("tls", async (opts) => new (await import("./listener.ts")).TlsListener(opts), { tls: true });
+  reg.dialers.register("tls", async (opts) => new (await import("./dialer.ts")).TlsDialer(opts), { tls: true });
 }

@@ -8,7 +8,6 @@ import { splitHostPort } from "../../core/conn.ts";
 import { DialError, errorMessage } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import type { ClientPluginOptions, Dialer, DialOptions } from "../../core/contracts.ts";
-import type { Registries } from "../../core/registries.ts";
 import { dialUdp } from "../../core/udp.ts";
 
 /** UDP dialer. */
@@ -29,9 +28,4 @@ export class UdpDialer implements Dialer {
       return Promise.reject(new DialError(addr, `dial udp ${addr}: ${errorMessage(err)}`, { cause: err }));
     }
   }
-}
-
-/** Registers the `udp` dialer. */
-export function registerDialers(reg: Registries): void {
-  reg.dialers.register("udp", (opts) => new UdpDialer(opts));
 }

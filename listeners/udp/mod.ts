@@ -11,11 +11,12 @@
  * @module
  */
 import type { Registries } from "../../core/registries.ts";
-import { registerDialers } from "./dialer.ts";
-import { UdpListener } from "./listener.ts";
 
 /** Registers the `udp` listener and dialer. */
 export function register(reg: Registries): void {
-  reg.listeners.register("udp", (opts) => new UdpListener(opts), { datagram: true, forwardHandler: "udp" });
-  registerDialers(reg);
+  reg.listeners.register("udp", async (opts) => new (await import("./listener.ts")).UdpListener(opts), {
+    datagram: true,
+    forwardHandler: "udp",
+  });
+  reg.dialers.register("udp", async (opts) => new (await import("./dialer.ts")).UdpDialer(opts));
 }

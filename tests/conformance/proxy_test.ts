@@ -211,9 +211,9 @@ async function client(
   auth?: ClientAuth,
   md: MetadataRecord = {},
 ): Promise<{ dialer: Dialer; connector: Connector }> {
-  const dialer = reg.dialers.mustGet("tcp")({ logger: nopLogger });
+  const dialer = await reg.dialers.mustGet("tcp")({ logger: nopLogger });
   await dialer.init(new Metadata({}));
-  const connector = reg.connectors.mustGet(pair.connector)({ logger: nopLogger, auth });
+  const connector = await reg.connectors.mustGet(pair.connector)({ logger: nopLogger, auth });
   await connector.init(new Metadata({ ...pair.connectorMd, ...md }));
   return { dialer, connector };
 }

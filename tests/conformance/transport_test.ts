@@ -34,18 +34,21 @@ const reg = createRegistries();
 registerListeners(reg); // each transport registers its listener and its dialer
 const pairs = reg.listeners.names().filter((n) => reg.dialers.has(n) && !(n in SKIP));
 /** Pairs whose dialer multiplexes: their conns are streams of one session (see {@link streams}). */
-const MULTIPLEXED = new Set(pairs.filter((n) => reg.dialers.mustGet(n)({ logger: nopLogger }).multiplex));
+const MULTIPLEXED = new Set(
+  (await Promise.all(pairs.map(async (n) => (await reg.dialers.mustGet(n)({ logger: nopLogger })).multiplex ? n : "")))
+    .filter(Boolean),
+);
 
 /** A listener of `type` on an ephemeral loopback port, and a dialer of the same type aimed at it. */
 async function pair(type: string): Promise<{ ln: Listener; dialer: Dialer; addr: string }> {
-  const ln = reg.listeners.mustGet(type)({
+  const ln = await reg.listeners.mustGet(type)({
     addr: "127.0.0.1:0",
     logger: nopLogger,
     service: `conformance-${type}`,
     router: new DefaultRouter({}),
   });
   await ln.init(new Metadata({}));
-  const dialer = reg.dialers.mustGet(type)({ logger: nopLogger });
+  const dialer = await reg.dialers.mustGet(type)({ logger: nopLogger });
   await dialer.init(new Metadata({}));
   return {
     ln,

@@ -12,8 +12,11 @@ interface InfoModule {
   dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
 }
 
-/** The npm packages and `node:` modules main.ts reaches through static imports, with one importer of each. */
-async function staticPackages(): Promise<Map<string, string>> {
+/**
+ * What main.ts reaches through static imports: the npm packages and `node:` modules (with one importer of each) and
+ * every module of the repository.
+ */
+async function staticGraph(): Promise<{ packages: Map<string, string>; files: string[] }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", "main.ts"],
     cwd: ROOT,
@@ -45,10 +48,18 @@ async function staticPackages(): Promise<Map<string, string>> {
     }
   }
   ok(seen.size > 50, `only ${seen.size} modules: deno info's format has changed?`);
-  return found;
+  const files = [...seen].filter((s) => s.startsWith(ROOT.href)).map((s) => s.slice(ROOT.href.length));
+  return { packages: found, files };
 }
 
 Deno.test("main.ts reaches no npm package and no node: module through static imports", async () => {
-  const found = await staticPackages();
+  const { packages: found } = await staticGraph();
   deepEqual([...found].map(([pkg, from]) => `${pkg} <- ${from.replace(ROOT.href, "")}`), []);
+});
+
+Deno.test("main.ts statically loads only the registrations of the protocols and transports, not their code", async () => {
+  const { files } = await staticGraph();
+  const plugins = files.filter((f) => /^(handlers|listeners)\//.test(f));
+  ok(plugins.includes("handlers/socks5/mod.ts") && plugins.includes("listeners/tcp/mod.ts"), plugins.join(" "));
+  deepEqual(plugins.filter((f) => !/^(handlers|listeners)\/(mod\.ts|[a-z0-9]+\/mod\.ts)$/.test(f)), []);
 });

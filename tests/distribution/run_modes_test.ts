@@ -50,7 +50,7 @@ Deno.test("-V prints the version, the Deno version and os/arch, like GOST's -V",
   equal(VERSION, JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).version, "version.ts matches deno.json");
 });
 
-Deno.test("deno task bundle: one file that runs offline with an empty Deno cache, -- groups included", async () => {
+Deno.test("deno task bundle: gost.js and its chunks run offline with an empty Deno cache, -- groups included", async () => {
   await tempDir(async (dir) => {
     const bundle = await buildBundle(dir);
     await Deno.mkdir(`${dir}/deno-dir`);
@@ -86,6 +86,42 @@ Deno.test("deno task bundle: one file that runs offline with an empty Deno cache
       ok(portFree(a) && portFree(b));
     } finally {
       await gost.stop("SIGKILL");
+    }
+  });
+});
+
+Deno.test("the bundle loads its chunks on demand with --allow-net alone: a socks5 service, the Web API, its dashboard", async () => {
+  await tempDir(async (dir) => {
+    const bundle = await buildBundle(dir);
+    const chunks = [...Deno.readDirSync(`${dir}/chunks`)].map((e) => e.name);
+    ok(chunks.length > 10 && chunks.every((n) => n.endsWith(".js")), chunks.join(" "));
+    const entry = await Deno.readTextFile(bundle);
+    ok(!entry.includes("node:module"), "nothing loads node:module at start-up");
+    const [port, api] = [freePort(), freePort()];
+    const origin = namedOrigin("lazily loaded");
+    const gost = spawnProc(Deno.execPath(), [
+      "run",
+      "--cached-only",
+      "--unstable-net",
+      "--allow-net",
+      bundle,
+      "-L",
+      `socks5://127.0.0.1:${port}`,
+      "-api",
+      `127.0.0.1:${api}`,
+    ], { cwd: dir });
+    try {
+      await waitListening([port, api], gost);
+      const r = await curl("-sS", "--socks5-hostname", `127.0.0.1:${port}`, `http://127.0.0.1:${origin.port}/`);
+      equal(r.stdout, "lazily loaded", r.stderr);
+      const cfg = await curl("-sS", `http://127.0.0.1:${api}/config`);
+      equal(JSON.parse(cfg.stdout).services[0].handler.type, "socks5", cfg.stderr);
+      const page = await curl("-sS", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${api}/`);
+      equal(page.stdout, "200", page.stderr);
+      equal((await gost.stop("SIGTERM")).code, 0, gost.lines.join("\n"));
+    } finally {
+      await gost.stop("SIGKILL");
+      await origin.close();
     }
   });
 });

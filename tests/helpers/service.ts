@@ -16,7 +16,7 @@ import { UdpListener } from "../../listeners/udp/listener.ts";
 
 /** What {@link startService} takes. */
 export interface TestServiceOptions {
-  handler: (opts: HandlerOptions) => Handler;
+  handler: (opts: HandlerOptions) => Handler | Promise<Handler>;
   listener?: "tcp" | "udp";
   metadata?: MetadataRecord;
   listenerMetadata?: MetadataRecord;
@@ -46,7 +46,7 @@ export async function startService(o: TestServiceOptions): Promise<TestService> 
   const lopts = { addr, logger, service: "test", router };
   const listener: Listener = o.listener === "udp" ? new UdpListener(lopts) : new TcpListener(lopts);
   await listener.init(new Metadata(o.listenerMetadata ?? o.metadata ?? {}));
-  const handler = o.handler({
+  const handler = await o.handler({
     service: "test",
     logger,
     router,

@@ -4,9 +4,11 @@ import { nopLogger } from "../../core/log.ts";
 import { Metadata, type MetadataRecord } from "../../core/metadata.ts";
 import type { ClientTlsOptions, Dialer } from "../../core/contracts.ts";
 import { createRegistries } from "../../core/registries.ts";
-import { registerDialers as registerTcp, TcpDialer } from "../../listeners/tcp/dialer.ts";
+import { TcpDialer } from "../../listeners/tcp/dialer.ts";
+import { register as registerTcp } from "../../listeners/tcp/mod.ts";
 import { TlsDialer } from "../../listeners/tls/dialer.ts";
-import { registerDialers as registerUdp, UdpDialer } from "../../listeners/udp/dialer.ts";
+import { UdpDialer } from "../../listeners/udp/dialer.ts";
+import { register as registerUdp } from "../../listeners/udp/mod.ts";
 import { tcpEcho, udpEcho } from "../helpers/servers.ts";
 import {
   dec,
@@ -33,12 +35,12 @@ function freePort(): number {
   return port;
 }
 
-Deno.test("tcp and udp dialers are registered by registerDialers", () => {
+Deno.test("the tcp and udp registrations make tcp and udp dialers (loaded on first use)", async () => {
   const reg = createRegistries();
   registerTcp(reg);
   registerUdp(reg);
-  ok(reg.dialers.get("tcp")?.({ logger: nopLogger }) instanceof TcpDialer);
-  ok(reg.dialers.get("udp")?.({ logger: nopLogger }) instanceof UdpDialer);
+  ok(await reg.dialers.get("tcp")?.({ logger: nopLogger }) instanceof TcpDialer);
+  ok(await reg.dialers.get("udp")?.({ logger: nopLogger }) instanceof UdpDialer);
 });
 
 Deno.test("tcp dialer connects, relays both ways and half-closes", async () => {

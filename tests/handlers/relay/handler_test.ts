@@ -482,11 +482,12 @@ Deno.test("relay connector reports a peer that is not a relay server as a Handsh
   }
 });
 
-Deno.test("relay mod registers the relay handler and connector", () => {
+Deno.test("relay mod registers the relay handler and connector", async () => {
   const reg = createRegistries();
   register(reg);
   ok(
-    reg.handlers.get("relay")!({ service: "s", logger: nopLogger, router: new DirectRouter() }) instanceof RelayHandler,
+    await reg.handlers.get("relay")!({ service: "s", logger: nopLogger, router: new DirectRouter() }) instanceof
+      RelayHandler,
   );
-  ok(reg.connectors.get("relay")!({ logger: nopLogger }) instanceof RelayConnector);
+  ok(await reg.connectors.get("relay")!({ logger: nopLogger }) instanceof RelayConnector);
 });

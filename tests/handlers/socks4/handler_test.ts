@@ -99,13 +99,13 @@ Deno.test("socks4 handler closes a slow client after readTimeout", async () => {
   ok(took >= 250 && took < 1000, `closed after ${took} ms`);
 });
 
-Deno.test("socks4/ and socks5/ register socks4, socks4a, socks5 and socks", () => {
+Deno.test("socks4/ and socks5/ register socks4, socks4a, socks5 and socks", async () => {
   const reg = createRegistries();
   registerSocks4(reg);
   registerSocks5(reg);
   const opts = { service: "s", logger: nopLogger, router: new DefaultRouter() };
-  ok(reg.handlers.get("socks4")?.(opts) instanceof Socks4Handler);
-  ok(reg.handlers.get("socks4a")?.(opts) instanceof Socks4Handler);
-  ok(reg.handlers.get("socks5")?.(opts) instanceof Socks5Handler);
-  ok(reg.handlers.get("socks")?.(opts) instanceof Socks5Handler);
+  ok(await reg.handlers.get("socks4")?.(opts) instanceof Socks4Handler);
+  ok(await reg.handlers.get("socks4a")?.(opts) instanceof Socks4Handler);
+  ok(await reg.handlers.get("socks5")?.(opts) instanceof Socks5Handler);
+  ok(await reg.handlers.get("socks")?.(opts) instanceof Socks5Handler);
 });

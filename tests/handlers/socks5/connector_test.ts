@@ -19,8 +19,8 @@ import { register as registerSocks5 } from "../../../handlers/socks5/mod.ts";
 import { nodeTlsServer } from "../../../listeners/tls/handshake.ts";
 import { Socks4Connector, type Socks4Variant } from "../../../handlers/socks4/connector.ts";
 import { Socks5Connector } from "../../../handlers/socks5/connector.ts";
-import { Socks4Handler } from "../../../handlers/socks4/mod.ts";
-import { Socks5Handler } from "../../../handlers/socks5/mod.ts";
+import { Socks4Handler } from "../../../handlers/socks4/handler.ts";
+import { Socks5Handler } from "../../../handlers/socks5/handler.ts";
 import {
   Cmd,
   encodeAddr,
@@ -257,8 +257,8 @@ Deno.test("socks connectors register socks4, socks4a, socks5 and socks and parse
   registerSocks4(reg);
   registerSocks5(reg);
   deepEqual(reg.connectors.names().sort(), ["socks", "socks4", "socks4a", "socks5"]);
-  ok(reg.connectors.get("socks")!({ logger: nopLogger }) instanceof Socks5Connector);
-  ok(reg.connectors.get("socks4a")!({ logger: nopLogger }) instanceof Socks4Connector);
+  ok(await reg.connectors.get("socks")!({ logger: nopLogger }) instanceof Socks5Connector);
+  ok(await reg.connectors.get("socks4a")!({ logger: nopLogger }) instanceof Socks4Connector);
   await rejects(socks5({ relay: "quic" }), ConfigError);
   await rejects(
     socks5({ connectTimeout: "10x" }),
