@@ -1,11 +1,13 @@
 /**
- * Structured logging in GOST's formats: JSON lines (default) or text, to stderr, stdout, a file or nowhere.
+ * Structured logging in GOST's formats: JSON lines (default) or text (slog's `key=value` lines, core/log_text.ts),
+ * to stderr, stdout, a file or nowhere.
  * Child loggers carry fields (`service`, `sid`, `remote`, …) that every line repeats.
  * @module
  */
 import { ConfigError } from "./errors.ts";
 import { LineLimiter } from "./log_limit.ts";
 import { RotatingFileSink, writeAllSync } from "./log_rotate.ts";
+import { textLine } from "./log_text.ts";
 import type { LogRotation, LogSink } from "./log_sink.ts";
 
 export type { LogRotation, LogSink } from "./log_sink.ts";
@@ -154,11 +156,6 @@ export function formatTime(d: Date): string {
   }.${pad(d.getMilliseconds(), 3)}${zone}`;
 }
 
-function textValue(v: unknown): string {
-  const s = typeof v === "string" ? v : JSON.stringify(v);
-  return /[\s"=]/.test(s) ? JSON.stringify(s) : s;
-}
-
 /**
  * A leveled structured logger. `child()` adds fields and shares the outputs; a logger made by {@link Logger.group}
  * writes every line to each output that accepts its level (GOST's logger group). Identical info, warn and error
@@ -258,13 +255,13 @@ export class Logger {
     await Promise.all(this.#outputs.map((o) => o.sink.close?.()));
   }
 
-  /** One JSON line: `{"level","msg","time",…fields}` built from the cached fields text. */
+  /** One JSON line: `{"time","level","msg",…fields}` (slog's order) built from the cached fields text. */
   #json(level: string, msg: string, time: string, fields?: LogFields): string {
     if (fields && sharesKey(fields, this.#fields)) {
-      return JSON.stringify({ level, msg, time, ...this.#fields, ...fields }) + "\n";
+      return JSON.stringify({ time, level, msg, ...this.#fields, ...fields }) + "\n";
     }
     this.#jsonFields ??= jsonMembers(this.#fields);
-    return `{"level":"${level}","msg":${jsonText(msg)},"time":"${time}"${this.#jsonFields}${
+    return `{"time":"${time}","level":"${level}","msg":${jsonText(msg)}${this.#jsonFields}${
       fields ? jsonMembers(fields) : ""
     }}\n`;
   }
@@ -289,12 +286,7 @@ export class Logger {
         json ??= this.#json(level, msg, time, fields);
         out.sink.write(json);
       } else {
-        if (text === undefined) {
-          text = `${time} ${level} ${msg}`;
-          const all = fields ? { ...this.#fields, ...fields } : this.#fields;
-          for (const [k, v] of Object.entries(all)) if (v !== undefined) text += ` ${k}=${textValue(v)}`;
-          text += "\n";
-        }
+        text ??= textLine(time, level, msg, fields ? { ...this.#fields, ...fields } : this.#fields);
         out.sink.write(text);
       }
     }

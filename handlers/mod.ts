@@ -7,6 +7,7 @@ import { register as api } from "./api/mod.ts";
 import { register as auto } from "./auto/mod.ts";
 import { register as forward } from "./forward/mod.ts";
 import { register as http } from "./http/mod.ts";
+import { register as metrics } from "./metrics/mod.ts";
 import { register as relay } from "./relay/mod.ts";
 import { register as socks4 } from "./socks4/mod.ts";
 import { register as socks5 } from "./socks5/mod.ts";
@@ -20,4 +21,5 @@ export function registerHandlers(reg: Registries): void {
   forward(reg);
   relay(reg);
   api(reg);
+  metrics(reg);
 }

@@ -16,6 +16,7 @@
  * | gost_chain_errors_total | counter | host, chain, node |
  * | gost_chain_node_connect_duration_seconds | histogram .01 … 60 | host, chain, node |
  * | gost_recorder_records_total | counter | host, recorder |
+ * | process_* | the Go client's process collector (metrics_process.ts) | none |
  *
  * A request is a client connection and its duration the connection's lifetime, as in GOST. Bytes of open
  * connections are added at each scrape when the service exposes `ctx.traffic()`, else when they close.
@@ -29,6 +30,10 @@ import type { ServiceState } from "../service/status.ts";
 import type { ConnContext } from "../contracts.ts";
 import { type ConnHook, type ConnResult, Service } from "../service/service.ts";
 import { clientIP, liveTraffic, TrafficDelta } from "./traffic.ts";
+import { renderProcess } from "./metrics_process.ts";
+import { formatValue } from "./metrics_value.ts";
+
+export { formatValue } from "./metrics_value.ts";
 
 /** GOST's request duration buckets (seconds). */
 export const REQUEST_DURATION_BUCKETS = [.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15, 30, 60];
@@ -46,14 +51,6 @@ interface Series {
   buckets?: number[];
   sum?: number;
   count?: number;
-}
-
-/** Formats a sample value as the text format wants it. */
-export function formatValue(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  return String(v);
 }
 
 function escapeLabel(v: string): string {
@@ -329,7 +326,7 @@ export class GostMetrics {
     for (const [state, n] of byState) this.serviceStatus.set([this.host, state], n);
   }
 
-  /** The whole exposition, plus the process' memory and start time. */
+  /** The whole exposition, plus the Go client's `process_*` series (metrics_process.ts). */
   render(): string {
     this.#collect();
     const families = [
@@ -346,13 +343,6 @@ export class GostMetrics {
       this.nodeConnectDuration,
       this.recorderRecords,
     ];
-    let out = families.map((f) => f.render()).join("");
-    out += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n" +
-      "# TYPE process_resident_memory_bytes gauge\n" +
-      `process_resident_memory_bytes ${Deno.memoryUsage().rss}\n`;
-    out += "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n" +
-      "# TYPE process_start_time_seconds gauge\n" +
-      `process_start_time_seconds ${Math.floor(performance.timeOrigin / 1000)}\n`;
-    return out;
+    return families.map((f) => f.render()).join("") + renderProcess();
   }
 }

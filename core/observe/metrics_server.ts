@@ -19,6 +19,36 @@ export const DEFAULT_METRICS_PATH = "/metrics";
 /** The text format's content type. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
+/** What the endpoint renders (a {@link GostMetrics}). */
+export interface MetricsSource {
+  /** The whole exposition in the text format. */
+  render(): string;
+}
+
+/**
+ * The endpoint's answer to one request, shared by the `metrics:` server and the `metrics` handler: the exposition
+ * on `GET`/`HEAD <path>`, 401 (with `WWW-Authenticate`) without valid Basic credentials when `auth` is set, 404 on
+ * any other path.
+ */
+export function metricsResponse(req: Request, path: string, auth: Authenticator | undefined, metrics: MetricsSource) {
+  if (new URL(req.url).pathname !== path) return new Response("404 page not found\n", { status: 404 });
+  if (auth) {
+    const cred = parseBasicCredentials(req.headers.get("authorization"));
+    if (!cred || auth.authenticate(cred.username, cred.password) === null) {
+      return new Response(null, { status: 401, headers: { "WWW-Authenticate": 'Basic realm="metrics"' } });
+    }
+  }
+  const body = req.method === "HEAD" ? null : metrics.render();
+  return new Response(body, { headers: { "Content-Type": METRICS_CONTENT_TYPE } });
+}
+
+/** Tells whether a config runs the endpoint as a service (`handler.type: metrics`, `-L metrics://…`). */
+export function servesMetricsHandler(
+  config: { readonly services?: readonly { readonly handler?: { readonly type?: string } }[] },
+): boolean {
+  return config.services?.some((s) => s.handler?.type === "metrics") ?? false;
+}
+
 /** What a {@link MetricsServer} needs. */
 export interface MetricsServerOptions {
   /** `host:port` or `:port`. */
@@ -80,16 +110,7 @@ export class MetricsServer {
   }
 
   #handle(req: Request): Response {
-    if (new URL(req.url).pathname !== this.path) return new Response("404 page not found\n", { status: 404 });
-    const auth = this.#opts.auth;
-    if (auth) {
-      const cred = parseBasicCredentials(req.headers.get("authorization"));
-      if (!cred || auth.authenticate(cred.username, cred.password) === null) {
-        return new Response(null, { status: 401, headers: { "WWW-Authenticate": 'Basic realm="metrics"' } });
-      }
-    }
-    const body = req.method === "HEAD" ? null : this.#opts.metrics.render();
-    return new Response(body, { headers: { "Content-Type": METRICS_CONTENT_TYPE } });
+    return metricsResponse(req, this.path, this.#opts.auth, this.#opts.metrics);
   }
 
   /** Stops serving (idempotent). */

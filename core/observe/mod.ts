@@ -10,6 +10,7 @@
  * | `observer.resetTraffic` | same places | false |
  * | `handler.observer` | observer name: per-client `kind: "handler"` stats | |
  * | `metrics` | `{addr, path, auth, auther}` | path `/metrics` |
+ * | `handler.type: metrics` | the same exposition as a service (handlers/metrics/); enables the metrics too | |
  * @module
  */
 import type { ProcessSlots } from "../routing/process_slots.ts";
@@ -23,7 +24,7 @@ import type { ConnHook } from "../service/service.ts";
 import { GrpcObserver } from "./grpc_observer.ts";
 import { HandlerObserver } from "./handler_observer.ts";
 import { GostMetrics } from "./metrics.ts";
-import { MetricsServer } from "./metrics_server.ts";
+import { MetricsServer, servesMetricsHandler } from "./metrics_server.ts";
 import { DEFAULT_PLUGIN_TIMEOUT_MS, HttpObserver, type Observer, type PluginOptions, SendQueue } from "./observer.ts";
 import { observePeriodMs, ServiceObserver } from "./service_observer.ts";
 
@@ -82,7 +83,8 @@ export function createObservability(
   const current = typeof config === "function" ? config : () => config;
   const log = logger.child({ kind: "observer" });
   const metricsCfg = current().metrics;
-  const metrics = metricsCfg?.addr ? new GostMetrics() : undefined;
+  // GOST enables its metrics for the `metrics:` server and for a `metrics` handler alike
+  const metrics = metricsCfg?.addr || servesMetricsHandler(current()) ? new GostMetrics() : undefined;
   const server = metrics && metricsCfg?.addr
     ? new MetricsServer({
       addr: metricsCfg.addr,
@@ -94,7 +96,7 @@ export function createObservability(
     })
     : undefined;
   // chains built from these registries record their node steps into these metrics (chain_metrics.ts)
-  if (metrics && opts.reg) opts.reg.process.chainRecorder = metrics;
+  if (metrics && opts.reg) opts.reg.process.chainRecorder = opts.reg.process.metrics = metrics;
 
   const observers = new Map<string, { key: string; observer: Observer }>();
   const retired: Observer[] = [];
@@ -251,6 +253,7 @@ export function createObservability(
       for (const o of retired) o.close();
       observers.clear();
       if (metrics && opts.reg?.process.chainRecorder === metrics) delete opts.reg.process.chainRecorder;
+      if (metrics && opts.reg?.process.metrics === metrics) delete opts.reg.process.metrics;
       await server?.close();
     },
   };

@@ -16,4 +16,6 @@ export interface ProcessSlots {
   apiTarget?: object;
   /** Where chains record their node steps: the process' metrics while they are enabled. */
   chainRecorder?: ChainNodeRecorder;
+  /** The process' metrics (a `GostMetrics` of `core/observe/metrics.ts`) while enabled: a `metrics` service serves them. */
+  metrics?: { render(): string };
 }

@@ -31,6 +31,7 @@ const SKIP: Record<string, string> = {
   api: "not a proxy: the Web API as a service (tests/handlers/api/handler_test.ts)",
   udp: "a UDP port forwarder behind a udp listener, with no connector of its own (tests/e2e/udp_forward_test.ts)",
   rtcp: "serves the conns of an rtcp listener at the far end of a chain (tests/e2e/remote_forward_test.ts)",
+  metrics: "not a proxy: the Prometheus endpoint as a service (tests/handlers/metrics/handler_test.ts)",
   rudp: "serves the datagrams of an rudp listener at the far end of a chain (tests/e2e/remote_forward_test.ts)",
 };
 

@@ -1,13 +1,13 @@
 import { deepEqual, equal, match } from "node:assert/strict";
 import { flushLogs, Logger, MemorySink, StreamSink } from "../../core/log.ts";
 
-Deno.test("json lines carry level, msg, time, then the logger's and the call's fields; a call field overrides", () => {
+Deno.test("json lines carry time, level, msg (slog's order), then the logger's and the call's fields; a call field overrides", () => {
   const sink = new MemorySink();
   const log = new Logger(sink, "debug", "json").child({ service: "s", sid: 'x"1', n: 2, skip: undefined });
   log.info('a "quoted" msg', { dst: "h:1" });
   log.debug("over", { sid: "y" });
   const [a, b] = sink.lines.map((l) => JSON.parse(l));
-  equal(Object.keys(a).slice(0, 3).join(), "level,msg,time");
+  equal(Object.keys(a).slice(0, 3).join(), "time,level,msg");
   deepEqual({ ...a, time: 0 }, {
     level: "info",
     msg: 'a "quoted" msg',
@@ -35,11 +35,11 @@ Deno.test("a stream sink writes the lines of one microtask run in one write, and
   equal(writes.length, 0, "held until the microtask run ends");
   await Promise.resolve();
   equal(writes.length, 1);
-  match(writes[0], /info one\n.*info two\n$/);
+  match(writes[0], /level=info msg=one\n.*level=info msg=two\n$/);
   log.info("three");
   flushLogs();
   equal(writes.length, 2);
-  match(writes[1], /info three\n$/);
+  match(writes[1], /level=info msg=three\n$/);
   await Promise.resolve();
   equal(writes.length, 2, "nothing left to write");
 });

@@ -17,7 +17,7 @@ Deno.test("a service picks its logger by name; without one it logs to the root l
     await logs.close();
     const svc = await readLines(`${dir}/svc.log`);
     equal(svc.length, 1);
-    match(svc[0], /^\S+ debug to svc service=a$/);
+    match(svc[0], /^time=\S+ level=debug msg="to svc" service=a$/);
     const root = await readLines(`${dir}/root.log`);
     equal(root.length, 1);
     deepEqual({ ...JSON.parse(root[0]), time: 0 }, { level: "info", msg: "to root", time: 0, service: "b" });
@@ -41,7 +41,7 @@ Deno.test("a service with loggers: every logger receives every line at its own l
     deepEqual((await readLines(`${dir}/all.log`)).map((l) => JSON.parse(l).msg), ["t", "i", "w"]);
     const warn = await readLines(`${dir}/warn.log`);
     equal(warn.length, 1);
-    match(warn[0], / warn w sid=x1 dst=example\.com:80$/);
+    match(warn[0], / level=warn msg=w sid=x1 dst=example\.com:80$/);
   });
 });
 

@@ -90,7 +90,7 @@ Deno.test({
       deepEqual([...new Set(fileA.map((l) => l.service))].sort(), ["svc-a", "svc-b"]);
       ok(fileA.some((l) => l.service === "svc-a" && / <> /.test(l.msg)));
       const errors = (await Deno.readTextFile(`${dir}/errors.log`)).trimEnd().split("\n");
-      ok(errors.length >= 1 && errors.every((l) => / (warn|error) .*service=svc-b/.test(l)), errors.join("\n"));
+      ok(errors.length >= 1 && errors.every((l) => / level=(warn|error) .*service=svc-b/.test(l)), errors.join("\n"));
       // svc-c has no logger: its connection lines go to the root logger (stderr), not to the files
       const stderr = gost.lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
       ok(stderr.some((l) => l.service === "svc-c" && / <> /.test(l.msg)));

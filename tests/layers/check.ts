@@ -518,6 +518,17 @@ export const PROTOCOL_NAMES_ALLOWED: readonly NameAllowance[] = [
     reason: "OpenAPI's security scheme type (HTTP Basic), not a handler",
   },
   {
+    names: ["http"],
+    files: ["core/routing/auther.ts"],
+    reason: "an auther's HTTP data source (a config key refused by name), not a handler",
+  },
+  {
+    names: ["metrics"],
+    files: ["core/app.ts", "core/config/flags.ts", "core/config/types.ts", "core/observe/"],
+    reason: "the global metrics server (top-level `metrics` block, the -metrics flag, its log kind), not the metrics " +
+      "handler",
+  },
+  {
     names: ["api"],
     files: ["core/api/", "core/app.ts"],
     reason: "the global Web API server's own name (log kind, config block, self-target endpoint), not the api handler",

@@ -8,6 +8,7 @@ import {
   REQUEST_DURATION_BUCKETS,
 } from "../../../core/observe/metrics.ts";
 import { createObservability } from "../../../core/observe/mod.ts";
+import { collectProcess } from "../../../core/observe/metrics_process.ts";
 import { slotRecorder } from "../../../core/routing/chain_metrics.ts";
 import { Runtime } from "../../../core/runtime/runtime.ts";
 import { createBuiltinRegistries } from "../../../mod.ts";
@@ -74,8 +75,7 @@ Deno.test("metrics count exactly the traffic of N requests and serve a strict te
     gost_service_handler_errors_total: "counter",
     gost_chain_errors_total: "counter",
     gost_chain_node_connect_duration_seconds: "histogram",
-    process_resident_memory_bytes: "gauge",
-    process_start_time_seconds: "gauge",
+    ...Object.fromEntries(collectProcess().map((p) => [p.name, p.type])),
   });
   equal(sampleValue(fams, "gost_services", { host }), 1);
   for (const [state, n] of [["running", 0], ["ready", 1], ["failed", 0], ["closed", 0]] as const) {
