@@ -42,7 +42,8 @@ export { registerHandlers, registerListeners };
 // Types the exports above name in their signatures (type-only: nothing more is loaded or run).
 export type { Registry } from "./core/registry.ts";
 export type { MuxSessions, SessionLease } from "./core/routing/mux_sessions.ts";
-export type { Chain, ChainNode, ChainRoute, FirstNodeOpen, Hop } from "./core/routing/chain.ts";
+export type { Chain, ChainNode, ChainRoute, FirstNodeOpen, Hop, RouteStep } from "./core/routing/chain.ts";
+export type { ChainGroup } from "./core/routing/chain_group.ts";
 export type { ChainNodeRecorder } from "./core/routing/chain_metrics.ts";
 export type { ProcessSlots } from "./core/routing/process_slots.ts";
 export type { BypassChecker } from "./core/routing/bypass.ts";

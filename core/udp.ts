@@ -75,7 +75,8 @@ export class UdpConn implements Conn {
 }
 
 /**
- * Opens a UDP conn to `host:port` from an ephemeral local port.
+ * Opens a UDP conn to `host:port` from an ephemeral local port; an empty host is this host (127.0.0.1, as Go
+ * dials `:53`).
  * @example const c = dialUdp("127.0.0.1", 53); await c.write(query);
  */
 export function dialUdp(host: string, port: number): UdpConn {

@@ -4,7 +4,7 @@
  * @module
  */
 import { addrString, isLoopbackHost } from "../conn.ts";
-import { ConfigError, DialError, errorMessage, ListenError } from "../errors.ts";
+import { ConfigError, errorMessage, ListenError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { LoggerSet } from "../loggers.ts";
 import { Metadata } from "../metadata.ts";
@@ -19,7 +19,9 @@ import {
   warnEmptyPasswords,
 } from "../routing/auth.ts";
 import { namedBypass } from "../routing/bypass.ts";
+import { parseSkipAuth, SkipAuthHandler } from "../routing/skip_auth.ts";
 import { lookupHost } from "../routing/resolver.ts";
+import { chainsOf } from "./build_chain.ts";
 import { type Node, NodeGroup, type SelectorOptions } from "../routing/node_group.ts";
 import { DefaultRouter } from "../routing/router.ts";
 import { processEndpoints } from "../routing/local_addrs.ts";
@@ -54,10 +56,8 @@ const UNSUPPORTED_FIELDS: [ConfigPath, string][] = [
   [["recorders"], "recorders"],
   [["interface"], "outbound interface binding"],
   [["sockopts"], "socket options"],
-  [["handler", "chainGroup"], "chain groups"],
   [["handler", "limiter"], "traffic limiters"],
   [["handler", "tls"], "handler TLS"],
-  [["listener", "chainGroup"], "chain groups"],
   [["listener", "auth"], "listener auth"],
   [["forwarder", "hop"], "named hops"],
 ];
@@ -66,10 +66,6 @@ function get(obj: unknown, path: ConfigPath): unknown {
   let v = obj;
   for (const p of path) v = (v as Record<string | number, unknown> | undefined)?.[p];
   return v;
-}
-
-function missingChain(name: string): never {
-  throw new DialError(name, `chain "${name}" is not defined`);
 }
 
 /**
@@ -133,7 +129,7 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
   if (autherNames.length) auth = new NamedAuthenticator(autherNames, ctx.reg);
   else {
     try {
-      const entries = authEntries(cfg.handler?.auth);
+      const entries = authEntries(cfg.handler?.auth, (m) => ctx.logger.warn(`service ${cfg.name}: ${m}`));
       if (entries.length) auth = new StaticAuthenticator(entries);
       // one inline user (handler.auth or the URL's user info), not a file of them: the raw pair for the handler
       if (entries.length === 1 && !cfg.handler?.auth?.file) {
@@ -143,6 +139,18 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
     } catch (err) {
       throw fail(["handler", "auth", "file"], `cannot read auth file: ${errorMessage(err)}`);
     }
+  }
+
+  // skipauth (handler metadata, as in GOST): listed clients are served by a twin built without the authenticator
+  let skipAuth;
+  try {
+    skipAuth = parseSkipAuth(handlerMd);
+  } catch (err) {
+    throw fail(["handler", "metadata", "skipauth"], errorMessage(err));
+  }
+  if (skipAuth && !auth) {
+    ctx.logger.warn(`service ${cfg.name}: skipauth is set but the service has no authentication: it has no effect`);
+    skipAuth = undefined;
   }
 
   let forwarder: NodeGroup | undefined;
@@ -189,12 +197,13 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
   } catch (err) {
     throw fail(["metadata", "allowSelfTarget"], errorMessage(err));
   }
-  const routerFor = (chainName: string) =>
+  const chainCtx = { reg: ctx.reg, fail: (path: ConfigPath, msg: string) => fail(path, msg) };
+  const routerFor = (chain: ReturnType<typeof chainsOf>) =>
     new DefaultRouter({
       retries: cfg.handler?.retries ?? 0,
       dialTimeoutMs,
       logger,
-      chain: chainName && !ignoreChain ? () => ctx.reg.chains.get(chainName) ?? missingChain(chainName) : undefined,
+      chain: ignoreChain ? undefined : chain,
       bypass,
       resolve,
       self: () => ctx.reg.services.get(cfg.name),
@@ -215,8 +224,10 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
       return ips;
     }
     : undefined;
-  const router = routerFor(cfg.handler?.chain ?? "");
-  const listenerRouter = cfg.listener?.chain ? routerFor(cfg.listener.chain) : router;
+  const router = routerFor(chainsOf(cfg.handler?.chain, cfg.handler?.chainGroup, ["handler"], chainCtx));
+  const listenerRouter = cfg.listener?.chain || cfg.listener?.chainGroup
+    ? routerFor(chainsOf(cfg.listener.chain, cfg.listener.chainGroup, ["listener"], chainCtx))
+    : router;
   if (cfg.listener?.tls && !listenerInfo.tls) {
     logger.warn(`listener ${listenerType} does not use TLS: listener.tls of service ${cfg.name} is ignored`);
   }
@@ -238,6 +249,10 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
   let handler: Handler;
   try {
     handler = await handlerFactory({ service: cfg.name, logger, router, auth, credentials, forwarder });
+    if (skipAuth) {
+      const open = await handlerFactory({ service: cfg.name, logger, router, credentials, forwarder });
+      handler = new SkipAuthHandler(handler, open, skipAuth);
+    }
     await handler.init(handlerMd);
   } catch (err) {
     listener.close();

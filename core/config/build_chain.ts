@@ -5,18 +5,21 @@
  * @module
  */
 import { splitHostPort } from "../conn.ts";
-import { type ConfigError, errorMessage } from "../errors.ts";
+import { type ConfigError, DialError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { Metadata } from "../metadata.ts";
 import type { ClientAuth, ClientTlsOptions } from "../contracts.ts";
 import type { Registries } from "../registries.ts";
 import { fallbackOf } from "../capabilities.ts";
+import { firstAuthEntry } from "../routing/auth_file.ts";
 import { type BypassChecker, Chain, type ChainNode, Hop } from "../routing/chain.ts";
 import { slotRecorder } from "../routing/chain_metrics.ts";
+import { ChainGroup } from "../routing/chain_group.ts";
 import type { SelectorOptions } from "../routing/node_group.ts";
 import type { ConfigPath } from "./load.ts";
-import type { ChainConfig, HopConfig, NodeConfig } from "./types.ts";
+import type { ChainConfig, HopConfig, NodeConfig, SelectorConfig } from "./types.ts";
 import { parseSelector } from "./selector.ts";
+import { lookupHost } from "../routing/resolver.ts";
 
 /** What building chains needs. */
 export interface ChainBuildContext {
@@ -34,7 +37,31 @@ function names(one?: string, many?: string[]): string[] {
   return [...(one ? [one] : []), ...(many ?? [])];
 }
 
-async function buildNode(cfg: NodeConfig, path: ConfigPath, ctx: ChainBuildContext): Promise<ChainNode> {
+/** The `hosts` and `resolver` a node's address is mapped with: its own, else its hop's (GOST inherits them). */
+interface NameMapping {
+  readonly hosts?: string;
+  readonly resolver?: string;
+}
+
+/** Maps a node's host with the named hosts and resolver, looked up when asked (late binding). */
+function nodeResolve(mapping: NameMapping, ctx: ChainBuildContext): ChainNode["resolve"] {
+  const { hosts, resolver } = mapping;
+  if (!hosts && !resolver) return undefined;
+  return (host) =>
+    lookupHost(
+      hosts ? ctx.reg.hosts.get(hosts) : undefined,
+      resolver ? ctx.reg.resolvers.get(resolver) : undefined,
+      "ip",
+      host,
+    );
+}
+
+async function buildNode(
+  cfg: NodeConfig,
+  path: ConfigPath,
+  ctx: ChainBuildContext,
+  inherited: NameMapping = {},
+): Promise<ChainNode> {
   if (!cfg.addr) throw ctx.fail([...path, "addr"], "addr is required");
   const connectorType = cfg.connector?.type || fallbackOf(ctx.reg.connectors) || "";
   const dialerType = cfg.dialer?.type || fallbackOf(ctx.reg.dialers) || "";
@@ -54,8 +81,19 @@ async function buildNode(cfg: NodeConfig, path: ConfigPath, ctx: ChainBuildConte
   }
   const md = new Metadata(cfg.metadata ?? {});
   const logger = ctx.logger.child({ kind: "node", node: cfg.name, connector: connectorType, dialer: dialerType });
-  const auth = (a?: { username?: string; password?: string }): ClientAuth | undefined =>
-    a?.username ? { username: a.username, password: a.password } : undefined;
+  // `auth.file`: the first user of the file, as GOST reads it (README.md, "Authentication")
+  const auth = (a: { username?: string; password?: string; file?: string } | undefined, part: string) => {
+    if (a?.file) {
+      try {
+        return firstAuthEntry(a.file) as ClientAuth;
+      } catch (err) {
+        throw ctx.fail([...path, part, "auth", "file"], `cannot read auth file: ${errorMessage(err)}`);
+      }
+    }
+    return a?.username ? { username: a.username, password: a.password } as ClientAuth : undefined;
+  };
+  const connectorAuth = auth(cfg.connector?.auth, "connector");
+  const dialerAuth = auth(cfg.dialer?.auth, "dialer");
   let host = "";
   try {
     host = splitHostPort(cfg.addr).host;
@@ -66,8 +104,8 @@ async function buildNode(cfg: NodeConfig, path: ConfigPath, ctx: ChainBuildConte
     const merged = { ...(cfg as { tls?: Record<string, unknown> }).tls, ...t };
     return { serverName: host, ...merged } as ClientTlsOptions;
   };
-  const connector = await connectorFactory({ logger, auth: auth(cfg.connector?.auth), tls: tlsOf(cfg.connector?.tls) });
-  const dialer = await dialerFactory({ logger, auth: auth(cfg.dialer?.auth), tls: tlsOf(cfg.dialer?.tls) });
+  const connector = await connectorFactory({ logger, auth: connectorAuth, tls: tlsOf(cfg.connector?.tls) });
+  const dialer = await dialerFactory({ logger, auth: dialerAuth, tls: tlsOf(cfg.dialer?.tls) });
   try {
     await connector.init(new Metadata({ ...cfg.metadata, ...cfg.connector?.metadata }));
   } catch (err) {
@@ -95,6 +133,7 @@ async function buildNode(cfg: NodeConfig, path: ConfigPath, ctx: ChainBuildConte
     metadata: md,
     dialer,
     connector,
+    resolve: nodeResolve({ hosts: cfg.hosts || inherited.hosts, resolver: cfg.resolver || inherited.resolver }, ctx),
     bypass: bypassNames.length ? { contains: (n, a) => ctx.bypass(bypassNames)?.contains(n, a) ?? false } : undefined,
   };
 }
@@ -112,13 +151,31 @@ export async function buildHop(cfg: HopConfig, path: ConfigPath, ctx: ChainBuild
   if (!hopCfg.nodes?.length) throw ctx.fail([...hopPath, "nodes"], "a hop needs at least one node");
   const nodes: ChainNode[] = [];
   for (const [i, n] of hopCfg.nodes.entries()) {
-    nodes.push(await buildNode({ name: `node-${i}`, ...n }, [...hopPath, "nodes", i], ctx));
+    nodes.push(
+      await buildNode({ name: `node-${i}`, ...n }, [...hopPath, "nodes", i], ctx, {
+        hosts: hopCfg.hosts,
+        resolver: hopCfg.resolver,
+      }),
+    );
   }
   let selector: SelectorOptions;
   try {
     selector = parseSelector(hopCfg.selector);
   } catch (err) {
     throw ctx.fail([...hopPath, "selector"], errorMessage(err));
+  }
+  if (selector.strategy === "parallel") {
+    const index = path.at(-1); // a hop of a chain: its index; a top-level hop: its name
+    if (typeof index === "number" && index > 0) {
+      throw ctx.fail([...hopPath, "selector", "strategy"], "parallel races the nodes of a chain's first hop only");
+    }
+    const muxed = nodes.find((n) => n.dialer.multiplex);
+    if (muxed && nodes.length > 1) {
+      throw ctx.fail(
+        [...hopPath, "selector", "strategy"],
+        `parallel cannot race node ${muxed.name}: its dialer multiplexes (GOST turns multiplexing off; gost.ts refuses)`,
+      );
+    }
   }
   const bypassNames = names(hopCfg.bypass, hopCfg.bypasses);
   const bypass = bypassNames.length
@@ -132,6 +189,70 @@ export async function buildChain(cfg: ChainConfig, path: ConfigPath, ctx: ChainB
   const hops: Hop[] = [];
   for (const [i, h] of (cfg.hops ?? []).entries()) hops.push(await buildHop(h, [...path, "hops", i], ctx));
   if (!hops.length) throw ctx.fail([...path, "hops"], "a chain needs at least one hop");
+  const md = new Metadata(cfg.metadata ?? {});
+  let weight: number, backup: boolean;
+  try {
+    weight = md.int("weight", 1, 0);
+    backup = md.bool("backup");
+  } catch (err) {
+    throw ctx.fail([...path, "metadata"], errorMessage(err));
+  }
   // node steps go to the process's metrics while it has them (docs/architecture.md, "Module state")
-  return new Chain(cfg.name, hops, { recorder: slotRecorder(ctx.reg.process) });
+  return new Chain(cfg.name, hops, { recorder: slotRecorder(ctx.reg.process), weight, backup });
+}
+
+/**
+ * What a handler or listener routes through: its `chain` alone (looked up by name at every dial), or a
+ * {@link ChainGroup} of `chain` (first) and the `chainGroup`'s chains (GOST adds them in that order). A group entry
+ * is a chain name or `{chain}`; GOST's newer `matcher` and `probe` on entries are refused until gost.ts has them.
+ * @param path the config path of the handler or listener
+ * @returns undefined when neither is set
+ * @throws {ConfigError} naming the path of a bad entry or selector
+ */
+export function chainsOf(
+  chain: string | undefined,
+  group: Record<string, unknown> | undefined,
+  path: ConfigPath,
+  ctx: Pick<ChainBuildContext, "reg" | "fail">,
+): (() => Chain | ChainGroup | undefined) | undefined {
+  const missing = (name: string): never => {
+    throw new DialError(name, `chain "${name}" is not defined`);
+  };
+  const entries = group?.chains;
+  if (group && entries !== undefined && !Array.isArray(entries)) {
+    throw ctx.fail([...path, "chainGroup", "chains"], "must be a list of chain names or {chain: name}");
+  }
+  const names = chain ? [chain] : [];
+  for (const [i, e] of ((entries ?? []) as unknown[]).entries()) {
+    const at = [...path, "chainGroup", "chains", i];
+    if (typeof e === "string" && e) names.push(e);
+    else if (e && typeof e === "object" && typeof (e as { chain?: unknown }).chain === "string") {
+      const { chain: name, ...rest } = e as Record<string, unknown>;
+      const extra = Object.keys(rest).filter((k) => rest[k] !== undefined && rest[k] !== null);
+      if (extra.length) {
+        throw ctx.fail(
+          [...at, extra[0]],
+          `chain group entries with ${extra.join(", ")} are not supported by gost.ts yet`,
+        );
+      }
+      names.push(name as string);
+    } else throw ctx.fail(at, `expected a chain name or {chain: name}, got ${JSON.stringify(e)}`);
+  }
+  const unknownKeys = Object.keys(group ?? {}).filter((k) => k !== "chains" && k !== "selector");
+  if (unknownKeys.length) {
+    throw ctx.fail([...path, "chainGroup", unknownKeys[0]], `unknown chainGroup key: supported are chains, selector`);
+  }
+  if (!names.length) return undefined;
+  if (!group || names.length === 1) return () => ctx.reg.chains.get(names[0]) ?? missing(names[0]);
+  let selector: SelectorOptions;
+  try {
+    selector = parseSelector(group.selector as SelectorConfig | undefined);
+  } catch (err) {
+    throw ctx.fail([...path, "chainGroup", "selector"], errorMessage(err));
+  }
+  if (selector.strategy === "parallel") {
+    throw ctx.fail([...path, "chainGroup", "selector", "strategy"], "parallel races the nodes of a hop, not chains");
+  }
+  const g = new ChainGroup(names, (n) => ctx.reg.chains.get(n), selector);
+  return () => g;
 }

@@ -78,6 +78,8 @@ function userAuth(url: NodeUrl, m: Md, base64UserInfo: boolean): AuthConfig | un
       ...(url.user.password !== undefined ? { password: url.user.password } : {}),
     };
   }
+  // `?auth=BASE64(user:pass)` is used when the URL has no user info, on -L and -F alike: GOST's code since go-gost/x
+  // v0.10.2 (its docs still say `auth` wins); README.md, "Authentication". The key never reaches the metadata.
   const encoded = take(m, "auth");
   if (encoded && !auth) auth = decodeAuthParam(encoded);
   return auth;

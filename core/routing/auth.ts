@@ -5,16 +5,11 @@
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Authenticator } from "../contracts.ts";
+import { type AuthEntry, parseAuthFile, problemLines, readAuthText } from "./auth_file.ts";
+
+export type { AuthEntry } from "./auth_file.ts";
 
 export type { Authenticator } from "../contracts.ts";
-
-/** One `{username, password}` pair of the config. */
-export interface AuthEntry {
-  /** The user name; an empty one is skipped. */
-  username: string;
-  /** The password; an empty or absent one never authenticates. */
-  password?: string;
-}
 
 function constantTimeEqual(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
@@ -109,22 +104,25 @@ export function warnEmptyPasswords(entries: AuthEntry[], owner: string, logger: 
   }
 }
 
-/** Reads an auth file: one `user password` per line, `#` comments. */
-export function readAuthFile(path: string): AuthEntry[] {
-  const out: AuthEntry[] = [];
-  for (const line of Deno.readTextFileSync(path).split("\n")) {
-    const t = line.replace(/#.*/, "").trim();
-    if (!t) continue;
-    const [username, password] = t.split(/\s+/, 2);
-    out.push({ username, password: password ?? "" });
-  }
-  return out;
+/**
+ * Reads the users of an auth file in GOST's format (core/routing/auth_file.ts): lines without a password, with
+ * control characters or repeating a user are passed to `warn` (naming the file and the line); the good lines apply.
+ * @throws {Error} when the file cannot be read, is not a regular file or is bigger than 1 MiB
+ * @example readAuthFile("/etc/gost/users", (m) => logger.warn(m)) // [{ username: "alice", password: "s3cret" }]
+ */
+export function readAuthFile(path: string, warn?: (message: string) => void): AuthEntry[] {
+  const { entries, problems } = parseAuthFile(readAuthText(path), true);
+  if (warn) { for (const line of problemLines(path, problems)) warn(line); }
+  return entries.map(({ username, password }) => ({ username, password }));
 }
 
-/** The users of an `auth` block (inline or from its file). */
-export function authEntries(auth: { username?: string; password?: string; file?: string } | undefined): AuthEntry[] {
+/** The users of an `auth` block (inline or from its file); `warn` gets the file's bad lines. */
+export function authEntries(
+  auth: { username?: string; password?: string; file?: string } | undefined,
+  warn?: (message: string) => void,
+): AuthEntry[] {
   if (!auth) return [];
-  if (auth.file) return readAuthFile(auth.file);
+  if (auth.file) return readAuthFile(auth.file, warn);
   return auth.username ? [{ username: auth.username, password: auth.password ?? "" }] : [];
 }
 
@@ -145,7 +143,7 @@ export function blockAuthenticator(
   const members: Authenticator[] = [];
   let entries;
   try {
-    entries = authEntries(cfg.auth);
+    entries = authEntries(cfg.auth, logger && ((m) => logger.warn(`${owner}: ${m}`)));
   } catch (err) {
     throw new ConfigError(`${owner}.auth.file: cannot read auth file: ${errorMessage(err)}`, { cause: err });
   }

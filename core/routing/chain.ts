@@ -10,12 +10,13 @@
  * followed by the nodes after it (docs/architecture.md, "Multiplexing dialers").
  * @module
  */
-import { closeQuietly, type Conn, type Network } from "../conn.ts";
+import { closeQuietly, type Conn, joinHostPort, type Network, splitHostPort } from "../conn.ts";
 import { abortReason, AuthError, DialError, errorMessage, GostError, HandshakeError, TimeoutError } from "../errors.ts";
 import type { Connector, Dialer, DialerSession, DialOptions, Listener } from "../contracts.ts";
 import type { BypassChecker } from "./bypass.ts";
 import type { ChainNodeRecorder } from "./chain_metrics.ts";
 import { MuxSessions } from "./mux_sessions.ts";
+import { isIP } from "../ip.ts";
 import { type Node, NodeGroup, type SelectorOptions } from "./node_group.ts";
 
 export type { BypassChecker, ChainNodeRecorder };
@@ -24,12 +25,21 @@ export type { BypassChecker, ChainNodeRecorder };
 export interface ChainOptions {
   /** Where node steps are recorded (the process' metrics, `gost_chain_node_*`); absent: not recorded. */
   readonly recorder?: ChainNodeRecorder;
+  /** In a chain group: picked only when every other chain is dead (chain metadata `backup`). */
+  readonly backup?: boolean;
+  /** In a chain group with the `random` strategy: the chain's weight (chain metadata `weight`, default 1). */
+  readonly weight?: number;
 }
 
 /** Options of a {@link ChainRoute}. */
 export interface ChainRouteOptions extends ChainOptions {
   /** The sessions of multiplexing nodes, shared by a chain's routes; absent: the route keeps its own. */
   readonly sessions?: MuxSessions<ChainNode>;
+  /**
+   * Told how the route went: false when one of its nodes failed (the chain is at fault), true when it reached the
+   * last node and that node answered (even a refusal of the target). A chain group marks its chains with it.
+   */
+  readonly outcome?: (ok: boolean) => void;
 }
 
 /** A chain node: an address reached by a dialer and spoken to by a connector. */
@@ -40,6 +50,11 @@ export interface ChainNode extends Node {
   readonly connector: Connector;
   /** Node-level bypass: a matching target filters this node out of selection. */
   readonly bypass?: BypassChecker;
+  /**
+   * Maps the host of the node's address before it is dialed or asked for (the node's or its hop's `hosts` and
+   * `resolver`); the first address is used. Absent: the address is used as written.
+   */
+  readonly resolve?: (host: string) => Promise<string[] | undefined>;
 }
 
 /** A hop: one node is selected per route. */
@@ -58,11 +73,24 @@ export class Hop {
     this.bypass = bypass;
   }
 
-  /** Picks a node for `addr`, leaving out nodes whose bypass matches it. */
-  select(network: string, addr: string, hashKey?: string, exclude?: ReadonlySet<Node>): ChainNode | undefined {
+  /**
+   * The nodes a `parallel` hop races, `chosen` first: the live ones (backups only when every primary is dead), as
+   * the selector would pick from.
+   */
+  racers(network: string, addr: string, chosen: ChainNode): ChainNode[] {
+    const pool = this.group.pool(this.#bypassed(network, addr)) as ChainNode[];
+    return [chosen, ...pool.filter((n) => n !== chosen)];
+  }
+
+  #bypassed(network: string, addr: string, exclude?: ReadonlySet<Node>): Set<Node> {
     const filtered = new Set<Node>(exclude);
     for (const n of this.group.nodes as ChainNode[]) if (n.bypass?.contains(network, addr)) filtered.add(n);
-    return this.group.select(hashKey, filtered) as ChainNode | undefined;
+    return filtered;
+  }
+
+  /** Picks a node for `addr`, leaving out nodes whose bypass matches it. */
+  select(network: string, addr: string, hashKey?: string, exclude?: ReadonlySet<Node>): ChainNode | undefined {
+    return this.group.select(hashKey, this.#bypassed(network, addr, exclude)) as ChainNode | undefined;
   }
 }
 
@@ -87,6 +115,10 @@ export class Chain {
   readonly fixedPath: string | undefined;
   /** The sessions of the chain's multiplexing nodes, one per node. */
   readonly sessions: MuxSessions<ChainNode> = new MuxSessions<ChainNode>();
+  /** Picked by a chain group only when every other chain is dead. */
+  readonly backup: boolean;
+  /** The chain's weight in a chain group (`random`). */
+  readonly weight: number;
   readonly #recorder?: ChainNodeRecorder;
 
   /** Chain `name` through `hops`, in order. */
@@ -94,6 +126,8 @@ export class Chain {
     this.name = name;
     this.hops = hops;
     this.#recorder = opts.recorder;
+    this.backup = opts.backup ?? false;
+    this.weight = opts.weight ?? 1;
     let path: string | undefined = `${name}#${this.serial}`;
     for (const hop of hops) {
       const nodes = hop.group.nodes;
@@ -111,15 +145,16 @@ export class Chain {
    * @returns the nodes in order; empty = dial directly
    * @throws {NoNodeError} when a hop has no selectable node
    */
-  route(network: string, addr: string, hashKey?: string): ChainRoute {
-    const nodes: { hop: Hop; node: ChainNode }[] = [];
+  route(network: string, addr: string, hashKey?: string, outcome?: (ok: boolean) => void): ChainRoute {
+    const nodes: RouteStep[] = [];
     for (const hop of this.hops) {
       if (hop.bypass?.contains(network, addr)) break;
       const node = hop.select(network, addr, hashKey);
       if (!node) throw new NoNodeError(`chain ${this.name}: hop ${hop.name} has no available node`);
-      nodes.push({ hop, node });
+      const parallel = nodes.length === 0 && hop.group.options.strategy === "parallel";
+      nodes.push(parallel ? { hop, node, racers: hop.racers(network, addr, node) } : { hop, node });
     }
-    return new ChainRoute(this.name, nodes, { sessions: this.sessions, recorder: this.#recorder });
+    return new ChainRoute(this.name, nodes, { sessions: this.sessions, recorder: this.#recorder, outcome });
   }
 
   /** Ends the sessions of its multiplexing nodes (the chain was replaced or removed). */
@@ -163,22 +198,96 @@ function untilAborted<T extends { close(): void }>(p: Promise<T>, signal?: Abort
   });
 }
 
+/** The node's address with its host mapped by the node's `resolve` (hosts, resolver), when it has one. */
+async function resolvedAddr(node: ChainNode): Promise<string> {
+  if (!node.resolve) return node.addr;
+  const { host, port } = splitHostPort(node.addr);
+  if (!host || isIP(host)) return node.addr;
+  const ips = await node.resolve(host);
+  return ips?.length ? joinHostPort(ips[0], port) : node.addr;
+}
+
+/**
+ * The `parallel` strategy (GOST's race): dials every candidate at once and keeps the first conn; the others are
+ * aborted, or closed when they connect later. Each candidate that fails is marked in `hop`.
+ * @throws {DialError} listing every candidate's error when none connects
+ */
+async function race(
+  racers: ChainNode[],
+  dial: (n: ChainNode, o: DialOptions) => Promise<Conn>,
+  hop: Hop,
+  opts: DialOptions,
+): Promise<{ node: ChainNode; conn: Conn }> {
+  const losers = new AbortController();
+  const onAbort = () => losers.abort(abortReason(opts.signal!));
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  let won = false;
+  try {
+    return await Promise.any(racers.map(async (node) => {
+      let conn: Conn;
+      try {
+        conn = await dial(node, { ...opts, signal: losers.signal });
+      } catch (err) {
+        if (!won && !cancelled(opts.signal)) hop.group.markFailed(node);
+        throw new Error(`${node.name}@${node.addr}: ${errorMessage(err)}`, { cause: err });
+      }
+      if (won) {
+        closeQuietly(conn);
+        throw new Error("lost the race");
+      }
+      won = true;
+      return { node, conn };
+    }));
+  } catch (err) {
+    const why = err instanceof AggregateError ? err.errors.map(errorMessage).join("; ") : errorMessage(err);
+    throw new DialError(racers[0].addr, `hop ${hop.name} (parallel): no node connected: ${why}`, { cause: err });
+  } finally {
+    opts.signal?.removeEventListener("abort", onAbort);
+    losers.abort(new Error("another node won the race"));
+  }
+}
+
+/** One hop of a route: its node; for a first hop with the `parallel` strategy, every node it races too. */
+export interface RouteStep {
+  /** The hop. */
+  readonly hop: Hop;
+  /** The selected node (before a race: its first runner). */
+  readonly node: ChainNode;
+  /** The nodes a `parallel` first hop races, `node` first. */
+  readonly racers?: ChainNode[];
+}
+
 /** One selected path through a chain. */
 export class ChainRoute {
   /** The chain's name. */
   readonly chain: string;
-  /** The node selected in each hop, first to last; empty = dial directly. */
-  readonly steps: readonly { hop: Hop; node: ChainNode }[];
+  readonly #steps: RouteStep[];
   readonly #sessions: MuxSessions<ChainNode>;
+  readonly #outcome?: (ok: boolean) => void;
   /** Where the route's node steps are recorded (the process' metrics), if anywhere. */
   readonly recorder?: ChainNodeRecorder;
 
   /** The route of chain `chain` through `steps`. */
-  constructor(chain: string, steps: { hop: Hop; node: ChainNode }[], opts: ChainRouteOptions = {}) {
+  constructor(chain: string, steps: RouteStep[], opts: ChainRouteOptions = {}) {
     this.chain = chain;
-    this.steps = steps;
+    this.#steps = [...steps];
     this.#sessions = opts.sessions ?? new MuxSessions<ChainNode>();
     this.recorder = opts.recorder;
+    this.#outcome = opts.outcome;
+  }
+
+  /**
+   * The node selected in each hop, first to last; empty = dial directly. A first hop with the `parallel` strategy
+   * names its first candidate until the race is won, then the winner.
+   */
+  get steps(): readonly RouteStep[] {
+    return this.#steps;
+  }
+
+  /** Tells the route's owner (a chain group) how it went: see {@link ChainRouteOptions.outcome}. */
+  report(ok: boolean): void {
+    this.#outcome?.(ok);
   }
 
   /** `node-0@addr > node-1@addr`, for logs. */
@@ -217,9 +326,17 @@ export class ChainRoute {
   /** The conn to node `i`, its transport's handshake done: the first node dialed, a later one reached through. */
   async #open(i: number, opts: DialOptions, first?: FirstNodeOpen): Promise<Conn> {
     if (i === 0) {
-      const node = this.steps[0].node;
-      const dial = () => node.dialer.dial(node.addr, opts);
-      return await this.#step(0, first ? () => first(node, dial) : dial, opts);
+      const { hop, node, racers = [node] } = this.steps[0];
+      const dialOne = (n: ChainNode, o: DialOptions) => {
+        const dial = async () => n.dialer.dial(await resolvedAddr(n), o);
+        return first ? first(n, dial) : dial();
+      };
+      if (racers.length === 1) return await this.#step(0, () => dialOne(node, opts), opts);
+      return await this.#step(0, async () => {
+        const won = await race(racers, dialOne, hop, opts);
+        this.#steps[0] = { hop, node: won.node };
+        return won.conn;
+      }, opts);
     }
     const through = await this.#reach(i - 1, opts, first);
     try {
@@ -234,7 +351,11 @@ export class ChainRoute {
   async #through(i: number, through: Conn, opts: DialOptions): Promise<Conn> {
     const prev = this.steps[i - 1];
     const next = this.steps[i].node;
-    const conn = await this.#step(i, () => prev.node.connector.connect(through, "tcp", next.addr, opts), opts);
+    const conn = await this.#step(
+      i,
+      async () => prev.node.connector.connect(through, "tcp", await resolvedAddr(next), opts),
+      opts,
+    );
     prev.hop.group.markOk(prev.node);
     return conn;
   }
@@ -309,6 +430,7 @@ export class ChainRoute {
     if (cancelled(opts.signal)) return new DialError(node.addr, message, { cause: err });
     hop.group.markFailed(node);
     this.#record(node, start, false);
+    this.report(false);
     return new DialError(node.addr, message, { cause: err, node: name });
   }
 
@@ -327,11 +449,13 @@ export class ChainRoute {
     try {
       const c = await untilAborted(last.connector.connect(conn, network, addr, opts), opts.signal);
       hop.group.markOk(last);
+      this.report(true);
       return c;
     } catch (err) {
       closeQuietly(conn);
       if (!(err instanceof DialError) || cancelled(opts.signal)) throw this.#nodeFailed(i, err, opts, start);
       hop.group.markOk(last);
+      this.report(true);
       throw new DialError(addr, `chain ${this.chain}: ${last.name}@${last.addr} > ${addr}: ${errorMessage(err)}`, {
         cause: err,
       });
@@ -351,6 +475,7 @@ export class ChainRoute {
     try {
       const ln = await last.node.connector.bind(conn, network, addr, opts);
       last.hop.group.markOk(last.node);
+      this.report(true);
       return ln;
     } catch (err) {
       closeQuietly(conn);

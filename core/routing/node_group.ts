@@ -18,9 +18,13 @@ export const STRATEGIES: Record<string, Strategy> = {
   fifo: "fifo",
   ha: "fifo",
   hash: "hash",
+  parallel: "parallel",
 };
-/** A canonical strategy name. */
-export type Strategy = "round" | "random" | "fifo" | "hash";
+/**
+ * A canonical strategy name. `parallel` (GOST's race: dial every live node at once, keep the first that connects)
+ * applies to the first hop of a chain; elsewhere the config refuses it (core/config/selector.ts).
+ */
+export type Strategy = "round" | "random" | "fifo" | "hash" | "parallel";
 
 /** Selector options. */
 export interface SelectorOptions {
@@ -99,14 +103,11 @@ export class NodeGroup implements ForwardTargets {
   select(hashKey?: string, exclude?: ReadonlySet<Node>): Node | undefined {
     // One node (every hop of a plain -F chain) is the answer whatever its state: it is also the last resort.
     if (this.nodes.length === 1 && !exclude?.has(this.nodes[0])) return this.nodes[0];
-    const candidates = exclude?.size ? this.nodes.filter((n) => !exclude.has(n)) : this.nodes;
-    if (candidates.length === 0) return undefined;
-    const now = Date.now();
-    const alive = candidates.filter((n) => !this.isDead(n, now));
-    const primary = alive.filter((n) => !n.backup);
-    const pool = primary.length ? primary : alive.length ? alive : candidates;
+    const pool = this.pool(exclude);
+    if (pool.length === 0) return undefined;
     switch (this.options.strategy) {
       case "fifo":
+      case "parallel": // the race's first runner; the chain races the rest of the pool
         return pool[0];
       case "random": {
         const total = pool.reduce((s, n) => s + Math.max(n.weight, 0), 0);
@@ -124,6 +125,19 @@ export class NodeGroup implements ForwardTargets {
       default:
         return pool[this.#counter++ % pool.length];
     }
+  }
+
+  /**
+   * The nodes a pick is made from, in config order: the live ones but `exclude`, only the backups when every primary
+   * is dead, every one (dead too) as a last resort; empty when `exclude` leaves none.
+   */
+  pool(exclude?: ReadonlySet<Node>): Node[] {
+    const candidates = exclude?.size ? this.nodes.filter((n) => !exclude.has(n)) : [...this.nodes];
+    if (candidates.length === 0) return candidates;
+    const now = Date.now();
+    const alive = candidates.filter((n) => !this.isDead(n, now));
+    const primary = alive.filter((n) => !n.backup);
+    return primary.length ? primary : alive.length ? alive : candidates;
   }
 
   /** Records a failure of a node. */

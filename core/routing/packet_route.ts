@@ -9,6 +9,7 @@ import { DialError, errorMessage, TimeoutError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { DialOptions, Packet, PacketAddr, PacketConn, Router } from "../contracts.ts";
 import type { Chain, ChainRoute, FirstNodeOpen } from "./chain.ts";
+import { ChainGroup } from "./chain_group.ts";
 
 /** Most targets a {@link PerTargetPacketConn} keeps open; the oldest is closed to make room. */
 const MAX_TARGETS = 256;
@@ -20,7 +21,8 @@ const NO_LOCAL_ADDR: Deno.NetAddr = { transport: "udp", hostname: "0.0.0.0", por
  * Whether every target of `chain` takes the same route: no hop or node has a bypass (which would send some targets
  * another way). Only then can one association carry them all.
  */
-export function routesAlike(chain: Chain): boolean {
+export function routesAlike(chain: Chain | ChainGroup): boolean {
+  if (chain instanceof ChainGroup) return chain.chains().every(routesAlike);
   return chain.hops.every((hop) => !hop.bypass && hop.group.nodes.every((n) => !(n as { bypass?: unknown }).bypass));
 }
 
@@ -47,6 +49,7 @@ export async function openPacketRoute(
   try {
     const pc = await node.connector.connectPacket!(conn, opts);
     hop.group.markOk(node);
+    route.report(true);
     return pc;
   } catch (err) {
     closeQuietly(conn);
@@ -54,6 +57,7 @@ export async function openPacketRoute(
     const cancelled = !!opts.signal?.aborted && !(opts.signal.reason instanceof TimeoutError);
     if (err instanceof DialError && !cancelled) {
       hop.group.markOk(node);
+      route.report(true);
       throw new DialError(node.addr, `chain ${route.chain}: ${name} > udp association: ${errorMessage(err)}`, {
         cause: err,
       });
@@ -61,6 +65,7 @@ export async function openPacketRoute(
     const message = `chain ${route.chain}: node ${name}: ${errorMessage(err)}`;
     if (cancelled) throw new DialError(node.addr, message, { cause: err });
     hop.group.markFailed(node);
+    route.report(false);
     route.recorder?.recordChainNode(route.chain, node.name, (performance.now() - start) / 1000, false);
     throw new DialError(node.addr, message, { cause: err, node: name });
   }

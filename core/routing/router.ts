@@ -21,6 +21,7 @@ import { after, deadlineSignal } from "../deadline.ts";
 import { type BypassChecker, bypassesAny } from "./bypass.ts";
 import { canonicalHost } from "./canonical_host.ts";
 import type { Chain, FirstNodeOpen } from "./chain.ts";
+import type { ChainGroup } from "./chain_group.ts";
 import { findLocalService, type LocalService, onPort } from "./local_addrs.ts";
 import { openTagged, type Trail, trailOf } from "./loop_guard.ts";
 import { DatagramTargets } from "./datagram_targets.ts";
@@ -49,8 +50,8 @@ export interface RouterOptions {
   dialTimeoutMs?: number;
   /** Where dial attempts and failures are logged (default: nowhere). */
   logger?: Logger;
-  /** The chain, looked up at every dial (late binding). */
-  chain?: () => Chain | undefined;
+  /** The chain or chain group, looked up at every dial (late binding). */
+  chain?: () => Chain | ChainGroup | undefined;
   /** Service-level bypass: a matching target is rejected. */
   bypass?: () => BypassChecker | undefined;
   /** Hosts/resolver lookup for targets. */
@@ -77,12 +78,35 @@ export interface RouterOptions {
 /** The default per-attempt dial timeout. */
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 
-/** Dials a TCP target with a timeout and an abort signal (Deno.connect cancels the attempt itself). */
+/**
+ * What an address without a host (`:22`, a forward target, a chain node) dials: this host, as Go dials it
+ * (`net.Dial("tcp", ":22")` connects to 0.0.0.0:22, which Linux delivers to the local host over IPv4): 127.0.0.1.
+ * A service listening on `[::]` (dual-stack) or on 0.0.0.0 is reached there; one bound to `[::1]` alone is not, as
+ * with GOST.
+ */
+export const EMPTY_HOST_DIAL = "127.0.0.1";
+
+/**
+ * GOST's placeholder target of a forwarding service without targets (`-L tcp://:8080`, or `tcp://:8080/:0` as GOST's
+ * docs write it): the last node of the chain picks the target (a `forward` node whose server forwards to targets of
+ * its own, a relay server with targets). The router passes it to the chain as it is; without a chain it fails with
+ * a {@link NoChainError}.
+ */
+export const CHAIN_PICKS_TARGET = ":0";
+
+/**
+ * Dials a TCP target with a timeout and an abort signal (Deno.connect cancels the attempt itself). An empty host
+ * dials {@link EMPTY_HOST_DIAL}.
+ */
 export async function dialTcp(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Conn> {
-  if (!host) throw new Error("empty host");
   const deadline = deadlineSignal(timeoutMs, signal);
   try {
-    const conn = await Deno.connect({ hostname: host, port, transport: "tcp", signal: deadline.signal });
+    const conn = await Deno.connect({
+      hostname: host || EMPTY_HOST_DIAL,
+      port,
+      transport: "tcp",
+      signal: deadline.signal,
+    });
     conn.setNoDelay(true);
     return conn;
   } catch (err) {
@@ -197,7 +221,7 @@ export class DefaultRouter implements Router {
    * @throws {DialError} naming the target (or failing node) when every attempt fails, or the request loops
    */
   async dial(network: Network, addr: string, opts: DialOptions = {}): Promise<Conn> {
-    const t = this.#target(network, addr);
+    const t = addr === CHAIN_PICKS_TARGET ? undefined : this.#target(network, addr);
     const self = this.#self();
     const port = self?.addr?.transport === "tcp" ? self.addr.port : undefined;
     const found = self && opts.src ? trailOf(opts.src, port) : undefined;
@@ -208,8 +232,8 @@ export class DefaultRouter implements Router {
     for (let attempt = 0; attempt <= this.#opts.retries; attempt++) {
       if (opts.signal?.aborted) break;
       try {
-        const mapped = t.host.ip || !this.#opts.resolve ? NO_ADDRESSES : await this.#mapped(network, t);
-        const target = mapped.length ? joinHostPort(mapped[0], t.port) : joinHostPort(t.host.dial, t.port);
+        const mapped = !t || t.host.ip || !this.#opts.resolve ? NO_ADDRESSES : await this.#mapped(network, t);
+        const target = !t ? addr : mapped.length ? joinHostPort(mapped[0], t.port) : joinHostPort(t.host.dial, t.port);
         const route = this.#opts.chain?.()?.route(network, target, opts.hashKey);
         if (route?.steps.length) {
           if (log.enabled("debug")) log.debug(`route(retry=${attempt}) ${route} > ${target}`);
@@ -219,11 +243,19 @@ export class DefaultRouter implements Router {
             (signal) => route.dial(network, target, { ...opts, signal }, this.#firstNode(trail)),
           );
         }
+        if (!t) {
+          throw new NoChainError(
+            addr,
+            `dial ${network} ${addr}: no target: the service has no forward targets and no chain to pick one; ` +
+              `give it a target (tcp://:8080/host:port) or a chain whose last node picks it ` +
+              `(-F forward+tls://server:8443, or -F relay://server:8420 to a relay server with targets)`,
+          );
+        }
         if (log.enabled("debug")) log.debug(`route(retry=${attempt}) ${target}`);
         return await this.#direct(network, t, mapped, opts, trail, log);
       } catch (err) {
         last = err;
-        if (err instanceof PolicyError) throw err;
+        if (err instanceof PolicyError || err instanceof NoChainError) throw err;
         // An attempt that is retried is logged here (GOST logs every failed route); the last one is the handler's.
         const msg = `dial ${network} ${addr} (attempt ${attempt + 1} of ${this.#opts.retries + 1}): ${
           errorMessage(err)
@@ -340,9 +372,9 @@ export class DefaultRouter implements Router {
     } catch (err) {
       throw new InvalidTargetError(addr, errorMessage(err), { cause: err });
     }
-    if (!host) throw new InvalidTargetError(addr, `dial ${network} ${addr}: empty host`);
     if (port === 0) throw new InvalidTargetError(addr, `dial ${network} ${addr}: port 0`);
-    const t = { addr, host: canonicalHost(host), port };
+    // no host is this host, as Go dials it: 0.0.0.0, dialed (and matched besides) as 127.0.0.1 (EMPTY_HOST_DIAL)
+    const t = { addr, host: canonicalHost(host || "0.0.0.0"), port };
     if (!t.host.ip && !isHostName(t.host.host)) {
       throw new InvalidTargetError(addr, `dial ${network} ${JSON.stringify(addr.slice(0, 300))}: not a host name`);
     }
@@ -518,6 +550,7 @@ export class DefaultRouter implements Router {
       } catch {
         // the dialer says what is wrong with it
       }
+      host ||= EMPTY_HOST_DIAL; // a node `:1080` is dialed on this host
       loops(host, port);
       const tag = this.#tagFor(trail, host, port);
       const conn = tag ? await openTagged(host, port, tag, open) : await open();

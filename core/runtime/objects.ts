@@ -4,11 +4,11 @@
  * validated, stored, listed and saved.
  * @module
  */
-import { ConfigError, errorMessage } from "../errors.ts";
+import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Registries } from "../registries.ts";
 import { Admission } from "../routing/admission.ts";
-import { authEntries, readAuthFile, StaticAuthenticator, warnEmptyPasswords } from "../routing/auth.ts";
+import { buildAuther } from "../routing/auther.ts";
 import { Bypass, namedBypass } from "../routing/bypass.ts";
 import { HostMapper } from "../routing/hosts.ts";
 import { type NameserverOptions, Resolver } from "../routing/resolver.ts";
@@ -142,19 +142,8 @@ const LIVE: Partial<Record<ObjectKind, LiveKind<unknown>>> = {
   },
   authers: {
     registry: (reg) => reg.authers as Registry<unknown>,
-    build: (cfg, ctx) => {
-      const a = cfg as { auths?: { username?: string; password?: string }[]; file?: { path: string } };
-      try {
-        const entries = [
-          ...(a.auths ?? []).flatMap((x) => authEntries(x)),
-          ...(a.file ? readAuthFile(a.file.path) : []),
-        ];
-        warnEmptyPasswords(entries, `auther ${cfg.name}`, ctx.logger);
-        return Promise.resolve(new StaticAuthenticator(entries));
-      } catch (err) {
-        throw new ConfigError(`authers.${cfg.name}: ${errorMessage(err)}`);
-      }
-    },
+    build: (cfg, ctx) => Promise.resolve(buildAuther(cfg, ctx.logger)),
+    dispose: (a) => (a as { close?: () => void }).close?.(),
   },
 };
 

@@ -1,14 +1,19 @@
 /**
  * Local port forwarding (`tcp`, `udp`, `forward` handlers): every accepted conn goes to a forwarder node picked
- * by the selector; a node that fails to connect is marked and the next one is tried.
+ * by the selector; a node that fails to connect is marked and the next one is tried. A target without a host
+ * (`:22`) is this host (the router dials it as Go does). Without targets (`-L tcp://:8080 -F forward+tls://srv:8443`,
+ * or GOST's placeholder `/:0`) the chain's last node picks the target: the conn is dialed to
+ * {@link CHAIN_PICKS_TARGET} through the chain, as GOST dials `:0` (a `forward` node ignores it, a relay node sends it
+ * to a relay server that forwards to its own targets); without a chain each conn fails naming the fix.
  * @module
  */
 import { closeQuietly, type Conn, type Network } from "../../core/conn.ts";
-import { ConfigError, DialError, errorMessage } from "../../core/errors.ts";
+import { DialError, errorMessage } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import { type ConnContext, dialOptions, type Handler, type HandlerOptions } from "../../core/contracts.ts";
 import type { Node } from "../../core/contracts.ts";
 import { relay } from "../../core/relay.ts";
+import { CHAIN_PICKS_TARGET } from "../../core/routing/router.ts";
 
 /** Forwards conns to the forwarder's nodes. */
 export class ForwardHandler implements Handler {
@@ -22,13 +27,6 @@ export class ForwardHandler implements Handler {
   }
 
   init(_md: Metadata): Promise<void> {
-    if (!this.#opts.forwarder?.nodes.length) {
-      return Promise.reject(
-        new ConfigError(
-          `handler "${this.#network === "udp" ? "udp" : "tcp"}": no forward targets (forwarder.nodes is empty)`,
-        ),
-      );
-    }
     return Promise.resolve();
   }
 
@@ -43,7 +41,11 @@ export class ForwardHandler implements Handler {
   }
 
   async #dial(conn: Conn, ctx: ConnContext): Promise<Conn> {
-    const group = this.#opts.forwarder!;
+    const group = this.#opts.forwarder;
+    if (!group?.nodes.length) {
+      ctx.dst = CHAIN_PICKS_TARGET;
+      return await this.#opts.router.dial(conn.datagram ? "udp" : this.#network, CHAIN_PICKS_TARGET, dialOptions(ctx));
+    }
     const tried = new Set<Node>();
     let last: unknown;
     const hashKey = ctx.clientId ?? ctx.src.replace(/:\d+$/, "");

@@ -20,7 +20,8 @@ function dialFailure(err: unknown, target: string): Error {
 
 /**
  * Serves CONNECT to the Addr feature's target. No target → Bad Request; refused by policy → Forbidden; dial failure
- * → Network Unreachable (GOST's codes).
+ * → Network Unreachable (GOST's codes), also for `0.0.0.0:0`, what a client without a target sends (the server
+ * needs targets of its own for it: {@link forward}).
  * @throws {HandshakeError} without a target; {@link DialError} or {@link PolicyError} when the dial fails
  */
 export async function connect(s: RelayScope): Promise<void> {
@@ -30,6 +31,14 @@ export async function connect(s: RelayScope): Promise<void> {
     throw new HandshakeError("Relay CONNECT without a target address");
   }
   const dst = joinHostPort(facts.host, facts.port ?? 0);
+  if (!facts.port && (facts.host === "0.0.0.0" || facts.host === "::")) {
+    // what GOST's client sends without a target of its own (-L tcp://:2222 -F relay://…): a dial would fail too
+    await sendError(conn, Status.NetworkUnreachable);
+    throw new HandshakeError(
+      `Relay CONNECT to ${dst}: the client has no target (a forwarding service without one) and this relay ` +
+        `server has none to forward to: give the server a target (-L relay://:8420/host:port)`,
+    );
+  }
   ctx.dst = dst;
   ctx.logger = ctx.logger.child({ dst: `${dst}/${s.network}` });
   let target: Conn;

@@ -41,7 +41,9 @@ export class RelayConnector implements Connector {
   /**
    * Asks the relay server on `conn` to connect to `addr`. For `udp` the returned conn is a datagram conn (one
    * read = one datagram) over `[len u16]` frames. An empty `addr` sends no Addr feature (the server's forward
-   * mode picks the target); UDP without a target (GOST's association) is not supported.
+   * mode picks the target); `:0` (GOST's placeholder of a forwarding service without targets, for TCP and UDP) is
+   * sent as Addr 0.0.0.0:0, as GOST sends it, for a server with targets of its own; UDP without any target (GOST's
+   * association) is not supported.
    * @throws {DialError} naming `addr` when it cannot be encoded; with `nodelay`, the server's refusal
    */
   async connect(conn: Conn, network: Network, addr: string, opts?: DialOptions): Promise<Conn> {
@@ -88,7 +90,8 @@ export class RelayConnector implements Connector {
   /** Encodes the CONNECT request. @throws {Error} on a bad address or over-long credentials */
   #request(udp: boolean, addr: string): { request: Uint8Array; host: string; port: number } {
     const { host, port } = addr ? splitHostPort(addr) : { host: "", port: 0 };
-    if (udp && !host) throw new Error("UDP over relay needs a target (associations are not supported)");
+    // ":0" (a forwarding service without targets) is sent as GOST sends it, Addr 0.0.0.0:0: the server picks the target
+    if (udp && !addr) throw new Error("UDP over relay needs a target (associations are not supported)");
     const features: Feature[] = [];
     if (udp) features.push({ kind: "network", network: NetworkId.Udp });
     const auth = this.#opts.auth;

@@ -11,7 +11,7 @@ import { addrString, closeQuietly, type Conn, joinHostPort, type Network } from 
 import { errorMessage, NoChainError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import { type DialOptions, type Listener, ListenerClosedError, type ListenerOptions } from "../../core/contracts.ts";
-import { parseListenAddr } from "../addr.ts";
+import { IPV4_ANY_HOST, parseListenAddr } from "../addr.ts";
 import { TcpListener } from "../tcp/listener.ts";
 import { UdpListener } from "../udp/listener.ts";
 
@@ -42,9 +42,11 @@ export class RemoteListener implements Listener {
    * @throws {ConfigError} on a bad address; the local listen error without a chain
    */
   async init(md: Metadata): Promise<void> {
-    const { hostname, port } = parseListenAddr(this.#opts.addr);
+    const { hostname, port, anyHost } = parseListenAddr(this.#opts.addr);
     this.#md = md;
-    this.#laddr = { transport: this.#network, hostname, port };
+    // `:port` asks the far end for 0.0.0.0, the bytes GOST sends for it (the far end decides how to bind it); a
+    // local bind without a chain is the tcp/udp listener's, dual-stack
+    this.#laddr = { transport: this.#network, hostname: anyHost ? IPV4_ANY_HOST : hostname, port };
     const binding = this.#binding = this.#bind();
     binding.catch(() => {});
     // the no-chain answer comes at once; a chain bind goes on in the background

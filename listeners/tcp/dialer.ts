@@ -1,5 +1,6 @@
 /**
- * The `tcp` dialer: a plain TCP connection to the node, with TCP_NODELAY (GOST's default dialer).
+ * The `tcp` dialer: a plain TCP connection to the node, with TCP_NODELAY (GOST's default dialer); a node without a
+ * host (`:1080`) is this host, as Go dials it (`EMPTY_HOST_DIAL`, core/routing/router.ts).
  *
  * | key | default | meaning |
  * |---|---|---|

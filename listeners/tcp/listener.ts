@@ -1,13 +1,14 @@
 /**
- * The `tcp` listener: plain TCP with TCP_NODELAY on every accepted conn. A connection that fails while it is
- * taken (reset by its client) is skipped at once; running out of fds throws a ResourceExhaustedError (core/accept.ts).
+ * The `tcp` listener: plain TCP with TCP_NODELAY on every accepted conn; `:port` binds dual-stack (listeners/addr.ts).
+ * A connection that fails while it is taken (reset by its client) is skipped at once; running out of fds throws a
+ * ResourceExhaustedError (core/accept.ts).
  * @module
  */
 import { acceptTcp } from "../../core/accept.ts";
 import type { Conn } from "../../core/conn.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import { type Listener, ListenerClosedError, type ListenerOptions } from "../../core/contracts.ts";
-import { parseListenAddr } from "../addr.ts";
+import { bindListenAddr, parseListenAddr, unmapConnAddrs } from "../addr.ts";
 
 /** Plain TCP listener. */
 export class TcpListener implements Listener {
@@ -20,8 +21,11 @@ export class TcpListener implements Listener {
   }
 
   init(md: Metadata): Promise<void> {
-    const { hostname, port } = parseListenAddr(this.#opts.addr);
-    this.#ln = Deno.listen({ hostname, port, transport: "tcp", reusePort: md.bool("reusePort") });
+    const reusePort = md.bool("reusePort");
+    this.#ln = bindListenAddr(
+      parseListenAddr(this.#opts.addr),
+      (hostname, port) => Deno.listen({ hostname, port, transport: "tcp", reusePort }),
+    );
     return Promise.resolve();
   }
 
@@ -33,7 +37,7 @@ export class TcpListener implements Listener {
   async accept(): Promise<Conn> {
     if (!this.#ln || this.#closed) throw new ListenerClosedError();
     try {
-      return await acceptTcp(this.#ln);
+      return unmapConnAddrs(await acceptTcp(this.#ln));
     } catch (err) {
       if (this.#closed) throw new ListenerClosedError();
       throw err;

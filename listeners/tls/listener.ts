@@ -14,7 +14,7 @@ import { ConfigError, errorMessage, isBenignEnd } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import { type Listener, ListenerClosedError, type ListenerOptions } from "../../core/contracts.ts";
 import type { SecureContext } from "node:tls";
-import { parseListenAddr } from "../addr.ts";
+import { bindListenAddr, parseListenAddr, unmapConnAddrs } from "../addr.ts";
 import { nodeTlsServer } from "./handshake.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, loadServerTls } from "./options.ts";
 
@@ -51,8 +51,10 @@ export class TlsListener implements Listener {
       throw new ConfigError(`Invalid TLS certificate or key (${m.source}): ${errorMessage(err)}`, { cause: err });
     }
     this.#mutual = m.ca !== undefined;
-    const { hostname, port } = parseListenAddr(this.#opts.addr);
-    this.#ln = Deno.listen({ hostname, port, transport: "tcp", reusePort });
+    this.#ln = bindListenAddr(
+      parseListenAddr(this.#opts.addr),
+      (hostname, port) => Deno.listen({ hostname, port, transport: "tcp", reusePort }),
+    );
     this.#opts.logger.debug(
       `tls listener on ${this.#opts.addr}: certificate ${m.source}${m.ca ? ", client certificates required" : ""}`,
     );
@@ -103,7 +105,7 @@ export class TlsListener implements Listener {
   async #pump(): Promise<void> {
     const ln = this.#ln!;
     while (!this.#closed && this.#ready.length < READY_MAX) {
-      const raw = await acceptTcp(ln); // conns reset before they are taken are skipped
+      const raw = unmapConnAddrs(await acceptTcp(ln)); // conns reset before they are taken are skipped
       if (this.#closed) {
         closeQuietly(raw);
         return;

@@ -7,7 +7,7 @@
 import { addrString, type Conn } from "../../core/conn.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import { type Listener, ListenerClosedError, type ListenerOptions } from "../../core/contracts.ts";
-import { parseListenAddr } from "../addr.ts";
+import { bindListenAddr, parseListenAddr } from "../addr.ts";
 import { UdpSession } from "./session.ts";
 
 /** Defaults of the UDP listener's metadata. */
@@ -49,8 +49,10 @@ export class UdpListener implements Listener {
     );
     this.#queueSize = md.int("readQueueSize", UDP_DEFAULTS.readQueueSize, 1, 1_000_000);
     this.#backlog = md.int("backlog", UDP_DEFAULTS.backlog, 1, 1_000_000);
-    const { hostname, port } = parseListenAddr(this.#opts.addr);
-    this.#sock = Deno.listenDatagram({ hostname, port, transport: "udp" });
+    this.#sock = bindListenAddr(
+      parseListenAddr(this.#opts.addr),
+      (hostname, port) => Deno.listenDatagram({ hostname, port, transport: "udp" }),
+    );
     const tick = Math.max(100, Math.min(this.#ttlMs / 2, 1000));
     this.#sweeper = setInterval(() => this.#sweep(), tick);
     this.#receiveLoop().catch((err) => this.#opts.logger.debug(`udp receive: ${err}`));

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Conn } from "../../core/conn.ts";
+import { unmappedAddr } from "../addr.ts";
 
 /** The listener side a session needs. */
 export interface SessionOwner {
@@ -16,7 +17,10 @@ export interface SessionOwner {
 export class UdpSession implements Conn {
   readonly datagram = true;
   readonly key: string;
+  /** The client, an IPv4 one of a dual-stack socket as IPv4 (listeners/addr.ts). */
   readonly remoteAddr: Deno.NetAddr;
+  /** The client as the socket names it: where replies go. */
+  readonly #peer: Deno.NetAddr;
   /** Last time a datagram went either way (ms). */
   lastActive = Date.now();
   readonly #owner: SessionOwner;
@@ -31,7 +35,8 @@ export class UdpSession implements Conn {
   constructor(owner: SessionOwner, key: string, remote: Deno.NetAddr, queueSize: number, keepAlive: boolean) {
     this.#owner = owner;
     this.key = key;
-    this.remoteAddr = remote;
+    this.#peer = remote;
+    this.remoteAddr = unmappedAddr(remote);
     this.#queueSize = queueSize;
     this.#oneShot = !keepAlive;
   }
@@ -78,7 +83,7 @@ export class UdpSession implements Conn {
   async write(p: Uint8Array): Promise<number> {
     if (this.#closed) throw new Deno.errors.BadResource("UDP session closed");
     this.lastActive = Date.now();
-    const n = await this.#owner.send(p, this.remoteAddr);
+    const n = await this.#owner.send(p, this.#peer);
     if (this.#oneShot) this.close();
     return n;
   }

@@ -73,7 +73,6 @@ Deno.test("router refuses a target that is not an address as the client's error,
   let lookups = 0;
   const router = new DefaultRouter({ resolve: () => (lookups++, Promise.resolve(["127.0.0.1"])) });
   const bad = [
-    ":80",
     "example.com:0",
     "[x]y:80",
     "exa mple.com:80",

@@ -1,4 +1,6 @@
-import { equal, rejects } from "node:assert/strict";
+import { equal, match, ok, rejects } from "node:assert/strict";
+import { NoChainError } from "../../../core/errors.ts";
+import { memConnPair } from "../../helpers/mem_conn.ts";
 import { ForwardHandler } from "../../../handlers/forward/handler.ts";
 import { NodeGroup } from "../../../core/routing/node_group.ts";
 import { startService } from "../../helpers/service.ts";
@@ -58,9 +60,27 @@ Deno.test("tcp forward handler fails over to the next node when one is dead", as
   echo.close();
 });
 
-Deno.test("forward handler without targets is a config error", async () => {
+Deno.test("forward handler without targets and without a chain fails each conn naming the fix", async () => {
   const h = new ForwardHandler({ service: "s", logger: nopLogger, router: new DefaultRouter() }, "tcp");
-  await rejects(h.init(new Metadata()), /no forward targets/);
+  await h.init(new Metadata());
+  const [a, b] = memConnPair();
+  const ctx = { sid: "x", service: "s", src: "127.0.0.1:1", signal: new AbortController().signal, logger: nopLogger };
+  await rejects(h.handle(a, ctx), (err: unknown) => {
+    ok(err instanceof NoChainError, String(err));
+    match(err.message, /no forward targets and no chain.*forward\+tls/);
+    return true;
+  });
+  b.close();
+});
+
+Deno.test("a forward target without a host (:port) is this host", async () => {
+  const echo = tcpEcho();
+  await using svc = await startService({
+    handler: (o) => new ForwardHandler(o, "tcp"),
+    forwarder: new NodeGroup([node("target-0", `:${echo.port}`)]),
+  });
+  equal(await roundTrip(svc.port, "local"), "local");
+  echo.close();
 });
 
 Deno.test("udp forward handler relays datagrams both ways over one session", async () => {
