@@ -69,6 +69,7 @@ export class HttpHandler implements Handler {
   async #readRequest(s: Session, first: boolean): Promise<RequestHead | null> {
     try {
       const lines = await withDeadline(s.conn, this.#md.readTimeoutMs, () => readHead(s.reader, this.#md));
+      if (lines && s.ctx.logger.enabled("trace")) s.ctx.logger.trace(traceHead(lines));
       return lines && parseRequestHead(lines);
     } catch (err) {
       if (err instanceof HttpStatusError) await s.fail(err.status);
@@ -105,4 +106,15 @@ export class HttpHandler implements Handler {
       throw err;
     }
   }
+}
+
+/** Credentials headers whose values a trace line never shows. */
+const SECRET_HEADER = /^(proxy-authorization|authorization|cookie)\s*:/i;
+
+/**
+ * The request head as `-DD` shows it (GOST dumps each request at trace level), with the values of credential
+ * headers replaced by `<redacted>`: a trace log is not a password store (README.md, "Differences from GOST").
+ */
+export function traceHead(lines: readonly string[]): string {
+  return lines.map((l) => SECRET_HEADER.test(l) ? `${l.slice(0, l.indexOf(":"))}: <redacted>` : l).join("\r\n");
 }

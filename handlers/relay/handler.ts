@@ -64,6 +64,14 @@ export class RelayHandler implements Handler {
       const r = new HandshakeReader(conn, 512);
       const req = await withDeadline(conn, this.#md.readTimeoutMs, () => readRequest(r));
       const facts = requestFacts(req.features);
+      if (ctx.logger.enabled("trace")) {
+        // the relay request as -DD shows it; the password never appears in a log
+        ctx.logger.trace(
+          `relay request: cmd=0x${req.cmd.toString(16)} network=${facts.network ?? 0} ` +
+            `addr=${facts.host === undefined ? "-" : `${facts.host}:${facts.port}`} user=${facts.username ?? "-"}` +
+            (facts.tunnel ? ` tunnel=${[...facts.tunnel].map((b) => b.toString(16).padStart(2, "0")).join("")}` : ""),
+        );
+      }
       await this.#authenticate(conn, facts, ctx);
       const network = requestNetwork(req, facts);
       if (!network) {
