@@ -4,6 +4,7 @@
  * refers to a top-level `hops` entry.
  * @module
  */
+import { refusedSetting } from "./refused.ts";
 import { splitHostPort } from "../conn.ts";
 import { type ConfigError, DialError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -148,6 +149,8 @@ export async function buildHop(cfg: HopConfig, path: ConfigPath, ctx: ChainBuild
     hopCfg = named;
     hopPath = ["hops", cfg.name];
   }
+  const refused = refusedSetting("hops", hopCfg as Record<string, unknown>);
+  if (refused) throw ctx.fail([...hopPath, ...refused.path], refused.message);
   if (!hopCfg.nodes?.length) throw ctx.fail([...hopPath, "nodes"], "a hop needs at least one node");
   const nodes: ChainNode[] = [];
   for (const [i, n] of hopCfg.nodes.entries()) {

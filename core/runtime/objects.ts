@@ -4,6 +4,7 @@
  * validated, stored, listed and saved.
  * @module
  */
+import { refusedSetting } from "../config/refused.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Registries } from "../registries.ts";
@@ -158,6 +159,8 @@ export function isLiveKind(kind: ObjectKind): boolean {
  * @throws {ConfigError} when building fails; the registry is untouched then
  */
 export async function installObject(kind: ObjectKind, cfg: NamedObject, ctx: ObjectBuildContext): Promise<void> {
+  const refused = refusedSetting(kind, cfg);
+  if (refused) throw ctx.fail([kind, cfg.name, ...refused.path], refused.message);
   const live = LIVE[kind];
   if (!live) return;
   const obj = await live.build(cfg, ctx);

@@ -360,7 +360,7 @@ Deno.test("api e2e: the api handler serves the API as a normal service (auth, pr
     "Transfer-Encoding: chunked",
     "-d",
     JSON.stringify({ name: "q1" }),
-    `${g.base}/config/quotas`,
+    `${g.base}/config/bypasses`,
   );
   equal(chunked.stdout, '{"msg":"OK"}');
   const bigFile = `${dir}/big.json`;

@@ -519,8 +519,8 @@ export const PROTOCOL_NAMES_ALLOWED: readonly NameAllowance[] = [
   },
   {
     names: ["http"],
-    files: ["core/routing/auther.ts"],
-    reason: "an auther's HTTP data source (a config key refused by name), not a handler",
+    files: ["core/routing/auther.ts", "core/config/refused.ts"],
+    reason: "GOST's HTTP data source of authers, bypasses, hosts, … (a config key refused by name), not a handler",
   },
   {
     names: ["metrics"],

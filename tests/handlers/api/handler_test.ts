@@ -50,7 +50,7 @@ Deno.test("api handler: pipelined keep-alive requests, HTTP/1.0 close, HEAD, chu
   const chunked = dec.decode(
     await exchange(
       s.port,
-      `POST /p/config/quotas HTTP/1.1\r\n${AUTH}Transfer-Encoding: chunked\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n` +
+      `POST /p/config/bypasses HTTP/1.1\r\n${AUTH}Transfer-Encoding: chunked\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n` +
         `5\r\n${body.slice(0, 5)}\r\n${(body.length - 5).toString(16)}\r\n${body.slice(5)}\r\n0\r\n\r\n`,
     ),
   );
