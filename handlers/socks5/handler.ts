@@ -1,6 +1,6 @@
 /**
- * The SOCKS5 server (`socks5`, `socks`): greeting, method selection, RFC 1929 auth, then CONNECT, BIND or UDP
- * ASSOCIATE. The whole handshake up to the request is bounded by `readTimeout`.
+ * The SOCKS5 server (`socks5`, `socks`): greeting, method selection (GOST's TLS methods included), RFC 1929 auth,
+ * then CONNECT, BIND or UDP ASSOCIATE. The whole handshake up to the request is bounded by `readTimeout`.
  * @module
  */
 import { HandshakeReader } from "../../core/bufio.ts";
@@ -28,23 +28,36 @@ import { connect } from "./connect.ts";
 import { muxBind } from "./mbind.ts";
 import { udpAssociate } from "./udp.ts";
 import { udpTun } from "./udptun.ts";
+import { acceptTls, ServerTlsSource } from "./tls_method.ts";
+
+/** The session after method selection: the conn to speak on (TLS for 0x80/0x82) and its reader. */
+interface Session {
+  conn: Conn;
+  r: HandshakeReader;
+}
 
 /**
- * SOCKS5 handler. Method selection: with an authenticator 0x02 if offered, else 0xFF; without one 0x00 if
- * offered, else 0xFF. GOST's TLS methods 0x80/0x82 are not selected yet (as if `notls` were always set).
+ * SOCKS5 handler. Method selection: with an authenticator 0x82 (TLS, then RFC 1929 inside it) if offered and
+ * not `notls`, else 0x02 if offered, else 0xFF; without one 0x80 (TLS) if offered and not `notls`, else 0x00 if
+ * offered, else 0xFF (docs/wire.md, "SOCKS5 TLS methods").
  * @example const h = new Socks5Handler({ service, logger, router, auth }); await h.init(md); await h.handle(conn, ctx);
  */
 export class Socks5Handler implements Handler {
   readonly #opts: HandlerOptions;
   #md!: SocksMetadata;
+  #tls: ServerTlsSource | null = null;
 
   constructor(opts: HandlerOptions) {
     this.#opts = opts;
   }
 
-  init(md: Metadata): Promise<void> {
+  /** @throws {ConfigError} on a bad metadata value or an unreadable certificate file */
+  async init(md: Metadata): Promise<void> {
     this.#md = parseSocksMetadata(md);
-    return Promise.resolve();
+    if (!this.#md.noTls) {
+      this.#tls = new ServerTlsSource(md);
+      await this.#tls.init();
+    }
   }
 
   /**
@@ -52,9 +65,16 @@ export class Socks5Handler implements Handler {
    * chain, not an async function: no suspended frame is kept for the life of a relay (idle memory).
    */
   handle(conn: Conn, ctx: ConnContext): Promise<void> {
-    const done = () => closeQuietly(conn);
+    let inner: Conn | null = null;
+    const done = () => {
+      if (inner) closeQuietly(inner);
+      closeQuietly(conn);
+    };
     return this.#request(conn, ctx)
-      .then(({ code, scope }) => this.#command(code, scope, conn))
+      .then(({ code, scope }) => {
+        if (scope.conn !== conn) inner = scope.conn;
+        return this.#command(code, scope, scope.conn);
+      })
       .then(done, (err) => {
         done();
         throw err;
@@ -86,25 +106,48 @@ export class Socks5Handler implements Handler {
    * and its buffer are garbage once it returns, not kept by a relay that may idle for hours.
    */
   async #request(conn: Conn, ctx: ConnContext): Promise<{ code: number; scope: CommandScope }> {
-    const r = new HandshakeReader(conn, 512);
-    const req = await withDeadline(conn, this.#md.readTimeoutMs, () => this.#handshake(conn, r, ctx));
+    const { req, session } = await withDeadline(conn, this.#md.readTimeoutMs, () => this.#handshake(conn, ctx));
     const dst = joinHostPort(req.addr.host, req.addr.port);
     ctx.dst = dst;
     ctx.logger = ctx.logger.child({ dst });
-    return { code: req.code, scope: { conn: r.conn(), addr: req.addr, ctx, opts: this.#opts, md: this.#md } };
+    const scope = { conn: session.r.conn(), addr: req.addr, ctx, opts: this.#opts, md: this.#md };
+    return { code: req.code, scope };
   }
 
-  /** Greeting, method choice, auth and request. */
-  async #handshake(conn: Conn, r: HandshakeReader, ctx: ConnContext): Promise<Socks5Message> {
+  /** The method for the offered ones (see the class doc). */
+  #select(methods: number[]): number {
+    const [tls, plain] = this.#opts.auth ? [Method.TlsAuth, Method.UserPass] : [Method.Tls, Method.NoAuth];
+    if (this.#tls && methods.includes(tls)) return tls;
+    return methods.includes(plain) ? plain : Method.NoAcceptable;
+  }
+
+  /** Greeting, method choice, TLS for 0x80/0x82, auth and request. */
+  async #handshake(raw: Conn, ctx: ConnContext): Promise<{ req: Socks5Message; session: Session }> {
+    let r = new HandshakeReader(raw, 512);
     const methods = await readGreeting(r);
-    const auth = this.#opts.auth;
-    const want = auth ? Method.UserPass : Method.NoAuth;
-    const method = methods.includes(want) ? want : Method.NoAcceptable;
-    await writeFull(conn, encodeMethodReply(method));
+    const method = this.#select(methods);
+    await writeFull(raw, encodeMethodReply(method));
     if (method === Method.NoAcceptable) {
       if (methods.length === 0) throw new HandshakeError("SOCKS5 greeting offers no methods");
       throw new AuthError(`No acceptable method among [${methods.join(", ")}]`);
     }
+    let conn = raw;
+    if (method === Method.Tls || method === Method.TlsAuth) {
+      // Bytes read behind the greeting are the start of the ClientHello: r.conn() puts them back in front.
+      conn = await acceptTls(r.conn(), this.#tls!, this.#md.readTimeoutMs);
+      r = new HandshakeReader(conn, 512);
+    }
+    try {
+      return { req: await this.#authAndRequest(conn, r, ctx), session: { conn, r } };
+    } catch (err) {
+      if (conn !== raw) closeQuietly(conn);
+      throw err;
+    }
+  }
+
+  /** RFC 1929 (when an authenticator is set) and the request, on the session conn. */
+  async #authAndRequest(conn: Conn, r: HandshakeReader, ctx: ConnContext): Promise<Socks5Message> {
+    const auth = this.#opts.auth;
     if (auth) {
       let creds: { username: string; password: string };
       try {

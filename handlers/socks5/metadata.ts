@@ -23,7 +23,7 @@ export interface SocksMetadata {
   udp: boolean;
   /** Receive buffer per UDP socket of an association. */
   udpBufferSize: number;
-  /** Never select the TLS methods 0x80/0x82 (accepted; TLS methods are not implemented yet). */
+  /** Never select GOST's TLS methods 0x80/0x82 (plain 0x00/0x02 only). */
   noTls: boolean;
   /** MBIND: omit the SOCKS5 reply that starts each stream (GOST's `comp`, for GOST v2 clients). */
   compat: boolean;

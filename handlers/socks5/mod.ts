@@ -8,13 +8,14 @@
  *
  * | key | default | meaning |
  * |---|---|---|
- * | `readTimeout` | `15s` | deadline of the whole handshake (greeting, auth, request); `0` = none |
+ * | `readTimeout` | `15s` | deadline of the whole handshake (greeting, TLS, auth, request); `0` = none (TLS: 10s) |
  * | `bind` | `false` | allow SOCKS5 BIND, MBIND and UDP-tun bind mode (else REP 0x02) |
  * | `udp` | `false` | allow SOCKS5 UDP ASSOCIATE and UDP-tun relay mode (else REP 0x02) |
  * | `comp` | `false` | MBIND: no SOCKS5 reply at the start of each stream (GOST v2 clients) |
  * | `mux.version`, `mux.keepaliveInterval`, … | smux defaults | MBIND session settings (core/mux/config.ts) |
  * | `udpBufferSize` (`udp.bufferSize`) | `65535` | UDP receive buffer, clamped to [512, 65535] (GOST: 4096) |
- * | `notls` | `false` | accepted for GOST compatibility; the TLS methods 0x80/0x82 are not implemented yet |
+ * | `notls` | `false` | never select GOST's TLS methods 0x80/0x82 (else picked when offered: TLS, then auth inside it) |
+ * | `certFile`/`keyFile` (`cert`/`key`), `caFile` | `cert.pem`+`key.pem`, else self-signed | certificate of the TLS methods; `caFile` = mTLS |
  * | `allowSelfTarget` | `false` | service or handler metadata: let clients reach this process's own listeners (services, Web API, metrics); else REP 0x02 (README, Security) |
  *
  * Connector options:

@@ -1,15 +1,17 @@
 /**
- * TLS client over any {@link Conn}, for GOST's SOCKS5 methods 0x80/0x82 (docs/wire.md, "SOCKS5 TLS methods"): the TLS
- * handshake runs on the conn that already carried the greeting. `Deno.startTls` only takes a `Deno.TcpConn`, and the
+ * TLS over any {@link Conn} for GOST's SOCKS5 methods 0x80/0x82 (docs/wire.md, "SOCKS5 TLS methods"), client side
+ * (connector) and server side (handler): the TLS handshake runs on the conn that already carried the greeting. `Deno.startTls` only takes a `Deno.TcpConn`, and the
  * conn may be a PrefixConn or a stream through earlier hops, so this uses `node:tls` over the conn through the `tls`
  * transport's bridge. Not on the hot path of plain SOCKS: only conns whose server picked a TLS method go through it.
  * @module
  */
 import { closeQuietly, type Conn } from "../../core/conn.ts";
-import { ConfigError, errorMessage, HandshakeError } from "../../core/errors.ts";
+import { ConfigError, errorMessage, HandshakeError, TimeoutError } from "../../core/errors.ts";
 import type { ClientTlsOptions } from "../../core/contracts.ts";
 import { isIP } from "../../core/ip.ts";
-import { nodeTlsClient } from "../../listeners/tls/handshake.ts";
+import type { Metadata } from "../../core/metadata.ts";
+import { nodeTlsClient, nodeTlsServer } from "../../listeners/tls/handshake.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, loadServerTls, type ServerTlsMaterial } from "../../listeners/tls/options.ts";
 
 /** TLS settings resolved once in `init()` (files read). */
 export interface TlsClientConfig {
@@ -63,5 +65,62 @@ export async function startTls(conn: Conn, cfg: TlsClientConfig, server: string)
   } catch (err) {
     closeQuietly(conn);
     throw new HandshakeError(`TLS handshake with ${server} failed: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/** Handler metadata keys that name a certificate (the `tls` listener's keys, docs/wire.md "SOCKS5 TLS methods"). */
+const SERVER_CERT_KEYS = ["certFile", "cert", "tls.certFile", "keyFile", "key", "tls.keyFile", "caFile", "ca"];
+
+/**
+ * The SOCKS5 server's certificate for 0x80/0x82, loaded once: `certFile`/`keyFile` (and `caFile` for mTLS) of the
+ * handler's metadata, else `cert.pem` + `key.pem` in the working directory, else the process-wide self-signed one.
+ * Files named in metadata are read by {@link ServerTlsSource.init} so that a bad path fails the service at start;
+ * the self-signed certificate is made at the first TLS-method client, not at startup.
+ */
+export class ServerTlsSource {
+  readonly #md: Metadata;
+  #material: Promise<ServerTlsMaterial> | null = null;
+
+  constructor(md: Metadata) {
+    this.#md = md;
+  }
+
+  /**
+   * Loads named files now.
+   * @throws {ConfigError} when a named file cannot be read or only one of certFile/keyFile is set
+   */
+  async init(): Promise<void> {
+    if (this.#md.string(SERVER_CERT_KEYS) !== "") await this.material();
+  }
+
+  /** The certificate, key and client CA (memoized; a failure is retried next time). */
+  material(): Promise<ServerTlsMaterial> {
+    this.#material ??= loadServerTls(undefined, this.#md).catch((err) => {
+      this.#material = null;
+      throw err;
+    });
+    return this.#material;
+  }
+}
+
+/**
+ * Runs a TLS server handshake over `conn` (the conn behind the method reply) and returns the encrypted conn. Bounded
+ * by `timeoutMs`, or GOST's TLS handshake deadline when 0 (the handler's `readTimeout` also bounds it).
+ * @throws {HandshakeError} when the handshake fails or times out (the raw conn is closed)
+ */
+export async function acceptTls(conn: Conn, source: ServerTlsSource, timeoutMs: number): Promise<Conn> {
+  const m = await source.material();
+  try {
+    return await nodeTlsServer(conn, {
+      cert: m.cert,
+      key: m.key,
+      ca: m.ca,
+      requestCert: m.ca !== undefined,
+      rejectUnauthorized: m.ca !== undefined,
+    }, timeoutMs > 0 ? timeoutMs : DEFAULT_HANDSHAKE_TIMEOUT_MS);
+  } catch (err) {
+    closeQuietly(conn);
+    if (err instanceof HandshakeError || err instanceof TimeoutError) throw err;
+    throw new HandshakeError(`SOCKS5 TLS method handshake failed: ${errorMessage(err)}`, { cause: err });
   }
 }

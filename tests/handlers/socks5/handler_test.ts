@@ -117,7 +117,7 @@ Deno.test("socks5 handler answers 01 01 to wrong credentials and 05 FF when user
 
 Deno.test("socks5 handler without auth answers 05 FF to a client offering only user/pass", async () => {
   await using svc = await startService({ handler: (o) => new Socks5Handler(o) });
-  deepEqual((await exchange(svc.port, b(5, 2, 2, 0x80))).bytes, b(5, 0xff));
+  deepEqual((await exchange(svc.port, b(5, 2, 2, 0x82))).bytes, b(5, 0xff));
 });
 
 Deno.test("socks5 handler answers 01 01 and closes on a wrong sub-negotiation version", async () => {
