@@ -117,6 +117,10 @@ export async function acceptTls(conn: Conn, source: ServerTlsSource, timeoutMs: 
       ca: m.ca,
       requestCert: m.ca !== undefined,
       rejectUnauthorized: m.ca !== undefined,
+      // the handler's tls.minVersion/maxVersion/alpn, as the tls listener applies them (listeners/tls/protocol.ts)
+      ...(m.protocol.minVersion ? { minVersion: m.protocol.minVersion } : {}),
+      ...(m.protocol.maxVersion ? { maxVersion: m.protocol.maxVersion } : {}),
+      ...(m.protocol.alpn.length ? { ALPNProtocols: m.protocol.alpn } : {}),
     }, timeoutMs > 0 ? timeoutMs : DEFAULT_HANDSHAKE_TIMEOUT_MS);
   } catch (err) {
     closeQuietly(conn);

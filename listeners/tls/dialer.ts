@@ -23,7 +23,7 @@ import { type ClientTlsMaterial, DEFAULT_HANDSHAKE_TIMEOUT_MS, loadClientTls } f
 /** TLS dialer. */
 export class TlsDialer implements Dialer {
   readonly #opts: ClientPluginOptions;
-  #tls: ClientTlsMaterial = { secure: false, serverName: "" };
+  #tls: ClientTlsMaterial = { secure: false, serverName: "", protocol: { alpn: [] } };
   #context: SecureContext | null = null;
   #handshakeMs = DEFAULT_HANDSHAKE_TIMEOUT_MS;
   #dialMs = DEFAULT_DIAL_TIMEOUT_MS;
@@ -39,7 +39,8 @@ export class TlsDialer implements Dialer {
     const t = this.#tls = await loadClientTls(this.#opts.tls, md);
     try {
       const { createSecureContext } = await import("node:tls");
-      this.#context = createSecureContext({ ca: t.ca, cert: t.cert, key: t.key });
+      const { minVersion, maxVersion } = t.protocol;
+      this.#context = createSecureContext({ ca: t.ca, cert: t.cert, key: t.key, minVersion, maxVersion });
     } catch (err) {
       throw new ConfigError(`Invalid TLS client certificate, key or CA: ${errorMessage(err)}`, { cause: err });
     }
@@ -91,6 +92,7 @@ export class TlsDialer implements Dialer {
       servername: name && !isIP(name) ? name : undefined,
       host: name || undefined,
       secureContext: this.#context ?? undefined,
+      ...(t.protocol.alpn.length ? { ALPNProtocols: t.protocol.alpn } : {}),
     };
     const stop = () => closeQuietly(conn);
     opts.signal?.addEventListener("abort", stop, { once: true });

@@ -27,6 +27,7 @@ export class TlsListener implements Listener {
   #ln: Deno.TcpListener | null = null;
   #context: SecureContext | null = null;
   #mutual = false;
+  #alpn: string[] = [];
   #timeoutMs = DEFAULT_HANDSHAKE_TIMEOUT_MS;
   #closed = false;
   #pumping = false;
@@ -39,24 +40,29 @@ export class TlsListener implements Listener {
     this.#opts = opts;
   }
 
-  /** Loads the certificate (see {@link loadServerTls}) and binds. */
+  /** Loads the certificate and the protocol options (see {@link loadServerTls}) and binds. */
   async init(md: Metadata): Promise<void> {
     this.#timeoutMs = md.duration("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT_MS);
     const reusePort = md.bool("reusePort");
     const m = await loadServerTls(this.#opts.tls, md);
     try {
       const { createSecureContext } = await import("node:tls");
-      this.#context = createSecureContext({ cert: m.cert, key: m.key, ca: m.ca });
+      const { minVersion, maxVersion } = m.protocol;
+      this.#context = createSecureContext({ cert: m.cert, key: m.key, ca: m.ca, minVersion, maxVersion });
     } catch (err) {
       throw new ConfigError(`Invalid TLS certificate or key (${m.source}): ${errorMessage(err)}`, { cause: err });
     }
     this.#mutual = m.ca !== undefined;
+    this.#alpn = m.protocol.alpn;
     this.#ln = bindListenAddr(
       parseListenAddr(this.#opts.addr),
       (hostname, port) => Deno.listen({ hostname, port, transport: "tcp", reusePort }),
     );
+    const { minVersion, maxVersion, alpn } = m.protocol;
     this.#opts.logger.debug(
-      `tls listener on ${this.#opts.addr}: certificate ${m.source}${m.ca ? ", client certificates required" : ""}`,
+      `tls listener on ${this.#opts.addr}: certificate ${m.source}${m.ca ? ", client certificates required" : ""}` +
+        `${minVersion ? `, min ${minVersion}` : ""}${maxVersion ? `, max ${maxVersion}` : ""}` +
+        `${alpn.length ? `, ALPN ${alpn.join(",")}` : ""}`,
     );
   }
 
@@ -135,7 +141,12 @@ export class TlsListener implements Listener {
     const mutual = this.#mutual;
     return nodeTlsServer(
       raw,
-      { secureContext: this.#context!, requestCert: mutual, rejectUnauthorized: mutual },
+      {
+        secureContext: this.#context!,
+        requestCert: mutual,
+        rejectUnauthorized: mutual,
+        ...(this.#alpn.length ? { ALPNProtocols: this.#alpn } : {}),
+      },
       this.#timeoutMs,
     );
   }
