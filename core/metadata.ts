@@ -74,6 +74,24 @@ export class Metadata {
     return undefined;
   }
 
+  /**
+   * Refuses GOST keys the owner does not act on: the first one set throws, naming it, its value and why.
+   * @param refused each refused key (any spelling in one entry: `["probeResistance", "probe_resist"]`) and the reason
+   * @throws {ConfigError} `<owner>: <key>=<value> is not supported by gost.ts yet: <reason>`
+   * @example md.refuse("handler http", [[["udp"], "UDP over the HTTP proxy is not implemented"]])
+   */
+  refuse(owner: string, refused: readonly (readonly [readonly string[], string])[]): void {
+    for (const [keys, why] of refused) {
+      const hit = this.find([...keys]);
+      if (!hit || hit[1] === undefined || hit[1] === null || hit[1] === "" || hit[1] === false || hit[1] === "false") {
+        continue;
+      }
+      throw new ConfigError(
+        `${owner}: ${hit[0]}=${JSON.stringify(hit[1])?.slice(0, 100)} is not supported by gost.ts yet: ${why}`,
+      );
+    }
+  }
+
   /** Sets a value (used when composing metadata). */
   set(key: string, value: unknown): void {
     this.#map.set(key.toLowerCase(), value);
@@ -127,3 +145,15 @@ export class Metadata {
     return Object.fromEntries(this.#map);
   }
 }
+
+/**
+ * GOST's probe resistance keys (http, socks5 and relay handlers), refused with {@link Metadata.refuse} until
+ * built: a prober would get a 407 instead of the decoy the user configured.
+ */
+export const REFUSED_PROBE_KEYS: readonly (readonly [readonly string[], string])[] = [
+  [
+    ["probeResistance", "probeResist", "probe_resist"],
+    "probe resistance (a decoy answer for probers) is not implemented",
+  ],
+  [["knock"], "knock (the host that unlocks probe resistance) is not implemented"],
+];

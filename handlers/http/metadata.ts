@@ -3,7 +3,7 @@
  * @module
  */
 import { ConfigError } from "../../core/errors.ts";
-import type { Metadata } from "../../core/metadata.ts";
+import { type Metadata, REFUSED_PROBE_KEYS } from "../../core/metadata.ts";
 import { DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS, DEFAULT_UPSTREAM_MAX_IDLE } from "./pool.ts";
 
 /** Default bound on reading one request head, and on the idle wait for the next one. */
@@ -59,6 +59,11 @@ function parseHeaderMap(md: Metadata): [string, string][] {
  * @example parseHttpMetadata(new Metadata({ readTimeout: "5s" })).readTimeoutMs // 5000
  */
 export function parseHttpMetadata(md: Metadata): HttpMetadata {
+  md.refuse("handler http", [
+    ...REFUSED_PROBE_KEYS,
+    [["udp"], "UDP over the HTTP proxy is not implemented: use socks5 (UDP ASSOCIATE) or relay"],
+    [["sniffing"], "traffic sniffing is not implemented"],
+  ]);
   const readTimeoutMs = md.duration("readTimeout", DEFAULT_READ_TIMEOUT_MS);
   const maxHeaderBytes = md.int(["maxHeaderBytes", "http.maxHeaderBytes"], DEFAULT_MAX_HEADER_BYTES, 1024, 1 << 24);
   const realm = md.string(["authBasicRealm", "realm"], DEFAULT_REALM);

@@ -15,7 +15,8 @@
  * | `upstreamMaxIdle` | `64` | idle upstream conns kept per target (0: none; 1,024 in all at most) |
  * | `allowSelfTarget` | `false` | service or handler metadata: let clients reach this process's own listeners (services, Web API, metrics); else 403 / REP 0x02 / Forbidden (README, Security) |
  *
- * Not implemented (GOST options): `probeResistance`/`knock`, `udp` (UDP over HTTP), sniffing/MITM.
+ * Refused at start, naming the key (handlers/http/metadata.ts): `probeResistance`/`knock`, `udp=true` (UDP over HTTP),
+ * `sniffing`.
  *
  * The `http` connector (a chain node speaking to an HTTP proxy) sends `CONNECT host:port`:
  *

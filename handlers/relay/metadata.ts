@@ -3,7 +3,7 @@
  * @module
  */
 import { ConfigError } from "../../core/errors.ts";
-import type { Metadata } from "../../core/metadata.ts";
+import { type Metadata, REFUSED_PROBE_KEYS } from "../../core/metadata.ts";
 import { type MuxConfig, parseMuxConfig } from "../../core/mux/config.ts";
 
 /** GOST's handshake deadline on the server. */
@@ -43,6 +43,7 @@ export interface RelayConnectorMetadata {
  * @example parseRelayHandlerMetadata(new Metadata({ bind: "true" })).bind // true
  */
 export function parseRelayHandlerMetadata(md: Metadata): RelayHandlerMetadata {
+  md.refuse("handler relay", REFUSED_PROBE_KEYS);
   const readTimeoutMs = md.duration("readTimeout", DEFAULT_READ_TIMEOUT_MS);
   return {
     // GOST turns a zero or negative readTimeout into the default

@@ -2,7 +2,7 @@
  * Metadata of the SOCKS handlers, parsed once in `init()` (keys and defaults are listed in mod.ts).
  * @module
  */
-import type { Metadata } from "../../core/metadata.ts";
+import { type Metadata, REFUSED_PROBE_KEYS } from "../../core/metadata.ts";
 import { type MuxConfig, parseMuxConfig } from "../../core/mux/config.ts";
 
 /** GOST's handshake deadline. */
@@ -37,6 +37,7 @@ export interface SocksMetadata {
  * @example parseSocksMetadata(new Metadata({ udp: "true", readTimeout: "5s" })).readTimeoutMs // 5000
  */
 export function parseSocksMetadata(md: Metadata): SocksMetadata {
+  md.refuse("handler socks5", REFUSED_PROBE_KEYS);
   const bufSize = md.int(["udpBufferSize", "udp.bufferSize"], DEFAULT_UDP_BUFFER_SIZE, 1);
   return {
     readTimeoutMs: md.duration("readTimeout", DEFAULT_READ_TIMEOUT_MS),
