@@ -21,7 +21,7 @@ export class AutoHandler implements Handler {
   #readTimeoutMs = DEFAULT_READ_TIMEOUT_MS;
 
   constructor(opts: HandlerOptions) {
-    this.#http = new HttpHandler(opts);
+    this.#http = new HttpHandler(opts, true);
     this.#socks4 = new Socks4Handler(opts);
     this.#socks5 = new Socks5Handler(opts);
   }

@@ -30,13 +30,17 @@ export class HttpHandler implements Handler {
   /** Idle upstream conns shared by the client conns (absent with `upstreamKeepAlive: false`). */
   #pool?: UpstreamPool;
 
-  constructor(opts: HandlerOptions) {
+  readonly #inAuto: boolean;
+
+  /** @param inAuto true when the auto handler runs it (see {@link parseHttpMetadata}) */
+  constructor(opts: HandlerOptions, inAuto = false) {
     this.#opts = opts;
+    this.#inAuto = inAuto;
   }
 
   init(md: Metadata): Promise<void> {
     try {
-      this.#md = parseHttpMetadata(md);
+      this.#md = parseHttpMetadata(md, this.#inAuto);
       this.#pool?.close();
       this.#pool = this.#md.upstreamKeepAlive
         ? new UpstreamPool(this.#md.upstreamIdleTimeoutMs, this.#md.upstreamMaxIdle)

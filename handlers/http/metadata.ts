@@ -55,13 +55,16 @@ function parseHeaderMap(md: Metadata): [string, string][] {
 
 /**
  * Parses the handler metadata.
- * @throws {ConfigError} naming the key when a value does not parse
+ * @param inAuto true for the http side of the auto handler (its `udp` belongs to the SOCKS5 side)
+ * @throws {ConfigError} naming the key when a value does not parse or is refused (probeResistance, knock, udp=true)
  * @example parseHttpMetadata(new Metadata({ readTimeout: "5s" })).readTimeoutMs // 5000
  */
-export function parseHttpMetadata(md: Metadata): HttpMetadata {
-  md.refuse("handler http", [
+export function parseHttpMetadata(md: Metadata, inAuto = false): HttpMetadata {
+  // in the auto handler `udp` is the SOCKS5 side's key (UDP ASSOCIATE), not UDP over HTTP
+  const udp = [["udp"], "UDP over the HTTP proxy is not implemented: use socks5 (UDP ASSOCIATE) or relay"] as const;
+  md.refuse(inAuto ? "handler auto" : "handler http", [
     ...REFUSED_PROBE_KEYS,
-    [["udp"], "UDP over the HTTP proxy is not implemented: use socks5 (UDP ASSOCIATE) or relay"],
+    ...(inAuto ? [] : [udp]),
     [["sniffing"], "traffic sniffing is not implemented"],
   ]);
   const readTimeoutMs = md.duration("readTimeout", DEFAULT_READ_TIMEOUT_MS);

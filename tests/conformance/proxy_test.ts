@@ -45,8 +45,16 @@ const CONNECTORS: Record<string, string[]> = {
   forward: ["forward"],
 };
 
-/** Connector metadata variants run as pairs of their own (relay: the lazy request, and `nodelay`). */
-const VARIANTS: Record<string, MetadataRecord[]> = { relay: [{}, { nodelay: true }] };
+/**
+ * Connector metadata variants run as pairs of their own (relay: the lazy request, and `nodelay`). The SOCKS5
+ * connectors run with `notls`: the wire descriptions below are plain SOCKS5 (RFC 1928/1929); GOST's TLS methods
+ * 0x80/0x82 have their own test (tests/handlers/socks5/tls_method_server_test.ts).
+ */
+const VARIANTS: Record<string, MetadataRecord[]> = {
+  relay: [{}, { nodelay: true }],
+  socks5: [{ notls: true }],
+  socks: [{ notls: true }],
+};
 
 /** One UDP mode of a protocol. */
 interface UdpMode {
