@@ -48,7 +48,7 @@ export type { ChainNodeRecorder } from "./core/routing/chain_metrics.ts";
 export type { ProcessSlots } from "./core/routing/process_slots.ts";
 export type { BypassChecker } from "./core/routing/bypass.ts";
 export type { AdmissionChecker } from "./core/routing/admission.ts";
-export type { HostMapper } from "./core/routing/hosts.ts";
+export type { HostMapper, HostTable } from "./core/routing/hosts.ts";
 export type { Resolver } from "./core/routing/resolver.ts";
 export type { Hooks } from "./core/service/hooks.ts";
 export type { BuildContext } from "./core/config/build.ts";

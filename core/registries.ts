@@ -10,7 +10,7 @@ import type { Authenticator } from "./routing/auth.ts";
 import type { AdmissionChecker } from "./routing/admission.ts";
 import type { BypassChecker } from "./routing/bypass.ts";
 import type { Chain, Hop } from "./routing/chain.ts";
-import type { HostMapper } from "./routing/hosts.ts";
+import type { HostTable } from "./routing/hosts.ts";
 import type { ProcessSlots } from "./routing/process_slots.ts";
 import type { Resolver } from "./routing/resolver.ts";
 import type { ServiceStatus } from "./service/status.ts";
@@ -55,7 +55,7 @@ export interface Registries {
   /** Live admissions by name. */
   readonly admissions: Registry<AdmissionChecker>;
   /** Live hosts mappers by name. */
-  readonly hosts: Registry<HostMapper>;
+  readonly hosts: Registry<HostTable>;
   /** Live resolvers by name. */
   readonly resolvers: Registry<Resolver>;
   /** What the process hands the plugins built from these registries (set by the app, read at each use). */
@@ -75,7 +75,7 @@ export function createRegistries(): Registries {
     authers: new Registry<Authenticator>("auther"),
     bypasses: new Registry<BypassChecker>("bypass"),
     admissions: new Registry<AdmissionChecker>("admission"),
-    hosts: new Registry<HostMapper>("hosts"),
+    hosts: new Registry<HostTable>("hosts"),
     resolvers: new Registry<Resolver>("resolver"),
     process: {},
   };

@@ -6,7 +6,7 @@
  */
 import { refusedSetting } from "./refused.ts";
 import { splitHostPort } from "../conn.ts";
-import { type ConfigError, DialError, errorMessage } from "../errors.ts";
+import { ConfigError, DialError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { Metadata } from "../metadata.ts";
 import type { ClientAuth, ClientTlsOptions } from "../contracts.ts";
@@ -17,7 +17,9 @@ import { type BypassChecker, Chain, type ChainNode, Hop } from "../routing/chain
 import { slotRecorder } from "../routing/chain_metrics.ts";
 import { ChainGroup } from "../routing/chain_group.ts";
 import type { SelectorOptions } from "../routing/node_group.ts";
-import type { ConfigPath } from "./load.ts";
+import { type ConfigPath, formatPath } from "./load.ts";
+import { openNodeFile } from "./node_file.ts";
+import { type FileSettings, fileSettings, type FileSource } from "../routing/file_source.ts";
 import type { ChainConfig, HopConfig, NodeConfig, SelectorConfig } from "./types.ts";
 import { parseSelector } from "./selector.ts";
 import { lookupHost } from "../routing/resolver.ts";
@@ -143,7 +145,7 @@ async function buildNode(
 export async function buildHop(cfg: HopConfig, path: ConfigPath, ctx: ChainBuildContext): Promise<Hop> {
   let hopCfg = cfg;
   let hopPath = path;
-  if (!cfg.nodes?.length && cfg.name) {
+  if (!cfg.nodes?.length && !cfg.file && cfg.name) {
     const named = ctx.hops(cfg.name);
     if (!named) throw ctx.fail([...path, "name"], `hop "${cfg.name}" has no nodes and no top-level hop has that name`);
     hopCfg = named;
@@ -151,9 +153,12 @@ export async function buildHop(cfg: HopConfig, path: ConfigPath, ctx: ChainBuild
   }
   const refused = refusedSetting("hops", hopCfg as Record<string, unknown>);
   if (refused) throw ctx.fail([...hopPath, ...refused.path], refused.message);
-  if (!hopCfg.nodes?.length) throw ctx.fail([...hopPath, "nodes"], "a hop needs at least one node");
+  const nodeFile = fileSettings((key, msg) => ctx.fail([...hopPath, ...key], msg), hopCfg);
+  if (!hopCfg.nodes?.length && !nodeFile.path) {
+    throw ctx.fail([...hopPath, "nodes"], "a hop needs at least one node");
+  }
   const nodes: ChainNode[] = [];
-  for (const [i, n] of hopCfg.nodes.entries()) {
+  for (const [i, n] of (hopCfg.nodes ?? []).entries()) {
     nodes.push(
       await buildNode({ name: `node-${i}`, ...n }, [...hopPath, "nodes", i], ctx, {
         hosts: hopCfg.hosts,
@@ -167,13 +172,18 @@ export async function buildHop(cfg: HopConfig, path: ConfigPath, ctx: ChainBuild
   } catch (err) {
     throw ctx.fail([...hopPath, "selector"], errorMessage(err));
   }
+  const inline = [...nodes];
+  const source = nodeFile.path ? await hopNodeFile(hopCfg, hopPath, nodeFile, ctx) : undefined;
+  nodes.push(...source?.value ?? []);
   if (selector.strategy === "parallel") {
     const index = path.at(-1); // a hop of a chain: its index; a top-level hop: its name
     if (typeof index === "number" && index > 0) {
+      source?.close();
       throw ctx.fail([...hopPath, "selector", "strategy"], "parallel races the nodes of a chain's first hop only");
     }
     const muxed = nodes.find((n) => n.dialer.multiplex);
     if (muxed && nodes.length > 1) {
+      source?.close();
       throw ctx.fail(
         [...hopPath, "selector", "strategy"],
         `parallel cannot race node ${muxed.name}: its dialer multiplexes (GOST turns multiplexing off; gost.ts refuses)`,
@@ -184,7 +194,32 @@ export async function buildHop(cfg: HopConfig, path: ConfigPath, ctx: ChainBuild
   const bypass = bypassNames.length
     ? { contains: (n: string, a: string) => ctx.bypass(bypassNames)?.contains(n, a) ?? false }
     : undefined;
-  return new Hop(hopCfg.name || `hop-${String(path.at(-1))}`, nodes, selector, bypass);
+  const hop = new Hop(hopCfg.name || `hop-${String(path.at(-1))}`, nodes, selector, bypass, source);
+  if (source) source.onChange = (fromFile) => hop.replaceNodes([...inline, ...fromFile]);
+  return hop;
+}
+
+/** Opens a hop's node file (core/config/node_file.ts); its nodes inherit the hop's hosts and resolver. */
+async function hopNodeFile(
+  hopCfg: HopConfig,
+  hopPath: ConfigPath,
+  file: FileSettings,
+  ctx: ChainBuildContext,
+): Promise<FileSource<ChainNode[]>> {
+  const inherited = { hosts: hopCfg.hosts, resolver: hopCfg.resolver };
+  // a file node's errors name its keys, not the config's path: they are warned about with the file's line
+  const fileCtx = { ...ctx, fail: (p: ConfigPath, m: string) => new ConfigError(`${formatPath(p)}: ${m}`) };
+  try {
+    return await openNodeFile({
+      hop: hopCfg.name || String(hopPath.at(-1)),
+      path: file.path!,
+      reloadMs: file.reloadMs,
+      logger: ctx.logger,
+      build: (cfg) => buildNode(cfg, [], fileCtx, inherited),
+    });
+  } catch (err) {
+    throw ctx.fail([...hopPath, "file", "path"], `cannot read the node file: ${errorMessage(err)}`);
+  }
 }
 
 /** Builds one chain. @throws {ConfigError} naming the path */

@@ -1,7 +1,7 @@
 /**
  * The settings of GOST's config that gost.ts refuses rather than accept and ignore (README.md, "Refused settings"):
- * whole object kinds it has no implementation of yet, and the data sources (`redis`, `http`, `plugin`, `file`,
- * `reload`) of the kinds that have only inline data. A config or an API body that uses one fails naming the path,
+ * whole object kinds it has no implementation of yet, and the external data sources (`redis`, `http`, `plugin`) of
+ * the kinds that read inline data and files. A config or an API body that uses one fails naming the path,
  * the value and what is supported; an ignored bypass or admission list would fail open.
  * @module
  */
@@ -24,16 +24,15 @@ export const REFUSED_KINDS: Readonly<Record<string, string>> = {
 const SOURCES = ["redis", "http", "plugin"] as const;
 
 /**
- * Per kind, its inline keys (what acts) and the keys gost.ts refuses: GOST's `file` and `reload` of the kinds whose
- * file source is not built yet, and the external sources of all of them. Authers read `file` and `reload`
- * (core/routing/auther.ts), so only the external sources are refused there.
+ * Per kind, the keys that act and the keys gost.ts refuses: the external sources. Authers, bypasses, admissions,
+ * hosts and hops read `file` and `reload` (core/routing/file_source.ts); GOST's resolvers have no file source.
  */
 const SOURCE_KINDS: Readonly<Record<string, { inline: string; refused: readonly string[] }>> = {
-  bypasses: { inline: "matchers, whitelist", refused: ["file", "reload", ...SOURCES] },
-  admissions: { inline: "matchers, whitelist", refused: ["file", "reload", ...SOURCES] },
-  hosts: { inline: "mappings", refused: ["file", "reload", ...SOURCES] },
+  bypasses: { inline: "matchers, whitelist, file.path, reload", refused: [...SOURCES] },
+  admissions: { inline: "matchers, whitelist, file.path, reload", refused: [...SOURCES] },
+  hosts: { inline: "mappings, file.path, reload", refused: [...SOURCES] },
   resolvers: { inline: "nameservers", refused: [...SOURCES] },
-  hops: { inline: "nodes", refused: ["file", "reload", ...SOURCES] },
+  hops: { inline: "nodes, file.path, reload", refused: [...SOURCES] },
   authers: { inline: "auths, file.path, reload", refused: [...SOURCES] },
 };
 
@@ -44,8 +43,8 @@ function present(v: unknown): boolean {
 
 /**
  * The first refused setting of one named object of `kind`, as the path below the object and the reason.
- * @example refusedSetting("bypasses", { name: "b", file: { path: "/etc/gost/bypass.txt" } })
- * // { path: ["file"], message: "the file source of bypasses is not supported by gost.ts yet (got …): supported are matchers, whitelist" }
+ * @example refusedSetting("bypasses", { name: "b", redis: { addr: "127.0.0.1:6379" } })
+ * // { path: ["redis"], message: "the redis source of bypasses is not supported by gost.ts yet (got …): supported are …" }
  */
 export function refusedSetting(
   kind: string,

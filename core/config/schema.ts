@@ -146,6 +146,8 @@ const hop = z.looseObject({
   resolver: str.optional(),
   hosts: str.optional(),
   nodes: z.array(node).optional(),
+  file: z.looseObject({ path: str }).optional(),
+  reload: duration.optional(),
   metadata: metadata.optional(),
 });
 const chain = z.looseObject({

@@ -289,6 +289,10 @@ export interface HopConfig {
   hosts?: string;
   /** The nodes. */
   nodes?: NodeConfig[];
+  /** A JSON file of more nodes (README.md, "Data sources: file and reload"). */
+  file?: { path: string; [key: string]: unknown };
+  /** How often `file` is re-read (a duration; absent: once). */
+  reload?: string | number;
   /** Free-form metadata. */
   metadata?: MetadataConfig;
   /** Unknown keys, kept as given. */

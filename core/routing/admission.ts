@@ -51,6 +51,32 @@ function compileAdmission(pattern: string): Pattern {
 }
 
 /**
+ * One admission matcher as the matchers an {@link Admission} takes: an IP, CIDR or IP range is itself, a host name
+ * its IPs (resolved now).
+ * @param resolve resolves a host name (default: `Deno.resolveDns` A and AAAA)
+ * @throws {ConfigError} naming a matcher that does not parse or a host name that does not resolve
+ * @example await resolveAdmissionMatcher("localhost") // ["127.0.0.1", "::1"]
+ */
+export async function resolveAdmissionMatcher(
+  m: string,
+  resolve: (host: string) => Promise<string[]> = systemResolve,
+): Promise<string[]> {
+  const p = compilePattern(m);
+  if (p.kind !== "domain" || p.ports !== null || p.key.startsWith(".")) {
+    compileAdmission(m);
+    return [m];
+  }
+  let ips: string[];
+  try {
+    ips = await resolve(p.key);
+  } catch (err) {
+    throw new ConfigError(`Cannot resolve admission matcher "${m}": ${errorMessage(err)}`, { cause: err });
+  }
+  if (ips.length === 0) throw new ConfigError(`Cannot resolve admission matcher "${m}": no addresses`);
+  return ips;
+}
+
+/**
  * One admission. Build it with {@link Admission.create} when matchers may contain host names; the constructor
  * accepts IPs, CIDRs and IP ranges only. An empty client address is admitted (as in GOST); a client that is not
  * an IP (a unix socket path) matches nothing.
@@ -78,20 +104,7 @@ export class Admission implements AdmissionChecker {
    * @example const a = await Admission.create({ matchers: ["10.0.0.0/8", "localhost"] });
    */
   static async create(opts: AdmissionCreateOptions): Promise<Admission> {
-    const resolve = opts.resolve ?? systemResolve;
-    const matchers = await Promise.all(opts.matchers.map(async (m) => {
-      const p = compilePattern(m);
-      if (p.kind !== "domain" || p.ports !== null || p.key.startsWith(".")) return [m];
-      const host = p.key;
-      let ips: string[];
-      try {
-        ips = await resolve(host);
-      } catch (err) {
-        throw new ConfigError(`Cannot resolve admission matcher "${m}": ${errorMessage(err)}`, { cause: err });
-      }
-      if (ips.length === 0) throw new ConfigError(`Cannot resolve admission matcher "${m}": no addresses`);
-      return ips;
-    }));
+    const matchers = await Promise.all(opts.matchers.map((m) => resolveAdmissionMatcher(m, opts.resolve)));
     return new Admission({ name: opts.name, whitelist: opts.whitelist, matchers: matchers.flat() });
   }
 

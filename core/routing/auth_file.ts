@@ -5,6 +5,8 @@
  * `connector.auth.file`/`dialer.auth.file` (the first user only) and an auther's `file.path`.
  * @module
  */
+import { type LineProblem, problemLines as sourceProblemLines, readSourceText, sourceLines } from "./file_source.ts";
+
 /** One `{username, password}` pair of the config. */
 export interface AuthEntry {
   /** The user name; an empty one is skipped. */
@@ -23,12 +25,7 @@ export interface AuthFileEntry extends AuthEntry {
 }
 
 /** A line that was skipped or overridden, for a warning naming the file and the line. */
-export interface AuthFileProblem {
-  /** The 1-based line number. */
-  line: number;
-  /** What is wrong with it. */
-  message: string;
-}
+export type AuthFileProblem = LineProblem;
 
 /** The users of a file and its problems. */
 export interface ParsedAuthFile {
@@ -52,12 +49,7 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 export function parseAuthFile(text: string, server: boolean): ParsedAuthFile {
   const byUser = new Map<string, AuthFileEntry>();
   const problems: AuthFileProblem[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = i + 1;
-    const raw = lines[i].endsWith("\r") ? lines[i].slice(0, -1) : lines[i];
-    const t = raw.replaceAll("\t", " ").trim();
-    if (!t || t.startsWith("#")) continue;
+  for (const { line, text: t } of sourceLines(text, false)) {
     if (CONTROL.test(t)) {
       problems.push({ line, message: "control character in the line: skipped" });
       continue;
@@ -82,16 +74,9 @@ export function parseAuthFile(text: string, server: boolean): ParsedAuthFile {
   return { entries: [...byUser.values()].sort((a, b) => a.line - b.line), problems };
 }
 
-/** `path:line: message` for each problem. */
+/** `auth file path:line: message` for each problem. */
 export function problemLines(path: string, problems: AuthFileProblem[]): string[] {
-  return problems.map((p) => `auth file ${path}:${p.line}: ${p.message}`);
-}
-
-function checkSize(path: string, info: Deno.FileInfo): void {
-  if (!info.isFile) throw new Error(`${path} is not a regular file`);
-  if (info.size > MAX_AUTH_FILE_BYTES) {
-    throw new Error(`${path} is ${info.size} bytes, more than the ${MAX_AUTH_FILE_BYTES} an auth file may have`);
-  }
+  return sourceProblemLines("auth", path, problems);
 }
 
 /**
@@ -99,18 +84,7 @@ function checkSize(path: string, info: Deno.FileInfo): void {
  * @throws {Error} when it cannot be read, is not a regular file or is too big
  */
 export function readAuthText(path: string): string {
-  checkSize(path, Deno.statSync(path));
-  const text = Deno.readTextFileSync(path);
-  if (text.length > MAX_AUTH_FILE_BYTES) throw new Error(`${path} grew past ${MAX_AUTH_FILE_BYTES} bytes`);
-  return text;
-}
-
-/** {@link readAuthText}, without blocking. */
-export async function readAuthTextAsync(path: string): Promise<string> {
-  checkSize(path, await Deno.stat(path));
-  const text = await Deno.readTextFile(path);
-  if (text.length > MAX_AUTH_FILE_BYTES) throw new Error(`${path} grew past ${MAX_AUTH_FILE_BYTES} bytes`);
-  return text;
+  return readSourceText(path, MAX_AUTH_FILE_BYTES, "an auth file");
 }
 
 /**

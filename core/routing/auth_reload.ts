@@ -6,13 +6,12 @@
  * @module
  */
 import type { Authenticator } from "../contracts.ts";
-import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { type AuthEntry, StaticAuthenticator } from "./auth.ts";
-import { type AuthFileEntry, parseAuthFile, problemLines, readAuthText, readAuthTextAsync } from "./auth_file.ts";
+import { MAX_AUTH_FILE_BYTES, parseAuthFile } from "./auth_file.ts";
+import { FileSource, type ParsedSource } from "./file_source.ts";
 
-/** GOST's shortest reload period: a smaller positive one is raised to it. */
-export const MIN_RELOAD_MS = 1000;
+export { MIN_RELOAD_MS } from "./file_source.ts";
 
 /** Options of {@link FileAuthenticator}. */
 export interface FileAuthenticatorOptions {
@@ -36,21 +35,10 @@ export interface FileAuthenticatorOptions {
  * a.close();
  */
 export class FileAuthenticator implements Authenticator {
-  readonly #opts: FileAuthenticatorOptions;
-  readonly #periodMs: number;
-  #users: StaticAuthenticator;
-  #count = 0;
-  #lastText: string;
-  #lastError = "";
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #closed = false;
+  readonly #source: FileSource<StaticAuthenticator>;
 
-  private constructor(opts: FileAuthenticatorOptions, text: string) {
-    this.#opts = opts;
-    this.#periodMs = opts.reloadMs && opts.reloadMs > 0 ? Math.max(opts.reloadMs, MIN_RELOAD_MS) : 0;
-    this.#lastText = text;
-    this.#users = this.#apply(text);
-    this.#schedule();
+  private constructor(source: FileSource<StaticAuthenticator>) {
+    this.#source = source;
   }
 
   /**
@@ -58,22 +46,31 @@ export class FileAuthenticator implements Authenticator {
    * @throws {Error} when the file cannot be read at startup (there is no last good set to keep)
    */
   static open(opts: FileAuthenticatorOptions): FileAuthenticator {
-    return new FileAuthenticator(opts, readAuthText(opts.path));
+    return new FileAuthenticator(FileSource.openSync({
+      owner: opts.owner,
+      kind: "auth",
+      path: opts.path,
+      unit: "user(s)",
+      reloadMs: opts.reloadMs,
+      maxBytes: MAX_AUTH_FILE_BYTES,
+      logger: opts.logger,
+      parse: (text) => usersOf(text, opts.inline ?? []),
+    }));
   }
 
   /** The number of users that can log in now. */
   get size(): number {
-    return this.#count;
+    return this.#source.count;
   }
 
-  /** The re-read period in ms (0: none), after raising a small one to {@link MIN_RELOAD_MS}. */
+  /** The re-read period in ms (0: none), after raising a small one to `MIN_RELOAD_MS`. */
   get periodMs(): number {
-    return this.#periodMs;
+    return this.#source.periodMs;
   }
 
   /** `username` when the password matches a current user, else null. */
   authenticate(username: string, password: string): string | null {
-    return this.#users.authenticate(username, password);
+    return this.#source.value.authenticate(username, password);
   }
 
   /**
@@ -81,59 +78,22 @@ export class FileAuthenticator implements Authenticator {
    * Changed: its good lines replace the file's users, bad lines are warned about.
    * @returns true when the users were replaced
    */
-  async reload(): Promise<boolean> {
-    let text: string;
-    try {
-      text = await readAuthTextAsync(this.#opts.path);
-    } catch (err) {
-      const msg = errorMessage(err);
-      if (msg !== this.#lastError) {
-        this.#lastError = msg;
-        this.#opts.logger.warn(
-          `${this.#opts.owner}: reload ${this.#opts.path}: ${msg}; keeping the last ${this.#count} user(s)`,
-        );
-      }
-      return false;
-    }
-    this.#lastError = "";
-    if (this.#closed || text === this.#lastText) return false;
-    this.#lastText = text;
-    this.#users = this.#apply(text);
-    this.#opts.logger.info(`${this.#opts.owner}: reloaded ${this.#opts.path}: ${this.#count} user(s)`);
-    return true;
+  reload(): Promise<boolean> {
+    return this.#source.reload();
   }
 
   /** Stops the reload timer. */
   close(): void {
-    this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#source.close();
   }
+}
 
-  #apply(text: string): StaticAuthenticator {
-    const { entries, problems } = parseAuthFile(text, true);
-    for (const line of problemLines(this.#opts.path, problems)) this.#opts.logger.warn(`${this.#opts.owner}: ${line}`);
-    const merged = new Map<string, AuthEntry>();
-    for (const e of this.#opts.inline ?? []) if (e.username) merged.set(e.username, e);
-    for (const e of entries as AuthFileEntry[]) merged.set(e.username, { username: e.username, password: e.password });
-    const users = new StaticAuthenticator([...merged.values()]);
-    this.#count = [...merged.values()].filter((e) => e.password).length;
-    return users;
-  }
-
-  #schedule(): void {
-    if (!this.#periodMs || this.#closed) return;
-    const timer = setTimeout(async () => {
-      this.#timer = undefined;
-      try {
-        await this.reload();
-      } catch (err) {
-        this.#opts.logger.warn(`${this.#opts.owner}: reload ${this.#opts.path}: ${errorMessage(err)}`);
-      }
-      this.#schedule();
-    }, this.#periodMs);
-    this.#timer = timer;
-    // the services keep the process alive, not this timer
-    Deno.unrefTimer(timer as unknown as number);
-  }
+/** The inline users and the file's (a file user of the same name wins). */
+function usersOf(text: string, inline: AuthEntry[]): ParsedSource<StaticAuthenticator> {
+  const { entries, problems } = parseAuthFile(text, true);
+  const merged = new Map<string, AuthEntry>();
+  for (const e of inline) if (e.username) merged.set(e.username, e);
+  for (const e of entries) merged.set(e.username, { username: e.username, password: e.password });
+  const users = [...merged.values()];
+  return { value: new StaticAuthenticator(users), count: users.filter((e) => e.password).length, problems };
 }

@@ -7,9 +7,9 @@
 import type { Authenticator } from "../contracts.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { parseDuration } from "../metadata.ts";
 import { authEntries, StaticAuthenticator, warnEmptyPasswords } from "./auth.ts";
 import { FileAuthenticator } from "./auth_reload.ts";
+import { fileSettings } from "./file_source.ts";
 
 /** The auther keys gost.ts reads. */
 const SUPPORTED = "auths, file.path, reload";
@@ -40,21 +40,13 @@ export function buildAuther(cfg: Record<string, unknown> & { name: string }, log
         `(got ${JSON.stringify(v)}): supported are ${SUPPORTED}`,
     );
   }
-  let reloadMs = 0;
-  if (a.reload !== undefined && a.reload !== null && a.reload !== "") {
-    try {
-      reloadMs = parseDuration(a.reload, "reload");
-    } catch (err) {
-      throw new ConfigError(`authers.${a.name}.reload: ${errorMessage(err)}`);
-    }
-  }
+  const { path, reloadMs } = fileSettings(`authers.${a.name}`, a);
   const owner = `auther ${a.name}`;
   const inline = (a.auths ?? []).flatMap((x) => authEntries(x));
   warnEmptyPasswords(inline, owner, logger);
-  if (!a.file) return new StaticAuthenticator(inline);
-  if (!a.file.path) throw new ConfigError(`authers.${a.name}.file.path: the path of the auth file is required`);
+  if (!path) return new StaticAuthenticator(inline);
   try {
-    return FileAuthenticator.open({ owner, path: a.file.path, inline, reloadMs, logger });
+    return FileAuthenticator.open({ owner, path, inline, reloadMs, logger });
   } catch (err) {
     throw new ConfigError(`authers.${a.name}.file.path: cannot read auth file: ${errorMessage(err)}`, { cause: err });
   }

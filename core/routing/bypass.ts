@@ -6,7 +6,7 @@
  * wildcard); a bad pattern throws a {@link ConfigError} naming it, where GOST silently drops or mis-reads it.
  * @module
  */
-import { AddressMatcher } from "./matcher.ts";
+import { AddressMatcher, type Pattern } from "./matcher.ts";
 
 /**
  * Anything that decides whether a target is bypassed; {@link Bypass} and {@link BypassGroup} implement it.
@@ -35,7 +35,8 @@ export interface BypassOptions {
   name?: string;
   /** Whitelist mode: a target matching nothing is bypassed (CLI `~` prefix). */
   whitelist?: boolean;
-  matchers: string[];
+  /** The patterns (strings, or patterns compiled already, as a file's lines are). */
+  matchers: (string | Pattern)[];
   /** Only applies to this network; with no matchers it acts on the whole network. */
   network?: "tcp" | "udp";
 }

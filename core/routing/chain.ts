@@ -61,16 +61,42 @@ export interface ChainNode extends Node {
 export class Hop {
   /** The hop's name. */
   readonly name: string;
-  /** The hop's nodes and selector. */
-  readonly group: NodeGroup;
   /** Hop-level bypass: a matching target ends the route before this hop. */
   readonly bypass?: BypassChecker;
+  /** The file its nodes are re-read from (README.md, "Data sources: file and reload"); closed with the hop. */
+  readonly source?: { close(): void };
+  #group: NodeGroup;
 
-  /** Hop `name` selecting among `nodes` with `selector`, ended early by `bypass`. */
-  constructor(name: string, nodes: ChainNode[], selector?: SelectorOptions, bypass?: BypassChecker) {
+  /**
+   * Hop `name` selecting among `nodes` with `selector`, ended early by `bypass`; with `source`, its nodes may be
+   * replaced ({@link replaceNodes}) and `close()` closes the source.
+   */
+  constructor(
+    name: string,
+    nodes: ChainNode[],
+    selector?: SelectorOptions,
+    bypass?: BypassChecker,
+    source?: { close(): void },
+  ) {
     this.name = name;
-    this.group = new NodeGroup(nodes, selector);
+    this.#group = new NodeGroup(nodes, selector);
     this.bypass = bypass;
+    this.source = source;
+  }
+
+  /** The hop's nodes and selector. */
+  get group(): NodeGroup {
+    return this.#group;
+  }
+
+  /** Swaps the nodes at once (a reloaded node file); the selector's fail marks start afresh. */
+  replaceNodes(nodes: ChainNode[]): void {
+    this.#group = new NodeGroup(nodes, this.#group.options);
+  }
+
+  /** Stops re-reading the hop's node file, if it has one. */
+  close(): void {
+    this.source?.close();
   }
 
   /**
@@ -110,7 +136,8 @@ export class Chain {
   readonly serial = ++Chain.#serials;
   /**
    * Names the path every route of this chain takes when there is no choice (each hop has one node): hop bypass
-   * rules still end a route early, but as a function of the target alone. Undefined when a hop selects among nodes.
+   * rules still end a route early, but as a function of the target alone. Undefined when a hop selects among nodes
+   * or reads them from a file.
    */
   readonly fixedPath: string | undefined;
   /** The sessions of the chain's multiplexing nodes, one per node. */
@@ -131,7 +158,7 @@ export class Chain {
     let path: string | undefined = `${name}#${this.serial}`;
     for (const hop of hops) {
       const nodes = hop.group.nodes;
-      if (nodes.length !== 1) {
+      if (nodes.length !== 1 || hop.source) {
         path = undefined;
         break;
       }
@@ -159,6 +186,7 @@ export class Chain {
 
   /** Ends the sessions of its multiplexing nodes (the chain was replaced or removed). */
   close(): void {
+    for (const hop of this.hops) hop.close();
     this.sessions.close();
   }
 }

@@ -18,6 +18,15 @@ export interface HostMapping {
   aliases?: string[];
 }
 
+/**
+ * What looks names up in a host table: a {@link HostMapper}, or one re-read from a file (core/routing/file_lists.ts).
+ * @example const t: HostTable = new HostMapper([{ ip: "127.0.0.1", hostname: "origin.test" }]);
+ */
+export interface HostTable {
+  /** The IPs `host` maps to for `network` (`ip`, `ip4`, `ip6`), or an empty array. */
+  lookup(network: string, host: string): string[];
+}
+
 function normalizeName(name: string): string {
   const n = name.trim().toLowerCase();
   return n.length > 1 && n.endsWith(".") ? n.slice(0, -1) : n;
@@ -33,7 +42,7 @@ function normalizeName(name: string): string {
  * h.lookup("ip", "example.com") // ["127.0.0.1"]
  * h.lookup("ip4", "www.example.org") // []: the entry found has no IPv4 address
  */
-export class HostMapper {
+export class HostMapper implements HostTable {
   readonly #table = new Map<string, IP[]>();
 
   /**

@@ -192,7 +192,7 @@ export type Pattern =
   | { kind: "domain"; source: string; key: string; ports: PortRange | null }
   | { kind: "cidr"; source: string; ip: IP; bits: number }
   | { kind: "range"; source: string; min: IP; max: IP }
-  | { kind: "wildcard"; source: string; re: RegExp; ports: PortRange | null };
+  | { kind: "wildcard"; source: string; re: RegExp; ports: PortRange | null; suffix?: string };
 
 const domainRe = /^\.?(?:[\p{L}\p{N}_-]+\.)*[\p{L}\p{N}_-]+\.?$/u;
 
@@ -260,7 +260,7 @@ export function compilePattern(pattern: string): Pattern {
   if (/[*?{]/.test(p) || (p.includes("[") && !/^\[[^\]]*\](?::[^:]*)?$/.test(p))) {
     const { host, ports } = splitPattern(p);
     if (host === "") throw bad("empty host");
-    return { kind: "wildcard", source: pattern, re: globToRegExp(host, pattern), ports };
+    return { kind: "wildcard", source: pattern, re: globToRegExp(host, pattern), ports, suffix: globSuffix(host) };
   }
   const dash = p.indexOf("-");
   if (dash > 0) {
@@ -280,6 +280,18 @@ export function compilePattern(pattern: string): Pattern {
   if (!domainRe.test(host) || host === ".") throw bad("not an IP, CIDR, IP range, domain or wildcard");
   const key = host.length > 1 && host.endsWith(".") ? host.slice(0, -1) : host;
   return { kind: "domain", source: pattern, key, ports };
+}
+
+/**
+ * The labels every host a glob matches must end with, after a dot: the literal tail after the glob's last special
+ * character, from its first dot on (`*.cdn.example.com` → `cdn.example.com`); undefined when there is none.
+ */
+function globSuffix(glob: string): string | undefined {
+  if (glob.includes("\\")) return undefined;
+  const tail = glob.slice(Math.max(...[..."*?[]{}"].map((c) => glob.lastIndexOf(c))) + 1);
+  const dot = tail.indexOf(".");
+  const suffix = dot >= 0 ? tail.slice(dot + 1) : "";
+  return suffix && !suffix.endsWith(".") ? suffix : undefined;
 }
 
 function maskKey(bytes: Uint8Array, bits: number): string {
@@ -305,6 +317,8 @@ export class AddressMatcher {
   readonly #cidrs = new Map<number, Set<string>>();
   readonly #ranges: { min: IP; max: IP }[] = [];
   readonly #wildcards: { re: RegExp; ports: PortRange | null }[] = [];
+  /** Globs by the labels a matching host ends with (`globSuffix`): a lookup tests only the ones its name can match. */
+  readonly #wildcardsBySuffix = new Map<string, { re: RegExp; ports: PortRange | null }[]>();
   /** The number of patterns. */
   readonly size: number;
 
@@ -332,8 +346,15 @@ export class AddressMatcher {
         case "range":
           this.#ranges.push(p);
           break;
-        case "wildcard":
-          this.#wildcards.push(p);
+        case "wildcard": {
+          if (!p.suffix) {
+            this.#wildcards.push(p);
+            break;
+          }
+          const list = this.#wildcardsBySuffix.get(p.suffix) ?? [];
+          list.push(p);
+          this.#wildcardsBySuffix.set(p.suffix, list);
+        }
       }
     }
     this.size = patterns.length;
@@ -368,6 +389,14 @@ export class AddressMatcher {
         if (i > 0 && this.#exactHit(host.slice(i), port)) return true;
       }
     }
-    return this.#wildcards.some((w) => w.re.test(host) && (w.ports === null || w.ports.contains(port)));
+    const test = (w: { re: RegExp; ports: PortRange | null }) =>
+      w.re.test(host) && (w.ports === null || w.ports.contains(port));
+    if (this.#wildcardsBySuffix.size) {
+      for (let i = host.indexOf("."); i >= 0; i = host.indexOf(".", i + 1)) {
+        const list = this.#wildcardsBySuffix.get(host.slice(i + 1));
+        if (list?.some(test)) return true;
+      }
+    }
+    return this.#wildcards.some(test);
   }
 }

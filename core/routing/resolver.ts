@@ -16,7 +16,7 @@ import { ConfigError, DialError, errorMessage, HandshakeError, TimeoutError } fr
 import { parseDuration } from "../metadata.ts";
 import { dialUdp } from "../udp.ts";
 import { decodeMessage, type DnsMessage, DnsType, encodeQuery, Rcode } from "./dns_wire.ts";
-import type { HostMapper } from "./hosts.ts";
+import type { HostTable } from "./hosts.ts";
 import { canonicalIP } from "./matcher.ts";
 
 /**
@@ -424,7 +424,7 @@ export class Resolver {
  * @example await lookupHost(hosts, resolver, "tcp", "example.com") // ["10.0.0.1"], or [] → dial by name
  */
 export async function lookupHost(
-  hosts: HostMapper | undefined,
+  hosts: HostTable | undefined,
   resolver: Resolver | undefined,
   network: string,
   host: string,

@@ -5,13 +5,15 @@
  * @module
  */
 import { refusedSetting } from "../config/refused.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Registries } from "../registries.ts";
 import { Admission } from "../routing/admission.ts";
 import { buildAuther } from "../routing/auther.ts";
 import { Bypass, namedBypass } from "../routing/bypass.ts";
 import { HostMapper } from "../routing/hosts.ts";
+import { FileAdmission, FileBypass, FileHosts, type FileListOptions } from "../routing/file_lists.ts";
+import { fileSettings } from "../routing/file_source.ts";
 import { type NameserverOptions, Resolver } from "../routing/resolver.ts";
 import { DefaultRouter } from "../routing/router.ts";
 import type { Chain } from "../routing/chain.ts";
@@ -82,6 +84,25 @@ function buildResolver(cfg: NamedObject, ctx: ObjectBuildContext): Resolver {
   return new Resolver({ name: cfg.name, nameservers, dial: (network, addr) => router.dial(network, addr) });
 }
 
+/** The file options of an object with `file.path`, else undefined. @throws {ConfigError} naming a bad value */
+function fileOf(kind: ObjectKind, cfg: NamedObject, ctx: ObjectBuildContext): FileListOptions | undefined {
+  const { path, reloadMs } = fileSettings(`${kind}.${cfg.name}`, cfg);
+  return path ? { name: cfg.name, path, reloadMs, logger: ctx.logger } : undefined;
+}
+
+/** Opens a file-backed object, naming `KIND.NAME.file.path` when the file cannot be read. */
+async function opened<T>(kind: ObjectKind, cfg: NamedObject, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`${kind}.${cfg.name}.file.path: cannot read the file: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/** Closes what a live object holds, when it has something to close (a file's reload timer). */
+const closeIt = (obj: unknown) => (obj as { close?: () => void }).close?.();
+
 function chainContext(ctx: ObjectBuildContext): ChainBuildContext {
   return {
     reg: ctx.reg,
@@ -101,41 +122,46 @@ const LIVE: Partial<Record<ObjectKind, LiveKind<unknown>>> = {
   hops: {
     registry: (reg) => reg.hops as Registry<unknown>,
     build: (cfg, ctx) => buildHop(cfg as HopConfig, ["hops", cfg.name], chainContext(ctx)),
+    dispose: closeIt,
   },
   bypasses: {
     registry: (reg) => reg.bypasses as Registry<unknown>,
-    build: (cfg) => {
+    build: (cfg, ctx) => {
       const b = cfg as { whitelist?: boolean; reverse?: boolean; matchers?: string[]; network?: string };
       if (b.network !== undefined && b.network !== "tcp" && b.network !== "udp") {
         throw new ConfigError(`bypasses.${cfg.name}.network: "${b.network}" is not one of tcp, udp`);
       }
-      return Promise.resolve(
-        new Bypass({
-          name: cfg.name,
-          whitelist: b.whitelist ?? b.reverse ?? false,
-          matchers: b.matchers ?? [],
-          network: b.network as "tcp" | "udp" | undefined,
-        }),
-      );
+      const base = {
+        whitelist: b.whitelist ?? b.reverse ?? false,
+        matchers: b.matchers ?? [],
+        network: b.network as "tcp" | "udp" | undefined,
+      };
+      const file = fileOf("bypasses", cfg, ctx);
+      if (file) return opened("bypasses", cfg, () => FileBypass.open(file, base));
+      return Promise.resolve(new Bypass({ name: cfg.name, ...base }));
     },
+    dispose: closeIt,
   },
   admissions: {
     registry: (reg) => reg.admissions as Registry<unknown>,
-    build: (cfg) => {
+    build: (cfg, ctx) => {
       const a = cfg as { whitelist?: boolean; reverse?: boolean; matchers?: string[] };
-      return Admission.create({
-        name: cfg.name,
-        whitelist: a.whitelist ?? a.reverse ?? false,
-        matchers: a.matchers ?? [],
-      });
+      const base = { whitelist: a.whitelist ?? a.reverse ?? false, matchers: a.matchers ?? [] };
+      const file = fileOf("admissions", cfg, ctx);
+      if (file) return opened("admissions", cfg, () => FileAdmission.open(file, base));
+      return Admission.create({ name: cfg.name, ...base });
     },
+    dispose: closeIt,
   },
   hosts: {
     registry: (reg) => reg.hosts as Registry<unknown>,
-    build: (cfg) => {
+    build: (cfg, ctx) => {
       const h = cfg as { mappings?: { ip: string; hostname: string; aliases?: string[] }[] };
+      const file = fileOf("hosts", cfg, ctx);
+      if (file) return opened("hosts", cfg, () => FileHosts.open(file, h.mappings ?? []));
       return Promise.resolve(new HostMapper(h.mappings ?? []));
     },
+    dispose: closeIt,
   },
   resolvers: {
     registry: (reg) => reg.resolvers as Registry<unknown>,
@@ -144,7 +170,7 @@ const LIVE: Partial<Record<ObjectKind, LiveKind<unknown>>> = {
   authers: {
     registry: (reg) => reg.authers as Registry<unknown>,
     build: (cfg, ctx) => Promise.resolve(buildAuther(cfg, ctx.logger)),
-    dispose: (a) => (a as { close?: () => void }).close?.(),
+    dispose: closeIt,
   },
 };
 
@@ -193,10 +219,16 @@ export function isInstalled(kind: ObjectKind, name: string, reg: Registries): bo
   return LIVE[kind]?.registry(reg).has(name) ?? false;
 }
 
+/** The kinds whose objects may read a `file` when built (README.md, "Data sources: file and reload"). */
+const FILE_KINDS: readonly ObjectKind[] = ["authers", "bypasses", "admissions", "hosts", "hops"];
+
 /**
- * Tells whether rebuilding an object may give another live object although its config is unchanged: an auther
- * reads its `file` when built, so a PUT or reload of the same config re-reads it.
+ * Tells whether rebuilding an object may give another live object although its config is unchanged: an auther,
+ * bypass, admission, hosts or hop with a `file` (or a chain with such a hop inline) reads it when built, so a PUT or
+ * reload of the same config re-reads it.
  */
 export function readsFiles(kind: ObjectKind, cfg: NamedObject): boolean {
-  return kind === "authers" && cfg.file !== undefined;
+  const hasFile = (o: Record<string, unknown> | undefined) => o?.file !== undefined && o?.file !== null;
+  if (kind === "chains") return ((cfg.hops ?? []) as Record<string, unknown>[]).some(hasFile);
+  return FILE_KINDS.includes(kind) && hasFile(cfg);
 }

@@ -4,7 +4,7 @@
  * each proxy used per unit of work, and the direct (no proxy) limits. See docs/benchmarks.md.
  *
  * Flags: `--quick` (about 1 s per measurement and 100 idle conns: a smoke run, figures not meaningful),
- * `--only=tcp,socks5,connect,rate,memory,process,chain,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
+ * `--only=tcp,socks5,connect,rate,memory,process,chain,bypass,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
  * tcp forward against a bare Deno relay, tests/bench/bare_relay.ts), `--json=FILE` (results as JSON), `--strict`
  * (exit 1 when a target is missed). Exit status 1 when a benchmark could not run, 2 on bad flags or missing tools.
  * @module
@@ -15,12 +15,13 @@ import { forwardConn, idleMemory, smallEcho, socks5Conn } from "./memory.ts";
 import { BARE_LISTENER, idleRssKiB, startupSeconds } from "./process.ts";
 import { cpuSeconds, type Proc, runTool, spawn, stopAll, waitReady } from "./procs.ts";
 import { formatTable, markdown, meetsTarget, type Row } from "./table.ts";
+import { benchBypassLookup } from "./bypass_lookup.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TOOLS = ["iperf3", "socat", "microsocks", "tinyproxy", "wrk", "curl"];
-const BENCHES = ["tcp", "socks5", "connect", "rate", "memory", "process", "chain", "floor"] as const;
+const BENCHES = ["tcp", "socks5", "connect", "rate", "memory", "process", "chain", "bypass", "floor"] as const;
 type Bench = typeof BENCHES[number];
-const DEFAULT: Bench[] = ["tcp", "socks5", "connect", "rate", "memory", "process", "chain"];
+const DEFAULT: Bench[] = ["tcp", "socks5", "connect", "rate", "memory", "process", "chain", "bypass"];
 
 const args = Deno.args;
 const quick = args.includes("--quick");
@@ -650,6 +651,17 @@ async function benchFloor(): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------- 7. a 100k-entry bypass file
+
+async function benchBypass(): Promise<void> {
+  const f = await benchBypassLookup(quick);
+  const what = "bypass lookup per connection against a 100k-entry bypass file, µs, lower is better (peer: 1 entry)";
+  progress(`${what}: ours ${fmt(f.bigUs, 3)}, peer ${fmt(f.smallUs, 3)}`);
+  rows.push({ name: what, ours: f.bigUs, peer: f.smallUs, target: { kind: "ours-max", value: 5, unit: "µs" } });
+  limits.push(["100k-entry bypass file: read at start, ms", fmt(f.openMs, 0)]);
+  limits.push(["100k-entry bypass file: reload after a change, ms", fmt(f.reloadMs, 0)]);
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<number> {
@@ -669,6 +681,7 @@ async function main(): Promise<number> {
     ["memory", benchMemory],
     ["process", benchProcess],
     ["chain", benchChain],
+    ["bypass", benchBypass],
     ["floor", benchFloor],
   ];
   for (const [name, fn] of benches) {

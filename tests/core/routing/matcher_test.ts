@@ -219,3 +219,19 @@ Deno.test("AddressMatcher handles thousands of CIDRs by prefix-length sets", () 
   assert.equal(m.match("20.135.9.9"), true);
   assert.equal(m.match("200.1.1.1"), false);
 });
+
+Deno.test("globs indexed by their literal suffix match as a scan would (names, IPs, ports, no suffix)", () => {
+  const m = new AddressMatcher(["*.cdn.test", "a*b.x.test:443", "10.0.*.1", "img?.y.test", "{a,b}.z.test", "*"]);
+  const only = (patterns: string[], addr: string) => new AddressMatcher(patterns).match(addr);
+  assert.equal(only(["*.cdn.test"], "img.cdn.test:80"), true);
+  assert.equal(only(["*.cdn.test"], "cdn.test:80"), false);
+  assert.equal(only(["*.cdn.test"], "img.cdn.test.evil:80"), false);
+  assert.equal(only(["a*b.x.test:443"], "axxb.x.test:443"), true);
+  assert.equal(only(["a*b.x.test:443"], "axxb.x.test:80"), false);
+  assert.equal(only(["10.0.*.1"], "10.0.7.1:80"), true);
+  assert.equal(only(["10.0.*.1"], "10.0.7.2:80"), false);
+  assert.equal(only(["img?.y.test"], "img1.y.test"), true);
+  assert.equal(only(["{a,b}.z.test"], "b.z.test"), true);
+  assert.equal(only(["{a,b}.z.test"], "c.z.test"), false);
+  assert.equal(m.match("anything.example:1"), true, "a glob without a suffix is always tested");
+});
