@@ -145,15 +145,3 @@ export class Metadata {
     return Object.fromEntries(this.#map);
   }
 }
-
-/**
- * GOST's probe resistance keys (http, socks5 and relay handlers), refused with {@link Metadata.refuse} until
- * built: a prober would get a 407 instead of the decoy the user configured.
- */
-export const REFUSED_PROBE_KEYS: readonly (readonly [readonly string[], string])[] = [
-  [
-    ["probeResistance", "probeResist", "probe_resist"],
-    "probe resistance (a decoy answer for probers) is not implemented",
-  ],
-  [["knock"], "knock (the host that unlocks probe resistance) is not implemented"],
-];

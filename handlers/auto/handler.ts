@@ -8,6 +8,7 @@ import { withDeadline } from "../../core/deadline.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import type { ConnContext, Handler, HandlerOptions } from "../../core/contracts.ts";
 import { HttpHandler } from "../http/handler.ts";
+import { PROBE_RESISTANCE_KEYS } from "../http/probe.ts";
 import { Socks4Handler } from "../socks4/handler.ts";
 import { Socks5Handler } from "../socks5/handler.ts";
 
@@ -19,16 +20,24 @@ export class AutoHandler implements Handler {
   readonly #socks4: Handler;
   readonly #socks5: Handler;
   #readTimeoutMs = DEFAULT_READ_TIMEOUT_MS;
+  readonly #opts: HandlerOptions;
 
   constructor(opts: HandlerOptions) {
+    this.#opts = opts;
     this.#http = new HttpHandler(opts, true);
-    this.#socks4 = new Socks4Handler(opts);
-    this.#socks5 = new Socks5Handler(opts);
+    this.#socks4 = new Socks4Handler(opts, true);
+    this.#socks5 = new Socks5Handler(opts, true);
   }
 
   async init(md: Metadata): Promise<void> {
     this.#readTimeoutMs = md.duration("readTimeout", DEFAULT_READ_TIMEOUT_MS);
     await Promise.all([this.#http.init(md), this.#socks4.init(md), this.#socks5.init(md)]);
+    if (md.string([...PROBE_RESISTANCE_KEYS])) {
+      this.#opts.logger.warn(
+        `service ${this.#opts.service}: probeResistance hides the HTTP side of the auto handler only: SOCKS4/5 ` +
+          "clients get the usual SOCKS answers (as in GOST); use an http service to hide the proxy",
+      );
+    }
   }
 
   async handle(conn: Conn, ctx: ConnContext): Promise<void> {

@@ -5,14 +5,16 @@
  */
 import { closeQuietly, type Conn } from "../../core/conn.ts";
 import { withDeadline } from "../../core/deadline.ts";
-import { AuthError, DialError, PolicyError, TimeoutError } from "../../core/errors.ts";
+import { AuthError, ConfigError, DialError, PolicyError, TimeoutError } from "../../core/errors.ts";
 import { Metadata } from "../../core/metadata.ts";
 import type { ConnContext, Handler, HandlerOptions } from "../../core/contracts.ts";
 import { authenticateRequest } from "./auth.ts";
 import { handleConnect } from "./connect.ts";
+import { answerPlain, type DecoyLoads, serveDecoy } from "./decoy.ts";
 import { forwardRequest } from "./forward.ts";
 import { type HttpMetadata, parseHttpMetadata } from "./metadata.ts";
 import { UpstreamPool } from "./pool.ts";
+import { knocks } from "./probe.ts";
 import { Session } from "./session.ts";
 import { readHead } from "./stream.ts";
 import { HttpStatusError, parseRequestHead, type RequestHead } from "./wire.ts";
@@ -31,6 +33,8 @@ export class HttpHandler implements Handler {
   #pool?: UpstreamPool;
 
   readonly #inAuto: boolean;
+  /** Decoy pages being fetched or read (probe resistance), shared by the probes that arrive meanwhile. */
+  readonly #decoyLoads: DecoyLoads = new Map();
 
   /** @param inAuto true when the auto handler runs it (see {@link parseHttpMetadata}) */
   constructor(opts: HandlerOptions, inAuto = false) {
@@ -41,6 +45,13 @@ export class HttpHandler implements Handler {
   init(md: Metadata): Promise<void> {
     try {
       this.#md = parseHttpMetadata(md, this.#inAuto);
+      // (the skipauth twin has no authenticator by design: its clients are let in)
+      if (this.#md.probe && !this.#opts.auth && !md.has("skipauth")) {
+        throw new ConfigError(
+          `handler ${this.#inAuto ? "auto" : "http"}: probeResistance acts on clients that fail authentication, and ` +
+            "this service has none (set auth, authers or user info in the -L URL); GOST ignores it then",
+        );
+      }
       this.#pool?.close();
       this.#pool = this.#md.upstreamKeepAlive
         ? new UpstreamPool(this.#md.upstreamIdleTimeoutMs, this.#md.upstreamMaxIdle)
@@ -76,8 +87,10 @@ export class HttpHandler implements Handler {
       if (lines && s.ctx.logger.enabled("trace")) s.ctx.logger.trace(traceHead(lines));
       return lines && parseRequestHead(lines);
     } catch (err) {
-      if (err instanceof HttpStatusError) await s.fail(err.status);
-      else if (!first && err instanceof TimeoutError) return null;
+      if (err instanceof HttpStatusError) {
+        // with probe resistance, nothing before authentication may say "proxy" (Proxy-Agent, header)
+        await (this.#md.probe ? answerPlain(s, err.status) : s.fail(err.status));
+      } else if (!first && err instanceof TimeoutError) return null;
       throw err;
     }
   }
@@ -86,12 +99,17 @@ export class HttpHandler implements Handler {
   async #serve(s: Session, req: RequestHead): Promise<boolean> {
     const auth = authenticateRequest(this.#opts.auth, req.headers);
     if (!auth.ok) {
+      const why = auth.username
+        ? `http: authentication failed for user "${auth.username}"`
+        : "http: proxy authentication required";
+      const probe = this.#md.probe;
+      if (probe && !knocks(probe, req.method, req.target)) {
+        throw new AuthError(
+          `${why}; answered the probe resistance decoy: ${await serveDecoy(s, req, probe.decoy, this.#decoyLoads)}`,
+        );
+      }
       await s.fail(407, [["Proxy-Authenticate", `Basic realm="${this.#md.realm}"`]]);
-      throw new AuthError(
-        auth.username
-          ? `http: authentication failed for user "${auth.username}"`
-          : "http: proxy authentication required",
-      );
+      throw new AuthError(why);
     }
     if (auth.id !== undefined && s.ctx.clientId !== auth.id) {
       s.ctx.clientId = auth.id;

@@ -3,8 +3,9 @@
  * @module
  */
 import { ConfigError } from "../../core/errors.ts";
-import { type Metadata, REFUSED_PROBE_KEYS } from "../../core/metadata.ts";
+import type { Metadata } from "../../core/metadata.ts";
 import { DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS, DEFAULT_UPSTREAM_MAX_IDLE } from "./pool.ts";
+import { parseProbeResistance, type ProbeResistance } from "./probe.ts";
 
 /** Default bound on reading one request head, and on the idle wait for the next one. */
 export const DEFAULT_READ_TIMEOUT_MS = 15_000;
@@ -25,13 +26,15 @@ export interface HttpMetadata {
   realm: string;
   /** Headers every reply of the proxy itself carries (Proxy-Agent first, then `header`). */
   replyHeaders: [string, string][];
-  /** Keep idle upstream conns for the client's next conns (`upstreamKeepAlive`). */
+  /** Keep idle upstream conns for the client's next conns (`upstreamKeepAlive`, GOST's `http.keepalive`). */
   upstreamKeepAlive: boolean;
   /** Give kept upstream conns to any client, not only the one whose requests they carried (`upstreamShared`). */
   upstreamShared: boolean;
   upstreamIdleTimeoutMs: number;
   /** Idle upstream conns kept per target. */
   upstreamMaxIdle: number;
+  /** Probe resistance (`probeResistance` and `knock`): the decoy for clients that fail authentication. */
+  probe?: ProbeResistance;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -56,14 +59,15 @@ function parseHeaderMap(md: Metadata): [string, string][] {
 /**
  * Parses the handler metadata.
  * @param inAuto true for the http side of the auto handler (its `udp` belongs to the SOCKS5 side)
- * @throws {ConfigError} naming the key when a value does not parse or is refused (probeResistance, knock, udp=true)
+ * @throws {ConfigError} naming the key when a value does not parse (probeResistance and knock: see probe.ts) or is
+ *   refused (udp=true, sniffing)
  * @example parseHttpMetadata(new Metadata({ readTimeout: "5s" })).readTimeoutMs // 5000
  */
 export function parseHttpMetadata(md: Metadata, inAuto = false): HttpMetadata {
   // in the auto handler `udp` is the SOCKS5 side's key (UDP ASSOCIATE), not UDP over HTTP
   const udp = [["udp"], "UDP over the HTTP proxy is not implemented: use socks5 (UDP ASSOCIATE) or relay"] as const;
-  md.refuse(inAuto ? "handler auto" : "handler http", [
-    ...REFUSED_PROBE_KEYS,
+  const owner = inAuto ? "handler auto" : "handler http";
+  md.refuse(owner, [
     ...(inAuto ? [] : [udp]),
     [["sniffing"], "traffic sniffing is not implemented"],
   ]);
@@ -78,7 +82,10 @@ export function parseHttpMetadata(md: Metadata, inAuto = false): HttpMetadata {
   const upstreamIdleTimeoutMs = md.duration("upstreamIdleTimeout", DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS);
   const upstreamMaxIdle = md.int("upstreamMaxIdle", DEFAULT_UPSTREAM_MAX_IDLE, 0, 1 << 16);
   return {
-    upstreamKeepAlive: md.bool("upstreamKeepAlive", true) && upstreamIdleTimeoutMs > 0 && upstreamMaxIdle > 0,
+    probe: parseProbeResistance(md, owner),
+    // GOST's `http.keepalive`/`keepalive` (upstream keep-alive, off by default there; on by default here)
+    upstreamKeepAlive: md.bool(["upstreamKeepAlive", "http.keepalive", "keepalive"], true) &&
+      upstreamIdleTimeoutMs > 0 && upstreamMaxIdle > 0,
     upstreamShared: md.bool("upstreamShared", false),
     upstreamIdleTimeoutMs,
     upstreamMaxIdle,

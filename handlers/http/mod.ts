@@ -14,9 +14,10 @@
  * | `upstreamIdleTimeout` | `30s` | how long a kept upstream conn waits for the next request |
  * | `upstreamMaxIdle` | `64` | idle upstream conns kept per target (0: none; 1,024 in all at most) |
  * | `allowSelfTarget` | `false` | service or handler metadata: let clients reach this process's own listeners (services, Web API, metrics); else 403 / REP 0x02 / Forbidden (README, Security) |
+ * | `probeResistance` (`probeResist`, `probe_resist`) | none | needs auth: a client that fails it gets a decoy instead of the 407: `code:404`, `web:example.com/page.html`, `host:127.0.0.1:8080`, `file:/path/index.html` (probe.ts, decoy.ts) |
+ * | `knock` | none | with `probeResistance`: comma-separated hosts whose requests still get the 407 |
  *
- * Refused at start, naming the key (handlers/http/metadata.ts): `probeResistance`/`knock`, `udp=true` (UDP over HTTP),
- * `sniffing`.
+ * Refused at start, naming the key (handlers/http/metadata.ts): `udp=true` (UDP over HTTP), `sniffing`.
  *
  * The `http` connector (a chain node speaking to an HTTP proxy) sends `CONNECT host:port`:
  *

@@ -3,7 +3,8 @@
  * @module
  */
 import { ConfigError } from "../../core/errors.ts";
-import { type Metadata, REFUSED_PROBE_KEYS } from "../../core/metadata.ts";
+import type { Metadata } from "../../core/metadata.ts";
+import { refuseProbeKeys } from "../http/probe.ts";
 import { type MuxConfig, parseMuxConfig } from "../../core/mux/config.ts";
 
 /** GOST's handshake deadline on the server. */
@@ -39,11 +40,11 @@ export interface RelayConnectorMetadata {
 
 /**
  * Parses the relay handler's metadata.
- * @throws {ConfigError} naming the key when a value does not parse
+ * @throws {ConfigError} naming the key when a value does not parse, or a probe resistance key (GOST has none here)
  * @example parseRelayHandlerMetadata(new Metadata({ bind: "true" })).bind // true
  */
 export function parseRelayHandlerMetadata(md: Metadata): RelayHandlerMetadata {
-  md.refuse("handler relay", REFUSED_PROBE_KEYS);
+  refuseProbeKeys(md, "handler relay");
   const readTimeoutMs = md.duration("readTimeout", DEFAULT_READ_TIMEOUT_MS);
   return {
     // GOST turns a zero or negative readTimeout into the default

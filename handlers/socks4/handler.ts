@@ -29,12 +29,17 @@ export class Socks4Handler implements Handler {
   readonly #opts: HandlerOptions;
   #md!: SocksMetadata;
 
-  constructor(opts: HandlerOptions) {
+  /** Set when the auto handler runs it: probe resistance keys are then the http side's. */
+  readonly #inAuto: boolean;
+
+  /** @param inAuto true when the auto handler runs it */
+  constructor(opts: HandlerOptions, inAuto = false) {
     this.#opts = opts;
+    this.#inAuto = inAuto;
   }
 
   init(md: Metadata): Promise<void> {
-    this.#md = parseSocksMetadata(md);
+    this.#md = parseSocksMetadata(md, this.#inAuto ? null : "handler socks4");
     return Promise.resolve();
   }
 

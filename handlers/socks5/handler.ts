@@ -47,13 +47,18 @@ export class Socks5Handler implements Handler {
   #md!: SocksMetadata;
   #tls: ServerTlsSource | null = null;
 
-  constructor(opts: HandlerOptions) {
+  /** Set when the auto handler runs it: probe resistance keys are then the http side's. */
+  readonly #inAuto: boolean;
+
+  /** @param inAuto true when the auto handler runs it */
+  constructor(opts: HandlerOptions, inAuto = false) {
     this.#opts = opts;
+    this.#inAuto = inAuto;
   }
 
   /** @throws {ConfigError} on a bad metadata value or an unreadable certificate file */
   async init(md: Metadata): Promise<void> {
-    this.#md = parseSocksMetadata(md);
+    this.#md = parseSocksMetadata(md, this.#inAuto ? null : "handler socks5");
     if (!this.#md.noTls) {
       this.#tls = new ServerTlsSource(md);
       await this.#tls.init();

@@ -2,7 +2,8 @@
  * Metadata of the SOCKS handlers, parsed once in `init()` (keys and defaults are listed in mod.ts).
  * @module
  */
-import { type Metadata, REFUSED_PROBE_KEYS } from "../../core/metadata.ts";
+import type { Metadata } from "../../core/metadata.ts";
+import { refuseProbeKeys } from "../http/probe.ts";
 import { type MuxConfig, parseMuxConfig } from "../../core/mux/config.ts";
 
 /** GOST's handshake deadline. */
@@ -33,11 +34,12 @@ export interface SocksMetadata {
 
 /**
  * Parses the SOCKS handlers' metadata.
- * @throws {ConfigError} naming the key when a value does not parse
+ * @param owner the handler, as messages name it; null in the auto handler, where probe resistance is the http side's
+ * @throws {ConfigError} naming the key when a value does not parse, or a probe resistance key (GOST has none here)
  * @example parseSocksMetadata(new Metadata({ udp: "true", readTimeout: "5s" })).readTimeoutMs // 5000
  */
-export function parseSocksMetadata(md: Metadata): SocksMetadata {
-  md.refuse("handler socks5", REFUSED_PROBE_KEYS);
+export function parseSocksMetadata(md: Metadata, owner: string | null = "handler socks5"): SocksMetadata {
+  if (owner !== null) refuseProbeKeys(md, owner);
   const bufSize = md.int(["udpBufferSize", "udp.bufferSize"], DEFAULT_UDP_BUFFER_SIZE, 1);
   return {
     readTimeoutMs: md.duration("readTimeout", DEFAULT_READ_TIMEOUT_MS),
