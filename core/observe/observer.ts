@@ -4,11 +4,13 @@
  * `POST <addr>` (`http://` is prefixed when the address has no scheme), `Content-Type: application/json`,
  * `Authorization: Bearer <token>` when a token is set, body `{"events":[…]}` with GOST's field names. Only
  * HTTP 200 with a JSON body whose `ok` is `true` counts as delivered; anything else (status, bad JSON, timeout,
- * refused connection) is a failure the caller may retry.
+ * refused connection) is a failure the caller may retry. `timeout` bounds each request and its answer; a `tls` block
+ * applies to an `https://` address (`plugin_https.ts`: GOST's `secure`/`serverName`, and `caFile`).
  * @module
  */
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { HttpsPoster, type PluginTls } from "./plugin_https.ts";
 
 /** The counters of a stats event (uint64 on the wire). */
 export interface StatsData {
@@ -52,8 +54,11 @@ export interface PluginOptions {
   token?: string;
   /** Per-request timeout. */
   timeoutMs: number;
-  /** TLS to the plugin (gRPC): verify the server certificate only when `secure`. */
-  tls?: { secure?: boolean; serverName?: string; caFile?: string };
+  /**
+   * TLS to the plugin (gRPC, and HTTP to an `https://` address): verify the server certificate only when `secure`,
+   * for `serverName` (default the address host), against `caFile` (default the system roots).
+   */
+  tls?: PluginTls;
   logger: Logger;
 }
 
@@ -90,42 +95,60 @@ export class HttpObserver implements Observer {
   readonly #timeoutMs: number;
   readonly #logger: Logger;
   readonly #inflight = new Set<AbortController>();
+  /** Set for an `https://` address with a `tls` block (GOST applies the block to HTTPS only). */
+  readonly #https?: HttpsPoster;
 
   constructor(opts: PluginOptions) {
     this.url = /^https?:\/\//i.test(opts.addr) ? opts.addr : `http://${opts.addr}`;
     this.#token = opts.token;
     this.#timeoutMs = opts.timeoutMs;
     this.#logger = opts.logger;
+    if (opts.tls && /^https:/i.test(this.url)) this.#https = new HttpsPoster(this.url, opts.tls);
   }
 
   async observe(events: ObserverEvent[]): Promise<boolean> {
     if (!events.length) return true;
     const headers: Record<string, string> = { "Content-Type": "application/json" };
     if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
+    const body = JSON.stringify({ events: events.map(eventJSON) });
+    let reply: { status: number; body: string };
+    try {
+      reply = this.#https ? await this.#https.post(headers, body, this.#timeoutMs) : await this.#fetch(headers, body);
+    } catch (err) {
+      this.#logger.warn(`observer ${this.url}: ${errorMessage(err)}`);
+      return false;
+    }
+    if (reply.status !== 200) {
+      this.#logger.warn(`observer ${this.url}: HTTP ${reply.status}`);
+      return false;
+    }
+    let ok: unknown;
+    try {
+      ok = (JSON.parse(reply.body) as { ok?: unknown } | null)?.ok;
+    } catch {
+      ok = undefined;
+    }
+    if (ok !== true) {
+      this.#logger.warn(`observer ${this.url}: the plugin did not answer {"ok":true}`);
+      return false;
+    }
+    return true;
+  }
+
+  /** One POST with fetch, bounded by the timeout (status and whole body). */
+  async #fetch(headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
     const abort = new AbortController();
     this.#inflight.add(abort);
     const timer = setTimeout(() => abort.abort(new Error(`timed out after ${this.#timeoutMs} ms`)), this.#timeoutMs);
     try {
-      const res = await fetch(this.url, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({ events: events.map(eventJSON) }),
-        signal: abort.signal,
-      });
+      const res = await fetch(this.url, { method: "POST", headers, body, signal: abort.signal });
       if (res.status !== 200) {
         await res.body?.cancel();
-        this.#logger.warn(`observer ${this.url}: HTTP ${res.status}`);
-        return false;
+        return { status: res.status, body: "" };
       }
-      const reply = await res.json().catch(() => null) as { ok?: unknown } | null;
-      if (reply?.ok !== true) {
-        this.#logger.warn(`observer ${this.url}: the plugin did not answer {"ok":true}`);
-        return false;
-      }
-      return true;
+      return { status: res.status, body: await res.text() };
     } catch (err) {
-      this.#logger.warn(`observer ${this.url}: ${errorMessage(abort.signal.reason ?? err)}`);
-      return false;
+      throw abort.signal.reason ?? err;
     } finally {
       clearTimeout(timer);
       this.#inflight.delete(abort);
@@ -135,6 +158,7 @@ export class HttpObserver implements Observer {
   /** Aborts requests in flight. */
   close(): void {
     for (const a of this.#inflight) a.abort(new Error("observer closed"));
+    this.#https?.close();
   }
 }
 
