@@ -225,7 +225,7 @@ export class Runtime {
    * Replaces an object by name (the name in the URL wins). A service is restarted: the old one is closed (with
    * its hooks) and the new one started; if the new one fails, the old config is started again. A body that means
    * the same as the running object (see canonical.ts) changes nothing: no restart, no rebuild (a failed service
-   * is tried again, an auther with a `file` re-reads it).
+   * is tried again, an object with a `file` re-reads it).
    * @throws {NotFoundError} | {ConfigError}
    */
   replace(kind: ObjectKind, name: string, body: unknown): Promise<NamedObject> {
@@ -287,8 +287,10 @@ export class Runtime {
   reload(next: Config): Promise<{ kept: string[]; restarted: string[]; started: string[]; stopped: string[] }> {
     return this.#serial(async () => {
       const scratch = { ...this.#buildContext(), hopConfig: (n: string) => next.hops?.find((h) => h.name === n) };
-      // chains embed the top-level hops they name when built: any hop change rebuilds them
-      const hopsChanged = !sameConfig(this.#config.hops ?? [], next.hops ?? []);
+      // chains embed the top-level hops they name when built: any hop change rebuilds them, and so does a hop that
+      // reads a node file (it is re-read as the hop itself is)
+      const hopsChanged = !sameConfig(this.#config.hops ?? [], next.hops ?? []) ||
+        (next.hops ?? []).some((h) => readsFiles("hops", h as NamedObject));
       for (const kind of BUILD_ORDER) {
         if (!isLiveKind(kind)) continue;
         const current = new Map(((this.#config[kind] ?? []) as NamedObject[]).map((o) => [o.name, canonicalJson(o)]));

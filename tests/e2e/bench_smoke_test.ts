@@ -19,6 +19,7 @@ const ROWS = [
   /^`-O yaml` startup, the bundle/,
   /^2-hop chain, CONNECT download/,
   /^2-hop chain, short conns/,
+  /^bypass lookup per connection against a 100k-entry bypass file/,
 ];
 
 Deno.test("deno task bench --quick --floor completes and prints every row with numeric values", async () => {

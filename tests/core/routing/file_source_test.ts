@@ -12,6 +12,7 @@ import { installObject, readsFiles, uninstallObject } from "../../../core/runtim
 import { ConfigError } from "../../../core/errors.ts";
 import { createBuiltinRegistries } from "../../../mod.ts";
 import type { Hop } from "../../../core/routing/chain.ts";
+import { Runtime } from "../../../core/runtime/runtime.ts";
 import { until } from "../../helpers/wait.ts";
 import { tempDir } from "../../helpers/process.ts";
 
@@ -266,6 +267,32 @@ Deno.test("a 100,000-entry bypass file reloads (time printed) and its lookups st
       equal(b.contains("tcp", "10.1.134.158:80"), true);
     } finally {
       b.close();
+    }
+  });
+});
+
+Deno.test("a config reload re-reads a hop's node file, for the hop and for the chains that name it", async () => {
+  await tempDir(async (dir) => {
+    const nodes = `${dir}/nodes.json`;
+    const node = (name: string) => JSON.stringify([{ name, addr: "127.0.0.1:1", connector: { type: "http" } }]);
+    await Deno.writeTextFile(nodes, node("n1"));
+    const config = {
+      chains: [{ name: "c", hops: [{ name: "h" }] }],
+      hops: [{ name: "h", file: { path: nodes } }],
+    };
+    const reg = createBuiltinRegistries();
+    const rt = await Runtime.start(config, { reg, logger: nopLogger, configFile: `${dir}/gost.yaml` });
+    const names = () => ({
+      hop: (reg.hops.get("h") as Hop).group.nodes.map((n) => n.name),
+      chain: reg.chains.get("c")!.hops[0].group.nodes.map((n) => n.name),
+    });
+    try {
+      deepEqual(names(), { hop: ["n1"], chain: ["n1"] });
+      await Deno.writeTextFile(nodes, node("n2"));
+      await rt.reload(config);
+      deepEqual(names(), { hop: ["n2"], chain: ["n2"] }, "no reload period: the config reload re-reads the file");
+    } finally {
+      await rt.close();
     }
   });
 });
