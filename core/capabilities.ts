@@ -69,6 +69,11 @@ export interface DialerInfo {
   readonly tls?: boolean;
   /** Takes the URL's user info as `dialer.auth` instead of `connector.auth` (GOST's ssh/sshd). */
   readonly auth?: boolean;
+  /**
+   * Opens nothing to the node (GOST's `direct`/`virtual`): a node with it needs no `addr`, the router skips its
+   * first-node checks, and its connector must reach the target itself (a connector registered `addressless`).
+   */
+  readonly addressless?: boolean;
 }
 
 /** What a connector type's registration says about it. */
@@ -79,6 +84,12 @@ export interface ConnectorInfo {
   readonly defaultDialer?: string;
   /** A `-F` URL's user name without a password may be SIP002's base64 of `method:password` (Shadowsocks). */
   readonly base64UserInfo?: boolean;
+  /**
+   * Ignores the conn its dialer opened and dials the target from this host itself, through the router's direct
+   * dial (GOST's `direct`/`virtual`): a node of it needs no `addr`, and takes an `addressless` dialer when its config
+   * names none.
+   */
+  readonly addressless?: boolean;
 }
 
 /** Looks up what registrations say: the part of a registry config building and the CLI read. */

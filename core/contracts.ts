@@ -50,7 +50,16 @@ export interface DialOptions {
   hashKey?: string;
   /** The address of the client the dial is for (`ConnContext.src`): the router's loop guard reads its trail. */
   src?: string;
+  /** Set by the router on every dial through a chain: see {@link DirectDial}. */
+  direct?: DirectDial;
 }
+
+/**
+ * Opens a conn from this host to `addr` (the target, or the next node of the chain) for a connector that reaches
+ * it itself (GOST's `direct`/`virtual`, given its dialer in the connect options): the router's own dial, with its
+ * checks (own endpoints, the loop guard).
+ */
+export type DirectDial = (network: Network, addr: string, signal?: AbortSignal) => Promise<Conn>;
 
 /** The address of one datagram: where it came from or goes to (`host` an IP, or a name through a chain). */
 export interface PacketAddr {

@@ -5,6 +5,7 @@
 import type { Registries } from "../core/registries.ts";
 import { register as api } from "./api/mod.ts";
 import { register as auto } from "./auto/mod.ts";
+import { register as direct } from "./direct/mod.ts";
 import { register as forward } from "./forward/mod.ts";
 import { register as http } from "./http/mod.ts";
 import { register as metrics } from "./metrics/mod.ts";
@@ -22,4 +23,5 @@ export function registerHandlers(reg: Registries): void {
   relay(reg);
   api(reg);
   metrics(reg);
+  direct(reg);
 }

@@ -3,6 +3,7 @@
  * @module
  */
 import type { Registries } from "../core/registries.ts";
+import { register as direct } from "./direct/mod.ts";
 import { register as mtcp } from "./mtcp/mod.ts";
 import { register as mtls } from "./mtls/mod.ts";
 import { register as rtcp } from "./rtcp/mod.ts";
@@ -20,4 +21,5 @@ export function registerListeners(reg: Registries): void {
   rudp(reg);
   mtcp(reg);
   mtls(reg);
+  direct(reg);
 }

@@ -8,7 +8,7 @@ import { ConfigError, errorMessage, ListenError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { LoggerSet } from "../loggers.ts";
 import { Metadata } from "../metadata.ts";
-import type { Handler, HandlerCredentials, Listener, ServerTlsOptions } from "../contracts.ts";
+import type { ForwardTargets, Handler, HandlerCredentials, Listener, ServerTlsOptions } from "../contracts.ts";
 import type { Registries } from "../registries.ts";
 import { fallbackOf } from "../capabilities.ts";
 import {
@@ -24,12 +24,13 @@ import { lookupHost } from "../routing/resolver.ts";
 import { chainsOf } from "./build_chain.ts";
 import { type Node, NodeGroup, type SelectorOptions } from "../routing/node_group.ts";
 import { DefaultRouter } from "../routing/router.ts";
+import { NamedHopTargets } from "../routing/hop_targets.ts";
 import { processEndpoints } from "../routing/local_addrs.ts";
 import { type ConnHook, Service } from "../service/service.ts";
 import { Stats } from "../service/stats.ts";
 import { type Hooks, parseHooks } from "../service/hooks.ts";
 import type { ServiceConfig } from "./types.ts";
-import { parseSelector } from "./selector.ts";
+import { parseSelection, parseSelector } from "./selector.ts";
 import type { ConfigPath } from "./load.ts";
 
 /** What building needs besides the service config. */
@@ -59,7 +60,7 @@ const UNSUPPORTED_FIELDS: [ConfigPath, string][] = [
   [["handler", "limiter"], "traffic limiters"],
   [["handler", "tls"], "handler TLS"],
   [["listener", "auth"], "listener auth"],
-  [["forwarder", "hop"], "named hops"],
+  [["forwarder", "hopGroup"], "forwarder hop groups"],
 ];
 
 function get(obj: unknown, path: ConfigPath): unknown {
@@ -107,6 +108,25 @@ export function checkService(cfg: ServiceConfig, index: number, ctx: BuildContex
   }
   const handlerInfo = ctx.reg.handlers.info(handlerType) ?? {};
   const listenerInfo = ctx.reg.listeners.info(listenerType) ?? {};
+  const hopName = cfg.forwarder?.hop;
+  if (hopName) {
+    // GOST takes the named hop and ignores the rest: gost.ts refuses what would be ignored
+    if (cfg.forwarder?.nodes?.length) {
+      throw fail(["forwarder", "nodes"], `a forwarder takes either hop ("${hopName}") or nodes, not both`);
+    }
+    if (cfg.forwarder?.selector) {
+      throw fail(
+        ["forwarder", "selector"],
+        `a forwarder with hop "${hopName}" selects with that hop's selector: set it there`,
+      );
+    }
+    if (!ctx.reg.hops.has(hopName)) {
+      throw fail(
+        ["forwarder", "hop"],
+        `no top-level hop is named "${hopName}": defined are ${ctx.reg.hops.names().join(", ") || "none"}`,
+      );
+    }
+  }
   return { fail, ignoreChain, handlerType, listenerType, handlerFactory, listenerFactory, handlerInfo, listenerInfo };
 }
 
@@ -153,19 +173,17 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
     skipAuth = undefined;
   }
 
-  let forwarder: NodeGroup | undefined;
+  let forwarder: ForwardTargets | undefined;
   const fcfg = cfg.forwarder;
-  if (fcfg?.nodes?.length) {
+  if (fcfg?.hop) {
+    // the hop registered under that name at each pick (late binding: the Web API may replace it)
+    const name = fcfg.hop;
+    forwarder = new NamedHopTargets(name, () => ctx.reg.hops.get(name), ctx.reg.hops.get(name)?.group.nodes);
+  } else if (fcfg?.nodes?.length) {
     const nodes: Node[] = fcfg.nodes.map((n, i) => {
       const md = new Metadata(n.metadata ?? {});
-      return {
-        name: n.name || `target-${i}`,
-        addr: n.addr,
-        network: n.network,
-        weight: md.int("weight", 1, 0),
-        backup: md.bool("backup"),
-        metadata: md,
-      };
+      const { weight, backup } = parseSelection(md, (m) => fail(["forwarder", "nodes", i, "metadata"], m));
+      return { name: n.name || `target-${i}`, addr: n.addr, network: n.network, weight, backup, metadata: md };
     });
     let selector: SelectorOptions;
     try {

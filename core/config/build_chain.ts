@@ -21,7 +21,7 @@ import { type ConfigPath, formatPath } from "./load.ts";
 import { openNodeFile } from "./node_file.ts";
 import { type FileSettings, fileSettings, type FileSource } from "../routing/file_source.ts";
 import type { ChainConfig, HopConfig, NodeConfig, SelectorConfig } from "./types.ts";
-import { parseSelector } from "./selector.ts";
+import { parseSelection, parseSelector } from "./selector.ts";
 import { lookupHost } from "../routing/resolver.ts";
 
 /** What building chains needs. */
@@ -65,9 +65,23 @@ async function buildNode(
   ctx: ChainBuildContext,
   inherited: NameMapping = {},
 ): Promise<ChainNode> {
-  if (!cfg.addr) throw ctx.fail([...path, "addr"], "addr is required");
   const connectorType = cfg.connector?.type || fallbackOf(ctx.reg.connectors) || "";
-  const dialerType = cfg.dialer?.type || fallbackOf(ctx.reg.dialers) || "";
+  const connectorInfo = ctx.reg.connectors.info(connectorType) ?? {};
+  // a direct connector without a dialer gets the direct dialer (GOST would dial the node's addr with tcp, then
+  // ignore that conn: README, "Differences from GOST")
+  const dialerType = cfg.dialer?.type ||
+    (connectorInfo.addressless ? connectorInfo.defaultDialer : undefined) || fallbackOf(ctx.reg.dialers) || "";
+  const addressless = Boolean(ctx.reg.dialers.info(dialerType)?.addressless);
+  if (!cfg.addr && !addressless) throw ctx.fail([...path, "addr"], "addr is required");
+  if (addressless && !connectorInfo.addressless) {
+    throw ctx.fail(
+      [...path, "connector", "type"],
+      `dialer ${dialerType} opens no conn to the node, so connector "${connectorType}" has nothing to speak on: ` +
+        `a ${dialerType} node takes a connector that dials the target itself (${
+          ctx.reg.connectors.names().filter((n) => ctx.reg.connectors.info(n)?.addressless).join(", ")
+        })`,
+    );
+  }
   const connectorFactory = ctx.reg.connectors.get(connectorType);
   if (!connectorFactory) {
     throw ctx.fail(
@@ -99,7 +113,7 @@ async function buildNode(
   const dialerAuth = auth(cfg.dialer?.auth, "dialer");
   let host = "";
   try {
-    host = splitHostPort(cfg.addr).host;
+    host = splitHostPort(cfg.addr ?? "").host;
   } catch {
     // non host:port addresses (unix paths) keep an empty server name
   }
@@ -119,23 +133,18 @@ async function buildNode(
   } catch (err) {
     throw ctx.fail([...path, "dialer"], errorMessage(err));
   }
-  let weight: number, backup: boolean;
-  try {
-    weight = md.int("weight", 1, 0);
-    backup = md.bool("backup");
-  } catch (err) {
-    throw ctx.fail([...path, "metadata"], errorMessage(err));
-  }
+  const { weight, backup } = parseSelection(md, (m) => ctx.fail([...path, "metadata"], m));
   const bypassNames = names(cfg.bypass, cfg.bypasses);
   return {
     name: cfg.name || "node",
-    addr: cfg.addr,
+    addr: cfg.addr ?? "",
     network: cfg.network,
     weight,
     backup,
     metadata: md,
     dialer,
     connector,
+    ...(addressless ? { addressless } : {}),
     resolve: nodeResolve({ hosts: cfg.hosts || inherited.hosts, resolver: cfg.resolver || inherited.resolver }, ctx),
     bypass: bypassNames.length ? { contains: (n, a) => ctx.bypass(bypassNames)?.contains(n, a) ?? false } : undefined,
   };
@@ -166,6 +175,14 @@ export async function buildHop(cfg: HopConfig, path: ConfigPath, ctx: ChainBuild
       }),
     );
   }
+  const index = path.at(-1); // a hop of a chain: its index; a top-level hop: its name
+  const direct = nodes.findIndex((n) => n.addressless);
+  if (typeof index === "number" && index > 0 && direct >= 0) {
+    throw ctx.fail(
+      [...hopPath, "nodes", direct],
+      `node ${nodes[direct].name} is a direct node (it dials from this host): it can only be in a chain's first hop`,
+    );
+  }
   let selector: SelectorOptions;
   try {
     selector = parseSelector(hopCfg.selector);
@@ -176,7 +193,6 @@ export async function buildHop(cfg: HopConfig, path: ConfigPath, ctx: ChainBuild
   const source = nodeFile.path ? await hopNodeFile(hopCfg, hopPath, nodeFile, ctx) : undefined;
   nodes.push(...source?.value ?? []);
   if (selector.strategy === "parallel") {
-    const index = path.at(-1); // a hop of a chain: its index; a top-level hop: its name
     if (typeof index === "number" && index > 0) {
       source?.close();
       throw ctx.fail([...hopPath, "selector", "strategy"], "parallel races the nodes of a chain's first hop only");
@@ -227,14 +243,10 @@ export async function buildChain(cfg: ChainConfig, path: ConfigPath, ctx: ChainB
   const hops: Hop[] = [];
   for (const [i, h] of (cfg.hops ?? []).entries()) hops.push(await buildHop(h, [...path, "hops", i], ctx));
   if (!hops.length) throw ctx.fail([...path, "hops"], "a chain needs at least one hop");
-  const md = new Metadata(cfg.metadata ?? {});
-  let weight: number, backup: boolean;
-  try {
-    weight = md.int("weight", 1, 0);
-    backup = md.bool("backup");
-  } catch (err) {
-    throw ctx.fail([...path, "metadata"], errorMessage(err));
-  }
+  const { weight, backup } = parseSelection(
+    new Metadata(cfg.metadata ?? {}),
+    (m) => ctx.fail([...path, "metadata"], m),
+  );
   // node steps go to the process's metrics while it has them (docs/architecture.md, "Module state")
   return new Chain(cfg.name, hops, { recorder: slotRecorder(ctx.reg.process), weight, backup });
 }

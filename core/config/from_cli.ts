@@ -193,6 +193,7 @@ function buildNode(raw: string, index: number, gen: Generated, info: PluginInfo)
   if (Object.keys(hopMd).length) hop.metadata = hopMd;
   const [nodeMd, connectorMd, dialerMd] = splitScoped(m, ["node", "connector", "dialer"]);
   const hostsList = url.host.split(",").filter(Boolean);
+  if (!hostsList.length && dialerInfo.addressless) hostsList.push(""); // `-F direct://`: a node with no address
   if (!hostsList.length) throw new ConfigError(`Invalid node "${raw}": no address`);
   hop.nodes = hostsList.map((addr, i) => {
     const ssh = Boolean(dialerInfo.auth);

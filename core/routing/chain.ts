@@ -11,7 +11,16 @@
  * @module
  */
 import { closeQuietly, type Conn, joinHostPort, type Network, splitHostPort } from "../conn.ts";
-import { abortReason, AuthError, DialError, errorMessage, GostError, HandshakeError, TimeoutError } from "../errors.ts";
+import {
+  abortReason,
+  AuthError,
+  DialError,
+  errorMessage,
+  GostError,
+  HandshakeError,
+  PolicyError,
+  TimeoutError,
+} from "../errors.ts";
 import type { Connector, Dialer, DialerSession, DialOptions, Listener } from "../contracts.ts";
 import type { BypassChecker } from "./bypass.ts";
 import type { ChainNodeRecorder } from "./chain_metrics.ts";
@@ -55,6 +64,11 @@ export interface ChainNode extends Node {
    * `resolver`); the first address is used. Absent: the address is used as written.
    */
   readonly resolve?: (host: string) => Promise<string[] | undefined>;
+  /**
+   * Its dialer opens nothing to the node (GOST's virtual node, `direct`): the node has no address to check or map,
+   * and its connector dials from this host (DialOptions.direct).
+   */
+  readonly addressless?: boolean;
 }
 
 /** A hop: one node is selected per route. */
@@ -228,7 +242,7 @@ function untilAborted<T extends { close(): void }>(p: Promise<T>, signal?: Abort
 
 /** The node's address with its host mapped by the node's `resolve` (hosts, resolver), when it has one. */
 async function resolvedAddr(node: ChainNode): Promise<string> {
-  if (!node.resolve) return node.addr;
+  if (!node.resolve || node.addressless) return node.addr;
   const { host, port } = splitHostPort(node.addr);
   if (!host || isIP(host)) return node.addr;
   const ips = await node.resolve(host);
@@ -468,6 +482,7 @@ export class ChainRoute {
    * connector (timeout, garbage, refused credentials, EOF) is the node's and marks it.
    * @param first opens the conn to the first node (the router's checks)
    * @throws {DialError} naming the failing node (`node` set), or the target when the last node cannot reach it
+   * @throws {PolicyError} when the last node refuses the target by a rule (a direct node's `action: reject`)
    */
   async dial(network: Network, addr: string, opts: DialOptions = {}, first?: FirstNodeOpen): Promise<Conn> {
     const conn = await this.connectToLast(opts, first);
@@ -481,6 +496,12 @@ export class ChainRoute {
       return c;
     } catch (err) {
       closeQuietly(conn);
+      // a refusal by the rules where the last node dials (a direct node: `action: reject`, own endpoints) is no fault
+      if (err instanceof PolicyError && !cancelled(opts.signal)) {
+        hop.group.markOk(last);
+        this.report(true);
+        throw err;
+      }
       if (!(err instanceof DialError) || cancelled(opts.signal)) throw this.#nodeFailed(i, err, opts, start);
       hop.group.markOk(last);
       this.report(true);

@@ -15,7 +15,7 @@
 import { addrString, closeQuietly, type Conn, joinHostPort, type Network, splitHostPort } from "../conn.ts";
 import { DialError, errorMessage, GostError, InvalidTargetError, NoChainError, PolicyError } from "../errors.ts";
 import { type Logger, nopLogger } from "../log.ts";
-import type { DialOptions, Listener, PacketConn, Router } from "../contracts.ts";
+import type { DialOptions, DirectDial, Listener, PacketConn, Router } from "../contracts.ts";
 import { bindUdp, dialUdp, UdpPacketConn } from "../udp.ts";
 import { after, deadlineSignal } from "../deadline.ts";
 import { type BypassChecker, bypassesAny } from "./bypass.ts";
@@ -240,7 +240,12 @@ export class DefaultRouter implements Router {
           return await withTimeout(
             this.#opts.dialTimeoutMs,
             opts.signal,
-            (signal) => route.dial(network, target, { ...opts, signal }, this.#firstNode(trail)),
+            (signal) =>
+              route.dial(network, target, {
+                ...opts,
+                signal,
+                direct: this.#directDial(network, target, t, mapped, trail, log),
+              }, this.#firstNode(trail)),
           );
         }
         if (!t) {
@@ -532,37 +537,68 @@ export class DefaultRouter implements Router {
   }
 
   /**
+   * What a connector that dials from this host (a direct node, DialOptions.direct) opens its conns with: the route's
+   * target is dialed as a dial without a chain is (the own-endpoint guard, the loop guard's tag); any other address
+   * is a later node of the chain, opened as a first node is.
+   */
+  #directDial(
+    network: Network,
+    target: string,
+    t: Target | undefined,
+    mapped: string[],
+    trail: Trail | undefined,
+    log: Logger,
+  ): DirectDial {
+    return (net, addr, signal) => {
+      if (net === network && addr === target) {
+        if (!t) {
+          throw new NoChainError(addr, `dial ${network} ${addr}: no target: a direct node cannot pick one`);
+        }
+        return this.#direct(network, t, mapped, { signal }, trail, log);
+      }
+      return this.#openNode(addr, trail, () => {
+        const { host, port } = splitHostPort(addr);
+        return dialTcp(host, port, this.#opts.dialTimeoutMs, signal);
+      });
+    };
+  }
+
+  /**
    * Opens a route's first node: fails when it is this very service (before the dial for an IP, after it for a
-   * name), and tags the conn with the request's trail.
+   * name), and tags the conn with the request's trail. A node whose dialer opens nothing (a direct node) is not
+   * checked: its connector's conns are ({@link DefaultRouter.#directDial}).
    */
   #firstNode(trail: Trail | undefined): FirstNodeOpen {
-    return async (node, open) => {
-      const svc = this.#self();
-      const addr = svc?.addr;
-      const loops = (host: string, port: number) => {
-        if (svc && addr?.transport === "tcp" && port === addr.port && findLocalService([svc], host, port)) {
-          throw new GostError(`the chain loops back to service ${svc.name} itself: it listens on ${addrString(addr)}`);
-        }
-      };
-      let host = "", port = 0;
-      try {
-        ({ host, port } = splitHostPort(node.addr));
-      } catch {
-        // the dialer says what is wrong with it
+    return (node, open) => node.addressless ? open() : this.#openNode(node.addr, trail, open);
+  }
+
+  /** Opens the conn to a chain node at `nodeAddr` with `open`, checked and tagged as {@link #firstNode} says. */
+  async #openNode(nodeAddr: string, trail: Trail | undefined, open: () => Promise<Conn>): Promise<Conn> {
+    const svc = this.#self();
+    const addr = svc?.addr;
+    const loops = (host: string, port: number) => {
+      if (svc && addr?.transport === "tcp" && port === addr.port && findLocalService([svc], host, port)) {
+        throw new GostError(`the chain loops back to service ${svc.name} itself: it listens on ${addrString(addr)}`);
       }
-      host ||= EMPTY_HOST_DIAL; // a node `:1080` is dialed on this host
-      loops(host, port);
-      const tag = this.#tagFor(trail, host, port);
-      const conn = tag ? await openTagged(host, port, tag, open) : await open();
-      const remote = conn.remoteAddr;
-      try {
-        if (remote.transport === "tcp") loops(remote.hostname, remote.port);
-      } catch (err) {
-        closeQuietly(conn);
-        throw err;
-      }
-      return conn;
     };
+    let host = "", port = 0;
+    try {
+      ({ host, port } = splitHostPort(nodeAddr));
+    } catch {
+      // the dialer says what is wrong with it
+    }
+    host ||= EMPTY_HOST_DIAL; // a node `:1080` is dialed on this host
+    loops(host, port);
+    const tag = this.#tagFor(trail, host, port);
+    const conn = tag ? await openTagged(host, port, tag, open) : await open();
+    const remote = conn.remoteAddr;
+    try {
+      if (remote.transport === "tcp") loops(remote.hostname, remote.port);
+    } catch (err) {
+      closeQuietly(conn);
+      throw err;
+    }
+    return conn;
   }
 
   /**
