@@ -212,8 +212,9 @@ Deno.test("live objects: file + reload build reloading bypasses, admissions, hos
     await installObject("admissions", { name: "a", file: { path: `${dir}/b` } }, ctx);
     await installObject("hosts", { name: "h", file: { path: `${dir}/h` }, reload: 1 }, ctx);
     await installObject("hops", { name: "hp", file: { path: `${dir}/n.json` }, reload: "1s" }, ctx);
+    const bypass = reg.bypasses.get("b") as FileBypass;
     try {
-      equal(reg.bypasses.get("b")!.contains("tcp", "blocked.test:80"), true);
+      equal(bypass.contains("tcp", "blocked.test:80"), true);
       deepEqual(reg.hosts.get("h")!.lookup("ip", "origin.test"), ["127.0.0.1"]);
       const hop = reg.hops.get("hp") as Hop;
       deepEqual(hop.group.nodes.map((n) => n.name), ["fn"]);
@@ -239,6 +240,8 @@ Deno.test("live objects: file + reload build reloading bypasses, admissions, hos
         uninstallObject(k, n, reg);
       }
     }
+    await Deno.writeTextFile(`${dir}/b`, "other.test\n");
+    equal(await bypass.reload(), false, "removing the object closed its source");
   });
 });
 
@@ -293,6 +296,33 @@ Deno.test("a config reload re-reads a hop's node file, for the hop and for the c
       deepEqual(names(), { hop: ["n2"], chain: ["n2"] }, "no reload period: the config reload re-reads the file");
     } finally {
       await rt.close();
+    }
+  });
+});
+
+Deno.test("a chain's own hop may read a node file (merged after its inline nodes); closing the chain stops the timer", async () => {
+  await tempDir(async (dir) => {
+    const path = `${dir}/nodes.json`;
+    await Deno.writeTextFile(path, '[{"name": "f1", "addr": "127.0.0.1:2"}]');
+    const reg = createBuiltinRegistries();
+    const fail = (p: readonly (string | number)[], m: string) => new ConfigError(`${p.join(".")}: ${m}`);
+    const ctx = { reg, logger: nopLogger, hopConfig: () => undefined, fail };
+    const hop = { name: "own", nodes: [{ name: "i1", addr: "127.0.0.1:1" }], file: { path }, reload: "1s" };
+    await installObject("chains", { name: "c", hops: [hop] }, ctx);
+    try {
+      const chain = reg.chains.get("c")!;
+      deepEqual(chain.hops[0].group.nodes.map((n) => n.name), ["i1", "f1"]);
+      equal(chain.fixedPath, undefined, "a hop whose nodes may change has no fixed path");
+      ok(readsFiles("chains", { name: "c", hops: [hop] }));
+      const source = chain.hops[0].source as FileSource<unknown>;
+      await Deno.writeTextFile(path, '[{"name": "f2", "addr": "127.0.0.1:3"}]');
+      equal(await source.reload(), true);
+      deepEqual(chain.hops[0].group.nodes.map((n) => n.name), ["i1", "f2"]);
+      uninstallObject("chains", "c", reg);
+      await Deno.writeTextFile(path, '[{"name": "f3", "addr": "127.0.0.1:4"}]');
+      equal(await source.reload(), false, "closed with the chain");
+    } finally {
+      uninstallObject("chains", "c", reg);
     }
   });
 });
