@@ -98,8 +98,8 @@ export class FileBypass extends FileBacked<Bypass> implements BypassChecker {
     const inline = base.matchers.map(compilePattern);
     const make = (patterns: Pattern[]) =>
       new Bypass({ name: opts.name, whitelist: base.whitelist, network: base.network, matchers: patterns });
-    const source = await openSource(opts, "bypass", "matcher(s)", (text) => {
-      const { entries, problems } = parseLines(text, compilePattern);
+    const source = await openSource(opts, "bypass", "matcher(s)", async (text) => {
+      const { entries, problems } = await parseLines(text, compilePattern);
       return { value: make([...inline, ...entries]), count: inline.length + entries.length, problems };
     });
     return new FileBypass(opts.name, source);
@@ -138,7 +138,7 @@ export class FileAdmission extends FileBacked<Admission> implements AdmissionChe
   ): Promise<FileAdmission> {
     const inline = (await Promise.all(base.matchers.map((m) => resolveAdmissionMatcher(m, base.resolve)))).flat();
     const source = await openSource(opts, "admission", "matcher(s)", async (text) => {
-      const lines = parseLines(text, (t, line) => ({ t, line }));
+      const lines = await parseLines(text, (t, line) => ({ t, line }));
       const settled = await Promise.allSettled(lines.entries.map((e) => resolveAdmissionMatcher(e.t, base.resolve)));
       const problems = [...lines.problems];
       const ips: string[] = [];
@@ -190,8 +190,8 @@ export class FileHosts extends FileBacked<HostMapper> implements HostTable {
    */
   static async open(opts: FileListOptions, inline: HostMapping[]): Promise<FileHosts> {
     new HostMapper(inline); // checks the inline mappings now
-    const source = await openSource(opts, "hosts", "mapping(s)", (text) => {
-      const { entries, problems } = parseLines(text, parseHostsLine);
+    const source = await openSource(opts, "hosts", "mapping(s)", async (text) => {
+      const { entries, problems } = await parseLines(text, parseHostsLine);
       return { value: new HostMapper([...inline, ...entries]), count: inline.length + entries.length, problems };
     });
     return new FileHosts(opts.name, source);

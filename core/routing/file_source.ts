@@ -46,34 +46,47 @@ export function sourceLines(text: string, inlineComments = true): SourceLine[] {
   const out: SourceLine[] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    let t = lines[i];
-    if (inlineComments) {
-      const hash = t.indexOf("#");
-      if (hash >= 0) t = t.slice(0, hash);
-    }
-    t = t.replaceAll("\t", " ").trim();
-    if (!t || t.startsWith("#")) continue;
-    out.push({ line: i + 1, text: t });
+    const t = entryText(lines[i], inlineComments);
+    if (t) out.push({ line: i + 1, text: t });
   }
   return out;
 }
 
+/** One raw line's entry text (comments cut, blanks trimmed), or "" for a comment or blank line. */
+function entryText(raw: string, inlineComments: boolean): string {
+  let t = raw;
+  if (inlineComments) {
+    const hash = t.indexOf("#");
+    if (hash >= 0) t = t.slice(0, hash);
+  }
+  t = t.replaceAll("\t", " ").trim();
+  return t.startsWith("#") ? "" : t;
+}
+
+/** How many lines {@link parseLines} parses between two yields to the event loop. */
+export const LINES_PER_TURN = 4096;
+
 /**
- * Parses each entry line with `parse`; a line it throws on becomes a problem (its message) and is skipped.
- * @example parseLines("10.0.0.1\nbad\n", (t) => { if (t === "bad") throw new Error("no"); return t; })
+ * Parses each entry line with `parse`; a line it throws on becomes a problem (its message) and is skipped. Every
+ * {@link LINES_PER_TURN} lines it lets the event loop run, so that a big file does not hold up the connections.
+ * @example await parseLines("10.0.0.1\nbad\n", (t) => { if (t === "bad") throw new Error("no"); return t; })
  * // { entries: ["10.0.0.1"], problems: [{ line: 2, message: "no" }] }
  */
-export function parseLines<E>(
+export async function parseLines<E>(
   text: string,
   parse: (text: string, line: number) => E,
-): { entries: E[]; problems: LineProblem[] } {
+): Promise<{ entries: E[]; problems: LineProblem[] }> {
   const entries: E[] = [];
   const problems: LineProblem[] = [];
-  for (const { line, text: t } of sourceLines(text)) {
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    if (i > 0 && i % LINES_PER_TURN === 0) await new Promise((r) => setTimeout(r, 0));
+    const t = entryText(lines[i], true);
+    if (!t) continue;
     try {
-      entries.push(parse(t, line));
+      entries.push(parse(t, i + 1));
     } catch (err) {
-      problems.push({ line, message: errorMessage(err) });
+      problems.push({ line: i + 1, message: errorMessage(err) });
     }
   }
   return { entries, problems };
@@ -152,7 +165,7 @@ export interface FileSourceOptions<T> {
  * A file's current set, re-read every `reloadMs`.
  * @example
  * const src = await FileSource.open({ owner: "bypass b", kind: "bypass", path: "bypass.txt", unit: "matcher(s)",
- *   reloadMs: 10_000, logger, parse: (text) => { const { entries, problems } = parseLines(text, (t) => t);
+ *   reloadMs: 10_000, logger, parse: async (text) => { const { entries, problems } = await parseLines(text, (t) => t);
  *   return { value: entries, count: entries.length, problems }; } });
  * src.value; // the matchers now
  * src.close();

@@ -21,14 +21,14 @@ function memLogger(): { logger: Logger; lines: () => string[] } {
   return { logger: new Logger(mem, "info"), lines: () => mem.lines.map((l) => String(JSON.parse(l).msg)) };
 }
 
-Deno.test("GOST's line format: one entry a line, # comments anywhere (or only leading), blank lines skipped", () => {
+Deno.test("GOST's line format: one entry a line, # comments anywhere (or only leading), blank lines skipped", async () => {
   deepEqual(sourceLines("# lan\n10.0.0.0/8  # office\r\n\n\t.example.com\t\n  #x\n"), [
     { line: 2, text: "10.0.0.0/8" },
     { line: 4, text: ".example.com" },
   ]);
   deepEqual(sourceLines("alice pa#ss\n # c\n", false), [{ line: 1, text: "alice pa#ss" }]);
   deepEqual(
-    parseLines("a\nbad\nc", (t) => {
+    await parseLines("a\nbad\nc", (t) => {
       if (t === "bad") throw new Error("no");
       return t;
     }),
