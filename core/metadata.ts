@@ -54,6 +54,8 @@ export function parseDuration(value: unknown, key = "duration"): number {
  */
 export class Metadata {
   readonly #map = new Map<string, unknown>();
+  /** Every key (lower case) a getter, `has` or `find` was asked for: what the owner reads. */
+  readonly #asked = new Set<string>();
 
   /** Metadata over `record`; keys are matched case-insensitively. */
   constructor(record: MetadataRecord = {}) {
@@ -62,12 +64,29 @@ export class Metadata {
 
   /** Tells whether any of the keys is set. */
   has(...keys: string[]): boolean {
+    for (const k of keys) this.#asked.add(k.toLowerCase());
     return keys.some((k) => this.#map.has(k.toLowerCase()));
+  }
+
+  /**
+   * Tells whether the key (any case) was asked for by a getter, `has` or `find`: whether whoever holds this
+   * metadata reads that key.
+   * @example const md = new Metadata({ a: 1 }); md.int("A"); md.asked("a") // true
+   */
+  asked(key: string): boolean {
+    return this.#asked.has(key.toLowerCase());
+  }
+
+  /** The keys that are set, in lower case, with their values. */
+  entries(): [string, unknown][] {
+    return [...this.#map];
   }
 
   /** The raw value of the first key set, with the key that matched. */
   find(keys: string | string[]): [string, unknown] | undefined {
-    for (const k of typeof keys === "string" ? [keys] : keys) {
+    const list = typeof keys === "string" ? [keys] : keys;
+    for (const k of list) this.#asked.add(k.toLowerCase());
+    for (const k of list) {
       const lk = k.toLowerCase();
       if (this.#map.has(lk)) return [k, this.#map.get(lk)];
     }

@@ -31,6 +31,8 @@ import { Stats } from "../service/stats.ts";
 import { type Hooks, parseHooks } from "../service/hooks.ts";
 import type { ServiceConfig } from "./types.ts";
 import { parseSelection, parseSelector } from "./selector.ts";
+import { unreadGostKey, unreadKeyMessage } from "./unread_keys.ts";
+import { refusedField } from "./refused_fields.ts";
 import type { ConfigPath } from "./load.ts";
 
 /** What building needs besides the service config. */
@@ -49,25 +51,20 @@ export interface BuildContext {
   readonly tls?: ServerTlsOptions;
 }
 
-/** Service fields whose features gost.ts does not implement yet: naming one fails loudly. */
-const UNSUPPORTED_FIELDS: [ConfigPath, string][] = [
-  [["limiter"], "traffic limiters"],
-  [["climiter"], "connection limiters"],
-  [["rlimiter"], "rate limiters"],
-  [["recorders"], "recorders"],
-  [["interface"], "outbound interface binding"],
-  [["sockopts"], "socket options"],
-  [["handler", "limiter"], "traffic limiters"],
-  [["handler", "tls"], "handler TLS"],
-  [["listener", "auth"], "listener auth"],
-  [["forwarder", "hopGroup"], "forwarder hop groups"],
+/**
+ * GOST service and handler keys read outside the builder: `ignoreChain` by {@link checkService}, the observer keys
+ * by the observers (core/observe/mod.ts) when an observer is set.
+ */
+const READ_BY_OTHERS = [
+  "ignoreChain",
+  "observer.period",
+  "observePeriod",
+  "observer.observePeriod",
+  "observer.resetTraffic",
 ];
 
-function get(obj: unknown, path: ConfigPath): unknown {
-  let v = obj;
-  for (const p of path) v = (v as Record<string | number, unknown> | undefined)?.[p];
-  return v;
-}
+/** Where each metadata record checked by {@link unreadGostKey} sits in a service. */
+const UNREAD_PATHS: ConfigPath[] = [["metadata"], ["handler", "metadata"], ["listener", "metadata"]];
 
 /**
  * Checks what can be checked without binding: supported fields, addr, handler and listener types.
@@ -82,12 +79,8 @@ export function checkService(cfg: ServiceConfig, index: number, ctx: BuildContex
   const svcMd = new Metadata(cfg.metadata ?? {});
   const handlerMd = new Metadata(cfg.handler?.metadata ?? {});
   const ignoreChain = svcMd.bool("ignoreChain") || handlerMd.bool("ignoreChain");
-  for (const [path, feature] of UNSUPPORTED_FIELDS) {
-    const v = get(cfg, path);
-    if (v === undefined || v === "" || (Array.isArray(v) && !v.length)) continue;
-    if (ignoreChain && path[1] === "chain") continue;
-    throw fail(path, `${feature} are not supported by gost.ts yet (got ${JSON.stringify(v)})`);
-  }
+  const refused = refusedField("services", cfg);
+  if (refused) throw fail(refused.path, refused.message);
   // a type the config does not name is the one registered as the fallback (GOST: handler auto, listener tcp)
   const handlerType = cfg.handler?.type || fallbackOf(ctx.reg.handlers) || "";
   const listenerType = cfg.listener?.type || fallbackOf(ctx.reg.listeners) || "";
@@ -183,6 +176,11 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
     const nodes: Node[] = fcfg.nodes.map((n, i) => {
       const md = new Metadata(n.metadata ?? {});
       const { weight, backup } = parseSelection(md, (m) => fail(["forwarder", "nodes", i, "metadata"], m));
+      // GOST's node keys the forwarder does not read (interface, so_mark, …) are refused (unread_keys.ts)
+      const unread = unreadGostKey(["node"], [md]);
+      if (unread) {
+        throw fail(["forwarder", "nodes", i, "metadata", unread[0]], unreadKeyMessage(["node"], unread[0], unread[1]));
+      }
       return { name: n.name || `target-${i}`, addr: n.addr, network: n.network, weight, backup, metadata: md };
     });
     let selector: SelectorOptions;
@@ -284,6 +282,13 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
   } catch (err) {
     listener.close();
     throw fail(["metadata"], errorMessage(err));
+  }
+  const components = ["service", `handler ${handlerType}`, `listener ${listenerType}`];
+  const unread = unreadGostKey(components, [svcMd, handlerMd, listenerMd], READ_BY_OTHERS);
+  if (unread) {
+    listener.close();
+    const [key, value, at] = unread;
+    throw fail([...UNREAD_PATHS[at], key], unreadKeyMessage(components, key, value));
   }
   const addr = listener.addr as Deno.NetAddr;
   if (handlerInfo.openProxy && !auth && addr.hostname && !isLoopbackHost(addr.hostname)) {

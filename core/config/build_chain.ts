@@ -23,6 +23,12 @@ import { type FileSettings, fileSettings, type FileSource } from "../routing/fil
 import type { ChainConfig, HopConfig, NodeConfig, SelectorConfig } from "./types.ts";
 import { parseSelection, parseSelector } from "./selector.ts";
 import { lookupHost } from "../routing/resolver.ts";
+import { unreadGostKey, unreadKeyMessage } from "./unread_keys.ts";
+
+/** A record's keys in lower case (metadata keys match case-insensitively). */
+function lowerKeys(record: Record<string, unknown>): Record<string, true> {
+  return Object.fromEntries(Object.keys(record).map((k) => [k.toLowerCase(), true]));
+}
 
 /** What building chains needs. */
 export interface ChainBuildContext {
@@ -123,17 +129,27 @@ async function buildNode(
   };
   const connector = await connectorFactory({ logger, auth: connectorAuth, tls: tlsOf(cfg.connector?.tls) });
   const dialer = await dialerFactory({ logger, auth: dialerAuth, tls: tlsOf(cfg.dialer?.tls) });
+  const connectorMd = new Metadata({ ...cfg.metadata, ...cfg.connector?.metadata });
+  const dialerMd = new Metadata({ ...cfg.metadata, ...cfg.dialer?.metadata });
   try {
-    await connector.init(new Metadata({ ...cfg.metadata, ...cfg.connector?.metadata }));
+    await connector.init(connectorMd);
   } catch (err) {
     throw ctx.fail([...path, "connector"], errorMessage(err));
   }
   try {
-    await dialer.init(new Metadata({ ...cfg.metadata, ...cfg.dialer?.metadata }));
+    await dialer.init(dialerMd);
   } catch (err) {
     throw ctx.fail([...path, "dialer"], errorMessage(err));
   }
   const { weight, backup } = parseSelection(md, (m) => ctx.fail([...path, "metadata"], m));
+  // GOST's node, connector and dialer keys that none of them reads are refused (core/config/unread_keys.ts)
+  const components = ["node", `connector ${connectorType}`, `dialer ${dialerType}`];
+  const unread = unreadGostKey(components, [md, connectorMd, dialerMd]);
+  if (unread) {
+    const [key, value, at] = unread;
+    const part = cfg.metadata && key in lowerKeys(cfg.metadata) ? [] : [at === 2 ? "dialer" : "connector"];
+    throw ctx.fail([...path, ...part, "metadata", key], unreadKeyMessage(components, key, value));
+  }
   const bypassNames = names(cfg.bypass, cfg.bypasses);
   return {
     name: cfg.name || "node",
@@ -162,6 +178,11 @@ export async function buildHop(cfg: HopConfig, path: ConfigPath, ctx: ChainBuild
   }
   const refused = refusedSetting("hops", hopCfg as Record<string, unknown>);
   if (refused) throw ctx.fail([...hopPath, ...refused.path], refused.message);
+  // gost.ts reads none of GOST's hop metadata keys (interface, so_mark, …): each is refused by name
+  const hopUnread = unreadGostKey(["hop"], [new Metadata(hopCfg.metadata ?? {})]);
+  if (hopUnread) {
+    throw ctx.fail([...hopPath, "metadata", hopUnread[0]], unreadKeyMessage(["hop"], hopUnread[0], hopUnread[1]));
+  }
   const nodeFile = fileSettings((key, msg) => ctx.fail([...hopPath, ...key], msg), hopCfg);
   if (!hopCfg.nodes?.length && !nodeFile.path) {
     throw ctx.fail([...hopPath, "nodes"], "a hop needs at least one node");

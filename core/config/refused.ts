@@ -6,6 +6,7 @@
  * @module
  */
 import type { ConfigPath } from "./load.ts";
+import { refusedField } from "./refused_fields.ts";
 
 /** Object kinds gost.ts stores nothing of and builds nothing from: any object of them is refused. */
 export const REFUSED_KINDS: Readonly<Record<string, string>> = {
@@ -55,7 +56,7 @@ export function refusedSetting(
     return { path: [], message: `${whole} are not supported by gost.ts yet: remove the ${kind} section` };
   }
   const src = SOURCE_KINDS[kind];
-  if (!src) return undefined;
+  if (!src) return refusedField(kind, obj);
   for (const key of src.refused) {
     if (!present(obj[key])) continue;
     return {
@@ -64,5 +65,5 @@ export function refusedSetting(
         `(got ${JSON.stringify(obj[key])?.slice(0, 200)}): supported are ${src.inline}`,
     };
   }
-  return undefined;
+  return refusedField(kind, obj);
 }

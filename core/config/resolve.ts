@@ -10,6 +10,7 @@ import type { Flags } from "./flags.ts";
 import { buildConfigFromCmd, type KnownTypes } from "./from_cli.ts";
 import { type ConfigSource, type LoadedConfig, loadSource, mergeConfigs, parseConfig } from "./load.ts";
 import { parseNodeUrl } from "./node_url.ts";
+import { refusedTopLevel } from "./refused_fields.ts";
 import type { Config } from "./types.ts";
 
 /** The embedded default config `deno task start` runs with no arguments. */
@@ -117,6 +118,8 @@ export async function resolveConfig(
     }
     names.add(s.name);
   }
+  const refused = refusedTopLevel(config);
+  if (refused) throw new ConfigError(`${refused.path.join(".")}: ${refused.message}`);
   const warnings = parts.flatMap((p) =>
     p.unknownKeys.map((k) => `${p.source.name}: unknown top-level key "${k}" ignored`)
   );

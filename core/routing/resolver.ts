@@ -6,8 +6,8 @@
  * certificate (GOST skips verification) against `hostname`; a truncated UDP answer is retried over TCP; a
  * zero-TTL answer is not cached (GOST caches it for 60 s); a timed-out nameserver is not asked for the other
  * address family; the cache is bounded; DoT defaults to port 853 (GOST's exchanger uses 53); an unknown scheme or a
- * bad option is a ConfigError (GOST falls back to udp or ignores it). Not supported yet: `clientIP` (EDNS0 subnet), `async`, per-nameserver
- * `chain` (pass `dial` instead).
+ * bad option is a ConfigError (GOST falls back to udp or ignores it). Not supported yet (refused in config): `clientIP`
+ * (EDNS0 subnet) and `async`. A nameserver's `chain` is the `dial` the config builder passes (core/runtime/objects.ts).
  * @module
  */
 import { concatBytes } from "../bytes.ts";

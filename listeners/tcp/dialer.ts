@@ -5,6 +5,7 @@
  * | key | default | meaning |
  * |---|---|---|
  * | dialTimeout (timeout) | 10s | connect deadline |
+ * | keepalive | false | TCP keep-alive on the conn, with the system's timings |
  * @module
  */
 import type { Conn } from "../../core/conn.ts";
@@ -17,11 +18,13 @@ import { DEFAULT_DIAL_TIMEOUT_MS, dialTcp } from "../../core/routing/router.ts";
 /** Plain TCP dialer. */
 export class TcpDialer implements Dialer {
   #timeoutMs = DEFAULT_DIAL_TIMEOUT_MS;
+  #keepAlive = false;
 
   constructor(_opts: ClientPluginOptions) {}
 
   init(md: Metadata): Promise<void> {
     this.#timeoutMs = md.duration(["dialTimeout", "timeout"], DEFAULT_DIAL_TIMEOUT_MS);
+    this.#keepAlive = md.bool("keepalive");
     return Promise.resolve();
   }
 
@@ -29,7 +32,9 @@ export class TcpDialer implements Dialer {
   async dial(addr: string, opts: DialOptions = {}): Promise<Conn> {
     try {
       const { host, port } = splitHostPort(addr);
-      return await dialTcp(host, port, this.#timeoutMs, opts.signal);
+      const conn = await dialTcp(host, port, this.#timeoutMs, opts.signal);
+      if (this.#keepAlive) (conn as Deno.TcpConn).setKeepAlive(true);
+      return conn;
     } catch (err) {
       throw new DialError(addr, `dial tcp ${addr}: ${errorMessage(err)}`, { cause: err });
     }

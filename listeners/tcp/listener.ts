@@ -1,5 +1,7 @@
 /**
  * The `tcp` listener: plain TCP with TCP_NODELAY on every accepted conn; `:port` binds dual-stack (listeners/addr.ts).
+ * `keepalive=true` (GOST's key) turns TCP keep-alive on for each accepted conn with the system's timings (Deno sets
+ * no idle/interval/count, so GOST's `keepalive.idle`, `keepalive.interval` and `keepalive.count` are refused).
  * A connection that fails while it is taken (reset by its client) is skipped at once; running out of fds throws a
  * ResourceExhaustedError (core/accept.ts).
  * @module
@@ -15,6 +17,7 @@ export class TcpListener implements Listener {
   readonly #opts: ListenerOptions;
   #ln: Deno.TcpListener | null = null;
   #closed = false;
+  #keepAlive = false;
 
   constructor(opts: ListenerOptions) {
     this.#opts = opts;
@@ -22,6 +25,7 @@ export class TcpListener implements Listener {
 
   init(md: Metadata): Promise<void> {
     const reusePort = md.bool("reusePort");
+    this.#keepAlive = md.bool("keepalive");
     this.#ln = bindListenAddr(
       parseListenAddr(this.#opts.addr),
       (hostname, port) => Deno.listen({ hostname, port, transport: "tcp", reusePort }),
@@ -37,7 +41,9 @@ export class TcpListener implements Listener {
   async accept(): Promise<Conn> {
     if (!this.#ln || this.#closed) throw new ListenerClosedError();
     try {
-      return unmapConnAddrs(await acceptTcp(this.#ln));
+      const conn = await acceptTcp(this.#ln);
+      if (this.#keepAlive) conn.setKeepAlive(true);
+      return unmapConnAddrs(conn);
     } catch (err) {
       if (this.#closed) throw new ListenerClosedError();
       throw err;

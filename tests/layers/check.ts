@@ -509,8 +509,13 @@ export const PROTOCOL_NAMES_ALLOWED: readonly NameAllowance[] = [
   },
   {
     names: ["tls", "api"],
-    files: ["core/config/types.ts", "core/config/flags.ts", "core/config/build.ts"],
-    reason: "config keys (top-level `tls`/`api`, `handler.tls`) and the -api flag, not plugin types",
+    files: ["core/config/types.ts", "core/config/flags.ts"],
+    reason: "config keys (top-level `tls`/`api`) and the -api flag, not plugin types",
+  },
+  {
+    names: ["udp", "relay"],
+    files: ["core/config/gost_keys.ts"],
+    reason: "GOST's metadata keys (`udp` of the socks5 and http handlers, `relay` of the socks5 connector), not types",
   },
   {
     names: ["http"],
