@@ -250,6 +250,9 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     [["mux.type"], "string"],
     [["mux.maxStreamWindow"], "int"],
   ],
+  "connector direct": [
+    [["action"], "string"],
+  ],
   "connector forward": [],
   "connector relay": [
     [["connectTimeout"], "duration"],
@@ -271,6 +274,7 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     [["keepalive.count"], "int"],
   ],
   "dialer udp": [],
+  "dialer direct": [],
   "dialer tls": [
     [["handshakeTimeout"], "duration"],
     [["keepalive"], "bool"],
@@ -358,6 +362,8 @@ const SAME_AS: Readonly<Record<string, readonly string[]>> = {
   "handler rudp": ["handler rtcp"],
   "connector socks": ["connector socks5"],
   "connector socks4a": ["connector socks4"],
+  "connector virtual": ["connector direct"],
+  "dialer virtual": ["dialer direct"],
 };
 
 /**

@@ -22,7 +22,7 @@ export class DirectConnector implements Connector {
     const action = md.string("action").toLowerCase();
     if (!ACTIONS.includes(action)) {
       return Promise.reject(
-        new ConfigError(`Unknown direct connector action "${action}": supported is reject (or none)`),
+        new ConfigError(`Unknown direct connector action: "action" = "${action}": supported is reject (or none)`),
       );
     }
     this.#reject = action === "reject";

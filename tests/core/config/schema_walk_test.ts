@@ -394,6 +394,7 @@ Deno.test("every GOST metadata key of a chain node's connector and dialer is rea
     ["socks5", "tls"],
     ["relay", "mtcp"],
     ["forward", "mtls"],
+    ["direct", "direct"],
   ];
   const refusedBy: Record<string, string[]> = {};
   for (const [connector, dialer] of pairs) {
