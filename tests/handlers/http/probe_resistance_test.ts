@@ -48,6 +48,11 @@ async function via(
 }
 
 /** Nothing of the head says "proxy". */
+/** The status curl got to its CONNECT through the proxy on `port` (curl's `%{http_connect}`). */
+function connectStatus(port: number, url: string) {
+  return curl("-p", "-x", `http://127.0.0.1:${port}`, "-o", "/dev/null", "-w", "%{http_connect}", url);
+}
+
 function noProxyHeaders(head: string): void {
   doesNotMatch(head, /proxy-agent|proxy-authenticate|gost|x-mine/i, head);
   doesNotMatch(head, /^HTTP\/1\.1 407/, head);
@@ -68,16 +73,7 @@ Deno.test("probeResistance=code:404: no or wrong credentials get a bare 404, rig
     match(direct.stdout, /^HTTP\/1\.1 404 Not Found\r\n/);
     noProxyHeaders(direct.stdout);
     // CONNECT without credentials: the same decoy
-    const tunnel = await curl(
-      "-p",
-      "-x",
-      `http://127.0.0.1:${svc.port}`,
-      "-o",
-      "/dev/null",
-      "-w",
-      "%{http_connect}",
-      "https://example.test/",
-    );
+    const tunnel = await connectStatus(svc.port, "https://example.test/");
     equal(tunnel.stdout, "404");
     equal(origin.requests, 0, "no request reached the target");
     // a request that does not parse gets a plain 400, without the proxy's headers
@@ -198,16 +194,7 @@ Deno.test("knock: only a request for the knock host gets the 407, the others the
       equal(r.status, 407, url);
       match(r.head, /\r\nProxy-Authenticate: Basic realm="gost"/, url);
     }
-    const tunnel = await curl(
-      "-p",
-      "-x",
-      `http://127.0.0.1:${svc.port}`,
-      "-o",
-      "/dev/null",
-      "-w",
-      "%{http_connect}",
-      "https://secret.local/",
-    );
+    const tunnel = await connectStatus(svc.port, "https://secret.local/");
     equal(tunnel.stdout, "407");
     for (const url of ["http://example.test/", "http://secret.local.evil.test/", `http://127.0.0.1:${origin.port}/`]) {
       const r = await via(svc.port, url);
