@@ -7,6 +7,7 @@
  */
 import { ConfigError, errorMessage } from "../errors.ts";
 import { AddressMatcher, compilePattern, type Pattern, splitAddr } from "./matcher.ts";
+import { eachInTurns } from "./turns.ts";
 
 /**
  * Anything that admits or denies a client address; {@link Admission} and {@link AdmissionGroup} implement it.
@@ -25,7 +26,8 @@ export interface AdmissionOptions {
   name?: string;
   /** Whitelist mode: only matching clients are admitted (CLI `~` prefix). */
   whitelist?: boolean;
-  matchers: string[];
+  /** IPs, CIDRs and IP ranges (strings, or patterns compiled already, as a file's lines are). */
+  matchers: (string | Pattern)[];
 }
 
 /**
@@ -33,6 +35,8 @@ export interface AdmissionOptions {
  * @example await Admission.create({ matchers: ["gw.lan"], resolve: (h) => resolver.resolve("ip", h) })
  */
 export interface AdmissionCreateOptions extends AdmissionOptions {
+  /** The matchers: IPs, CIDRs, IP ranges or host names. */
+  matchers: string[];
   /** Resolves a host name to IPs (default: `Deno.resolveDns` A and AAAA). */
   resolve?: (host: string) => Promise<string[]>;
 }
@@ -44,10 +48,22 @@ async function systemResolve(host: string): Promise<string[]> {
   return [...(a.status === "fulfilled" ? a.value : []), ...(aaaa.status === "fulfilled" ? aaaa.value : [])];
 }
 
-function compileAdmission(pattern: string): Pattern {
-  const p = compilePattern(pattern);
+function compileAdmission(pattern: string | Pattern): Pattern {
+  const p = typeof pattern === "string" ? compilePattern(pattern) : pattern;
   if (p.kind === "cidr" || p.kind === "range" || (p.kind === "ip" && p.ports === null)) return p;
-  throw new ConfigError(`Invalid admission matcher "${pattern}": expected an IP, CIDR, IP range or host name`);
+  throw new ConfigError(`Invalid admission matcher "${p.source}": expected an IP, CIDR, IP range or host name`);
+}
+
+/**
+ * Compiles one admission matcher: an IP, CIDR or IP range is its pattern, a host name (to resolve) is returned as
+ * the name to look up.
+ * @throws {ConfigError} naming a matcher that is none of them
+ * @example admissionPattern("10.0.0.0/8").kind // "cidr"; admissionPattern("gw.lan") // "gw.lan"
+ */
+export function admissionPattern(m: string): Pattern | string {
+  const p = compilePattern(m);
+  if (p.kind === "domain" && p.ports === null && !p.key.startsWith(".")) return p.key;
+  return compileAdmission(p);
 }
 
 /**
@@ -61,14 +77,11 @@ export async function resolveAdmissionMatcher(
   m: string,
   resolve: (host: string) => Promise<string[]> = systemResolve,
 ): Promise<string[]> {
-  const p = compilePattern(m);
-  if (p.kind !== "domain" || p.ports !== null || p.key.startsWith(".")) {
-    compileAdmission(m);
-    return [m];
-  }
+  const p = admissionPattern(m);
+  if (typeof p !== "string") return [m];
   let ips: string[];
   try {
-    ips = await resolve(p.key);
+    ips = await resolve(p);
   } catch (err) {
     throw new ConfigError(`Cannot resolve admission matcher "${m}": ${errorMessage(err)}`, { cause: err });
   }
@@ -91,11 +104,26 @@ export class Admission implements AdmissionChecker {
   readonly whitelist: boolean;
   readonly #matcher: AddressMatcher;
 
-  /** @throws {ConfigError} naming a pattern that is not an IP, CIDR or IP range (host names need `create`) */
-  constructor(opts: AdmissionOptions) {
+  /**
+   * @param matcher `opts.matchers` built already ({@link Admission.build}); absent: built now
+   * @throws {ConfigError} naming a pattern that is not an IP, CIDR or IP range (host names need `create`)
+   */
+  constructor(opts: AdmissionOptions, matcher?: AddressMatcher) {
     this.name = opts.name;
     this.whitelist = !!opts.whitelist;
-    this.#matcher = new AddressMatcher(opts.matchers.map(compileAdmission));
+    this.#matcher = matcher ?? new AddressMatcher(opts.matchers.map(compileAdmission));
+  }
+
+  /**
+   * An admission of many IPs, CIDRs and IP ranges (a data file's), checked and built a few thousand at a time,
+   * letting the event loop run meanwhile ({@link AddressMatcher.build}).
+   * @throws {ConfigError} naming a pattern that is not an IP, CIDR or IP range
+   * @example const a = await Admission.build({ matchers: patterns }); // 100,000 patterns
+   */
+  static async build(opts: AdmissionOptions): Promise<Admission> {
+    const patterns: Pattern[] = [];
+    await eachInTurns(opts.matchers, (m) => patterns.push(compileAdmission(m)));
+    return new Admission(opts, await AddressMatcher.build(patterns));
   }
 
   /**
@@ -111,7 +139,7 @@ export class Admission implements AdmissionChecker {
   admit(addr: string): boolean {
     if (addr === "") return true;
     const { ip, host } = splitAddr(addr);
-    const matched = ip !== null && this.#matcher.match(host);
+    const matched = ip !== null && this.#matcher.matchIP(ip, host);
     return this.whitelist ? matched : !matched;
   }
 }

@@ -71,13 +71,26 @@ export class Bypass implements BypassChecker {
   readonly #matcher: AddressMatcher;
   readonly #all: boolean;
 
-  /** @throws {ConfigError} naming the first pattern that does not parse */
-  constructor(opts: BypassOptions) {
+  /**
+   * @param matcher `opts.matchers` built already ({@link Bypass.build}); absent: built now
+   * @throws {ConfigError} naming the first pattern that does not parse
+   */
+  constructor(opts: BypassOptions, matcher?: AddressMatcher) {
     this.name = opts.name;
     this.whitelist = !!opts.whitelist;
     this.network = opts.network;
-    this.#matcher = new AddressMatcher(opts.matchers);
+    this.#matcher = matcher ?? new AddressMatcher(opts.matchers);
     this.#all = !!opts.network && opts.matchers.length === 0;
+  }
+
+  /**
+   * A bypass of many matchers (a data file's), its table built a few thousand at a time, letting the event loop
+   * run meanwhile ({@link AddressMatcher.build}).
+   * @throws {ConfigError} naming the first pattern that does not parse
+   * @example const b = await Bypass.build({ matchers: patterns }); // 100,000 patterns
+   */
+  static async build(opts: BypassOptions): Promise<Bypass> {
+    return new Bypass(opts, await AddressMatcher.build(opts.matchers));
   }
 
   contains(network: string, addr: string): boolean {

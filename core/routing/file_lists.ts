@@ -8,7 +8,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import { Admission, type AdmissionChecker, resolveAdmissionMatcher } from "./admission.ts";
+import { Admission, type AdmissionChecker, admissionPattern, resolveAdmissionMatcher } from "./admission.ts";
 import { Bypass, type BypassChecker } from "./bypass.ts";
 import { FileSource, type FileSourceOptions, parseLines } from "./file_source.ts";
 import { HostMapper, type HostMapping, type HostTable } from "./hosts.ts";
@@ -97,10 +97,10 @@ export class FileBypass extends FileBacked<Bypass> implements BypassChecker {
   ): Promise<FileBypass> {
     const inline = base.matchers.map(compilePattern);
     const make = (patterns: Pattern[]) =>
-      new Bypass({ name: opts.name, whitelist: base.whitelist, network: base.network, matchers: patterns });
+      Bypass.build({ name: opts.name, whitelist: base.whitelist, network: base.network, matchers: patterns });
     const source = await openSource(opts, "bypass", "matcher(s)", async (text) => {
       const { entries, problems } = await parseLines(text, compilePattern);
-      return { value: make([...inline, ...entries]), count: inline.length + entries.length, problems };
+      return { value: await make([...inline, ...entries]), count: inline.length + entries.length, problems };
     });
     return new FileBypass(opts.name, source);
   }
@@ -138,19 +138,24 @@ export class FileAdmission extends FileBacked<Admission> implements AdmissionChe
   ): Promise<FileAdmission> {
     const inline = (await Promise.all(base.matchers.map((m) => resolveAdmissionMatcher(m, base.resolve)))).flat();
     const source = await openSource(opts, "admission", "matcher(s)", async (text) => {
-      const lines = await parseLines(text, (t, line) => ({ t, line }));
-      const settled = await Promise.allSettled(lines.entries.map((e) => resolveAdmissionMatcher(e.t, base.resolve)));
+      const lines = await parseLines(text, (t, line): Pattern | { name: string; line: number } => {
+        const p = admissionPattern(t);
+        return typeof p === "string" ? { name: t, line } : p;
+      });
+      const patterns: (string | Pattern)[] = [...inline];
+      const names: { name: string; line: number }[] = [];
+      for (const e of lines.entries) "kind" in e ? patterns.push(e) : names.push(e);
+      const settled = await Promise.allSettled(names.map((e) => resolveAdmissionMatcher(e.name, base.resolve)));
       const problems = [...lines.problems];
-      const ips: string[] = [];
-      let count = inline.length;
+      let count = patterns.length;
       settled.forEach((r, i) => {
         if (r.status === "fulfilled") {
-          ips.push(...r.value);
+          patterns.push(...r.value);
           count++;
-        } else problems.push({ line: lines.entries[i].line, message: (r.reason as Error).message });
+        } else problems.push({ line: names[i].line, message: (r.reason as Error).message });
       });
       problems.sort((a, b) => a.line - b.line);
-      const value = new Admission({ name: opts.name, whitelist: base.whitelist, matchers: [...inline, ...ips] });
+      const value = await Admission.build({ name: opts.name, whitelist: base.whitelist, matchers: patterns });
       return { value, count, problems };
     });
     return new FileAdmission(opts.name, source);
@@ -192,7 +197,8 @@ export class FileHosts extends FileBacked<HostMapper> implements HostTable {
     new HostMapper(inline); // checks the inline mappings now
     const source = await openSource(opts, "hosts", "mapping(s)", async (text) => {
       const { entries, problems } = await parseLines(text, parseHostsLine);
-      return { value: new HostMapper([...inline, ...entries]), count: inline.length + entries.length, problems };
+      const value = await HostMapper.build([...inline, ...entries]);
+      return { value, count: inline.length + entries.length, problems };
     });
     return new FileHosts(opts.name, source);
   }

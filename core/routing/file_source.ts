@@ -10,6 +10,7 @@
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { parseDuration } from "../metadata.ts";
+import { Turns } from "./turns.ts";
 
 /** GOST's shortest reload period: a smaller positive one is raised to it. */
 export const MIN_RELOAD_MS = 1000;
@@ -63,30 +64,31 @@ function entryText(raw: string, inlineComments: boolean): string {
   return t.startsWith("#") ? "" : t;
 }
 
-/** How many lines {@link parseLines} parses between two yields to the event loop. */
-export const LINES_PER_TURN = 4096;
-
 /**
- * Parses each entry line with `parse`; a line it throws on becomes a problem (its message) and is skipped. Every
- * {@link LINES_PER_TURN} lines it lets the event loop run, so that a big file does not hold up the connections.
+ * Parses each entry line with `parse`; a line it throws on becomes a problem (its message) and is skipped. Every few
+ * milliseconds of work it lets the event loop run ({@link Turns}), so that a big file does not hold up the
+ * connections; the text is cut into lines as it goes.
  * @example await parseLines("10.0.0.1\nbad\n", (t) => { if (t === "bad") throw new Error("no"); return t; })
  * // { entries: ["10.0.0.1"], problems: [{ line: 2, message: "no" }] }
  */
 export async function parseLines<E>(
   text: string,
   parse: (text: string, line: number) => E,
+  turns: Turns = new Turns(),
 ): Promise<{ entries: E[]; problems: LineProblem[] }> {
   const entries: E[] = [];
   const problems: LineProblem[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    if (i > 0 && i % LINES_PER_TURN === 0) await new Promise((r) => setTimeout(r, 0));
-    const t = entryText(lines[i], true);
+  for (let at = 0, line = 1; at <= text.length; line++) {
+    if (turns.due()) await turns.next();
+    let end = text.indexOf("\n", at);
+    if (end < 0) end = text.length;
+    const t = entryText(text.slice(at, end), true);
+    at = end + 1;
     if (!t) continue;
     try {
-      entries.push(parse(t, i + 1));
+      entries.push(parse(t, line));
     } catch (err) {
-      problems.push({ line: i + 1, message: errorMessage(err) });
+      problems.push({ line, message: errorMessage(err) });
     }
   }
   return { entries, problems };

@@ -6,7 +6,8 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
-import { formatIP, type IP, parseIP, unmapIP } from "./matcher.ts";
+import { formatIP, parseIP, unmapIP } from "./matcher.ts";
+import { eachInTurns } from "./turns.ts";
 
 /**
  * One mapping of the config's `hosts[].mappings`.
@@ -43,24 +44,38 @@ function normalizeName(name: string): string {
  * h.lookup("ip4", "www.example.org") // []: the entry found has no IPv4 address
  */
 export class HostMapper implements HostTable {
-  readonly #table = new Map<string, IP[]>();
+  /** Each name's IPs in canonical form ({@link formatIP}): strings, lighter to build and keep than parsed IPs. */
+  readonly #table = new Map<string, string[]>();
 
   /**
    * A table of `mappings`.
    * @throws {ConfigError} naming a mapping with an invalid IP or an empty host name
    */
   constructor(mappings: HostMapping[]) {
-    for (const m of mappings) {
-      const parsed = parseIP(m.ip.trim());
-      if (!parsed) throw new ConfigError(`Invalid IP "${m.ip}" in hosts mapping for "${m.hostname}"`);
-      const ip = unmapIP(parsed);
-      for (const raw of [m.hostname, ...(m.aliases ?? [])]) {
-        const name = normalizeName(raw ?? "");
-        if (name === "") throw new ConfigError(`Empty host name in hosts mapping for "${m.ip}"`);
-        const list = this.#table.get(name) ?? [];
-        if (!list.some((x) => formatIP(x) === formatIP(ip))) list.push(ip);
-        this.#table.set(name, list);
-      }
+    for (const m of mappings) this.#add(m);
+  }
+
+  /**
+   * A table of many mappings (a data file's), built a few thousand at a time, letting the event loop run meanwhile.
+   * @throws {ConfigError} naming a mapping with an invalid IP or an empty host name
+   * @example const h = await HostMapper.build(mappings); // 100,000 lines of a hosts file
+   */
+  static async build(mappings: readonly HostMapping[]): Promise<HostMapper> {
+    const h = new HostMapper([]);
+    await eachInTurns(mappings, (m) => h.#add(m));
+    return h;
+  }
+
+  #add(m: HostMapping): void {
+    const parsed = parseIP(m.ip.trim());
+    if (!parsed) throw new ConfigError(`Invalid IP "${m.ip}" in hosts mapping for "${m.hostname}"`);
+    const ip = formatIP(unmapIP(parsed));
+    for (const raw of [m.hostname, ...(m.aliases ?? [])]) {
+      const name = normalizeName(raw ?? "");
+      if (name === "") throw new ConfigError(`Empty host name in hosts mapping for "${m.ip}"`);
+      const list = this.#table.get(name);
+      if (!list) this.#table.set(name, [ip]);
+      else if (!list.includes(ip)) list.push(ip);
     }
   }
 
@@ -69,7 +84,7 @@ export class HostMapper implements HostTable {
     return this.#table.size;
   }
 
-  #find(host: string): IP[] | undefined {
+  #find(host: string): string[] | undefined {
     const exact = this.#table.get(host) ?? this.#table.get("." + host);
     if (exact) return exact;
     for (let i = host.indexOf("."); i >= 0; i = host.indexOf(".", i + 1)) {
@@ -90,6 +105,6 @@ export class HostMapper implements HostTable {
     const ips = this.#find(normalizeName(host));
     if (!ips) return [];
     const family = network.endsWith("4") ? 4 : network.endsWith("6") ? 6 : 0;
-    return ips.filter((ip) => family === 0 || ip.family === family).map(formatIP);
+    return ips.filter((ip) => family === 0 || (ip.includes(":") ? 6 : 4) === family);
   }
 }

@@ -9,6 +9,7 @@
  */
 import { ConfigError } from "../errors.ts";
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6Bare, unmapIPv4 } from "../ip.ts";
+import { eachInTurns } from "./turns.ts";
 
 /**
  * A parsed IP address: 4 bytes for IPv4, 16 for IPv6.
@@ -304,9 +305,50 @@ function maskKey(bytes: Uint8Array, bits: number): string {
 }
 
 /**
+ * IP ranges of one family sorted by their first address, with the largest last address of each prefix of that order:
+ * an address lies in some range when the last range starting at or before it has a prefix maximum at or after it
+ * (one binary search). Addresses are compared as fixed-length hex strings.
+ */
+interface RangeIndex {
+  mins: string[];
+  maxUpTo: string[];
+}
+
+function buildRangeIndex(ranges: readonly { min: IP; max: IP }[]): RangeIndex {
+  const keyed = ranges.map((r) => ({ min: hexKey(r.min.bytes), max: hexKey(r.max.bytes) }));
+  keyed.sort((a, b) => (a.min < b.min ? -1 : a.min > b.min ? 1 : 0));
+  const mins: string[] = [], maxUpTo: string[] = [];
+  let top = "";
+  for (const r of keyed) {
+    if (r.max > top) top = r.max;
+    mins.push(r.min);
+    maxUpTo.push(top);
+  }
+  return { mins, maxUpTo };
+}
+
+function inRanges(index: RangeIndex, key: string): boolean {
+  let lo = 0, hi = index.mins.length - 1, at = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (index.mins[mid] <= key) {
+      at = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return at >= 0 && index.maxUpTo[at] >= key;
+}
+
+function hexKey(bytes: Uint8Array): string {
+  return maskKey(bytes, bytes.length * 8);
+}
+
+/**
  * A set of patterns matched against `host[:port]` addresses. Exact IPs and domains are looked up in a map, CIDRs
- * by one set per prefix length (fast for long lists), ranges and wildcards by a scan. A domain matches an exact
- * pattern, a `.domain` pattern for itself or any parent, or a glob; an address without a port has port 0.
+ * by one set per prefix length, ranges by a binary search over them sorted (all fast for long lists), wildcards by
+ * their literal suffix, then a scan of the rest. A domain matches an exact pattern, a `.domain` pattern for itself or
+ * any parent, or a glob; an address without a port has port 0. {@link AddressMatcher.build} builds a long list in
+ * turns.
  * @example
  * const m = new AddressMatcher(["10.0.0.0/8", ".example.org", "*.example.com:443"]);
  * m.match("www.example.org:80") // true
@@ -319,45 +361,92 @@ export class AddressMatcher {
   readonly #wildcards: { re: RegExp; ports: PortRange | null }[] = [];
   /** Globs by the labels a matching host ends with (`globSuffix`): a lookup tests only the ones its name can match. */
   readonly #wildcardsBySuffix = new Map<string, { re: RegExp; ports: PortRange | null }[]>();
-  /** The number of patterns. */
-  readonly size: number;
+  /** The ranges of each family, indexed once all patterns are in. */
+  readonly #rangeIndex = new Map<4 | 6, RangeIndex>();
+  #size = 0;
 
   /**
    * @param patterns the matcher strings, or already compiled patterns
    * @throws {ConfigError} naming the first pattern that does not parse
    */
   constructor(patterns: (string | Pattern)[]) {
-    for (const raw of patterns) {
-      const p = typeof raw === "string" ? compilePattern(raw) : raw;
-      switch (p.kind) {
-        case "ip":
-        case "domain": {
-          const list = this.#exact.get(p.key) ?? [];
-          list.push(p.ports);
-          this.#exact.set(p.key, list);
+    for (const raw of patterns) this.#add(raw);
+    this.#seal();
+  }
+
+  /**
+   * Builds a matcher of many patterns a few thousand at a time ({@link eachInTurns}), letting the event loop run
+   * between two turns; the matcher is usable once the promise resolves.
+   * @throws {ConfigError} naming the first pattern that does not parse
+   * @example const m = await AddressMatcher.build(patterns); // 100,000 patterns without holding up the connections
+   */
+  static async build(patterns: readonly (string | Pattern)[]): Promise<AddressMatcher> {
+    const m = new AddressMatcher([]);
+    await eachInTurns(patterns, (p) => m.#add(p));
+    m.#seal();
+    return m;
+  }
+
+  /** The number of patterns. */
+  get size(): number {
+    return this.#size;
+  }
+
+  #seal(): void {
+    for (const family of [4, 6] as const) {
+      const of = this.#ranges.filter((r) => r.min.family === family);
+      if (of.length) this.#rangeIndex.set(family, buildRangeIndex(of));
+    }
+    this.#ranges.length = 0; // indexed: the patterns are not needed any more
+  }
+
+  #add(raw: string | Pattern): void {
+    const p = typeof raw === "string" ? compilePattern(raw) : raw;
+    this.#size++;
+    switch (p.kind) {
+      case "ip":
+      case "domain": {
+        const list = this.#exact.get(p.key) ?? [];
+        list.push(p.ports);
+        this.#exact.set(p.key, list);
+        break;
+      }
+      case "cidr": {
+        const k = p.ip.family * 1000 + p.bits;
+        if (!this.#cidrs.has(k)) this.#cidrs.set(k, new Set());
+        this.#cidrs.get(k)!.add(maskKey(p.ip.bytes, p.bits));
+        break;
+      }
+      case "range":
+        this.#ranges.push(p);
+        break;
+      case "wildcard": {
+        if (!p.suffix) {
+          this.#wildcards.push(p);
           break;
         }
-        case "cidr": {
-          const k = p.ip.family * 1000 + p.bits;
-          if (!this.#cidrs.has(k)) this.#cidrs.set(k, new Set());
-          this.#cidrs.get(k)!.add(maskKey(p.ip.bytes, p.bits));
-          break;
-        }
-        case "range":
-          this.#ranges.push(p);
-          break;
-        case "wildcard": {
-          if (!p.suffix) {
-            this.#wildcards.push(p);
-            break;
-          }
-          const list = this.#wildcardsBySuffix.get(p.suffix) ?? [];
-          list.push(p);
-          this.#wildcardsBySuffix.set(p.suffix, list);
-        }
+        const list = this.#wildcardsBySuffix.get(p.suffix) ?? [];
+        list.push(p);
+        this.#wildcardsBySuffix.set(p.suffix, list);
       }
     }
-    this.size = patterns.length;
+  }
+
+  /**
+   * Tells whether an IP (split already: `host` is its canonical form, {@link formatIP}) matches an IP (with any
+   * port), CIDR or range pattern; globs are not tried (admission has none).
+   * @example new AddressMatcher(["10.0.0.0/8"]).matchIP(parseIP("10.1.2.3")!, "10.1.2.3") // true
+   */
+  matchIP(ip: IP, host: string): boolean {
+    return this.#size > 0 && (this.#exactHit(host, 0) || this.#inNets(ip));
+  }
+
+  #inNets(ip: IP): boolean {
+    for (const [k, set] of this.#cidrs) {
+      if (Math.floor(k / 1000) === ip.family && set.has(maskKey(ip.bytes, k % 1000))) return true;
+    }
+    const ranges = this.#rangeIndex.get(ip.family);
+    return !!ranges && inRanges(ranges, hexKey(ip.bytes));
   }
 
   #exactHit(key: string, port: number): boolean {
@@ -370,19 +459,11 @@ export class AddressMatcher {
    * @example new AddressMatcher(["192.168.1.1:80"]).match("192.168.1.1:80") // true
    */
   match(addr: string): boolean {
-    if (this.size === 0 || addr === "") return false;
+    if (this.#size === 0 || addr === "") return false;
     const { host, port, ip } = splitAddr(addr);
     if (this.#exactHit(host, port)) return true;
     if (ip) {
-      for (const [k, set] of this.#cidrs) {
-        if (Math.floor(k / 1000) === ip.family && set.has(maskKey(ip.bytes, k % 1000))) return true;
-      }
-      for (const r of this.#ranges) {
-        if (
-          r.min.family === ip.family && compareBytes(r.min.bytes, ip.bytes) <= 0 &&
-          compareBytes(ip.bytes, r.max.bytes) <= 0
-        ) return true;
-      }
+      if (this.#inNets(ip)) return true;
     } else {
       if (this.#exactHit("." + host, port)) return true;
       for (let i = host.indexOf("."); i >= 0; i = host.indexOf(".", i + 1)) {

@@ -16,6 +16,7 @@ import { BARE_LISTENER, idleRssKiB, startupSeconds } from "./process.ts";
 import { cpuSeconds, type Proc, runTool, spawn, stopAll, waitReady } from "./procs.ts";
 import { formatTable, markdown, meetsTarget, type Row } from "./table.ts";
 import { benchBypassLookup } from "./bypass_lookup.ts";
+import { benchAdmissionLookup, benchHostsLookup } from "./admission_hosts_lookup.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TOOLS = ["iperf3", "socat", "microsocks", "tinyproxy", "wrk", "curl"];
@@ -651,7 +652,7 @@ async function benchFloor(): Promise<void> {
   }
 }
 
-// ---------------------------------------------------------------- 7. a 100k-entry bypass file
+// ---------------------------------------------------------------- 7. 100k-entry bypass, admission and hosts files
 
 async function benchBypass(): Promise<void> {
   const f = await benchBypassLookup(quick);
@@ -661,6 +662,20 @@ async function benchBypass(): Promise<void> {
   limits.push(["100k-entry bypass file: read at start, ms", fmt(f.openMs, 0)]);
   limits.push(["100k-entry bypass file: reload after a change, ms", fmt(f.reloadMs, 0)]);
   limits.push(["100k-entry bypass file: longest event-loop stall during that reload, ms", fmt(f.stallMs, 0)]);
+  for (
+    const [kind, file, run] of [
+      ["admission", "100k-entry admission file", benchAdmissionLookup],
+      ["hosts", "100k-line hosts file", benchHostsLookup],
+    ] as const
+  ) {
+    const g = await run(quick);
+    const name = `${kind} lookup per connection against a ${file}, µs, lower is better (peer: 1 entry)`;
+    progress(`${name}: ours ${fmt(g.bigUs, 3)}, peer ${fmt(g.smallUs, 3)}`);
+    rows.push({ name, ours: g.bigUs, peer: g.smallUs, target: { kind: "ours-max", value: 5, unit: "µs" } });
+    limits.push([`${file}: read at start, ms`, fmt(g.openMs, 0)]);
+    limits.push([`${file}: reload after a change, ms`, fmt(g.reloadMs, 0)]);
+    limits.push([`${file}: longest event-loop stall during that reload, ms`, fmt(g.stallMs, 0)]);
+  }
 }
 
 // ---------------------------------------------------------------- main

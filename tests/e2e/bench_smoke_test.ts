@@ -20,6 +20,8 @@ const ROWS = [
   /^2-hop chain, CONNECT download/,
   /^2-hop chain, short conns/,
   /^bypass lookup per connection against a 100k-entry bypass file/,
+  /^admission lookup per connection against a 100k-entry admission file/,
+  /^hosts lookup per connection against a 100k-line hosts file/,
 ];
 
 Deno.test("deno task bench --quick --floor completes and prints every row with numeric values", async () => {

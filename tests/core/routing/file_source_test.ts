@@ -274,6 +274,68 @@ Deno.test("a 100,000-entry bypass file reloads (time printed) and its lookups st
   });
 });
 
+Deno.test("a reload of a large file (parsed and built in turns) answers from the old set until the new one is swapped in", async () => {
+  await tempDir(async (dir) => {
+    const n = 60_000;
+    const lines = (f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i)).join("\n") + "\n";
+    const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    const opts = (name: string) => ({ name, path: `${dir}/${name}.txt`, reloadMs: 0, logger: nopLogger });
+    const cases: {
+      name: string;
+      text: (tag: string) => string;
+      open: () => Promise<{ reload(): Promise<boolean>; close(): void }>;
+      sees: (tag: string) => boolean;
+    }[] = [];
+    const b = { current: undefined as FileBypass | undefined };
+    const a = { current: undefined as FileAdmission | undefined };
+    const h = { current: undefined as FileHosts | undefined };
+    cases.push({
+      name: "bypass",
+      text: (tag) => lines((i) => `host${i}.${tag}.test`),
+      open: async () => b.current = await FileBypass.open(opts("bypass"), { matchers: [] }),
+      sees: (tag) => b.current!.contains("tcp", `host${n - 1}.${tag}.test:443`),
+    });
+    cases.push({
+      name: "admission",
+      // the old file lists 10.x addresses, the new one 11.x: a blacklist denies the listed ones
+      text: (tag) => lines((i) => tag === "a" ? ip(i) : ip(i).replace(/^10\./, "11.")),
+      open: async () => a.current = await FileAdmission.open(opts("admission"), { matchers: [] }),
+      sees: (tag) => !a.current!.admit(`${tag === "a" ? "10" : "11"}.0.0.1:40000`),
+    });
+    cases.push({
+      name: "hosts",
+      text: (tag) => lines((i) => `${ip(i)} host${i}.${tag}.test`),
+      open: async () => h.current = await FileHosts.open(opts("hosts"), []),
+      sees: (tag) => h.current!.lookup("ip", `host${n - 1}.${tag}.test`).length === 1,
+    });
+    for (const c of cases) {
+      await Deno.writeTextFile(`${dir}/${c.name}.txt`, c.text("a"));
+      const src = await c.open();
+      try {
+        ok(c.sees("a") && !c.sees("b"), `${c.name}: the first file is the set`);
+        await Deno.writeTextFile(`${dir}/${c.name}.txt`, c.text("b"));
+        let done = false, between = 0, old = 0;
+        const reloading = src.reload().finally(() => done = true);
+        // a second reload while one runs shares it: the file is read and built once
+        equal(src.reload(), src.reload());
+        // lookups made while the reload yields to the event loop: every one sees the old set, none a partial one
+        for (let i = 0; i < 10_000 && !done; i++) {
+          await new Promise((r) => setTimeout(r, 0));
+          if (done) break;
+          between++;
+          if (c.sees("a") && !c.sees("b")) old++;
+        }
+        equal(await reloading, true);
+        ok(between > 0, `${c.name}: the reload let the event loop run`);
+        equal(old, between, `${c.name}: ${between - old} lookup(s) during the reload did not see the old set`);
+        ok(c.sees("b") && !c.sees("a"), `${c.name}: the new set is swapped in once the reload resolves`);
+      } finally {
+        src.close();
+      }
+    }
+  });
+});
+
 Deno.test("a config reload re-reads a hop's node file, for the hop and for the chains that name it", async () => {
   await tempDir(async (dir) => {
     const nodes = `${dir}/nodes.json`;
