@@ -7,7 +7,6 @@
  */
 import { ConfigError, errorMessage } from "../errors.ts";
 import { AddressMatcher, compilePattern, type Pattern, splitAddr } from "./matcher.ts";
-import { eachInTurns } from "./turns.ts";
 
 /**
  * Anything that admits or denies a client address; {@link Admission} and {@link AdmissionGroup} implement it.
@@ -48,7 +47,12 @@ async function systemResolve(host: string): Promise<string[]> {
   return [...(a.status === "fulfilled" ? a.value : []), ...(aaaa.status === "fulfilled" ? aaaa.value : [])];
 }
 
-function compileAdmission(pattern: string | Pattern): Pattern {
+/**
+ * Checks that a matcher is an IP (without a port), CIDR or IP range, and compiles it.
+ * @throws {ConfigError} naming a matcher that is none of them
+ * @example compileAdmission("10.0.0.1").kind // "ip"
+ */
+export function compileAdmission(pattern: string | Pattern): Pattern {
   const p = typeof pattern === "string" ? compilePattern(pattern) : pattern;
   if (p.kind === "cidr" || p.kind === "range" || (p.kind === "ip" && p.ports === null)) return p;
   throw new ConfigError(`Invalid admission matcher "${p.source}": expected an IP, CIDR, IP range or host name`);
@@ -105,25 +109,14 @@ export class Admission implements AdmissionChecker {
   readonly #matcher: AddressMatcher;
 
   /**
-   * @param matcher `opts.matchers` built already ({@link Admission.build}); absent: built now
+   * @param matcher the matcher built already (a data file's, core/routing/file_lists.ts: `opts.matchers` are then
+   *   not read); absent: `opts.matchers` built now
    * @throws {ConfigError} naming a pattern that is not an IP, CIDR or IP range (host names need `create`)
    */
   constructor(opts: AdmissionOptions, matcher?: AddressMatcher) {
     this.name = opts.name;
     this.whitelist = !!opts.whitelist;
     this.#matcher = matcher ?? new AddressMatcher(opts.matchers.map(compileAdmission));
-  }
-
-  /**
-   * An admission of many IPs, CIDRs and IP ranges (a data file's), checked and built a few thousand at a time,
-   * letting the event loop run meanwhile ({@link AddressMatcher.build}).
-   * @throws {ConfigError} naming a pattern that is not an IP, CIDR or IP range
-   * @example const a = await Admission.build({ matchers: patterns }); // 100,000 patterns
-   */
-  static async build(opts: AdmissionOptions): Promise<Admission> {
-    const patterns: Pattern[] = [];
-    await eachInTurns(opts.matchers, (m) => patterns.push(compileAdmission(m)));
-    return new Admission(opts, await AddressMatcher.build(patterns));
   }
 
   /**

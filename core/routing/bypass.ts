@@ -72,7 +72,8 @@ export class Bypass implements BypassChecker {
   readonly #all: boolean;
 
   /**
-   * @param matcher `opts.matchers` built already ({@link Bypass.build}); absent: built now
+   * @param matcher the matcher built already (a data file's, core/routing/file_lists.ts: `opts.matchers` are then
+   *   not read); absent: `opts.matchers` built now
    * @throws {ConfigError} naming the first pattern that does not parse
    */
   constructor(opts: BypassOptions, matcher?: AddressMatcher) {
@@ -80,17 +81,7 @@ export class Bypass implements BypassChecker {
     this.whitelist = !!opts.whitelist;
     this.network = opts.network;
     this.#matcher = matcher ?? new AddressMatcher(opts.matchers);
-    this.#all = !!opts.network && opts.matchers.length === 0;
-  }
-
-  /**
-   * A bypass of many matchers (a data file's), its table built a few thousand at a time, letting the event loop
-   * run meanwhile ({@link AddressMatcher.build}).
-   * @throws {ConfigError} naming the first pattern that does not parse
-   * @example const b = await Bypass.build({ matchers: patterns }); // 100,000 patterns
-   */
-  static async build(opts: BypassOptions): Promise<Bypass> {
-    return new Bypass(opts, await AddressMatcher.build(opts.matchers));
+    this.#all = !!opts.network && this.#matcher.size === 0;
   }
 
   contains(network: string, addr: string): boolean {

@@ -8,11 +8,17 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import { Admission, type AdmissionChecker, admissionPattern, resolveAdmissionMatcher } from "./admission.ts";
+import {
+  Admission,
+  type AdmissionChecker,
+  admissionPattern,
+  compileAdmission,
+  resolveAdmissionMatcher,
+} from "./admission.ts";
 import { Bypass, type BypassChecker } from "./bypass.ts";
 import { FileSource, type FileSourceOptions, parseLines } from "./file_source.ts";
 import { HostMapper, type HostMapping, type HostTable } from "./hosts.ts";
-import { compilePattern, parseIP, type Pattern } from "./matcher.ts";
+import { AddressMatcher, compilePattern, parseIP } from "./matcher.ts";
 
 /** Where a reloading object's file is and how it reports. */
 export interface FileListOptions {
@@ -96,11 +102,16 @@ export class FileBypass extends FileBacked<Bypass> implements BypassChecker {
     base: { whitelist?: boolean; network?: "tcp" | "udp"; matchers: string[] },
   ): Promise<FileBypass> {
     const inline = base.matchers.map(compilePattern);
-    const make = (patterns: Pattern[]) =>
-      Bypass.build({ name: opts.name, whitelist: base.whitelist, network: base.network, matchers: patterns });
     const source = await openSource(opts, "bypass", "matcher(s)", async (text) => {
-      const { entries, problems } = await parseLines(text, compilePattern);
-      return { value: await make([...inline, ...entries]), count: inline.length + entries.length, problems };
+      // each line goes into the new matcher as it is parsed; the old one answers until it is complete
+      const matcher = AddressMatcher.builder();
+      for (const p of inline) matcher.add(p);
+      const { entries, problems } = await parseLines(text, (t) => matcher.add(compilePattern(t)));
+      const value = new Bypass(
+        { name: opts.name, whitelist: base.whitelist, network: base.network, matchers: inline },
+        matcher.finish(),
+      );
+      return { value, count: inline.length + entries.length, problems };
     });
     return new FileBypass(opts.name, source);
   }
@@ -138,24 +149,25 @@ export class FileAdmission extends FileBacked<Admission> implements AdmissionChe
   ): Promise<FileAdmission> {
     const inline = (await Promise.all(base.matchers.map((m) => resolveAdmissionMatcher(m, base.resolve)))).flat();
     const source = await openSource(opts, "admission", "matcher(s)", async (text) => {
-      const lines = await parseLines(text, (t, line): Pattern | { name: string; line: number } => {
-        const p = admissionPattern(t);
-        return typeof p === "string" ? { name: t, line } : p;
-      });
-      const patterns: (string | Pattern)[] = [...inline];
+      // each IP, CIDR or range goes into the new matcher as it is parsed; host names are resolved after
+      const matcher = AddressMatcher.builder();
+      for (const m of inline) matcher.add(compileAdmission(m));
       const names: { name: string; line: number }[] = [];
-      for (const e of lines.entries) "kind" in e ? patterns.push(e) : names.push(e);
+      const lines = await parseLines(text, (t, line) => {
+        const p = admissionPattern(t);
+        typeof p === "string" ? names.push({ name: t, line }) : matcher.add(p);
+      });
       const settled = await Promise.allSettled(names.map((e) => resolveAdmissionMatcher(e.name, base.resolve)));
       const problems = [...lines.problems];
-      let count = patterns.length;
+      let count = inline.length + lines.entries.length - names.length;
       settled.forEach((r, i) => {
         if (r.status === "fulfilled") {
-          patterns.push(...r.value);
+          for (const ip of r.value) matcher.add(compileAdmission(ip));
           count++;
         } else problems.push({ line: names[i].line, message: (r.reason as Error).message });
       });
       problems.sort((a, b) => a.line - b.line);
-      const value = await Admission.build({ name: opts.name, whitelist: base.whitelist, matchers: patterns });
+      const value = new Admission({ name: opts.name, whitelist: base.whitelist, matchers: inline }, matcher.finish());
       return { value, count, problems };
     });
     return new FileAdmission(opts.name, source);
@@ -196,9 +208,11 @@ export class FileHosts extends FileBacked<HostMapper> implements HostTable {
   static async open(opts: FileListOptions, inline: HostMapping[]): Promise<FileHosts> {
     new HostMapper(inline); // checks the inline mappings now
     const source = await openSource(opts, "hosts", "mapping(s)", async (text) => {
-      const { entries, problems } = await parseLines(text, parseHostsLine);
-      const value = await HostMapper.build([...inline, ...entries]);
-      return { value, count: inline.length + entries.length, problems };
+      // each line goes into the new table as it is parsed; the old one answers until it is complete
+      const table = HostMapper.builder();
+      for (const m of inline) table.add(m);
+      const { entries, problems } = await parseLines(text, (t) => table.add(parseHostsLine(t)));
+      return { value: table.finish(), count: inline.length + entries.length, problems };
     });
     return new FileHosts(opts.name, source);
   }

@@ -2,15 +2,16 @@
  * A data source read from a file and re-read every `reload` period, as GOST's `file: {path}` + `reload` of authers,
  * bypasses, admissions, hosts and hops (README.md, "Data sources: file and reload"). The file is read once at start
  * (an unreadable file is an error then: there is no last good set); each period it is re-read and, when its text
- * changed, parsed by the kind's parser and swapped in at once. Bad lines are warned about naming `path:line` while
- * the good ones apply; an unreadable file keeps the last good set (warned once per distinct error). The timer is
- * unref'd (the services keep the process alive) and stopped by `close()`.
+ * changed, parsed by the kind's parser (in turns: core/routing/turns.ts; the current set answers meanwhile) and
+ * swapped in at once when complete; a reload asked for while one runs shares it. Bad lines are warned about naming
+ * `path:line` while the good ones apply; an unreadable file keeps the last good set (warned once per distinct error).
+ * The timer is unref'd (the services keep the process alive) and stopped by `close()`.
  * @module
  */
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { parseDuration } from "../metadata.ts";
-import { Turns } from "./turns.ts";
+import { nextTurn, Turns } from "./turns.ts";
 
 /** GOST's shortest reload period: a smaller positive one is raised to it. */
 export const MIN_RELOAD_MS = 1000;
@@ -116,16 +117,29 @@ export function readSourceText(path: string, max = MAX_SOURCE_FILE_BYTES, what =
   return text;
 }
 
-/** {@link readSourceText}, without blocking. */
+/** How many bytes {@link readSourceTextAsync} decodes in one turn. */
+const DECODE_CHUNK = 256 << 10;
+
+/**
+ * {@link readSourceText}, without blocking: read off the event loop, decoded as UTF-8 {@link DECODE_CHUNK} bytes a
+ * turn (a 4 MB file decoded at once would hold the event loop some 15 ms).
+ */
 export async function readSourceTextAsync(
   path: string,
   max = MAX_SOURCE_FILE_BYTES,
   what = "a data file",
 ): Promise<string> {
   checkSize(path, await Deno.stat(path), max, what);
-  const text = await Deno.readTextFile(path);
-  if (text.length > max) throw new Error(`${path} grew past ${max} bytes`);
-  return text;
+  const bytes = await Deno.readFile(path);
+  if (bytes.length > max) throw new Error(`${path} grew past ${max} bytes`);
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
+  for (let at = 0; at < bytes.length; at += DECODE_CHUNK) {
+    if (at > 0) await nextTurn();
+    parts.push(decoder.decode(bytes.subarray(at, at + DECODE_CHUNK), { stream: true }));
+  }
+  parts.push(decoder.decode());
+  return parts.join("");
 }
 
 /** What a kind's parser makes of a file's text. */

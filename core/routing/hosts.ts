@@ -7,7 +7,6 @@
  */
 import { ConfigError } from "../errors.ts";
 import { formatIP, parseIP, unmapIP } from "./matcher.ts";
-import { eachInTurns } from "./turns.ts";
 
 /**
  * One mapping of the config's `hosts[].mappings`.
@@ -56,14 +55,13 @@ export class HostMapper implements HostTable {
   }
 
   /**
-   * A table of many mappings (a data file's), built a few thousand at a time, letting the event loop run meanwhile.
-   * @throws {ConfigError} naming a mapping with an invalid IP or an empty host name
-   * @example const h = await HostMapper.build(mappings); // 100,000 lines of a hosts file
+   * A table filled one mapping at a time (as a hosts file's lines are parsed, so that no list of mappings is kept
+   * meanwhile); `finish()` hands it over.
+   * @example const b = HostMapper.builder(); b.add({ ip: "10.0.0.1", hostname: "db.lan" }); const h = b.finish();
    */
-  static async build(mappings: readonly HostMapping[]): Promise<HostMapper> {
+  static builder(): { add(m: HostMapping): void; finish(): HostMapper } {
     const h = new HostMapper([]);
-    await eachInTurns(mappings, (m) => h.#add(m));
-    return h;
+    return { add: (m) => h.#add(m), finish: () => h };
   }
 
   #add(m: HostMapping): void {

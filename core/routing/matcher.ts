@@ -9,7 +9,6 @@
  */
 import { ConfigError } from "../errors.ts";
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6Bare, unmapIPv4 } from "../ip.ts";
-import { eachInTurns } from "./turns.ts";
 
 /**
  * A parsed IP address: 4 bytes for IPv4, 16 for IPv6.
@@ -314,8 +313,14 @@ interface RangeIndex {
   maxUpTo: string[];
 }
 
-function buildRangeIndex(ranges: readonly { min: IP; max: IP }[]): RangeIndex {
-  const keyed = ranges.map((r) => ({ min: hexKey(r.min.bytes), max: hexKey(r.max.bytes) }));
+/** A range's ends as {@link hexKey}s. */
+interface KeyedRange {
+  family: 4 | 6;
+  min: string;
+  max: string;
+}
+
+function buildRangeIndex(keyed: KeyedRange[]): RangeIndex {
   keyed.sort((a, b) => (a.min < b.min ? -1 : a.min > b.min ? 1 : 0));
   const mins: string[] = [], maxUpTo: string[] = [];
   let top = "";
@@ -347,8 +352,8 @@ function hexKey(bytes: Uint8Array): string {
  * A set of patterns matched against `host[:port]` addresses. Exact IPs and domains are looked up in a map, CIDRs
  * by one set per prefix length, ranges by a binary search over them sorted (all fast for long lists), wildcards by
  * their literal suffix, then a scan of the rest. A domain matches an exact pattern, a `.domain` pattern for itself or
- * any parent, or a glob; an address without a port has port 0. {@link AddressMatcher.build} builds a long list in
- * turns.
+ * any parent, or a glob; an address without a port has port 0. {@link AddressMatcher.builder} fills one a pattern
+ * at a time.
  * @example
  * const m = new AddressMatcher(["10.0.0.0/8", ".example.org", "*.example.com:443"]);
  * m.match("www.example.org:80") // true
@@ -357,7 +362,7 @@ function hexKey(bytes: Uint8Array): string {
 export class AddressMatcher {
   readonly #exact = new Map<string, (PortRange | null)[]>();
   readonly #cidrs = new Map<number, Set<string>>();
-  readonly #ranges: { min: IP; max: IP }[] = [];
+  readonly #ranges: KeyedRange[] = [];
   readonly #wildcards: { re: RegExp; ports: PortRange | null }[] = [];
   /** Globs by the labels a matching host ends with (`globSuffix`): a lookup tests only the ones its name can match. */
   readonly #wildcardsBySuffix = new Map<string, { re: RegExp; ports: PortRange | null }[]>();
@@ -375,16 +380,19 @@ export class AddressMatcher {
   }
 
   /**
-   * Builds a matcher of many patterns a few thousand at a time ({@link eachInTurns}), letting the event loop run
-   * between two turns; the matcher is usable once the promise resolves.
-   * @throws {ConfigError} naming the first pattern that does not parse
-   * @example const m = await AddressMatcher.build(patterns); // 100,000 patterns without holding up the connections
+   * A matcher filled one pattern at a time (as a data file's lines are parsed, so that no list of patterns is kept
+   * meanwhile); `finish()` indexes it and hands it over.
+   * @example const b = AddressMatcher.builder(); b.add("10.0.0.0/8"); const m = b.finish();
    */
-  static async build(patterns: readonly (string | Pattern)[]): Promise<AddressMatcher> {
+  static builder(): { add(p: string | Pattern): void; finish(): AddressMatcher } {
     const m = new AddressMatcher([]);
-    await eachInTurns(patterns, (p) => m.#add(p));
-    m.#seal();
-    return m;
+    return {
+      add: (p) => m.#add(p),
+      finish: () => {
+        m.#seal();
+        return m;
+      },
+    };
   }
 
   /** The number of patterns. */
@@ -394,10 +402,10 @@ export class AddressMatcher {
 
   #seal(): void {
     for (const family of [4, 6] as const) {
-      const of = this.#ranges.filter((r) => r.min.family === family);
+      const of = this.#ranges.filter((r) => r.family === family);
       if (of.length) this.#rangeIndex.set(family, buildRangeIndex(of));
     }
-    this.#ranges.length = 0; // indexed: the patterns are not needed any more
+    this.#ranges.length = 0; // indexed: the list is not needed any more
   }
 
   #add(raw: string | Pattern): void {
@@ -418,7 +426,7 @@ export class AddressMatcher {
         break;
       }
       case "range":
-        this.#ranges.push(p);
+        this.#ranges.push({ family: p.min.family, min: hexKey(p.min.bytes), max: hexKey(p.max.bytes) });
         break;
       case "wildcard": {
         if (!p.suffix) {

@@ -1,7 +1,7 @@
 /**
- * Building a big table in turns: a data file's lines are parsed, and its matcher or hosts table built, a few
- * milliseconds of work at a time, letting the event loop run between two turns so that a 100,000-entry reload does
- * not hold up the connections (README.md, "Data sources: file and reload").
+ * Building a big table in turns: a data file's lines are parsed, and each put into its new matcher or hosts table,
+ * a few milliseconds of work at a time, letting the event loop run between two turns so that a 100,000-entry reload
+ * does not hold up the connections (README.md, "Data sources: file and reload").
  * @module
  */
 
@@ -43,20 +43,5 @@ export class Turns {
     await nextTurn();
     this.yields++;
     this.#since = performance.now();
-  }
-}
-
-/**
- * Calls `add` on each item, letting the event loop run every {@link TURN_MS} of work.
- * @example await eachInTurns(patterns, (p) => table.add(p));
- */
-export async function eachInTurns<T>(
-  items: readonly T[],
-  add: (item: T, index: number) => void,
-  turns: Turns = new Turns(),
-): Promise<void> {
-  for (let i = 0; i < items.length; i++) {
-    if (turns.due()) await turns.next();
-    add(items[i], i);
   }
 }
