@@ -250,12 +250,44 @@ export class Runtime {
           );
           throw err;
         }
+      } else if (kind === "hops") {
+        await this.#replaceHop(items, i, obj);
       } else {
         await installObject(kind, obj, this.#buildContext());
       }
       items[i] = obj;
       return obj;
     });
+  }
+
+  /** The chains whose hops name the top-level hop `name` (a hop given only by name: the chain embeds a copy). */
+  #chainsNaming(name: string): NamedObject[] {
+    return this.#items("chains").filter((c) =>
+      ((c.hops ?? []) as { name?: string; nodes?: unknown[] }[]).some((h) => h.name === name && !h.nodes?.length)
+    );
+  }
+
+  /**
+   * Replaces a top-level hop and rebuilds the chains that name it, so the change reaches them (GOST's chains look
+   * their named hops up). If a chain cannot be built on the new hop, the old hop and chains come back.
+   */
+  async #replaceHop(items: NamedObject[], i: number, obj: NamedObject): Promise<void> {
+    const old = items[i];
+    await installObject("hops", obj, this.#buildContext());
+    items[i] = obj;
+    const chains = this.#chainsNaming(obj.name);
+    try {
+      for (const c of chains) await installObject("chains", c, this.#buildContext());
+    } catch (err) {
+      items[i] = old;
+      await installObject("hops", old, this.#buildContext());
+      for (const c of chains) {
+        await installObject("chains", c, this.#buildContext()).catch((e) =>
+          this.logger.error(`chain ${c.name}: restoring it on hop ${old.name} failed: ${errorMessage(e)}`)
+        );
+      }
+      throw err;
+    }
   }
 
   /** Tells whether the live object of a config object is built from it as it is now, so that nothing needs redoing. */
@@ -271,6 +303,14 @@ export class Runtime {
       const items = this.#items(kind);
       const i = items.findIndex((o) => o.name === name);
       if (i < 0) throw new NotFoundError(`${kind} "${name}" not found`);
+      if (kind === "hops") {
+        const users = this.#chainsNaming(name).map((c) => c.name);
+        if (users.length) {
+          throw new ConfigError(
+            `hops.${name}: chain ${users.join(", ")} names this hop: change or remove the chain first`,
+          );
+        }
+      }
       if (kind === "services") await this.#stopService(name);
       else uninstallObject(kind, name, this.reg);
       this.#setItems(kind, items.filter((_, j) => j !== i));
