@@ -94,6 +94,29 @@ export const EMPTY_HOST_DIAL = "127.0.0.1";
  */
 export const CHAIN_PICKS_TARGET = ":0";
 
+/** True when the kernel connected a socket to itself (its own address is the one it dialed). */
+function selfConnected(conn: Deno.TcpConn): boolean {
+  const l = conn.localAddr as Deno.NetAddr, r = conn.remoteAddr as Deno.NetAddr;
+  return l.port === r.port && l.hostname === r.hostname;
+}
+
+/**
+ * `Deno.connect` over TCP, never connected to itself: a loopback dial to a dead port in the ephemeral range can be
+ * given that very port as its source, and TCP's simultaneous open then "connects" the socket to itself, so a dead
+ * target would look alive (and echo the proxy's own bytes). As Go's dialer does, such a conn is closed and the dial
+ * tried again; a second one fails as refused.
+ */
+async function connectNotSelf(opts: Deno.ConnectOptions & { signal?: AbortSignal }): Promise<Deno.TcpConn> {
+  for (let attempt = 0;; attempt++) {
+    const conn = await Deno.connect({ ...opts, transport: "tcp" });
+    if (!selfConnected(conn)) return conn;
+    conn.close();
+    if (attempt === 1) {
+      throw new Deno.errors.ConnectionRefused(`connection refused: ${opts.hostname}:${opts.port} connected to itself`);
+    }
+  }
+}
+
 /**
  * Dials a TCP target with a timeout and an abort signal (Deno.connect cancels the attempt itself). An empty host
  * dials {@link EMPTY_HOST_DIAL}.
@@ -101,12 +124,7 @@ export const CHAIN_PICKS_TARGET = ":0";
 export async function dialTcp(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Conn> {
   const deadline = deadlineSignal(timeoutMs, signal);
   try {
-    const conn = await Deno.connect({
-      hostname: host || EMPTY_HOST_DIAL,
-      port,
-      transport: "tcp",
-      signal: deadline.signal,
-    });
+    const conn = await connectNotSelf({ hostname: host || EMPTY_HOST_DIAL, port, signal: deadline.signal });
     conn.setNoDelay(true);
     return conn;
   } catch (err) {
@@ -120,7 +138,7 @@ export async function dialTcp(host: string, port: number, timeoutMs: number, sig
 
 /** Opens a TCP conn (no delay) to `host:port`; aborted by `signal`. */
 async function connectTcp(host: string, port: number, signal: AbortSignal): Promise<Deno.TcpConn> {
-  const conn = await Deno.connect({ hostname: host, port, transport: "tcp", signal });
+  const conn = await connectNotSelf({ hostname: host, port, signal });
   conn.setNoDelay(true);
   return conn;
 }
