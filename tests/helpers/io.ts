@@ -99,12 +99,20 @@ export async function exchange(
   return { bytes: concatBytes(chunks), timedOut, ms: performance.now() - start };
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on (bound, then closed again). */
+/** A TCP port on 127.0.0.1 that nothing listens on (bound, then closed again), below the ephemeral range. */
 export function deadPort(): number {
-  const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (ln.addr as Deno.NetAddr).port;
-  ln.close();
-  return port;
+  // below the ephemeral range (32768 and up on Linux): no listener of port 0 and no dial's source port takes it
+  // meanwhile, so a dial to it is refused rather than answered or self-connected
+  for (let i = 0; i < 1000; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch {
+      // taken: try another
+    }
+  }
+  throw new Error("no free port below the ephemeral range");
 }
 
 /**
