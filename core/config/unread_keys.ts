@@ -6,7 +6,8 @@
  * either (a typo, a key of another type) are left alone, as GOST leaves them.
  *
  * The records of one service are checked together because the CLI puts an unscoped URL key into the handler's,
- * the listener's and the service's metadata alike: a key counts as read when any of them reads it.
+ * the listener's and the service's metadata alike: a key counts as read when a component whose record holds it reads
+ * it (a key set only for the listener must be read by the listener).
  * @module
  */
 import { ConfigError } from "../errors.ts";
@@ -37,7 +38,8 @@ export function unreadGostKey(
   for (const [i, md] of records.entries()) {
     for (const [key, value] of md.entries()) {
       if (!gost.has(key) || elsewhere.has(key) || isOff(value)) continue;
-      if (records.some((r) => r.asked(key))) continue;
+      // read when a component that was given the key asked for it (the CLI gives an unscoped key to several)
+      if (records.some((r) => r.asked(key) && r.entries().some(([k]) => k === key))) continue;
       return [key, value, i];
     }
   }

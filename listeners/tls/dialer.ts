@@ -27,6 +27,7 @@ export class TlsDialer implements Dialer {
   #context: SecureContext | null = null;
   #handshakeMs = DEFAULT_HANDSHAKE_TIMEOUT_MS;
   #dialMs = DEFAULT_DIAL_TIMEOUT_MS;
+  #keepAlive = false;
 
   constructor(opts: ClientPluginOptions) {
     this.#opts = opts;
@@ -36,6 +37,7 @@ export class TlsDialer implements Dialer {
   async init(md: Metadata): Promise<void> {
     this.#handshakeMs = md.duration("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT_MS);
     this.#dialMs = md.duration(["dialTimeout", "timeout"], DEFAULT_DIAL_TIMEOUT_MS);
+    this.#keepAlive = md.bool("keepalive");
     const t = this.#tls = await loadClientTls(this.#opts.tls, md);
     try {
       const { createSecureContext } = await import("node:tls");
@@ -76,7 +78,9 @@ export class TlsDialer implements Dialer {
 
   async #dialTcp(addr: string, host: string, port: number, opts: DialOptions): Promise<Conn> {
     try {
-      return await dialTcp(host, port, this.#dialMs, opts.signal);
+      const conn = await dialTcp(host, port, this.#dialMs, opts.signal);
+      if (this.#keepAlive) (conn as Deno.TcpConn).setKeepAlive(true);
+      return conn;
     } catch (err) {
       throw new DialError(addr, `dial tls ${addr}: ${errorMessage(err)}`, { cause: err });
     }

@@ -29,6 +29,7 @@ export class TlsListener implements Listener {
   #mutual = false;
   #alpn: string[] = [];
   #timeoutMs = DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  #keepAlive = false;
   #closed = false;
   #pumping = false;
   #pumpError: unknown = null;
@@ -44,6 +45,7 @@ export class TlsListener implements Listener {
   async init(md: Metadata): Promise<void> {
     this.#timeoutMs = md.duration("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT_MS);
     const reusePort = md.bool("reusePort");
+    this.#keepAlive = md.bool("keepalive");
     const m = await loadServerTls(this.#opts.tls, md);
     try {
       const { createSecureContext } = await import("node:tls");
@@ -111,7 +113,9 @@ export class TlsListener implements Listener {
   async #pump(): Promise<void> {
     const ln = this.#ln!;
     while (!this.#closed && this.#ready.length < READY_MAX) {
-      const raw = unmapConnAddrs(await acceptTcp(ln)); // conns reset before they are taken are skipped
+      const tcp = await acceptTcp(ln); // conns reset before they are taken are skipped
+      if (this.#keepAlive) tcp.setKeepAlive(true); // GOST's `keepalive`: TCP keep-alive, the system's timings
+      const raw = unmapConnAddrs(tcp);
       if (this.#closed) {
         closeQuietly(raw);
         return;
