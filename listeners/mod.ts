@@ -11,6 +11,8 @@ import { register as rudp } from "./rudp/mod.ts";
 import { register as tcp } from "./tcp/mod.ts";
 import { register as tls } from "./tls/mod.ts";
 import { register as udp } from "./udp/mod.ts";
+import { register as ws } from "./ws/mod.ts";
+import { register as wss } from "./wss/mod.ts";
 
 /** Registers every built-in listener type. */
 export function registerListeners(reg: Registries): void {
@@ -21,5 +23,7 @@ export function registerListeners(reg: Registries): void {
   rudp(reg);
   mtcp(reg);
   mtls(reg);
+  ws(reg);
+  wss(reg);
   direct(reg);
 }

@@ -357,6 +357,8 @@ Deno.test("every GOST metadata key of a service's handler and listener is read o
     ["relay", "tls"],
     ["tcp", "mtcp"],
     ["http", "mtls"],
+    ["http", "ws"],
+    ["relay", "wss"],
     ["udp", "udp"],
     ["api", "tcp"],
   ];
@@ -418,6 +420,8 @@ Deno.test("every GOST metadata key of a chain node's connector and dialer is rea
     ["socks5", "tls"],
     ["relay", "mtcp"],
     ["forward", "mtls"],
+    ["http", "ws"],
+    ["relay", "wss"],
     ["direct", "direct"],
   ];
   const refusedBy: Record<string, string[]> = {};
