@@ -62,38 +62,6 @@ const TCP_KEEPALIVE: readonly GostKeyGroup[] = [
   [["keepalive.count"], "int"],
 ];
 
-/** GOST's ws/wss listener keys (x/listener/ws). */
-const WS_LISTENER: readonly GostKeyGroup[] = [
-  [["ws.path", "path"], "string"],
-  [["ws.handshakeTimeout", "handshakeTimeout"], "duration"],
-  [["ws.readHeaderTimeout", "readHeaderTimeout"], "duration"],
-  [["ws.readBufferSize", "readBufferSize"], "int"],
-  [["ws.writeBufferSize", "writeBufferSize"], "int"],
-  [["ws.enableCompression", "enableCompression"], "bool"],
-  [["ws.header", "header"], "map"],
-  [["ws.backlog", "backlog"], "int"],
-  [["mptcp"], "bool"],
-  ...TCP_KEEPALIVE,
-];
-
-/** GOST's ws/wss dialer keys (x/dialer/ws). */
-const WS_DIALER: readonly GostKeyGroup[] = [
-  [["ws.host", "host"], "string"],
-  [["ws.path", "path"], "string"],
-  [["ws.handshakeTimeout", "handshakeTimeout"], "duration"],
-  [["ws.readHeaderTimeout", "readHeaderTimeout"], "duration"],
-  [["ws.readBufferSize", "readBufferSize"], "int"],
-  [["ws.writeBufferSize", "writeBufferSize"], "int"],
-  [["ws.enableCompression", "enableCompression"], "bool"],
-  [["ws.header", "header"], "map"],
-  [["ws.keepalive", "keepalive"], "bool"],
-  [["ttl", "keepalive.interval"], "duration"],
-  [["tcp.keepalive"], "bool"],
-  [["tcp.keepalive.idle"], "duration"],
-  [["tcp.keepalive.interval"], "duration"],
-  [["tcp.keepalive.count"], "int"],
-];
-
 /**
  * GOST's keys per component id (`handler http`, `listener tcp`, `connector socks5`, `dialer mtls`, `service`,
  * `node`, `hop`).
@@ -219,8 +187,20 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     [["mptcp"], "bool"],
     ...TCP_KEEPALIVE,
   ],
-  "listener ws": WS_LISTENER,
-  "listener wss": WS_LISTENER,
+  "listener pht": [
+    [["authorizePath"], "string"],
+    [["pushPath"], "string"],
+    [["pullPath"], "string"],
+    [["backlog"], "int"],
+    [["mptcp"], "bool"],
+  ],
+  "listener phts": [
+    [["authorizePath"], "string"],
+    [["pushPath"], "string"],
+    [["pullPath"], "string"],
+    [["backlog"], "int"],
+    [["mptcp"], "bool"],
+  ],
   "connector http": [
     [["timeout"], "duration"],
     [["header"], "map"],
@@ -255,6 +235,20 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     [["handshakeTimeout"], "duration"],
     ...TCP_KEEPALIVE,
   ],
+  "dialer pht": [
+    [["authorizePath"], "string"],
+    [["pushPath"], "string"],
+    [["pullPath"], "string"],
+    [["host"], "string"],
+    [["header"], "map"],
+  ],
+  "dialer phts": [
+    [["authorizePath"], "string"],
+    [["pushPath"], "string"],
+    [["pullPath"], "string"],
+    [["host"], "string"],
+    [["header"], "map"],
+  ],
   "dialer mtcp": [
     [["handshakeTimeout"], "duration"],
     ...TCP_KEEPALIVE,
@@ -265,8 +259,6 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     ...TCP_KEEPALIVE,
     ...MUX,
   ],
-  "dialer ws": WS_DIALER,
-  "dialer wss": WS_DIALER,
   "service": [
     [["proxyProtocol"], "int"],
     [["interface"], "string"],

@@ -357,10 +357,10 @@ Deno.test("every GOST metadata key of a service's handler and listener is read o
     ["relay", "tls"],
     ["tcp", "mtcp"],
     ["http", "mtls"],
-    ["http", "ws"],
-    ["relay", "wss"],
     ["udp", "udp"],
     ["api", "tcp"],
+    ["http", "pht"],
+    ["relay", "phts"],
   ];
   const refusedBy: Record<string, string[]> = {};
   for (const [handler, listener] of pairs) {
@@ -420,9 +420,9 @@ Deno.test("every GOST metadata key of a chain node's connector and dialer is rea
     ["socks5", "tls"],
     ["relay", "mtcp"],
     ["forward", "mtls"],
-    ["http", "ws"],
-    ["relay", "wss"],
     ["direct", "direct"],
+    ["http", "pht"],
+    ["socks5", "phts"],
   ];
   const refusedBy: Record<string, string[]> = {};
   for (const [connector, dialer] of pairs) {
