@@ -289,7 +289,45 @@ export interface DialerSession {
   readonly done: Promise<void>;
   /** Ends the session, its streams and its conn. */
   close(): void;
+  /** Live figures of the session (the Web API's `GET /sessions`); absent: the dialer keeps none. */
+  stats?(): MuxSessionStats;
 }
+
+/** Live figures of one multiplexed session (README.md, "Web API", `GET /sessions`). Times are epoch milliseconds. */
+export interface MuxSessionStats {
+  /** The dialer's transport (`mtcp`, `mtls`, …). */
+  transport: string;
+  /** Local address of the session's conn (`host:port`). */
+  local: string;
+  /** Peer address of the session's conn (`host:port`). */
+  remote: string;
+  /** Streams open now. */
+  streamsOpen: number;
+  /** Streams opened over the session's life (by either end). */
+  streamsTotal: number;
+  /** Bytes of frames received (headers included). */
+  bytesIn: number;
+  /** Bytes of frames sent (headers included). */
+  bytesOut: number;
+  /** When the session started. */
+  createdAt: number;
+  /** When the last frame of any kind arrived; null: none yet. */
+  lastReceivedAt: number | null;
+  /** When the peer's last keep-alive (smux NOP) arrived; null: none yet. */
+  lastKeepaliveAt: number | null;
+  /**
+   * Keep-alive round trip in ms; null when the protocol cannot measure it (smux NOPs are never answered, so the
+   * peer's own keep-alives, `lastKeepaliveAt`, are what shows that it is alive).
+   */
+  keepaliveRttMs: number | null;
+  /** The keep-alive timeout in ms (0: keep-alive disabled). */
+  keepaliveTimeoutMs: number;
+  /** Why it ended (`keepalive`, `peer`, `error`, `local`); null while open. */
+  closeReason: MuxCloseReason | null;
+}
+
+/** Why a multiplexed session ended: nothing arrived for the keep-alive timeout, the peer closed, an error, or this side closed it. */
+export type MuxCloseReason = "keepalive" | "peer" | "error" | "local";
 
 /**
  * Client-side proxy protocol over a conn to a node: asks it to connect to `addr`. Mirror of a handler.

@@ -7,11 +7,15 @@ import { register as direct } from "./direct/mod.ts";
 import { register as mtcp } from "./mtcp/mod.ts";
 import { register as mtls } from "./mtls/mod.ts";
 import { register as pht } from "./pht/mod.ts";
+import { register as ohttp } from "./ohttp/mod.ts";
+import { register as otls } from "./otls/mod.ts";
 import { register as rtcp } from "./rtcp/mod.ts";
 import { register as rudp } from "./rudp/mod.ts";
 import { register as tcp } from "./tcp/mod.ts";
 import { register as tls } from "./tls/mod.ts";
 import { register as udp } from "./udp/mod.ts";
+import { register as ws } from "./ws/mod.ts";
+import { register as wss } from "./wss/mod.ts";
 
 /** Registers every built-in listener type. */
 export function registerListeners(reg: Registries): void {
@@ -22,6 +26,10 @@ export function registerListeners(reg: Registries): void {
   rudp(reg);
   mtcp(reg);
   mtls(reg);
+  ws(reg);
+  wss(reg);
   direct(reg);
   pht(reg);
+  ohttp(reg);
+  otls(reg);
 }

@@ -16,6 +16,7 @@ import { dashboardRoutes } from "./dashboard/routes.ts";
 import { ApiError } from "./errors.ts";
 import { objectRoutes } from "./objects.ts";
 import { openApiDocument, openApiYaml } from "./openapi.ts";
+import { sessionRoutes } from "./sessions.ts";
 import type { ApiTargetRef } from "./target.ts";
 
 /** How the API app is set up. */
@@ -65,12 +66,14 @@ export function createApiApp(opts: ApiAppOptions): Hono<ApiEnv> {
   if (opts.accessLog) root.use("*", accessLog(opts.logger));
   app.use("/config", basicAuth(opts.auth));
   app.use("/config/*", basicAuth(opts.auth));
+  app.use("/sessions", basicAuth(opts.auth));
   const docJson = JSON.stringify(openApiDocument(prefix), null, 2);
   const docYaml = openApiYaml(prefix);
   app.get("/docs/openapi.json", (c) => c.body(docJson, 200, { "Content-Type": "application/json" }));
   app.get("/docs/swagger.yaml", (c) => c.body(docYaml, 200, { "Content-Type": "text/yaml; charset=utf-8" }));
   configRoutes(app, opts.target);
   objectRoutes(app, opts.target);
+  sessionRoutes(app, opts.target);
   dashboardRoutes(root, { prefix, auth: opts.auth });
   return root;
 }

@@ -47,6 +47,32 @@ const E404: Json = errorResponse("40004 not found");
 const E413: Json = errorResponse("40001 request body larger than 1 MiB");
 const E500: Json = errorResponse("40003 the object is valid but could not be started (e.g. its port is taken)");
 
+const int: Json = { type: "integer" };
+const nullableInt: Json = { type: "integer", nullable: true };
+const str: Json = { type: "string" };
+/** One entry of `GET /sessions` (core/api/sessions.ts). */
+const SESSION_SCHEMA: Json = {
+  type: "object",
+  properties: {
+    chain: str,
+    node: str,
+    addr: str,
+    transport: str,
+    local: str,
+    remote: str,
+    streamsOpen: int,
+    streamsTotal: int,
+    bytesIn: int,
+    bytesOut: int,
+    createdAt: int,
+    ageMs: int,
+    lastReceivedAt: nullableInt,
+    lastKeepaliveAt: nullableInt,
+    keepaliveRttMs: nullableInt,
+    keepaliveTimeoutMs: int,
+  },
+};
+
 const nameParam: Json = { name: "name", in: "path", required: true, schema: { type: "string" } };
 const formatParam: Json = {
   name: "format",
@@ -173,6 +199,39 @@ export function openApiDocument(pathPrefix = ""): Json {
       responses: { 400: E400, 401: E401, 404: E404, 501: errorResponse("Not implemented") },
     },
   };
+  paths["/sessions"] = {
+    get: {
+      tags: ["sessions"],
+      summary: "The live multiplexed sessions of every chain (mtcp, mtls, …): streams, bytes, keep-alive, age",
+      description: "Times are epoch milliseconds. `keepaliveRttMs` is null for smux (its NOPs are never answered): " +
+        "`lastKeepaliveAt` is the peer's last NOP. A session that receives nothing for `keepaliveTimeoutMs` is " +
+        "closed (counted in `ended.{chain}.keepalive`) and the next dial opens a new one.",
+      operationId: "list-sessions",
+      responses: {
+        200: {
+          description: "The list",
+          content: jsonBody({
+            type: "object",
+            properties: {
+              data: {
+                type: "object",
+                properties: {
+                  count: { type: "integer" },
+                  list: { type: "array", items: SESSION_SCHEMA },
+                  ended: {
+                    type: "object",
+                    description: "Sessions ended so far per chain, by reason (keepalive, peer, error, local)",
+                    additionalProperties: { type: "object", additionalProperties: { type: "integer" } },
+                  },
+                },
+              },
+            },
+          }),
+        },
+        401: E401,
+      },
+    },
+  };
   const docs = (summary: string, type: string): Json => ({
     get: {
       tags: ["docs"],
@@ -194,7 +253,7 @@ export function openApiDocument(pathPrefix = ""): Json {
     },
     servers: [{ url: pathPrefix || "/" }],
     security: [{ basicAuth: [] }],
-    tags: [{ name: "config" }, ...OBJECT_KINDS.map((k) => ({ name: k })), { name: "docs" }],
+    tags: [{ name: "config" }, ...OBJECT_KINDS.map((k) => ({ name: k })), { name: "sessions" }, { name: "docs" }],
     paths,
     components: {
       securitySchemes: { basicAuth: { type: "http", scheme: "basic" } },

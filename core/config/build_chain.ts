@@ -269,7 +269,7 @@ export async function buildChain(cfg: ChainConfig, path: ConfigPath, ctx: ChainB
     (m) => ctx.fail([...path, "metadata"], m),
   );
   // node steps go to the process's metrics while it has them (docs/architecture.md, "Module state")
-  return new Chain(cfg.name, hops, { recorder: slotRecorder(ctx.reg.process), weight, backup });
+  return new Chain(cfg.name, hops, { recorder: slotRecorder(ctx.reg.process), weight, backup, logger: ctx.logger });
 }
 
 /**

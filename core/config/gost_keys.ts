@@ -62,6 +62,38 @@ const TCP_KEEPALIVE: readonly GostKeyGroup[] = [
   [["keepalive.count"], "int"],
 ];
 
+/** GOST's ws/wss listener keys (x/listener/ws). */
+const WS_LISTENER: readonly GostKeyGroup[] = [
+  [["ws.path", "path"], "string"],
+  [["ws.handshakeTimeout", "handshakeTimeout"], "duration"],
+  [["ws.readHeaderTimeout", "readHeaderTimeout"], "duration"],
+  [["ws.readBufferSize", "readBufferSize"], "int"],
+  [["ws.writeBufferSize", "writeBufferSize"], "int"],
+  [["ws.enableCompression", "enableCompression"], "bool"],
+  [["ws.header", "header"], "map"],
+  [["ws.backlog", "backlog"], "int"],
+  [["mptcp"], "bool"],
+  ...TCP_KEEPALIVE,
+];
+
+/** GOST's ws/wss dialer keys (x/dialer/ws). */
+const WS_DIALER: readonly GostKeyGroup[] = [
+  [["ws.host", "host"], "string"],
+  [["ws.path", "path"], "string"],
+  [["ws.handshakeTimeout", "handshakeTimeout"], "duration"],
+  [["ws.readHeaderTimeout", "readHeaderTimeout"], "duration"],
+  [["ws.readBufferSize", "readBufferSize"], "int"],
+  [["ws.writeBufferSize", "writeBufferSize"], "int"],
+  [["ws.enableCompression", "enableCompression"], "bool"],
+  [["ws.header", "header"], "map"],
+  [["ws.keepalive", "keepalive"], "bool"],
+  [["ttl", "keepalive.interval"], "duration"],
+  [["tcp.keepalive"], "bool"],
+  [["tcp.keepalive.idle"], "duration"],
+  [["tcp.keepalive.interval"], "duration"],
+  [["tcp.keepalive.count"], "int"],
+];
+
 /**
  * GOST's keys per component id (`handler http`, `listener tcp`, `connector socks5`, `dialer mtls`, `service`,
  * `node`, `hop`).
@@ -187,6 +219,15 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     [["mptcp"], "bool"],
     ...TCP_KEEPALIVE,
   ],
+  "listener ws": WS_LISTENER,
+  "listener wss": WS_LISTENER,
+  "listener ohttp": [
+    [["header"], "map"],
+    [["mptcp"], "bool"],
+  ],
+  "listener otls": [
+    [["mptcp"], "bool"],
+  ],
   "listener pht": [
     [["authorizePath"], "string"],
     [["pushPath"], "string"],
@@ -235,6 +276,14 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     [["handshakeTimeout"], "duration"],
     ...TCP_KEEPALIVE,
   ],
+  "dialer ohttp": [
+    [["obfs.host", "host"], "string"],
+    [["obfs.path", "path"], "string"],
+    [["obfs.header", "header"], "map"],
+  ],
+  "dialer otls": [
+    [["host"], "string"],
+  ],
   "dialer pht": [
     [["authorizePath"], "string"],
     [["pushPath"], "string"],
@@ -259,6 +308,8 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     ...TCP_KEEPALIVE,
     ...MUX,
   ],
+  "dialer ws": WS_DIALER,
+  "dialer wss": WS_DIALER,
   "service": [
     [["proxyProtocol"], "int"],
     [["interface"], "string"],

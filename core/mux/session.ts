@@ -7,7 +7,8 @@
  * read or write error, or EOF closes the session and every stream with it.
  * @module
  */
-import { closeQuietly, type Conn, writeFull } from "../conn.ts";
+import { addrString, closeQuietly, type Conn, writeFull } from "../conn.ts";
+import type { MuxCloseReason, MuxSessionStats } from "../contracts.ts";
 import { errorMessage, TimeoutError } from "../errors.ts";
 import { timeout } from "../deadline.ts";
 import { type MuxConfig, muxConfig } from "./config.ts";
@@ -25,6 +26,8 @@ export interface MuxSessionOptions {
 /** Most bytes gathered into one write to the conn. */
 const BATCH_BYTES = 256 * 1024;
 const MAX_STREAM_ID = 0xffff_ffff;
+/** Bytes of an smux frame header (docs/wire.md, "smux"). */
+const HEADER_BYTES = 8;
 
 interface PendingWrite {
   frame: Uint8Array;
@@ -62,6 +65,14 @@ export class MuxSession {
   #error: Error | null = null;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #done: Promise<void>;
+  // figures (stats())
+  readonly #createdAt = Date.now();
+  #streamsTotal = 0;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #lastReceivedAt: number | null = null;
+  #lastKeepaliveAt: number | null = null;
+  #closeReason: MuxCloseReason | null = null;
 
   /** @throws {ConfigError} when `config` is invalid */
   constructor(conn: Conn, opts: MuxSessionOptions) {
@@ -119,6 +130,29 @@ export class MuxSession {
   get remoteAddr(): Deno.Addr {
     return this.#conn.remoteAddr;
   }
+  /** Why the session ended (`keepalive`: nothing arrived for the keep-alive timeout); null while open. */
+  get closeReason(): MuxCloseReason | null {
+    return this.#closeReason;
+  }
+
+  /** Live figures (streams, frame bytes, last frame and keep-alive received); `transport` names the dialer. */
+  stats(transport = "smux"): MuxSessionStats {
+    return {
+      transport,
+      local: addrString(this.#conn.localAddr),
+      remote: addrString(this.#conn.remoteAddr),
+      streamsOpen: this.#streams.size,
+      streamsTotal: this.#streamsTotal,
+      bytesIn: this.#bytesIn,
+      bytesOut: this.#bytesOut,
+      createdAt: this.#createdAt,
+      lastReceivedAt: this.#lastReceivedAt,
+      lastKeepaliveAt: this.#lastKeepaliveAt,
+      keepaliveRttMs: null,
+      keepaliveTimeoutMs: this.config.keepAliveDisabled ? 0 : this.config.keepAliveTimeoutMs,
+      closeReason: this.#closeReason,
+    };
+  }
 
   /**
    * Opens a stream: SYN is sent (bounded by the control timeout) and data may follow at once.
@@ -130,6 +164,7 @@ export class MuxSession {
     this.#nextId += 2;
     const stream = new MuxStream(this.#host, this.#nextId);
     this.#streams.set(stream.id, stream);
+    this.#streamsTotal++;
     try {
       const syn = this.#enqueue(encodeFrame(this.config.version, Cmd.SYN, stream.id), true);
       await timeout(syn, this.config.controlTimeoutMs, "smux SYN");
@@ -172,12 +207,15 @@ export class MuxSession {
         const f = await reader.next(version);
         if (this.#closed) break;
         if (!f) {
-          this.#die(new Deno.errors.ConnectionReset("mux session: the peer closed the connection"));
+          this.#die(new Deno.errors.ConnectionReset("mux session: the peer closed the connection"), "peer");
           break;
         }
         this.#dataReady = true;
+        this.#lastReceivedAt = Date.now();
+        this.#bytesIn += HEADER_BYTES + f.length;
         switch (f.cmd) {
           case Cmd.NOP:
+            this.#lastKeepaliveAt = this.#lastReceivedAt;
             break;
           case Cmd.SYN:
             if (!this.#streams.has(f.sid)) await this.#incoming(f.sid);
@@ -209,6 +247,7 @@ export class MuxSession {
   async #incoming(sid: number): Promise<void> {
     const stream = new MuxStream(this.#host, sid);
     this.#streams.set(sid, stream);
+    this.#streamsTotal++;
     const waiter = this.#acceptWaiters.shift();
     if (waiter) return waiter.resolve(stream);
     this.#accepts.push(stream);
@@ -260,6 +299,7 @@ export class MuxSession {
         }
         try {
           await writeFull(this.#conn, bytes);
+          this.#bytesOut += bytes.length;
         } catch (err) {
           const e = err instanceof Error ? err : new Error(errorMessage(err));
           for (const w of batch) w.reject(e);
@@ -288,7 +328,12 @@ export class MuxSession {
       }
       // a paused read loop (receive budget or accept backlog full) is not an idle peer
       if (this.#bucket <= 0 || this.#accepts.length > this.config.acceptBacklog) return;
-      this.#die(new TimeoutError(`mux session: nothing received from the peer for ${keepAliveTimeoutMs} ms`));
+      this.#die(
+        new TimeoutError(
+          `mux session: nothing received from the peer for ${keepAliveTimeoutMs} ms (keep-alive timeout)`,
+        ),
+        "keepalive",
+      );
     }, keepAliveTimeoutMs));
   }
 
@@ -303,10 +348,11 @@ export class MuxSession {
     );
   }
 
-  #die(err: Error | null): void {
+  #die(err: Error | null, reason?: MuxCloseReason): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#error = err;
+    this.#closeReason = reason ?? (err ? "error" : "local");
     for (const t of this.#timers) clearInterval(t);
     closeQuietly(this.#conn);
     const dead = this.#deadError();

@@ -25,6 +25,7 @@ import type { Connector, Dialer, DialerSession, DialOptions, Listener } from "..
 import type { BypassChecker } from "./bypass.ts";
 import type { ChainNodeRecorder } from "./chain_metrics.ts";
 import { MuxSessions } from "./mux_sessions.ts";
+import type { Logger } from "../log.ts";
 import { isIP } from "../ip.ts";
 import { type Node, NodeGroup, type SelectorOptions } from "./node_group.ts";
 
@@ -38,6 +39,8 @@ export interface ChainOptions {
   readonly backup?: boolean;
   /** In a chain group with the `random` strategy: the chain's weight (chain metadata `weight`, default 1). */
   readonly weight?: number;
+  /** Where the end of a multiplexed session is logged; absent: not logged. */
+  readonly logger?: Logger;
 }
 
 /** Options of a {@link ChainRoute}. */
@@ -139,6 +142,28 @@ export class NoNodeError extends GostError {
   override readonly code = "nonode";
 }
 
+/** Logs why a node's multiplexed session ended: a keep-alive timeout as a warning (the next dial opens a new one). */
+function logSessionEnd(
+  logger: Logger,
+  chain: string,
+  node: ChainNode,
+  session: DialerSession,
+  reason: string,
+): void {
+  const st = session.stats?.();
+  const what = `chain ${chain}: node ${node.name}@${node.addr}: ${st?.transport ?? "mux"} session` +
+    (st ? ` ${st.local} -> ${st.remote} (${st.streamsTotal} streams, ${st.bytesIn} B in, ${st.bytesOut} B out)` : "");
+  const fields = { kind: "mux", chain, node: node.name, reason };
+  if (reason === "keepalive") {
+    logger.warn(
+      `${what} closed: nothing received for the keep-alive timeout (${st?.keepaliveTimeoutMs} ms); ` +
+        "the next dial opens a new session",
+      fields,
+    );
+  } else if (reason !== "local") logger.info(`${what} ended (${reason})`, fields);
+  else logger.debug(`${what} closed`, fields);
+}
+
 /** A chain: an ordered list of hops. */
 export class Chain {
   static #serials = 0;
@@ -155,7 +180,7 @@ export class Chain {
    */
   readonly fixedPath: string | undefined;
   /** The sessions of the chain's multiplexing nodes, one per node. */
-  readonly sessions: MuxSessions<ChainNode> = new MuxSessions<ChainNode>();
+  readonly sessions: MuxSessions<ChainNode>;
   /** Picked by a chain group only when every other chain is dead. */
   readonly backup: boolean;
   /** The chain's weight in a chain group (`random`). */
@@ -169,6 +194,10 @@ export class Chain {
     this.#recorder = opts.recorder;
     this.backup = opts.backup ?? false;
     this.weight = opts.weight ?? 1;
+    const logger = opts.logger;
+    this.sessions = new MuxSessions<ChainNode>({
+      onEnd: logger && ((node, session, reason) => logSessionEnd(logger, name, node, session, reason)),
+    });
     let path: string | undefined = `${name}#${this.serial}`;
     for (const hop of hops) {
       const nodes = hop.group.nodes;

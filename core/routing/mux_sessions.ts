@@ -6,7 +6,7 @@
  * @module
  */
 import { closeQuietly } from "../conn.ts";
-import type { DialerSession } from "../contracts.ts";
+import type { DialerSession, MuxCloseReason } from "../contracts.ts";
 import { abortReason } from "../errors.ts";
 
 /** A session being opened, and the dials waiting for it. */
@@ -24,6 +24,12 @@ export interface SessionLease {
   readonly fresh: boolean;
 }
 
+/** What a {@link MuxSessions} tells about the sessions it kept. */
+export interface MuxSessionsOptions<K> {
+  /** Called once a live session has ended (after it was forgotten), with why (`local` when its dialer has no stats). */
+  onEnd?: (key: K, session: DialerSession, reason: MuxCloseReason) => void;
+}
+
 /**
  * One session per key (a chain node).
  * @example
@@ -33,7 +39,24 @@ export interface SessionLease {
 export class MuxSessions<K extends object> {
   readonly #live = new Map<K, DialerSession>();
   readonly #opening = new Map<K, Opening>();
+  readonly #ended = new Map<MuxCloseReason, number>();
+  readonly #onEnd?: (key: K, session: DialerSession, reason: MuxCloseReason) => void;
   #closed = false;
+
+  /** Sessions kept per key; `opts.onEnd` hears of each one that ends. */
+  constructor(opts: MuxSessionsOptions<K> = {}) {
+    this.#onEnd = opts.onEnd;
+  }
+
+  /** The live sessions and their keys (the Web API's `GET /sessions`). */
+  entries(): [K, DialerSession][] {
+    return [...this.#live].filter(([, s]) => !s.closed);
+  }
+
+  /** Sessions that ended so far, by reason (`keepalive`, `peer`, `error`, `local`). */
+  endedCounts(): Partial<Record<MuxCloseReason, number>> {
+    return Object.fromEntries(this.#ended);
+  }
 
   /** The live session of `key`, if any (for tests and the API). */
   get(key: K): DialerSession | undefined {
@@ -107,6 +130,9 @@ export class MuxSessions<K extends object> {
       this.#live.set(key, session);
       session.done.then(() => {
         if (this.#live.get(key) === session) this.#live.delete(key);
+        const reason = session.stats?.().closeReason ?? "local";
+        this.#ended.set(reason, (this.#ended.get(reason) ?? 0) + 1);
+        this.#onEnd?.(key, session, reason);
       });
       return session;
     }, (err) => {

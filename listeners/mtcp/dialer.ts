@@ -20,8 +20,14 @@ export const MTCP_MUX_DEFAULTS: Partial<MuxConfig> = Object.freeze({ version: 2 
  * An smux client session over `conn`, as a chain's {@link DialerSession}.
  * @param openTimeoutMs GOST's `handshakeTimeout`: opening a stream (its SYN written) that takes longer ends the
  *   session, as GOST's deadline on the conn does; 0: only smux's own control timeout
+ * @param transport the dialer's type, as the Web API's `GET /sessions` shows it
  */
-export function smuxClientSession(conn: Conn, config: Partial<MuxConfig>, openTimeoutMs = 0): DialerSession {
+export function smuxClientSession(
+  conn: Conn,
+  config: Partial<MuxConfig>,
+  openTimeoutMs = 0,
+  transport = "smux",
+): DialerSession {
   const s = MuxSession.client(conn, config);
   return {
     open: () => timeout(s.openStream(), openTimeoutMs, "opening an smux stream (handshakeTimeout)", () => s.close()),
@@ -30,6 +36,7 @@ export function smuxClientSession(conn: Conn, config: Partial<MuxConfig>, openTi
     },
     done: s.done,
     close: () => s.close(),
+    stats: () => s.stats(transport),
   };
 }
 
@@ -55,6 +62,6 @@ export class MtcpDialer extends TcpDialer {
 
   /** Starts the smux client session over `conn` (the TCP conn `dial` opened, or one through earlier hops). */
   multiplex(conn: Conn): Promise<DialerSession> {
-    return Promise.resolve(smuxClientSession(conn, this.#config, this.#openTimeoutMs));
+    return Promise.resolve(smuxClientSession(conn, this.#config, this.#openTimeoutMs, "mtcp"));
   }
 }

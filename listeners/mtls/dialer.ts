@@ -35,6 +35,6 @@ export class MtlsDialer extends TlsDialer {
 
   /** Starts the smux client session over the TLS conn `dial` or `handshake` opened. */
   multiplex(conn: Conn): Promise<DialerSession> {
-    return Promise.resolve(smuxClientSession(conn, this.#config, this.#openTimeoutMs));
+    return Promise.resolve(smuxClientSession(conn, this.#config, this.#openTimeoutMs, "mtls"));
   }
 }

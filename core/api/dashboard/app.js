@@ -6,6 +6,7 @@ import { api, clearCredentials, hasCredentials, setCredentials } from "./api.js"
 import { openEditor } from "./editor.js";
 import { formatBytes, formatClock, formatCount, formatDuration, formatRate, formatTime } from "./format.js";
 import { ThroughputGraph, WINDOW_S } from "./graph.js";
+import { renderSessions } from "./sessions.js";
 import { $, h, hideError, setText, showError, toast } from "./ui.js";
 
 const POLL_MS = 1000;
@@ -49,6 +50,7 @@ async function poll() {
     offline = false;
     setLive("live", `Live · ${formatClock(Math.floor(Date.now() / 1000))}`);
     showSections(true);
+    await pollSessions(mine);
   } catch (err) {
     if (err.status === 401) {
       showLogin(hasCredentials() ? err : null);
@@ -62,6 +64,16 @@ async function poll() {
   pollTimer = setTimeout(poll, POLL_MS);
 }
 
+/** GET /sessions into the "Mux sessions" panel (an error there leaves the rest of the page live). */
+async function pollSessions(mine) {
+  try {
+    const answer = await api("GET", "/sessions");
+    if (mine >= shownSeq) renderSessions(answer?.data ?? {}, Date.now());
+  } catch {
+    $("sessions-section").hidden = true;
+  }
+}
+
 function setLive(kind, textContent) {
   const live = $("live");
   live.className = `live live-${kind}`;
@@ -69,7 +81,7 @@ function setLive(kind, textContent) {
 }
 
 function showSections(on) {
-  for (const id of ["overview", "services-section", "chains-section"]) $(id).hidden = !on;
+  for (const id of ["overview", "services-section", "chains-section", "sessions-section"]) $(id).hidden = !on;
   $("login").hidden = true;
   $("sign-out").hidden = !hasCredentials();
   for (const id of ["new-service", "new-chain", "view-config"]) /** @type {HTMLButtonElement} */ ($(id)).disabled = !on;

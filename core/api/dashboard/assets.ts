@@ -11,6 +11,7 @@ import formatJs from "./format.js" with { type: "text" };
 import graphJs from "./graph.js" with { type: "text" };
 import indexHtml from "./index.html" with { type: "text" };
 import nodesJs from "./nodes.js" with { type: "text" };
+import sessionsJs from "./sessions.js" with { type: "text" };
 import styleCss from "./style.css" with { type: "text" };
 import uiJs from "./ui.js" with { type: "text" };
 
@@ -24,6 +25,7 @@ export const ASSETS: Readonly<Record<string, string>> = {
   "graph.js": graphJs,
   "index.html": indexHtml,
   "nodes.js": nodesJs,
+  "sessions.js": sessionsJs,
   "style.css": styleCss,
   "ui.js": uiJs,
 };
