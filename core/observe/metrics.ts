@@ -16,6 +16,7 @@
  * | gost_chain_errors_total | counter | host, chain, node |
  * | gost_chain_node_connect_duration_seconds | histogram .01 … 60 | host, chain, node |
  * | gost_recorder_records_total | counter | host, recorder |
+ * | gost_mux_sessions_closed_total | counter | host, chain, node, reason (keepalive, peer, error, local) — ours |
  * | process_* | the Go client's process collector (metrics_process.ts) | none |
  *
  * A request is a client connection and its duration the connection's lifetime, as in GOST. Bytes of open
@@ -252,6 +253,12 @@ export class GostMetrics {
     "counter",
     ["host", "recorder"],
   );
+  readonly muxSessionsClosed = new MetricFamily(
+    "gost_mux_sessions_closed_total",
+    "Total multiplexed sessions of chain nodes that ended, by reason (keepalive: nothing received for the keep-alive timeout)",
+    "counter",
+    ["host", "chain", "node", "reason"],
+  );
   readonly #watched = new Set<ManagedService>();
   readonly #open = new Map<ConnContext, OpenConn>();
 
@@ -302,6 +309,11 @@ export class GostMetrics {
     else this.chainErrors.inc([this.host, chain, node]);
   }
 
+  /** A chain node's multiplexed session ended (`reason`: keepalive, peer, error, local). */
+  recordMuxSessionEnd(chain: string, node: string, reason: string): void {
+    this.muxSessionsClosed.inc([this.host, chain, node, reason]);
+  }
+
   /** One record written by a recorder. */
   recordRecorderRecord(recorder: string): void {
     this.recorderRecords.inc([this.host, recorder]);
@@ -342,6 +354,7 @@ export class GostMetrics {
       this.chainErrors,
       this.nodeConnectDuration,
       this.recorderRecords,
+      this.muxSessionsClosed,
     ];
     return families.map((f) => f.render()).join("") + renderProcess();
   }

@@ -194,9 +194,12 @@ export class Chain {
     this.#recorder = opts.recorder;
     this.backup = opts.backup ?? false;
     this.weight = opts.weight ?? 1;
-    const logger = opts.logger;
+    const { logger, recorder } = opts;
     this.sessions = new MuxSessions<ChainNode>({
-      onEnd: logger && ((node, session, reason) => logSessionEnd(logger, name, node, session, reason)),
+      onEnd: (node, session, reason) => {
+        recorder?.recordMuxSessionEnd?.(name, node.name, reason);
+        if (logger) logSessionEnd(logger, name, node, session, reason);
+      },
     });
     let path: string | undefined = `${name}#${this.serial}`;
     for (const hop of hops) {

@@ -9,6 +9,8 @@
 export interface ChainNodeRecorder {
   /** One node step of chain `chain`: how long it took (`seconds`) and whether it succeeded (`ok`). */
   recordChainNode(chain: string, node: string, seconds: number, ok: boolean): void;
+  /** A multiplexed session of node `node` ended, and why (`keepalive`, `peer`, `error`, `local`). */
+  recordMuxSessionEnd?(chain: string, node: string, reason: string): void;
 }
 
 /**
@@ -19,5 +21,6 @@ export interface ChainNodeRecorder {
 export function slotRecorder(slots: { chainRecorder?: ChainNodeRecorder }): ChainNodeRecorder {
   return {
     recordChainNode: (chain, node, seconds, ok) => slots.chainRecorder?.recordChainNode(chain, node, seconds, ok),
+    recordMuxSessionEnd: (chain, node, reason) => slots.chainRecorder?.recordMuxSessionEnd?.(chain, node, reason),
   };
 }

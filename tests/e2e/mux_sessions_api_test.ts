@@ -17,10 +17,19 @@ const MUX = "mux.keepaliveInterval=100ms&mux.keepaliveTimeout=1500ms";
 
 Deno.test("GET /sessions shows the mtls session; a frozen node's session is closed at the keep-alive timeout, logged, counted and replaced", async () => {
   const origin = namedOrigin("hello");
-  const [node, entry, apiPort] = [freePort(), freePort(), freePort()];
+  const [node, entry, apiPort, metricsPort] = [freePort(), freePort(), freePort(), freePort()];
   await using nodeProc = await startGost(["-L", `http+mtls://127.0.0.1:${node}?${MUX}`]);
   await using g = await startApi(
-    ["-L", `http://127.0.0.1:${entry}`, "-F", `http+mtls://127.0.0.1:${node}?${MUX}`, "-api", `127.0.0.1:${apiPort}`],
+    [
+      "-L",
+      `http://127.0.0.1:${entry}`,
+      "-F",
+      `http+mtls://127.0.0.1:${node}?${MUX}`,
+      "-api",
+      `127.0.0.1:${apiPort}`,
+      "-metrics",
+      `127.0.0.1:${metricsPort}`,
+    ],
     { apiPort, listening: 1 },
   );
   const get = (path: string, ...args: string[]) =>
@@ -73,6 +82,14 @@ Deno.test("GET /sessions shows the mtls session; a frozen node's session is clos
     const chain = Object.keys(after.body.data.ended)[0];
     equal(after.body.data.ended[chain].keepalive, 1, after.text);
     equal(after.body.data.count, 0, after.text);
+    const metrics = await curl(`http://127.0.0.1:${metricsPort}/metrics`);
+    match(
+      metrics.stdout,
+      new RegExp(
+        `gost_mux_sessions_closed_total\\{chain="${chain}",host="[^"]*",node="node-0",reason="keepalive"\\} 1\\n`,
+      ),
+      metrics.stdout,
+    );
 
     nodeProc.child.kill("SIGCONT");
     stopped.yes = false;
