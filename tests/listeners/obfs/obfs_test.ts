@@ -88,6 +88,20 @@ for (const [scheme] of MODES) {
       await origin.close();
     }
   });
+
+  Deno.test(`${scheme}: the default handler and connector (-L ${scheme}://, -F ${scheme}://), curl through them`, async () => {
+    const origin = httpOrigin();
+    const sPort = freePort(), cPort = freePort();
+    await using _server = await startGost(["-L", `${scheme}://127.0.0.1:${sPort}`]);
+    await using _client = await startGost(["-L", `http://127.0.0.1:${cPort}`, "-F", `${scheme}://127.0.0.1:${sPort}`]);
+    try {
+      const r = await curl("-x", `http://127.0.0.1:${cPort}`, `http://127.0.0.1:${origin.port}/default/${scheme}`);
+      equal(r.code, 0, r.stderr);
+      equal(r.stdout, `hello /default/${scheme}`);
+    } finally {
+      await origin.close();
+    }
+  });
 }
 
 for (const [scheme, mode] of MODES) {
