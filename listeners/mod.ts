@@ -6,6 +6,8 @@ import type { Registries } from "../core/registries.ts";
 import { register as direct } from "./direct/mod.ts";
 import { register as mtcp } from "./mtcp/mod.ts";
 import { register as mtls } from "./mtls/mod.ts";
+import { register as mws } from "./mws/mod.ts";
+import { register as mwss } from "./mwss/mod.ts";
 import { register as pht } from "./pht/mod.ts";
 import { register as ohttp } from "./ohttp/mod.ts";
 import { register as otls } from "./otls/mod.ts";
@@ -28,6 +30,8 @@ export function registerListeners(reg: Registries): void {
   mtls(reg);
   ws(reg);
   wss(reg);
+  mws(reg);
+  mwss(reg);
   direct(reg);
   pht(reg);
   ohttp(reg);

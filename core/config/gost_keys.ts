@@ -221,6 +221,8 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
   ],
   "listener ws": WS_LISTENER,
   "listener wss": WS_LISTENER,
+  "listener mws": [...WS_LISTENER, ...MUX],
+  "listener mwss": [...WS_LISTENER, ...MUX],
   "listener ohttp": [
     [["header"], "map"],
     [["mptcp"], "bool"],
@@ -310,6 +312,8 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
   ],
   "dialer ws": WS_DIALER,
   "dialer wss": WS_DIALER,
+  "dialer mws": [...WS_DIALER, ...MUX],
+  "dialer mwss": [...WS_DIALER, ...MUX],
   "service": [
     [["proxyProtocol"], "int"],
     [["interface"], "string"],

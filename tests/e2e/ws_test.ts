@@ -1,12 +1,14 @@
 /**
- * The ws and wss transports end to end, as real processes: curl through an entry whose node is `http+ws`,
- * `relay+wss`, `socks5+ws` (with a custom `path`) and the default-handler form `-L ws://`; a node answers garbage
+ * The ws, wss, mws and mwss transports end to end, as real processes: curl through an entry whose node is `http+ws`,
+ * `relay+wss`, `socks5+ws` (with a custom `path`), `relay+mws`, `socks5+mwss` and the default-handler forms
+ * (`-L ws://`, `-L mws://`); many requests over one mws/mwss session (one TCP conn to the node); a node answers garbage
  * instead of an upgrade with 400 (a wrong path with 404), logs it, and keeps serving.
  */
 import { equal, match } from "node:assert/strict";
 import { freePort, startGost } from "../helpers/gost.ts";
 import { curl } from "../helpers/run.ts";
 import { httpOrigin } from "../helpers/servers.ts";
+import { establishedTo } from "../helpers/sockets.ts";
 import { until } from "../helpers/wait.ts";
 
 const cases: [string, string][] = [
@@ -15,6 +17,9 @@ const cases: [string, string][] = [
   ["socks5+ws", "?path=/tunnel"],
   ["ws", ""], // the default handler (auto) and connector (http)
   ["wss", ""],
+  ["relay+mws", ""],
+  ["socks5+mwss", "?path=/m"],
+  ["mws", ""],
 ];
 
 for (const [scheme, query] of cases) {
@@ -96,3 +101,29 @@ Deno.test("ws: garbage instead of an upgrade gets 400, a wrong path 404, each lo
     await origin.close();
   }
 });
+
+for (const scheme of ["relay+mws", "relay+mwss"]) {
+  Deno.test(`${scheme}: 20 concurrent requests ride one WebSocket (one TCP conn) to the node`, async () => {
+    const origin = httpOrigin();
+    const [node, entry] = [freePort(), freePort()];
+    await using _node = await startGost(["-L", `${scheme}://127.0.0.1:${node}`]);
+    await using _entry = await startGost(["-L", `http://127.0.0.1:${entry}`, "-F", `${scheme}://127.0.0.1:${node}`]);
+    try {
+      const results = await Promise.all(
+        Array.from(
+          { length: 20 },
+          (_, i) =>
+            curl("-sS", "--max-time", "20", "-x", `http://127.0.0.1:${entry}`, `http://127.0.0.1:${origin.port}/${i}`),
+        ),
+      );
+      equal(
+        results.filter((r, i) => r.stdout === `hello /${i}`).length,
+        20,
+        results.find((r) => r.stderr)?.stderr ?? "",
+      );
+      equal(establishedTo(node), 1, "one session conn to the node");
+    } finally {
+      await origin.close();
+    }
+  });
+}
