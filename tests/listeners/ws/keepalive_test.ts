@@ -67,7 +67,7 @@ Deno.test("ws keep-alive: a server that never answers a ping has the conn closed
   const conn = await (await dialer()).dial(srv.addr);
   try {
     const start = Date.now();
-    let timer = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const bound = new Promise<string>((r) => timer = setTimeout(() => r("still open after 5 s"), 5000));
     const end = await Promise.race([conn.read(new Uint8Array(16)).then((n) => n, () => null), bound]);
     clearTimeout(timer);
