@@ -18,9 +18,11 @@ export class HttpStatusError extends HandshakeError {
   }
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A header name (an RFC 9110 token). */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A character a header value may not hold (controls but tab). */
 // deno-lint-ignore no-control-regex
-const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+export const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const encoder = new TextEncoder();
 
 const asciiDecoder = new TextDecoder();

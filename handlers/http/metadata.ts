@@ -2,8 +2,8 @@
  * The `http` handler's metadata, parsed once in `init()` (keys and defaults are listed in mod.ts).
  * @module
  */
-import { ConfigError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
+import { parseHeaderMap } from "../../core/http1/header_map.ts";
 import { DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS, DEFAULT_UPSTREAM_MAX_IDLE } from "./pool.ts";
 import { parseProbeResistance, type ProbeResistance } from "./probe.ts";
 
@@ -37,25 +37,6 @@ export interface HttpMetadata {
   probe?: ProbeResistance;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-function parseHeaderMap(md: Metadata): [string, string][] {
-  const found = md.find(["http.header", "header"]);
-  if (!found || found[1] === null || found[1] === undefined || found[1] === "") return [];
-  const [key, raw] = found;
-  if (typeof raw !== "object" || Array.isArray(raw)) {
-    throw new ConfigError(`Cannot parse "${key}" as a header map: ${JSON.stringify(raw)}`);
-  }
-  return Object.entries(raw as Record<string, unknown>).map(([name, v]) => {
-    const value = String(v);
-    // deno-lint-ignore no-control-regex
-    if (!TOKEN.test(name) || /[\x00-\x08\x0a-\x1f\x7f]/.test(value)) {
-      throw new ConfigError(`Invalid header in "${key}": ${JSON.stringify(name)}: ${JSON.stringify(value)}`);
-    }
-    return [name, value];
-  });
-}
-
 /**
  * Parses the handler metadata.
  * @param inAuto true for the http side of the auto handler (its `udp` belongs to the SOCKS5 side)
@@ -75,7 +56,7 @@ export function parseHttpMetadata(md: Metadata, inAuto = false): HttpMetadata {
   const maxHeaderBytes = md.int(["maxHeaderBytes", "http.maxHeaderBytes"], DEFAULT_MAX_HEADER_BYTES, 1024, 1 << 24);
   const realm = md.string(["authBasicRealm", "realm"], DEFAULT_REALM);
   const proxyAgent = md.string(["proxyAgent", "http.proxyAgent"], DEFAULT_PROXY_AGENT);
-  const header = parseHeaderMap(md);
+  const header = parseHeaderMap(md, ["http.header", "header"]);
   const replyHeaders: [string, string][] = header.some(([k]) => k.toLowerCase() === "proxy-agent")
     ? header
     : [["Proxy-Agent", proxyAgent], ...header];

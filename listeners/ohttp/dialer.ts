@@ -6,12 +6,13 @@
  * @module
  */
 import { HandshakeReader } from "../../core/bufio.ts";
-import { closeQuietly, type Conn, ConnWrapper, PrefixConn, splitHostPort, writeFull } from "../../core/conn.ts";
+import { closeQuietly, type Conn, ConnWrapper, PrefixConn, writeFull } from "../../core/conn.ts";
 import { concatBytes } from "../../core/bytes.ts";
-import { ConfigError, DialError, errorMessage, HandshakeError, UnexpectedEofError } from "../../core/errors.ts";
+import { ConfigError, errorMessage, HandshakeError, UnexpectedEofError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import type { ClientPluginOptions, Dialer, DialOptions } from "../../core/contracts.ts";
-import { DEFAULT_DIAL_TIMEOUT_MS, dialTcp } from "../../core/routing/router.ts";
+import { DEFAULT_DIAL_TIMEOUT_MS } from "../../core/routing/router.ts";
+import { dialTcpNode } from "../tcp/dialer.ts";
 import { parseResponseHead } from "../../core/http1/head.ts";
 import { readHead } from "../../core/http1/reader.ts";
 import { MAX_LINE_BYTES, MAX_RESPONSE_HEAD_BYTES, readHeaderMap, requestHead } from "./protocol.ts";
@@ -50,14 +51,7 @@ export class ObfsHttpDialer implements Dialer {
 
   /** @throws {DialError} naming `addr` when the TCP connect fails */
   async dial(addr: string, opts: DialOptions = {}): Promise<Conn> {
-    let conn: Conn;
-    try {
-      const { host, port } = splitHostPort(addr);
-      conn = await dialTcp(host, port, this.#dialMs, opts.signal);
-    } catch (err) {
-      throw new DialError(addr, `dial ohttp ${addr}: ${errorMessage(err)}`, { cause: err });
-    }
-    return this.handshake(conn, addr);
+    return await this.handshake(await dialTcpNode("ohttp", addr, this.#dialMs, opts.signal), addr);
   }
 
   /** Wraps a conn to the node (the request goes with its first write); `Host` is `host`, else `addr`. */

@@ -34,7 +34,7 @@ export class ObfsHttpListener extends HandshakingListener {
   #header = new Map<string, string>();
 
   constructor(opts: ListenerOptions) {
-    super(opts, "obfs-http");
+    super(opts, "obfs-http handshake");
   }
 
   /** Reads `header` (added to the 101), `handshakeTimeout` and `reusePort`, and binds. */

@@ -5,12 +5,13 @@
  * (skipped as 91 bytes), the ChangeCipherSpec (1 byte), a handshake record of data, then application data.
  * @module
  */
-import { type Conn, ConnWrapper, splitHostPort, writeFull } from "../../core/conn.ts";
+import { type Conn, ConnWrapper, writeFull } from "../../core/conn.ts";
 import { concatBytes } from "../../core/bytes.ts";
-import { ConfigError, DialError, errorMessage, HandshakeError } from "../../core/errors.ts";
+import { ConfigError, HandshakeError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import type { ClientPluginOptions, Dialer, DialOptions } from "../../core/contracts.ts";
-import { DEFAULT_DIAL_TIMEOUT_MS, dialTcp } from "../../core/routing/router.ts";
+import { DEFAULT_DIAL_TIMEOUT_MS } from "../../core/routing/router.ts";
+import { dialTcpNode } from "../tcp/dialer.ts";
 import {
   APPLICATION_DATA,
   CHANGE_CIPHER_SPEC,
@@ -44,14 +45,7 @@ export class ObfsTlsDialer implements Dialer {
 
   /** @throws {DialError} naming `addr` when the TCP connect fails */
   async dial(addr: string, opts: DialOptions = {}): Promise<Conn> {
-    let conn: Conn;
-    try {
-      const { host, port } = splitHostPort(addr);
-      conn = await dialTcp(host, port, this.#dialMs, opts.signal);
-    } catch (err) {
-      throw new DialError(addr, `dial otls ${addr}: ${errorMessage(err)}`, { cause: err });
-    }
-    return this.handshake(conn, addr);
+    return await this.handshake(await dialTcpNode("otls", addr, this.#dialMs, opts.signal), addr);
   }
 
   /** Wraps a conn to the node; the SNI is `host`, else `addr` as GOST sends it (with the port). */

@@ -31,7 +31,7 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** obfs-tls listener. */
 export class ObfsTlsListener extends HandshakingListener {
   constructor(opts: ListenerOptions) {
-    super(opts, "obfs-tls");
+    super(opts, "obfs-tls handshake");
   }
 
   /** Reads `handshakeTimeout` and `reusePort`, and binds. */

@@ -9,6 +9,7 @@ import { closeQuietly, type Conn } from "../../core/conn.ts";
 import { errorMessage } from "../../core/errors.ts";
 import { releaseReader } from "../../core/http1/reader.ts";
 import { bodyChunks, type HttpConn, readResponse, readSmallBody, type Response, sendRequest } from "./http_client.ts";
+import { Chunks, Waiters } from "./chunks.ts";
 import { decodeLine, encodeLine, MAX_PULL_LINE, PUSH_BATCH_RAW, SESSION_BUFFER } from "./wire.ts";
 
 /** How the session reaches the server. */
@@ -32,57 +33,6 @@ const EMPTY = new Uint8Array(0);
 /** How long `close` waits for the empty push before it drops the conns. */
 const CLOSE_WAIT_MS = 5_000;
 
-/** A FIFO of byte chunks. */
-class Queue {
-  readonly q: Uint8Array[] = [];
-  size = 0;
-  push(b: Uint8Array): void {
-    this.q.push(b);
-    this.size += b.length;
-  }
-  readInto(p: Uint8Array): number {
-    let n = 0;
-    while (n < p.length && this.q.length) {
-      const c = this.q[0];
-      const k = Math.min(c.length, p.length - n);
-      p.set(c.subarray(0, k), n);
-      n += k;
-      if (k === c.length) this.q.shift();
-      else this.q[0] = c.subarray(k);
-    }
-    this.size -= n;
-    return n;
-  }
-  take(max: number): Uint8Array {
-    if (this.q.length === 1 && this.q[0].length <= max) {
-      const b = this.q.shift()!;
-      this.size -= b.length;
-      return b;
-    }
-    const out = new Uint8Array(Math.min(max, this.size));
-    this.readInto(out);
-    return out;
-  }
-  clear(): void {
-    this.q.length = 0;
-    this.size = 0;
-  }
-}
-
-/** A one-shot wake-up list. */
-class Signal {
-  #list: (() => void)[] = [];
-  wait(): Promise<void> {
-    return new Promise((r) => this.#list.push(r));
-  }
-  wake(): void {
-    const l = this.#list;
-    if (!l.length) return;
-    this.#list = [];
-    for (const w of l) w();
-  }
-}
-
 /** One PHT session as the dialer's conn. */
 export class PhtClientConn implements Conn {
   readonly localAddr: Deno.Addr;
@@ -90,10 +40,10 @@ export class PhtClientConn implements Conn {
   readonly #i: PhtClientInit;
   #push: HttpConn | null;
   #pull: HttpConn | null;
-  readonly #rx = new Queue();
-  readonly #tx = new Queue();
-  readonly #rxSig = new Signal();
-  readonly #txSig = new Signal();
+  readonly #rx = new Chunks();
+  readonly #tx = new Chunks();
+  readonly #rxSig = new Waiters();
+  readonly #txSig = new Waiters();
   #rxEnd = false;
   #rxError: Error | null = null;
   #txError: Error | null = null;

@@ -6,6 +6,7 @@
  */
 import type { Conn } from "../../core/conn.ts";
 import { SESSION_BUFFER } from "./wire.ts";
+import { Chunks, Waiters } from "./chunks.ts";
 
 /** Raised to a handler whose session has ended (the client closed it, stopped pulling or the listener closed). */
 export class SessionClosedError extends Error {
@@ -15,70 +16,7 @@ export class SessionClosedError extends Error {
   }
 }
 
-/** A FIFO of byte chunks with a byte count. */
-class Chunks {
-  readonly #q: Uint8Array[] = [];
-  #head = 0;
-  size = 0;
-  push(b: Uint8Array): void {
-    this.#q.push(b);
-    this.size += b.length;
-  }
-  /** Copies up to `p.length` bytes out. */
-  readInto(p: Uint8Array): number {
-    let n = 0;
-    while (n < p.length && this.#head < this.#q.length) {
-      const c = this.#q[this.#head];
-      const k = Math.min(c.length, p.length - n);
-      p.set(c.subarray(0, k), n);
-      n += k;
-      if (k === c.length) this.#q[this.#head++] = EMPTY;
-      else this.#q[this.#head] = c.subarray(k);
-    }
-    this.#compact();
-    this.size -= n;
-    return n;
-  }
-  /** Takes up to `max` bytes as one buffer. */
-  take(max: number): Uint8Array {
-    const first = this.#q[this.#head];
-    if (first && first.length >= max) {
-      const out = first.subarray(0, max);
-      if (first.length === max) this.#q[this.#head++] = EMPTY;
-      else this.#q[this.#head] = first.subarray(max);
-      this.#compact();
-      this.size -= out.length;
-      return out;
-    }
-    const out = new Uint8Array(Math.min(max, this.size));
-    this.readInto(out);
-    return out;
-  }
-  #compact(): void {
-    if (this.#head === this.#q.length) {
-      this.#q.length = 0;
-      this.#head = 0;
-    } else if (this.#head > 1024) {
-      this.#q.splice(0, this.#head);
-      this.#head = 0;
-    }
-  }
-}
 const EMPTY = new Uint8Array(0);
-
-/** A one-shot wake-up list. */
-class Waiters {
-  #list: (() => void)[] = [];
-  wait(): Promise<void> {
-    return new Promise((r) => this.#list.push(r));
-  }
-  wake(): void {
-    const l = this.#list;
-    if (!l.length) return;
-    this.#list = [];
-    for (const w of l) w();
-  }
-}
 
 /** The server side of one PHT session. */
 export class PhtSession implements Conn {

@@ -15,6 +15,29 @@ import type { Metadata } from "../../core/metadata.ts";
 import type { ClientPluginOptions, Dialer, DialOptions } from "../../core/contracts.ts";
 import { DEFAULT_DIAL_TIMEOUT_MS, dialTcp } from "../../core/routing/router.ts";
 
+/**
+ * Connects TCP to the node at `addr` (`host:port`) within `timeoutMs`, with TCP_NODELAY (and TCP keep-alive when
+ * `keepAlive`): the first step of the tcp dialer and of the transports that wrap its conn (ohttp, otls).
+ * @param type the transport, for the message (`dial ohttp 1.2.3.4:80: …`)
+ * @throws {DialError} naming `addr` when the address is invalid or the connect fails or times out
+ */
+export async function dialTcpNode(
+  type: string,
+  addr: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  keepAlive = false,
+): Promise<Conn> {
+  try {
+    const { host, port } = splitHostPort(addr);
+    const conn = await dialTcp(host, port, timeoutMs, signal);
+    if (keepAlive) (conn as Deno.TcpConn).setKeepAlive(true);
+    return conn;
+  } catch (err) {
+    throw new DialError(addr, `dial ${type} ${addr}: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
 /** Plain TCP dialer. */
 export class TcpDialer implements Dialer {
   #timeoutMs = DEFAULT_DIAL_TIMEOUT_MS;
@@ -29,14 +52,7 @@ export class TcpDialer implements Dialer {
   }
 
   /** @throws {DialError} naming `addr` when the address is invalid or the connect fails or times out */
-  async dial(addr: string, opts: DialOptions = {}): Promise<Conn> {
-    try {
-      const { host, port } = splitHostPort(addr);
-      const conn = await dialTcp(host, port, this.#timeoutMs, opts.signal);
-      if (this.#keepAlive) (conn as Deno.TcpConn).setKeepAlive(true);
-      return conn;
-    } catch (err) {
-      throw new DialError(addr, `dial tcp ${addr}: ${errorMessage(err)}`, { cause: err });
-    }
+  dial(addr: string, opts: DialOptions = {}): Promise<Conn> {
+    return dialTcpNode("tcp", addr, this.#timeoutMs, opts.signal, this.#keepAlive);
   }
 }

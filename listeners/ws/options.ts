@@ -5,6 +5,7 @@
  */
 import { ConfigError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
+import { parseHeaderMap } from "../../core/http1/header_map.ts";
 
 /** GOST's default path. */
 export const DEFAULT_WS_PATH = "/ws";
@@ -24,25 +25,6 @@ export interface WsCommon {
   bufferSize: number;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-function headerMap(md: Metadata): [string, string][] {
-  const found = md.find(["ws.header", "header"]);
-  if (!found || found[1] === null || found[1] === undefined || found[1] === "") return [];
-  const [key, raw] = found;
-  if (typeof raw !== "object" || Array.isArray(raw)) {
-    throw new ConfigError(`Cannot parse "${key}" as a header map: ${JSON.stringify(raw)}`);
-  }
-  return Object.entries(raw as Record<string, unknown>).map(([name, v]) => {
-    const value = String(v);
-    // deno-lint-ignore no-control-regex
-    if (!TOKEN.test(name) || /[\x00-\x08\x0a-\x1f\x7f]/.test(value)) {
-      throw new ConfigError(`Invalid header in "${key}": ${JSON.stringify(name)}: ${JSON.stringify(value)}`);
-    }
-    return [name, value];
-  });
-}
-
 /**
  * Reads the keys both sides share.
  * @throws {ConfigError} on a bad value, or `enableCompression=true` (permessage-deflate is not implemented)
@@ -59,7 +41,7 @@ export function parseWsCommon(md: Metadata, owner: string): WsCommon {
   md.int(["ws.writeBufferSize", "writeBufferSize"], 0, 0, 1 << 20); // every write is one frame: no write buffer
   return {
     path,
-    header: headerMap(md),
+    header: parseHeaderMap(md, ["ws.header", "header"]),
     handshakeMs: handshake || readHeader || DEFAULT_WS_HANDSHAKE_MS,
     serverMs: readHeader || handshake || DEFAULT_WS_HANDSHAKE_MS,
     bufferSize,
