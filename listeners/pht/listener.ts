@@ -108,16 +108,10 @@ export class PhtListener implements Listener {
       throw new ConfigError(`pullTimeout=${this.#pullTimeoutMs}ms: expected a positive duration`);
     }
     if (this.#tls) {
-      const { loadServerTls, DEFAULT_HANDSHAKE_TIMEOUT_MS } = await import("../tls/options.ts");
+      const { loadServerTls, serverSecureContext, DEFAULT_HANDSHAKE_TIMEOUT_MS } = await import("../tls/options.ts");
       this.#handshakeMs = md.duration("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT_MS);
       const m = await loadServerTls(this.#opts.tls, md);
-      try {
-        const { createSecureContext } = await import("node:tls");
-        const { minVersion, maxVersion } = m.protocol;
-        this.#context = createSecureContext({ cert: m.cert, key: m.key, ca: m.ca, minVersion, maxVersion });
-      } catch (err) {
-        throw new ConfigError(`Invalid TLS certificate or key (${m.source}): ${errorMessage(err)}`, { cause: err });
-      }
+      this.#context = await serverSecureContext(m);
     }
     this.#ln = bindListenAddr(
       parseListenAddr(this.#opts.addr),

@@ -9,13 +9,12 @@
  * @module
  */
 import type { Conn } from "../../core/conn.ts";
-import { ConfigError, errorMessage } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import type { ListenerOptions } from "../../core/contracts.ts";
 import type { SecureContext } from "node:tls";
 import { HandshakingListener } from "../handshaking.ts";
 import { nodeTlsServer } from "./handshake.ts";
-import { DEFAULT_HANDSHAKE_TIMEOUT_MS, loadServerTls } from "./options.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, loadServerTls, serverSecureContext } from "./options.ts";
 
 /** TLS listener (server side of the `tls` transport). */
 export class TlsListener extends HandshakingListener {
@@ -36,13 +35,7 @@ export class TlsListener extends HandshakingListener {
     const reusePort = md.bool("reusePort");
     const keepAlive = md.bool("keepalive");
     const m = await loadServerTls(this.#opts.tls, md);
-    try {
-      const { createSecureContext } = await import("node:tls");
-      const { minVersion, maxVersion } = m.protocol;
-      this.#context = createSecureContext({ cert: m.cert, key: m.key, ca: m.ca, minVersion, maxVersion });
-    } catch (err) {
-      throw new ConfigError(`Invalid TLS certificate or key (${m.source}): ${errorMessage(err)}`, { cause: err });
-    }
+    this.#context = await serverSecureContext(m);
     this.#mutual = m.ca !== undefined;
     this.#alpn = m.protocol.alpn;
     // The handshake keeps its own deadline (nodeTlsServer), so the shared one is off.

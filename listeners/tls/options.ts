@@ -8,6 +8,7 @@ import { ConfigError, errorMessage } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import { parseDuration } from "../../core/metadata.ts";
 import type { ClientTlsOptions, ServerTlsOptions } from "../../core/contracts.ts";
+import type { SecureContext } from "node:tls";
 import { defaultSelfSigned, generateSelfSigned, type SelfSignedOptions } from "./cert.ts";
 import { parseProtocolOptions, type TlsProtocolOptions } from "./protocol.ts";
 
@@ -167,4 +168,18 @@ export async function loadClientTls(tls: ClientTlsOptions | undefined, md: Metad
     key: keyFile ? await readPem(keyFile, "client key") : undefined,
     protocol: parseProtocolOptions((tls as TlsBlock | undefined)?.options, md),
   };
+}
+
+/**
+ * The `node:tls` context of a server's loaded material (certificate, key, client CA, protocol versions).
+ * @throws {ConfigError} naming the certificate's source when `node:tls` refuses the certificate or key
+ */
+export async function serverSecureContext(m: ServerTlsMaterial): Promise<SecureContext> {
+  try {
+    const { createSecureContext } = await import("node:tls");
+    const { minVersion, maxVersion } = m.protocol;
+    return createSecureContext({ cert: m.cert, key: m.key, ca: m.ca, minVersion, maxVersion });
+  } catch (err) {
+    throw new ConfigError(`Invalid TLS certificate or key (${m.source}): ${errorMessage(err)}`, { cause: err });
+  }
 }
