@@ -94,6 +94,24 @@ const WS_DIALER: readonly GostKeyGroup[] = [
   [["tcp.keepalive.count"], "int"],
 ];
 
+/** GOST's pht/phts listener keys. */
+const PHT_LISTENER: readonly GostKeyGroup[] = [
+  [["authorizePath"], "string"],
+  [["pushPath"], "string"],
+  [["pullPath"], "string"],
+  [["backlog"], "int"],
+  [["mptcp"], "bool"],
+];
+
+/** GOST's pht/phts dialer keys. */
+const PHT_DIALER: readonly GostKeyGroup[] = [
+  [["authorizePath"], "string"],
+  [["pushPath"], "string"],
+  [["pullPath"], "string"],
+  [["host"], "string"],
+  [["header"], "map"],
+];
+
 /**
  * GOST's keys per component id (`handler http`, `listener tcp`, `connector socks5`, `dialer mtls`, `service`,
  * `node`, `hop`).
@@ -230,20 +248,8 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
   "listener otls": [
     [["mptcp"], "bool"],
   ],
-  "listener pht": [
-    [["authorizePath"], "string"],
-    [["pushPath"], "string"],
-    [["pullPath"], "string"],
-    [["backlog"], "int"],
-    [["mptcp"], "bool"],
-  ],
-  "listener phts": [
-    [["authorizePath"], "string"],
-    [["pushPath"], "string"],
-    [["pullPath"], "string"],
-    [["backlog"], "int"],
-    [["mptcp"], "bool"],
-  ],
+  "listener pht": PHT_LISTENER,
+  "listener phts": PHT_LISTENER,
   "connector http": [
     [["timeout"], "duration"],
     [["header"], "map"],
@@ -286,20 +292,8 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
   "dialer otls": [
     [["host"], "string"],
   ],
-  "dialer pht": [
-    [["authorizePath"], "string"],
-    [["pushPath"], "string"],
-    [["pullPath"], "string"],
-    [["host"], "string"],
-    [["header"], "map"],
-  ],
-  "dialer phts": [
-    [["authorizePath"], "string"],
-    [["pushPath"], "string"],
-    [["pullPath"], "string"],
-    [["host"], "string"],
-    [["header"], "map"],
-  ],
+  "dialer pht": PHT_DIALER,
+  "dialer phts": PHT_DIALER,
   "dialer mtcp": [
     [["handshakeTimeout"], "duration"],
     ...TCP_KEEPALIVE,

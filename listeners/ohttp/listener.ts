@@ -8,7 +8,7 @@
  * @module
  */
 import { HandshakeReader } from "../../core/bufio.ts";
-import { type Conn, ConnWrapper, writeFull } from "../../core/conn.ts";
+import { type Conn, PrefixConn, writeFull } from "../../core/conn.ts";
 import { concatBytes } from "../../core/bytes.ts";
 import { HandshakeError, UnexpectedEofError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
@@ -73,24 +73,13 @@ export class ObfsHttpListener extends HandshakingListener {
   }
 }
 
-/** The server's conn: the first payload read first, the held 101 head sent in front of the first write. */
-class ObfsHttpServerConn extends ConnWrapper {
-  #first: Uint8Array | null;
+/** The server's conn: the first payload read first (a {@link PrefixConn}), the held 101 head sent in front of the first write. */
+class ObfsHttpServerConn extends PrefixConn {
   #held: Uint8Array | null;
 
   constructor(inner: Conn, first: Uint8Array, held: Uint8Array | null) {
-    super(inner);
-    this.#first = first.length ? first : null;
+    super(inner, first);
     this.#held = held;
-  }
-
-  override read(p: Uint8Array): Promise<number | null> {
-    const f = this.#first;
-    if (!f) return this.inner.read(p);
-    const n = Math.min(p.length, f.length);
-    p.set(f.subarray(0, n));
-    this.#first = n < f.length ? f.subarray(n) : null;
-    return Promise.resolve(n);
   }
 
   override async write(p: Uint8Array): Promise<number> {
