@@ -4,7 +4,9 @@
  * sends a NOP every keepalive interval and closes when nothing arrived for the keepalive timeout. Flow control: the
  * session stops reading the conn while more than `maxReceiveBuffer` bytes wait unread in its streams (v1 and v2), or
  * while `acceptBacklog` streams wait to be accepted; v2 streams also keep the peer's window. Any malformed frame, a
- * read or write error, or EOF closes the session and every stream with it.
+ * read or write error, or EOF closes the session and every stream with it; so do a SYN for an open stream (or id 0)
+ * and a PSH, FIN or UPD for an id no SYN ever named, which smux ignores (docs/wire.md, "smux").
+ * Frames for a stream that was open and is closed now are dropped, as smux drops them.
  * @module
  */
 import { addrString, closeQuietly, type Conn, writeFull } from "../conn.ts";
@@ -12,7 +14,7 @@ import type { MuxCloseReason, MuxSessionStats } from "../contracts.ts";
 import { errorMessage, TimeoutError } from "../errors.ts";
 import { timeout } from "../deadline.ts";
 import { type MuxConfig, muxConfig } from "./config.ts";
-import { Cmd, decodeUpd, encodeFrame, FrameReader } from "./frame.ts";
+import { Cmd, decodeUpd, encodeFrame, FrameReader, MuxProtocolError } from "./frame.ts";
 import { MuxStream, type StreamHost } from "./stream.ts";
 
 /** Options of a session. */
@@ -48,6 +50,8 @@ export class MuxSession {
   readonly #streams = new Map<number, MuxStream>();
   readonly #host: StreamHost;
   #nextId: number;
+  /** The highest stream id opened by either side. */
+  #highestId = 0;
   // accept queue
   readonly #accepts: MuxStream[] = [];
   readonly #acceptWaiters: { resolve: (s: MuxStream) => void; reject: (e: Error) => void }[] = [];
@@ -162,6 +166,7 @@ export class MuxSession {
     if (this.#closed) throw this.#deadError();
     if (this.#nextId + 2 > MAX_STREAM_ID) throw new Error("smux stream ids exhausted: open a new session");
     this.#nextId += 2;
+    if (this.#nextId > this.#highestId) this.#highestId = this.#nextId;
     const stream = new MuxStream(this.#host, this.#nextId);
     this.#streams.set(stream.id, stream);
     this.#streamsTotal++;
@@ -218,22 +223,22 @@ export class MuxSession {
             this.#lastKeepaliveAt = this.#lastReceivedAt;
             break;
           case Cmd.SYN:
-            if (!this.#streams.has(f.sid)) await this.#incoming(f.sid);
+            if (f.sid === 0) throw new MuxProtocolError("smux SYN for stream id 0 (never a stream)");
+            if (this.#streams.has(f.sid)) throw new MuxProtocolError(`smux SYN for stream ${f.sid}, which is open`);
+            if (f.sid > this.#highestId) this.#highestId = f.sid;
+            await this.#incoming(f.sid);
             break;
           case Cmd.FIN:
-            this.#streams.get(f.sid)?.fin();
+            this.#stream(f.sid, "FIN")?.fin();
             break;
           case Cmd.PSH: {
-            const s = f.length ? this.#streams.get(f.sid) : undefined;
-            if (s) {
-              this.#bucket -= f.length;
-              s.push(f.payload.slice());
-            }
+            const s = this.#stream(f.sid, "PSH");
+            if (s && f.length) this.#bucket -= s.push(f.payload);
             break;
           }
           case Cmd.UPD: {
             const u = decodeUpd(f.payload);
-            this.#streams.get(f.sid)?.update(u.consumed, u.window);
+            this.#stream(f.sid, "UPD")?.update(u.consumed, u.window);
             break;
           }
         }
@@ -241,6 +246,17 @@ export class MuxSession {
     } catch (err) {
       this.#die(err instanceof Error ? err : new Error(errorMessage(err)));
     }
+  }
+
+  /**
+   * The open stream `sid`, or undefined for one that was open once (frames still in flight after a close are
+   * dropped, as smux drops them).
+   * @throws {MuxProtocolError} for an id above every id opened so far (no SYN ever named it)
+   */
+  #stream(sid: number, cmd: string): MuxStream | undefined {
+    const s = this.#streams.get(sid);
+    if (s || sid <= this.#highestId) return s;
+    throw new MuxProtocolError(`smux ${cmd} for stream ${sid}, which was never opened`);
   }
 
   /** Registers a stream the peer opened and queues it for accept (waits while the backlog is full). */

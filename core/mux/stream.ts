@@ -4,6 +4,13 @@
  * GOST peer treats FIN as a full close and stops); `close()` sends FIN if not sent yet and forgets the stream. Version
  * 2 streams keep GOST's sliding window: at most `window − (written − consumed)` bytes in flight, UPD after the first
  * read and after every half window read.
+ *
+ * Receive memory is allocated by use: an idle stream holds no buffer. Arriving payloads are copied into blocks that
+ * later payloads fill up: the first one of {@link MIN_RECV_BLOCK} bytes, each next one twice as large while unread data
+ * piles up (to {@link MAX_RECV_BLOCK}), or of the payload's own size when that is larger; a block is dropped once
+ * read, and a drained queue starts small again. Each block is charged to the session's receive budget at its capacity plus
+ * {@link BLOCK_OVERHEAD}, and given back when dropped, so the budget bounds the memory held, not only the payload
+ * bytes: a peer that sends one-byte frames cannot make 4 MiB of budget cost gigabytes of small buffers.
  * @module
  */
 import type { Conn } from "../conn.ts";
@@ -14,6 +21,12 @@ import { Cmd, encodeFrame, encodeUpd, HEADER_SIZE, MuxProtocolError, putHeader }
 export const INITIAL_PEER_WINDOW = 262_144;
 /** Most bytes of one write queued to the session at a time, so other streams get their turn. */
 const WRITE_CHUNK = 256 * 1024;
+/** The first receive block of a stream whose queue is empty (small payloads share it). */
+export const MIN_RECV_BLOCK = 512;
+/** Receive blocks double while a stream's queue keeps filling, up to this size; a larger payload gets its own. */
+export const MAX_RECV_BLOCK = 16_384;
+/** What a receive block costs besides its bytes (its ArrayBuffer, backing store and view), charged to the budget. */
+export const BLOCK_OVERHEAD = 256;
 
 /** What a stream needs from its session. */
 export interface StreamHost {
@@ -22,7 +35,7 @@ export interface StreamHost {
   readonly remoteAddr: Deno.Addr;
   /** Queues encoded frames; control frames go first. Resolves once written to the conn. */
   write(frame: Uint8Array, control: boolean): Promise<void>;
-  /** Gives back receive budget after the application read `n` bytes. */
+  /** Gives back `n` bytes of receive budget (a dropped receive block, see {@link MuxStream.push}). */
   returnTokens(n: number): void;
   /** Removes the stream from the session (later frames for its id are dropped). */
   forget(id: number): void;
@@ -45,6 +58,9 @@ class Signal {
   }
 }
 
+/** The budget a receive block was charged (see {@link MuxStream.push}). */
+const blockCost = (c: Uint8Array) => c.buffer.byteLength + BLOCK_OVERHEAD;
+
 const closedStream = () => new Deno.errors.BadResource("mux stream is closed");
 
 /** A multiplexed stream. Created by {@link MuxSession.openStream} and {@link MuxSession.acceptStream}. */
@@ -52,8 +68,13 @@ export class MuxStream implements Conn {
   readonly id: number;
   readonly #host: StreamHost;
   readonly #version: number;
+  /** Unread data: views into receive blocks, oldest first; the last one may have room left in its block. */
   #chunks: Uint8Array[] = [];
   #buffered = 0;
+  /** Receive budget the blocks in `#chunks` hold. */
+  #charged = 0;
+  /** Capacity of the next receive block. */
+  #blockSize = MIN_RECV_BLOCK;
   #finReceived = false;
   #finSent = false;
   #closed = false;
@@ -104,17 +125,23 @@ export class MuxStream implements Conn {
   }
 
   #take(p: Uint8Array): number {
-    let n = 0;
+    let n = 0, freed = 0;
     while (n < p.length && this.#chunks.length) {
       const c = this.#chunks[0];
       const k = Math.min(c.length, p.length - n);
       p.set(k === c.length ? c : c.subarray(0, k), n);
       n += k;
-      if (k === c.length) this.#chunks.shift();
-      else this.#chunks[0] = c.subarray(k);
+      if (k === c.length) {
+        this.#chunks.shift();
+        freed += blockCost(c);
+      } else this.#chunks[0] = c.subarray(k);
     }
     this.#buffered -= n;
-    this.#host.returnTokens(n);
+    if (!this.#chunks.length) this.#blockSize = MIN_RECV_BLOCK;
+    if (freed) {
+      this.#charged -= freed;
+      this.#host.returnTokens(freed);
+    }
     if (this.#version === 2) this.#consumed(n);
     return n;
   }
@@ -214,10 +241,10 @@ export class MuxStream implements Conn {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const unread = this.#buffered;
+    const held = this.#charged;
     this.#chunks = [];
-    this.#buffered = 0;
-    if (unread) this.#host.returnTokens(unread);
+    this.#buffered = this.#charged = 0;
+    if (held) this.#host.returnTokens(held);
     if (!this.#finSent && !this.#dead) {
       this.#finSent = true;
       this.#host.write(encodeFrame(this.#version, Cmd.FIN, this.id), false).catch(() => {});
@@ -229,11 +256,32 @@ export class MuxStream implements Conn {
 
   // ---- called by the session ----
 
-  /** Data from a PSH frame (owned by the stream). */
-  push(data: Uint8Array): void {
-    this.#chunks.push(data);
-    this.#buffered += data.length;
+  /**
+   * Copies a PSH payload (a view the session reuses) into the receive blocks.
+   * @returns the receive budget newly charged: a new block's capacity plus {@link BLOCK_OVERHEAD}, or 0 when the
+   *   payload fit in the last block's room
+   */
+  push(data: Uint8Array): number {
+    const n = data.length;
+    const chunks = this.#chunks;
+    const last = chunks[chunks.length - 1];
+    let charge = 0;
+    if (last && last.buffer.byteLength - (last.byteOffset + last.length) >= n) {
+      const grown = new Uint8Array(last.buffer, last.byteOffset, last.length + n);
+      grown.set(data, last.length);
+      chunks[chunks.length - 1] = grown;
+    } else {
+      const size = this.#blockSize;
+      const block = new Uint8Array(n < size ? size : n);
+      if (size < MAX_RECV_BLOCK) this.#blockSize = size * 2;
+      block.set(data);
+      chunks.push(block.subarray(0, n));
+      charge = block.length + BLOCK_OVERHEAD;
+      this.#charged += charge;
+    }
+    this.#buffered += n;
     this.#readable.notify();
+    return charge;
   }
 
   /** The peer's FIN. */

@@ -235,6 +235,10 @@ for (
     ["an unknown command", [0x01, 0x07, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00]],
     ["a SYN with a payload", [0x01, 0x00, 0x02, 0x00, 0x03, 0x00, 0x00, 0x00, 0x61, 0x62]],
     ["a UPD in a version 1 session", [...encodeUpd(1, 3, 0, 0)]],
+    ["a SYN for a stream that is open", [...encodeFrame(1, Cmd.SYN, 3)]],
+    ["a SYN for stream id 0", [...encodeFrame(1, Cmd.SYN, 0)]],
+    ["a PSH for a stream no SYN named", [...encodeFrame(1, Cmd.PSH, 99, enc.encode("lost"))]],
+    ["a FIN for a stream no SYN named", [...encodeFrame(1, Cmd.FIN, 77)]],
     ["EOF inside a frame", [0x01, 0x02, 0x10, 0x00, 0x03, 0x00, 0x00, 0x00, 0x61]],
   ] as [string, number[]][]
 ) {
@@ -259,17 +263,20 @@ for (
   });
 }
 
-Deno.test("mux ignores empty PSH, data for unknown streams and duplicate SYN", async () => {
+Deno.test("mux ignores empty PSH and the frames still in flight for a stream it closed", async () => {
   await using p = await rawPeer();
   await writeAll(p.raw, encodeFrame(1, Cmd.SYN, 3));
   await writeAll(p.raw, encodeFrame(1, Cmd.PSH, 3));
-  await writeAll(p.raw, encodeFrame(1, Cmd.PSH, 99, enc.encode("lost")));
-  await writeAll(p.raw, encodeFrame(1, Cmd.SYN, 3));
-  await writeAll(p.raw, encodeFrame(1, Cmd.FIN, 77));
+  await writeAll(p.raw, encodeFrame(1, Cmd.SYN, 5));
+  const st = await within(p.session.acceptStream(), 2000);
+  const gone = await within(p.session.acceptStream(), 2000);
+  gone.close();
+  equal(p.session.numStreams, 1);
+  await writeAll(p.raw, encodeFrame(1, Cmd.PSH, 5, enc.encode("late")));
+  await writeAll(p.raw, encodeFrame(1, Cmd.FIN, 5));
   await writeAll(p.raw, encodeFrame(1, Cmd.NOP, 0));
   await writeAll(p.raw, encodeFrame(1, Cmd.PSH, 3, enc.encode("kept")));
   await writeAll(p.raw, encodeFrame(1, Cmd.FIN, 3));
-  const st = await within(p.session.acceptStream(), 2000);
   equal(dec.decode(await within(readAll(st), 2000)), "kept");
   equal(p.session.numStreams, 1);
   st.close();
