@@ -2,11 +2,12 @@
  * The server side of the multiplexing transports (GOST's x/listener/mtcp and x/listener/mtls): every conn the inner
  * listener accepts (tcp, tls) carries an smux server session at once, and every stream the client opens on it is one
  * conn for the handler (docs/wire.md, "mtcp and mtls"). Streams wait in a queue of `backlog` conns; a stream that
- * finds it full is closed, as GOST drops it. Closing the listener ends the sessions with it.
+ * finds it full is closed, as GOST drops it. Closing the listener ends the sessions with it. A session the client
+ * broke (a malformed smux or WebSocket frame) ends with one warning naming why; a client that left, at debug.
  * @module
  */
 import { addrString, closeQuietly, type Conn } from "../../core/conn.ts";
-import { errorMessage, isBenignEnd } from "../../core/errors.ts";
+import { errorMessage, HandshakeError, isBenignEnd } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import { type Listener, ListenerClosedError, type ListenerOptions } from "../../core/contracts.ts";
 import { type MuxConfig, parseMuxConfig } from "../../core/mux/config.ts";
@@ -134,8 +135,11 @@ export class MuxServerListener implements Listener {
         this.#offer(stream, remote);
       }
     } catch (err) {
-      const msg = `mux session ended: ${errorMessage(err)}`;
-      if (isBenignEnd(err)) this.#opts.logger.debug(msg, { remote });
+      // the session's own error: acceptStream wraps it in a ConnectionReset, which would read as a benign end
+      const cause = session.error ?? err;
+      const msg = `mux session ended: ${errorMessage(cause)}`;
+      if (cause instanceof HandshakeError) this.#opts.logger.warn(msg, { remote });
+      else if (isBenignEnd(cause)) this.#opts.logger.debug(msg, { remote });
       else this.#opts.logger.info(msg, { remote });
     } finally {
       this.#sessions.delete(session);

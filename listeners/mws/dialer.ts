@@ -46,8 +46,8 @@ export class MwsDialer implements Dialer {
     return this.#ws.handshake(conn, addr, opts);
   }
 
-  /** Starts the smux client session over the WebSocket conn. */
+  /** Starts the smux client session over the WebSocket conn (`GET /sessions` names it `mws` or `mwss`). */
   multiplex(conn: Conn): Promise<DialerSession> {
-    return Promise.resolve(smuxClientSession(conn, this.#config));
+    return Promise.resolve(smuxClientSession(conn, this.#config, 0, this.#type));
   }
 }

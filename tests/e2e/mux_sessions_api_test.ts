@@ -2,7 +2,8 @@
  * Live session health end to end, as real processes: an entry `-F http+mtls://…` with the API; after curl requests
  * `GET /sessions` lists its one mtls session with the streams and bytes they used; then the node is frozen
  * (SIGSTOP): a request waiting on the session fails once the keep-alive timeout passes (not at curl's own limit),
- * the entry logs the close and counts it, and after SIGCONT the next request rides a new session.
+ * the entry logs the close and counts it, and after SIGCONT the next request rides a new session. mws and mwss
+ * sessions are listed too, named by their transport.
  */
 import { equal, match, ok } from "node:assert/strict";
 import { call, startApi } from "../helpers/api.ts";
@@ -113,3 +114,37 @@ Deno.test("GET /sessions: the same Basic auth as /config", async () => {
   equal(ok200.status, 200, ok200.text);
   equal(ok200.body.data.count, 0);
 });
+
+for (const transport of ["mws", "mwss"]) {
+  Deno.test(`GET /sessions lists the ${transport} session by its transport name`, async () => {
+    const origin = namedOrigin("hello");
+    const [node, entry, apiPort] = [freePort(), freePort(), freePort()];
+    await using _node = await startGost(["-L", `http+${transport}://127.0.0.1:${node}`]);
+    await using g = await startApi(
+      [
+        "-L",
+        `http://127.0.0.1:${entry}`,
+        "-F",
+        `http+${transport}://127.0.0.1:${node}`,
+        "-api",
+        `127.0.0.1:${apiPort}`,
+      ],
+      { apiPort, listening: 1 },
+    );
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await curl("-x", `http://127.0.0.1:${entry}`, `http://127.0.0.1:${origin.port}/m${i}`);
+        match(r.stdout, /hello/, r.stderr);
+      }
+      const res = await call("GET", `${g.base}/sessions`);
+      equal(res.status, 200, res.text);
+      equal(res.body.data.count, 1, res.text);
+      const s = res.body.data.list[0];
+      equal(s.transport, transport, res.text);
+      equal(s.addr, `127.0.0.1:${node}`);
+      ok(s.streamsTotal >= 1 && s.bytesIn > 0 && s.bytesOut > 0, res.text);
+    } finally {
+      await origin.close();
+    }
+  });
+}
