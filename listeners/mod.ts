@@ -10,6 +10,7 @@ import { register as mws } from "./mws/mod.ts";
 import { register as mwss } from "./mwss/mod.ts";
 import { register as pht } from "./pht/mod.ts";
 import { register as ohttp } from "./ohttp/mod.ts";
+import { register as quic } from "./quic/mod.ts";
 import { register as otls } from "./otls/mod.ts";
 import { register as rtcp } from "./rtcp/mod.ts";
 import { register as rudp } from "./rudp/mod.ts";
@@ -36,4 +37,5 @@ export function registerListeners(reg: Registries): void {
   pht(reg);
   ohttp(reg);
   otls(reg);
+  quic(reg);
 }
