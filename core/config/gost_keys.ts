@@ -112,6 +112,17 @@ const PHT_DIALER: readonly GostKeyGroup[] = [
   [["header"], "map"],
 ];
 
+/** GOST's quic listener and dialer keys (x/listener/quic, x/dialer/quic; `backlog` is the listener's only). */
+const QUIC: readonly GostKeyGroup[] = [
+  [["keepAlive"], "bool"],
+  [["ttl"], "duration"],
+  [["handshakeTimeout"], "duration"],
+  [["maxIdleTimeout"], "duration"],
+  [["maxStreams"], "int"],
+  [["quic.enableDatagram", "enableDatagram"], "bool"],
+  [["cipherKey"], "string"],
+];
+
 /**
  * GOST's keys per component id (`handler http`, `listener tcp`, `connector socks5`, `dialer mtls`, `service`,
  * `node`, `hop`).
@@ -250,6 +261,7 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
   ],
   "listener pht": PHT_LISTENER,
   "listener phts": PHT_LISTENER,
+  "listener quic": [...QUIC, [["backlog"], "int"]],
   "connector http": [
     [["timeout"], "duration"],
     [["header"], "map"],
@@ -294,6 +306,7 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
   ],
   "dialer pht": PHT_DIALER,
   "dialer phts": PHT_DIALER,
+  "dialer quic": QUIC,
   "dialer mtcp": [
     [["handshakeTimeout"], "duration"],
     ...TCP_KEEPALIVE,

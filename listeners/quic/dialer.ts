@@ -15,7 +15,7 @@
  * @module
  */
 import { addrString, type Conn, splitHostPort } from "../../core/conn.ts";
-import { ConfigError, DialError, errorMessage, HandshakeError, TimeoutError } from "../../core/errors.ts";
+import { DialError, errorMessage, HandshakeError, TimeoutError } from "../../core/errors.ts";
 import { isIP, parseIPv4 } from "../../core/ip.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import type { ClientPluginOptions, Dialer, DialerSession, DialOptions } from "../../core/contracts.ts";
@@ -165,16 +165,18 @@ export class QuicDialer implements Dialer {
     if (trust === "builtin") {
       options.serverCertificateHashes = [{ algorithm: "sha-256", value: await builtinCertHash() }];
     } else if (t.ca) options.caCerts = [t.ca];
-    let late = false;
+    let expired = false;
     const stop = () => {
-      late = true;
       try {
         endpoint.close();
       } catch {
         // closed
       }
     };
-    const timer = setTimeout(stop, q.handshakeMs);
+    const timer = setTimeout(() => {
+      expired = true;
+      stop();
+    }, q.handshakeMs);
     opts.signal?.addEventListener("abort", stop, { once: true });
     try {
       if (opts.signal?.aborted) throw new Error("aborted");
@@ -185,7 +187,7 @@ export class QuicDialer implements Dialer {
     } catch (err) {
       stop();
       if (opts.signal?.aborted) throw new HandshakeError(`quic handshake with ${addr} aborted`, { cause: err });
-      if (late && !(err instanceof ConfigError)) {
+      if (expired) {
         throw new TimeoutError(`quic handshake with ${addr} timed out after ${q.handshakeMs} ms`, { cause: err });
       }
       throw new HandshakeError(`quic handshake with ${addr} failed: ${errorMessage(err)}`, { cause: err });

@@ -50,8 +50,9 @@ export class QuicSession implements DialerSession {
         ),
       (err) => {
         const msg = errorMessage(err);
-        // quinn's idle timeout ("timed out"): nothing arrived for maxIdleTimeout despite the keep-alive PINGs
-        this.#ended(/timed out/i.test(msg) ? "keepalive" : "error", msg);
+        // quinn's idle timeout ("timed out"): nothing arrived for maxIdleTimeout despite the keep-alive PINGs; a
+        // transport-level close by the node ("aborted by peer: …", e.g. its endpoint closed mid-handshake)
+        this.#ended(/timed out/i.test(msg) ? "keepalive" : /by peer/i.test(msg) ? "peer" : "error", msg);
       },
     );
   }

@@ -367,6 +367,8 @@ Deno.test("every GOST metadata key of a service's handler and listener is read o
     ["api", "tcp"],
     ["http", "pht"],
     ["relay", "phts"],
+    ["relay", "quic"],
+    ["http", "quic"],
   ];
   const refusedBy: Record<string, string[]> = {};
   for (const [handler, listener] of pairs) {
@@ -392,6 +394,9 @@ Deno.test("every GOST metadata key of a service's handler and listener is read o
   }
   for (const k of ["udp", "bind", "notls", "mux.version", "udp.bufferSize"]) {
     ok(!refusedBy["socks5/tcp"].includes(k), `socks5/tcp: ${k} is read`);
+  }
+  for (const k of ["keepAlive", "ttl", "handshakeTimeout", "maxIdleTimeout", "maxStreams", "backlog", "cipherKey"]) {
+    ok(!refusedBy["relay/quic"].includes(k), `relay/quic: ${k} is read (cipherKey: refused with its reason)`);
   }
 });
 
@@ -435,6 +440,7 @@ Deno.test("every GOST metadata key of a chain node's connector and dialer is rea
     ["direct", "direct"],
     ["http", "pht"],
     ["socks5", "phts"],
+    ["relay", "quic"],
   ];
   const refusedBy: Record<string, string[]> = {};
   for (const [connector, dialer] of pairs) {
