@@ -10,7 +10,7 @@
  * | ttl | 10s | the PING interval |
  * | maxIdleTimeout | 90s | the connection ends when nothing arrived for this long (the lower of both ends wins); the dialer's session then ends, its streams fail and the next dial opens a new one |
  * | handshakeTimeout | 5s | QUIC + TLS handshake deadline (quic-go's default); GOST's is an idle timeout during the handshake, this one a deadline for all of it |
- * | maxStreams | 100 | bidirectional streams the peer may have open at once (QUIC stream credit; negative: none). On the listener: the cap per client connection; a dial past the node's cap waits for a free stream, at most 30 s |
+ * | maxStreams | 100 | bidirectional streams the peer may have open at once (QUIC stream credit; negative: none). On the listener: the cap per client connection; a dial past the node's cap waits for a stream to end, at most 30 s and the dial's timeout (a dial that times out there ends the session, as GOST's) |
  * | backlog | 128 | listener: streams waiting for the handler; one that finds the queue full is closed with a warning |
  * | enableDatagram (quic.enableDatagram) | false | read, no effect: quinn always advertises QUIC datagram support and no conn of gost.ts (nor of GOST) sends datagrams |
  * | cipherKey | — | refused (ConfigError): Deno's QUIC endpoint owns its UDP socket, there is no packet path to encrypt |
