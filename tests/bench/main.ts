@@ -4,12 +4,12 @@
  * each proxy used per unit of work, and the direct (no proxy) limits. See docs/benchmarks.md.
  *
  * Flags: `--quick` (about 1 s per measurement and 100 idle conns: a smoke run, figures not meaningful),
- * `--only=tcp,socks5,connect,rate,memory,process,chain,bypass,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
+ * `--only=tcp,socks5,connect,rate,memory,process,chain,quic,bypass,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
  * tcp forward against a bare Deno relay, tests/bench/bare_relay.ts), `--json=FILE` (results as JSON), `--strict`
  * (exit 1 when a target is missed). Exit status 1 when a benchmark could not run, 2 on bad flags or missing tools.
  * @module
  */
-import { freePort, V8_FLAGS } from "../helpers/gost.ts";
+import { freePort, freeUdpPort, V8_FLAGS } from "../helpers/gost.ts";
 import { has } from "../helpers/run.ts";
 import { forwardConn, idleMemory, smallEcho, socks5Conn } from "./memory.ts";
 import { BARE_LISTENER, idleRssKiB, startupSeconds } from "./process.ts";
@@ -20,9 +20,9 @@ import { benchAdmissionLookup, benchHostsLookup } from "./admission_hosts_lookup
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TOOLS = ["iperf3", "socat", "microsocks", "tinyproxy", "wrk", "curl"];
-const BENCHES = ["tcp", "socks5", "connect", "rate", "memory", "process", "chain", "bypass", "floor"] as const;
+const BENCHES = ["tcp", "socks5", "connect", "rate", "memory", "process", "chain", "quic", "bypass", "floor"] as const;
 type Bench = typeof BENCHES[number];
-const DEFAULT: Bench[] = ["tcp", "socks5", "connect", "rate", "memory", "process", "chain", "bypass"];
+const DEFAULT: Bench[] = ["tcp", "socks5", "connect", "rate", "memory", "process", "chain", "quic", "bypass"];
 
 const args = Deno.args;
 const quick = args.includes("--quick");
@@ -589,6 +589,40 @@ async function benchChain(): Promise<void> {
   for (const p of [...ours, ...peers]) await p.stop();
 }
 
+// ---------------------------------------------------------------- 6b. relay+quic vs relay+tls, two of our processes
+
+/**
+ * The quic transport against tls, both ours: client → entry `-L http://:E -F relay+<t>://:N` → node `-L relay+<t>://:N`
+ * → origin, for t = quic (a QUIC stream of one connection, UDP) and tls (TLS over TCP). Measured alternately: a CONNECT
+ * download; CPU is the sum of both processes.
+ */
+async function benchQuic(): Promise<void> {
+  await directDownloadLimit();
+  const [qn, qe, tn, te] = [freeUdpPort(), freePort(), freePort(), freePort()];
+  const quic = [
+    await startGost("gost-quic-node", ["-L", `relay+quic://127.0.0.1:${qn}`]),
+    await startGost("gost-quic-entry", ["-L", `http://127.0.0.1:${qe}`, "-F", `relay+quic://127.0.0.1:${qn}`]),
+  ];
+  const tls = [
+    await startGost("gost-tls-node", ["-L", `relay+tls://127.0.0.1:${tn}`]),
+    await startGost("gost-tls-entry", ["-L", `http://127.0.0.1:${te}`, "-F", `relay+tls://127.0.0.1:${tn}`]),
+  ];
+  await assertThrough(qe, quic[0], "relay+quic");
+  await assertThrough(te, tls[0], "relay+tls");
+  const what = `relay+quic, CONNECT download ${
+    cfg.downloadBytes >> 20
+  } MiB (curl -p), Gbit/s (peer: relay+tls, ours too)`;
+  const { value: [o, p], cpu } = await compare(
+    cfg.chainDownloadRounds,
+    { proc: quic, measure: () => download(["-p", "-x", `http://127.0.0.1:${qe}`]) },
+    { proc: tls, measure: () => download(["-p", "-x", `http://127.0.0.1:${te}`]) },
+  );
+  progress(`${what}: quic ${fmt(o)}, tls ${fmt(p)}, ratio ${fmt(o / p)} (direct ${fmt(directDownload)})`);
+  rows.push({ name: what, ours: o, peer: p, target: { kind: "ratio-min", value: 0.5 } });
+  cpuRows.push(["relay+quic download, CPU s per GiB, 2 processes (peer: relay+tls)", cpu[0], cpu[1]]);
+  for (const p of [...quic, ...tls]) await p.stop();
+}
+
 // ---------------------------------------------------------------- --floor: gost.ts layers vs a bare Deno relay
 
 /** The bare relay runs with gost.ts's {@link V8_FLAGS}: the heap settings are part of the floor, not of our layers. */
@@ -697,6 +731,7 @@ async function main(): Promise<number> {
     ["memory", benchMemory],
     ["process", benchProcess],
     ["chain", benchChain],
+    ["quic", benchQuic],
     ["bypass", benchBypass],
     ["floor", benchFloor],
   ];

@@ -19,6 +19,7 @@ const ROWS = [
   /^`-O yaml` startup, the bundle/,
   /^2-hop chain, CONNECT download/,
   /^2-hop chain, short conns/,
+  /^relay\+quic, CONNECT download/,
   /^bypass lookup per connection against a 100k-entry bypass file/,
   /^admission lookup per connection against a 100k-entry admission file/,
   /^hosts lookup per connection against a 100k-line hosts file/,
