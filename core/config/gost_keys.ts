@@ -123,6 +123,32 @@ const QUIC: readonly GostKeyGroup[] = [
   [["cipherKey"], "string"],
 ];
 
+/** GOST's h2/h2c listener keys (x/listener/http2/h2). */
+const H2_LISTENER: readonly GostKeyGroup[] = [
+  [["path"], "string"],
+  [["backlog"], "int"],
+  [["mptcp"], "bool"],
+];
+
+/** GOST's h2/h2c dialer keys (x/dialer/http2/h2). */
+const H2_DIALER: readonly GostKeyGroup[] = [
+  [["host"], "string"],
+  [["path"], "string"],
+  [["header"], "map"],
+];
+
+/** GOST's gRPC keep-alive and TCP keep-alive keys, read by its grpc listener and dialer. */
+const GRPC_KEEPALIVE: readonly GostKeyGroup[] = [
+  [["grpc.keepalive", "keepalive", "keepAlive"], "bool"],
+  [["grpc.keepalive.time", "keepalive.time"], "duration"],
+  [["grpc.keepalive.timeout", "keepalive.timeout"], "duration"],
+  [["grpc.keepalive.permitWithoutStream", "keepalive.permitWithoutStream"], "bool"],
+  [["tcp.keepalive"], "bool"],
+  [["tcp.keepalive.idle"], "duration"],
+  [["tcp.keepalive.interval"], "duration"],
+  [["tcp.keepalive.count"], "int"],
+];
+
 /**
  * GOST's keys per component id (`handler http`, `listener tcp`, `connector socks5`, `dialer mtls`, `service`,
  * `node`, `hop`).
@@ -261,6 +287,17 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
   ],
   "listener pht": PHT_LISTENER,
   "listener phts": PHT_LISTENER,
+  "listener h2": H2_LISTENER,
+  "listener h2c": H2_LISTENER,
+  "listener grpc": [
+    [["grpc.backlog", "backlog"], "int"],
+    [["grpc.insecure", "grpcInsecure", "insecure"], "bool"],
+    [["grpc.path", "path"], "string"],
+    ...GRPC_KEEPALIVE,
+    [["grpc.keepalive.minTime", "keepalive.minTime"], "duration"],
+    [["grpc.keepalive.maxConnectionIdle", "keepalive.maxConnectionIdle"], "duration"],
+    [["mptcp"], "bool"],
+  ],
   "listener quic": [...QUIC, [["backlog"], "int"]],
   "connector http": [
     [["timeout"], "duration"],
@@ -306,6 +343,15 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
   ],
   "dialer pht": PHT_DIALER,
   "dialer phts": PHT_DIALER,
+  "dialer h2": H2_DIALER,
+  "dialer h2c": H2_DIALER,
+  "dialer grpc": [
+    [["grpc.insecure", "grpcInsecure", "insecure"], "bool"],
+    [["grpc.authority", "grpc.host", "host"], "string"],
+    [["grpc.path", "path"], "string"],
+    ...GRPC_KEEPALIVE,
+    [["grpc.minConnectTimeout", "minConnectTimeout"], "duration"],
+  ],
   "dialer quic": QUIC,
   "dialer mtcp": [
     [["handshakeTimeout"], "duration"],

@@ -23,14 +23,20 @@ import { type ClientTlsMaterial, DEFAULT_HANDSHAKE_TIMEOUT_MS, loadClientTls } f
 /** TLS dialer. */
 export class TlsDialer implements Dialer {
   readonly #opts: ClientPluginOptions;
+  readonly #requireAlpn: string;
   #tls: ClientTlsMaterial = { secure: false, serverName: "", protocol: { alpn: [] } };
   #context: SecureContext | null = null;
   #handshakeMs = DEFAULT_HANDSHAKE_TIMEOUT_MS;
   #dialMs = DEFAULT_DIAL_TIMEOUT_MS;
   #keepAlive = false;
 
-  constructor(opts: ClientPluginOptions) {
+  /**
+   * @param requireAlpn an ALPN protocol the transport over TLS needs (`h2`): offered when no ALPN is configured, and a
+   *   configured list must include it
+   */
+  constructor(opts: ClientPluginOptions, requireAlpn = "") {
     this.#opts = opts;
+    this.#requireAlpn = requireAlpn;
   }
 
   /** Reads `handshakeTimeout`, `dialTimeout` and the TLS settings (files are read here, once). */
@@ -39,6 +45,7 @@ export class TlsDialer implements Dialer {
     this.#dialMs = md.duration(["dialTimeout", "timeout"], DEFAULT_DIAL_TIMEOUT_MS);
     this.#keepAlive = md.bool("keepalive");
     const t = this.#tls = await loadClientTls(this.#opts.tls, md);
+    t.protocol.alpn = requiredAlpn(t.protocol.alpn, this.#requireAlpn);
     try {
       const { createSecureContext } = await import("node:tls");
       const { minVersion, maxVersion } = t.protocol;
@@ -111,6 +118,20 @@ export class TlsDialer implements Dialer {
       opts.signal?.removeEventListener("abort", stop);
     }
   }
+}
+
+/**
+ * The ALPN list of a transport that needs protocol `need` over TLS: `[need]` when none is configured; a configured
+ * list must include it.
+ * @throws {ConfigError} when `alpn` is configured without `need`
+ */
+export function requiredAlpn(alpn: string[], need: string): string[] {
+  if (!need) return alpn;
+  if (alpn.length === 0) return [need];
+  if (!alpn.includes(need)) {
+    throw new ConfigError(`tls.alpn ${JSON.stringify(alpn)} must include "${need}" for this transport`);
+  }
+  return alpn;
 }
 
 function handshakeError(addr: string, err: unknown, ms: number): Error {

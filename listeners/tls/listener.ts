@@ -13,6 +13,7 @@ import type { Metadata } from "../../core/metadata.ts";
 import type { ListenerOptions } from "../../core/contracts.ts";
 import type { SecureContext } from "node:tls";
 import { HandshakingListener } from "../handshaking.ts";
+import { requiredAlpn } from "./dialer.ts";
 import { nodeTlsServer } from "./handshake.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, loadServerTls, serverSecureContext } from "./options.ts";
 
@@ -23,10 +24,16 @@ export class TlsListener extends HandshakingListener {
   #mutual = false;
   #alpn: string[] = [];
   #timeoutMs = DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  readonly #requireAlpn: string;
 
-  constructor(opts: ListenerOptions) {
+  /**
+   * @param requireAlpn an ALPN protocol the transport over TLS needs (`h2`): accepted when no ALPN is configured, and
+   *   a configured list must include it
+   */
+  constructor(opts: ListenerOptions, requireAlpn = "") {
     super(opts, "TLS handshake");
     this.#opts = opts;
+    this.#requireAlpn = requireAlpn;
   }
 
   /** Loads the certificate and the protocol options (see {@link loadServerTls}) and binds. */
@@ -37,7 +44,7 @@ export class TlsListener extends HandshakingListener {
     const m = await loadServerTls(this.#opts.tls, md);
     this.#context = await serverSecureContext(m);
     this.#mutual = m.ca !== undefined;
-    this.#alpn = m.protocol.alpn;
+    this.#alpn = m.protocol.alpn = requiredAlpn(m.protocol.alpn, this.#requireAlpn);
     // The handshake keeps its own deadline (nodeTlsServer), so the shared one is off.
     this.bind((raw) => this.#handshake(raw), 0, reusePort, keepAlive);
     const { minVersion, maxVersion, alpn } = m.protocol;

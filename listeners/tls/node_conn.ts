@@ -137,6 +137,11 @@ export class NodeTlsConn implements Conn {
     return this.#duplex.inner.remoteAddr;
   }
 
+  /** The ALPN protocol the handshake agreed on; "" when none. */
+  get alpnProtocol(): string {
+    return this.#sock.alpnProtocol || "";
+  }
+
   /** The peer's certificate subject CN, when it sent one (mTLS). */
   get peerCommonName(): string | undefined {
     const cn = this.#sock.getPeerCertificate?.()?.subject?.CN;

@@ -367,6 +367,8 @@ Deno.test("every GOST metadata key of a service's handler and listener is read o
     ["api", "tcp"],
     ["http", "pht"],
     ["relay", "phts"],
+    ["relay", "h2"],
+    ["http", "h2c"],
     ["relay", "quic"],
     ["http", "quic"],
   ];
@@ -440,6 +442,8 @@ Deno.test("every GOST metadata key of a chain node's connector and dialer is rea
     ["direct", "direct"],
     ["http", "pht"],
     ["socks5", "phts"],
+    ["relay", "h2"],
+    ["relay", "h2c"],
     ["relay", "quic"],
   ];
   const refusedBy: Record<string, string[]> = {};
