@@ -124,29 +124,25 @@ export class QuicDialer implements Dialer {
     host ||= "127.0.0.1"; // a node `:8443` is dialed on this host, as a TCP one
     const errors: string[] = [];
     for (const [i, trust] of this.#trust.entries()) {
-      const last = i === this.#trust.length - 1;
       try {
         const conn = await this.#connect(addr, host, port, trust, opts);
         if (i > 0) this.#trust = [trust, ...this.#trust.filter((t) => t !== trust)]; // try it first next time
         return conn;
       } catch (err) {
-        if (last || !isCertificateError(err) || opts.signal?.aborted) {
-          if (errors.length && isCertificateError(err)) throw this.#untrusted(addr, errors, err);
-          throw err;
-        }
-        errors.push(`${trust === "builtin" ? "the built-in certificate" : "the system roots"}: ${errorMessage(err)}`);
+        if (!isCertificateError(err) || opts.signal?.aborted) throw err;
+        const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
+        errors.push(`${trust === "builtin" ? "the built-in certificate" : "the system roots"}: ${errorMessage(cause)}`);
+        if (i < this.#trust.length - 1) continue;
+        if (errors.length < 2) throw err;
+        throw new HandshakeError(
+          `quic handshake with ${addr} failed: the server's certificate is neither the built-in one nor valid under ` +
+            `the system roots (${errors.join("; ")}). Deno's QUIC cannot skip verification (GOST's secure=false): ` +
+            `give the server's certificate or its CA as caFile`,
+          { cause: err },
+        );
       }
     }
     throw new HandshakeError(`quic handshake with ${addr} failed`); // unreachable: the last attempt throws
-  }
-
-  #untrusted(addr: string, errors: string[], err: unknown): HandshakeError {
-    return new HandshakeError(
-      `quic handshake with ${addr} failed: the server's certificate is neither the built-in one nor valid under the ` +
-        `system roots (${errors.join("; ")}; ${errorMessage(err)}). Deno's QUIC cannot skip verification ` +
-        `(GOST's secure=false): give the server's certificate or its CA as caFile`,
-      { cause: err },
-    );
   }
 
   async #connect(addr: string, host: string, port: number, trust: Trust, opts: DialOptions): Promise<QuicPathConn> {
