@@ -26,7 +26,10 @@ export interface StreamCounters {
 /** A stream error as an ordinary end of the conn (reset, connection lost, idle timeout) unless it already is one. */
 function streamError(err: unknown, what: string): Error {
   if (isBenignEnd(err)) return err as Error;
-  return new Deno.errors.ConnectionReset(`quic stream ${what}: ${errorMessage(err)}`, { cause: err });
+  const msg = errorMessage(err);
+  // quinn's idle timeout says only "timed out"
+  const why = /^timed out$/i.test(msg) ? "the QUIC connection timed out (nothing received for maxIdleTimeout)" : msg;
+  return new Deno.errors.ConnectionReset(`quic stream ${what}: ${why}`, { cause: err });
 }
 
 /** A conn over one bidirectional QUIC stream. */
