@@ -5,6 +5,7 @@
 import type { Registries } from "../core/registries.ts";
 import { register as direct } from "./direct/mod.ts";
 import { register as h2, registerH2c as h2c } from "./h2/mod.ts";
+import { register as kcp } from "./kcp/mod.ts";
 import { register as mtcp } from "./mtcp/mod.ts";
 import { register as mtls } from "./mtls/mod.ts";
 import { register as mws } from "./mws/mod.ts";
@@ -41,4 +42,5 @@ export function registerListeners(reg: Registries): void {
   h2(reg);
   h2c(reg);
   quic(reg);
+  kcp(reg);
 }
