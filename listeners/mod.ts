@@ -4,6 +4,7 @@
  */
 import type { Registries } from "../core/registries.ts";
 import { register as direct } from "./direct/mod.ts";
+import { register as grpc } from "./grpc/mod.ts";
 import { register as h2, registerH2c as h2c } from "./h2/mod.ts";
 import { register as kcp } from "./kcp/mod.ts";
 import { register as mtcp } from "./mtcp/mod.ts";
@@ -41,6 +42,7 @@ export function registerListeners(reg: Registries): void {
   otls(reg);
   h2(reg);
   h2c(reg);
+  grpc(reg);
   quic(reg);
   kcp(reg);
 }

@@ -26,19 +26,16 @@ export interface H2ClientSettings {
 
 /** An HTTP/2 multiplexing dialer; subclasses say how a stream is opened. */
 export abstract class H2ClientDialer implements Dialer {
+  readonly #opts: ClientPluginOptions;
   readonly #transport: string;
-  readonly #tls: boolean;
-  readonly #inner: Dialer;
+  #tls = false;
+  #inner: Dialer | null = null;
   #settings: H2ClientSettings = { keepalive: null, handshakeMs: DEFAULT_HANDSHAKE_TIMEOUT_MS };
 
-  /**
-   * @param transport the dialer's type (`h2`, `h2c`, `grpc`), for stats and messages
-   * @param tls TLS under HTTP/2 (ALPN `h2`)
-   */
-  constructor(opts: ClientPluginOptions, transport: string, tls: boolean) {
+  /** @param transport the dialer's type (`h2`, `h2c`, `grpc`), for stats and messages */
+  constructor(opts: ClientPluginOptions, transport: string) {
+    this.#opts = opts;
     this.#transport = transport;
-    this.#tls = tls;
-    this.#inner = tls ? new TlsDialer(opts, "h2") : new TcpDialer(opts);
   }
 
   /** Reads the transport's keys; implementations call {@link initTransport}. */
@@ -48,23 +45,32 @@ export abstract class H2ClientDialer implements Dialer {
   protected abstract openStream(session: H2Session, addr: string): Promise<Conn>;
 
   /**
-   * Sets the shared settings and initialises the TCP or TLS dialer with `inner` (see listeners/h2/options.ts,
-   * `transportMetadata`).
+   * Sets the shared settings and initialises the TCP dialer, or the TLS dialer offering ALPN `h2` when `tls`, with
+   * `inner` (see listeners/h2/options.ts, `transportMetadata`).
    */
-  protected async initTransport(inner: Metadata, settings: H2ClientSettings): Promise<void> {
+  protected async initTransport(inner: Metadata, settings: H2ClientSettings, tls: boolean): Promise<void> {
     this.#settings = settings;
-    await this.#inner.init(inner);
+    this.#tls = tls;
+    const d = tls ? new TlsDialer(this.#opts, "h2") : new TcpDialer(this.#opts);
+    await d.init(inner);
+    this.#inner = d;
+  }
+
+  #dialer(): Dialer {
+    if (!this.#inner) throw new Error(`${this.#transport} dialer not initialised`);
+    return this.#inner;
   }
 
   /** Opens TCP (and TLS) to `addr`: the session's conn. */
   async dial(addr: string, opts?: DialOptions): Promise<Conn> {
-    return this.#checkAlpn(await this.#inner.dial(addr, opts), addr);
+    return this.#checkAlpn(await this.#dialer().dial(addr, opts), addr);
   }
 
   /** Runs TLS over a conn through earlier hops (h2, grpc over TLS); h2c uses the conn as is. */
   async handshake(conn: Conn, addr: string, opts?: DialOptions): Promise<Conn> {
-    if (!this.#tls || !this.#inner.handshake) return conn;
-    return this.#checkAlpn(await this.#inner.handshake(conn, addr, opts), addr);
+    const d = this.#dialer();
+    if (!this.#tls || !d.handshake) return conn;
+    return this.#checkAlpn(await d.handshake(conn, addr, opts), addr);
   }
 
   /**

@@ -26,14 +26,16 @@ export const H2_KEEPALIVE_KEYS = { enabled: ["keepalive"], time: ["keepalive.tim
 /** HTTP/2 tunnel client (h2: over TLS, h2c: cleartext). */
 export class H2Dialer extends H2ClientDialer {
   readonly #type: string;
+  readonly #tls: boolean;
   #host = "";
   #path = "";
   #header: HeaderField[] = [];
 
   /** @param tls true for h2 (TLS), false for h2c */
   constructor(opts: ClientPluginOptions, tls: boolean) {
-    super(opts, tls ? "h2" : "h2c", tls);
+    super(opts, tls ? "h2" : "h2c");
     this.#type = tls ? "h2" : "h2c";
+    this.#tls = tls;
   }
 
   /**
@@ -51,7 +53,7 @@ export class H2Dialer extends H2ClientDialer {
     this.#header = h2Headers(parseHeaderMap(md, ["header"]));
     const keepalive = parseKeepalive(md, H2_KEEPALIVE_KEYS, H2_KEEPALIVE);
     const handshakeMs = md.duration("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT_MS);
-    await this.initTransport(transportMetadata(md, owner), { keepalive, handshakeMs });
+    await this.initTransport(transportMetadata(md, owner), { keepalive, handshakeMs }, this.#tls);
   }
 
   /**

@@ -29,12 +29,14 @@ export function header(stream: H2Stream, name: string): string {
 export class H2Listener extends H2ServerListener {
   readonly #opts: ListenerOptions;
   readonly #type: string;
+  readonly #tls: boolean;
 
   /** @param tls true for h2 (TLS with ALPN h2), false for h2c */
   constructor(opts: ListenerOptions, tls: boolean) {
-    super(tls ? new TlsListener(opts, "h2") : new TcpListener(opts), opts);
+    super(opts);
     this.#opts = opts;
     this.#type = tls ? "h2" : "h2c";
+    this.#tls = tls;
   }
 
   /**
@@ -52,24 +54,28 @@ export class H2Listener extends H2ServerListener {
     const keepalive = parseKeepalive(md, H2_KEEPALIVE_KEYS, LISTENER_KEEPALIVE);
     const type = this.#type;
     const log = this.#opts.logger;
-    await this.start({
-      backlog,
-      handshakeMs,
-      session: { transport: type, keepalive },
-      accept: async (stream: H2Stream, remote: string): Promise<AcceptedTunnel | null> => {
-        const method = header(stream, ":method");
-        const refuse = async (status: number, why: string) => {
-          log.info(`${type}: request refused (${status}): ${why}`, { remote });
-          await stream.sendHeaders([{ name: ":status", value: String(status) }], true);
-          return null;
-        };
-        if (!path && method !== "CONNECT") return await refuse(405, `method ${method || "(none)"}, not CONNECT`);
-        if (path && header(stream, ":path") !== path) {
-          return await refuse(400, `path ${JSON.stringify(header(stream, ":path"))}, not ${JSON.stringify(path)}`);
-        }
-        return { conn: stream, answer: () => stream.sendHeaders([{ name: ":status", value: "200" }], false) };
+    await this.start(
+      {
+        backlog,
+        handshakeMs,
+        session: { transport: type, keepalive },
+        accept: async (stream: H2Stream, remote: string): Promise<AcceptedTunnel | null> => {
+          const method = header(stream, ":method");
+          const refuse = async (status: number, why: string) => {
+            log.info(`${type}: request refused (${status}): ${why}`, { remote });
+            await stream.sendHeaders([{ name: ":status", value: String(status) }], true);
+            return null;
+          };
+          if (!path && method !== "CONNECT") return await refuse(405, `method ${method || "(none)"}, not CONNECT`);
+          if (path && header(stream, ":path") !== path) {
+            return await refuse(400, `path ${JSON.stringify(header(stream, ":path"))}, not ${JSON.stringify(path)}`);
+          }
+          return { conn: stream, answer: () => stream.sendHeaders([{ name: ":status", value: "200" }], false) };
+        },
       },
-    }, transportMetadata(md, owner));
+      this.#tls ? new TlsListener(this.#opts, "h2") : new TcpListener(this.#opts),
+      transportMetadata(md, owner),
+    );
     log.debug(`${type} listener on ${this.#opts.addr}${path ? `: path ${path}` : ": CONNECT"}`);
   }
 }

@@ -46,7 +46,7 @@ export interface H2ServerSettings {
 
 /** HTTP/2 tunnels over the conns of `inner`. */
 export class H2ServerListener implements Listener {
-  readonly #inner: Listener;
+  #inner: Listener | null = null;
   readonly #opts: ListenerOptions;
   #h2: H2ServerSettings | null = null;
   readonly #ready: Conn[] = [];
@@ -57,16 +57,19 @@ export class H2ServerListener implements Listener {
   #pumpError: unknown = null;
   #closed = false;
 
-  /** @param inner the listener of the underlying conns (not initialised yet: `init` does it) */
-  constructor(inner: Listener, opts: ListenerOptions) {
-    this.#inner = inner;
+  constructor(opts: ListenerOptions) {
     this.#opts = opts;
   }
 
-  /** Transports read their keys, then call this with their settings and the inner listener's metadata. */
-  async start(h2: H2ServerSettings, inner: Metadata): Promise<void> {
+  /**
+   * Transports read their keys, then call this with their settings and the listener of the underlying conns (tcp,
+   * or tls with ALPN h2), which it initialises with `innerMd`.
+   */
+  async start(h2: H2ServerSettings, inner: Listener, innerMd: Metadata): Promise<void> {
     this.#h2 = h2;
-    await this.#inner.init(inner);
+    this.#inner = inner;
+    if (this.#closed) throw new ListenerClosedError();
+    await inner.init(innerMd);
   }
 
   /** Implemented by the transports (they read their keys and call {@link start}). */
@@ -75,6 +78,7 @@ export class H2ServerListener implements Listener {
   }
 
   get addr(): Deno.Addr {
+    if (!this.#inner) throw new Error("listener not initialised");
     return this.#inner.addr;
   }
 
@@ -88,7 +92,7 @@ export class H2ServerListener implements Listener {
    * @throws {ListenerClosedError} once closed; what the inner listener's `accept` threw (once per failure)
    */
   accept(): Promise<Conn> {
-    if (this.#closed) return Promise.reject(new ListenerClosedError());
+    if (this.#closed || !this.#inner) return Promise.reject(new ListenerClosedError());
     const c = this.#ready.shift();
     if (c) {
       const next = this.#unanswered.shift();
@@ -109,7 +113,7 @@ export class H2ServerListener implements Listener {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#inner.close();
+    this.#inner?.close();
     for (const s of this.#sessions) s.close();
     this.#sessions.clear();
     for (const c of this.#ready.splice(0)) closeQuietly(c);
@@ -132,8 +136,9 @@ export class H2ServerListener implements Listener {
   }
 
   async #pump(): Promise<void> {
+    const inner = this.#inner!;
     for (;;) {
-      const conn = await this.#inner.accept();
+      const conn = await inner.accept();
       if (this.#closed) return closeQuietly(conn);
       this.#serve(conn);
     }

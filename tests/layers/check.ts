@@ -503,9 +503,9 @@ export const PROTOCOL_NAMES_ALLOWED: readonly NameAllowance[] = [
     reason: "a nameserver's DNS transport (DNS over TLS, over HTTPS), not a plugin type",
   },
   {
-    names: ["http"],
+    names: ["http", "grpc"],
     files: ["core/observe/mod.ts"],
-    reason: "the type of an observer plugin (HTTP or gRPC), not a handler",
+    reason: "the type of an observer plugin (HTTP or gRPC), not a handler or a transport",
   },
   {
     names: ["tls", "api"],
