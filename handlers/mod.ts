@@ -12,6 +12,7 @@ import { register as metrics } from "./metrics/mod.ts";
 import { register as relay } from "./relay/mod.ts";
 import { register as socks4 } from "./socks4/mod.ts";
 import { register as socks5 } from "./socks5/mod.ts";
+import { register as ss } from "./ss/mod.ts";
 
 /** Registers every built-in handler type. */
 export function registerHandlers(reg: Registries): void {
@@ -24,4 +25,5 @@ export function registerHandlers(reg: Registries): void {
   api(reg);
   metrics(reg);
   direct(reg);
+  ss(reg);
 }

@@ -237,6 +237,20 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     [["api.accessLog", "accessLog"], "bool"],
     [["api.pathPrefix", "pathPrefix"], "string"],
   ],
+  "handler ss": [
+    [["readTimeout"], "duration"],
+    [["users"], "map"],
+    [["key"], "string"],
+    [["hash"], "string"],
+    ...SNIFFING,
+    ...MITM,
+  ],
+  "handler ssu": [
+    [["key"], "string"],
+    [["readTimeout"], "duration"],
+    [["udpBufferSize", "udp.bufferSize"], "int"],
+    [["users"], "map"],
+  ],
   "listener tcp": [
     [["mptcp"], "bool"],
     [["reuseport"], "bool"],
@@ -323,6 +337,15 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     [["connectTimeout"], "duration"],
     [["nodelay"], "bool"],
     ...MUX,
+  ],
+  "connector ss": [
+    [["key"], "string"],
+    [["timeout"], "duration"],
+  ],
+  "connector ssu": [
+    [["key"], "string"],
+    [["timeout", "connectTimeout"], "duration"],
+    [["udpBufferSize", "udp.bufferSize"], "int"],
   ],
   "dialer tcp": [
     ...TCP_KEEPALIVE,

@@ -5,7 +5,7 @@
 import type { Logger } from "../../core/log.ts";
 import { nopLogger } from "../../core/log.ts";
 import { Metadata, type MetadataRecord } from "../../core/metadata.ts";
-import type { Authenticator, Handler, HandlerOptions, Listener } from "../../core/contracts.ts";
+import type { Authenticator, Handler, HandlerCredentials, HandlerOptions, Listener } from "../../core/contracts.ts";
 import { StaticAuthenticator } from "../../core/routing/auth.ts";
 import type { NodeGroup } from "../../core/routing/node_group.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
@@ -23,6 +23,8 @@ export interface TestServiceOptions {
   users?: { username: string; password: string }[];
   /** An authenticator of the test's own (instead of `users`). */
   auth?: Authenticator;
+  /** The service's one user and password as configured (Shadowsocks: method and password). */
+  credentials?: HandlerCredentials;
   forwarder?: NodeGroup;
   stats?: boolean;
   logger?: Logger;
@@ -51,6 +53,7 @@ export async function startService(o: TestServiceOptions): Promise<TestService> 
     logger,
     router,
     auth: o.auth ?? (o.users ? new StaticAuthenticator(o.users) : undefined),
+    credentials: o.credentials,
     forwarder: o.forwarder,
   });
   await handler.init(new Metadata(o.metadata ?? {}));
