@@ -4,7 +4,7 @@
  * each proxy used per unit of work, and the direct (no proxy) limits. See docs/benchmarks.md.
  *
  * Flags: `--quick` (about 1 s per measurement and 100 idle conns: a smoke run, figures not meaningful),
- * `--only=tcp,socks5,connect,rate,memory,process,chain,quic,bypass,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
+ * `--only=tcp,socks5,connect,rate,memory,process,chain,quic,h2,bypass,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
  * tcp forward against a bare Deno relay, tests/bench/bare_relay.ts), `--json=FILE` (results as JSON), `--strict`
  * (exit 1 when a target is missed). Exit status 1 when a benchmark could not run, 2 on bad flags or missing tools.
  * @module
@@ -15,14 +15,27 @@ import { forwardConn, idleMemory, smallEcho, socks5Conn } from "./memory.ts";
 import { BARE_LISTENER, idleRssKiB, startupSeconds } from "./process.ts";
 import { cpuSeconds, type Proc, runTool, spawn, stopAll, waitReady } from "./procs.ts";
 import { formatTable, markdown, meetsTarget, type Row } from "./table.ts";
+import { benchH2 } from "./h2_tunnel.ts";
 import { benchBypassLookup } from "./bypass_lookup.ts";
 import { benchAdmissionLookup, benchHostsLookup } from "./admission_hosts_lookup.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TOOLS = ["iperf3", "socat", "microsocks", "tinyproxy", "wrk", "curl"];
-const BENCHES = ["tcp", "socks5", "connect", "rate", "memory", "process", "chain", "quic", "bypass", "floor"] as const;
+const BENCHES = [
+  "tcp",
+  "socks5",
+  "connect",
+  "rate",
+  "memory",
+  "process",
+  "chain",
+  "quic",
+  "h2",
+  "bypass",
+  "floor",
+] as const;
 type Bench = typeof BENCHES[number];
-const DEFAULT: Bench[] = ["tcp", "socks5", "connect", "rate", "memory", "process", "chain", "quic", "bypass"];
+const DEFAULT: Bench[] = ["tcp", "socks5", "connect", "rate", "memory", "process", "chain", "quic", "h2", "bypass"];
 
 const args = Deno.args;
 const quick = args.includes("--quick");
@@ -732,6 +745,18 @@ async function main(): Promise<number> {
     ["process", benchProcess],
     ["chain", benchChain],
     ["quic", benchQuic],
+    ["h2", () =>
+      benchH2({
+        dir,
+        iperfSec: cfg.iperfSec,
+        iperfRounds: cfg.iperfRounds,
+        startGost,
+        startPeer,
+        compare,
+        iperf,
+        rows,
+        progress,
+      })],
     ["bypass", benchBypass],
     ["floor", benchFloor],
   ];
