@@ -13,6 +13,7 @@ import { register as relay } from "./relay/mod.ts";
 import { register as socks4 } from "./socks4/mod.ts";
 import { register as socks5 } from "./socks5/mod.ts";
 import { register as ss } from "./ss/mod.ts";
+import { register as ssu } from "./ssu/mod.ts";
 
 /** Registers every built-in handler type. */
 export function registerHandlers(reg: Registries): void {
@@ -26,4 +27,5 @@ export function registerHandlers(reg: Registries): void {
   metrics(reg);
   direct(reg);
   ss(reg);
+  ssu(reg);
 }

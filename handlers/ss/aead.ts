@@ -67,6 +67,15 @@ export class SessionAead {
     return new SessionAead(spec, key, web);
   }
 
+  /**
+   * The AEAD of `key` for one message at a time (UDP packets): synchronous only, with no WebCrypto key to import,
+   * except for AES-192-GCM (a promise then).
+   */
+  static single(spec: MethodSpec, key: Uint8Array): SessionAead | Promise<SessionAead> {
+    if (spec.kind === "aes-gcm" && key.length === 24) return SessionAead.create(spec, key);
+    return new SessionAead(spec, key, null);
+  }
+
   /** Seals `plain` with `nonce` into `out` at `off` (ciphertext then tag). Only when {@link sync}. */
   sealInto(nonce: Uint8Array, plain: Uint8Array, out: Uint8Array, off: number): void {
     const c = createCipheriv(this.#alg as GcmName, this.#key, nonce, { authTagLength: TAG_SIZE });

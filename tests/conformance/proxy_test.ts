@@ -6,7 +6,8 @@
  * UDP through a local UDP echo where the protocol carries it (SOCKS5 ASSOCIATE, SOCKS5 UDP-tun `relay=tcp`, relay
  * UDP), a DialError where it does not. Handlers that cannot run here are in {@link SKIP} with the reason; handlers
  * whose client side has another name are in {@link CONNECTORS}; a new protocol is picked up by registering it
- * (handlers/mod.ts) and describing its wire in {@link PROTOCOLS}.
+ * (handlers/mod.ts) and describing its wire in {@link PROTOCOLS}. A protocol keyed by its credentials (Shadowsocks:
+ * method and password) names them in `keys`; one that carries UDP only has `streams: false` (no CONNECT steps).
  * @module
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
@@ -68,6 +69,8 @@ interface UdpMode {
   name: string;
   handler: MetadataRecord;
   connector: MetadataRecord;
+  /** `udp`: the handler serves a udp listener and the client dials it with the udp dialer (default: tcp). */
+  transport?: "udp";
 }
 
 /** What a protocol looks like on the wire, as the suite checks it. */
@@ -86,6 +89,10 @@ interface Protocol {
   udp: UdpMode[];
   /** The handler forwards to fixed targets (forwarder nodes) rather than to the requested address. */
   forwarder?: boolean;
+  /** Keys both sides need to speak at all (Shadowsocks: the method as user name, and the password). */
+  keys?: ClientAuth;
+  /** False when the protocol carries UDP only: the CONNECT, half-close and unreachable steps are skipped. */
+  streams?: boolean;
 }
 
 const dec = new TextDecoder();
@@ -141,6 +148,22 @@ const PROTOCOLS: Record<string, Protocol> = {
     unreachable: (w) => deepEqual(bytes(w, 2), [0x01, 0x07], "relay status 0x07 Network Unreachable"),
     replies: true,
     udp: [{ name: "UDP over relay", handler: {}, connector: {} }],
+  },
+  ss: {
+    unreachable: (w) => equal(w.length, 0, "Shadowsocks has no error reply: the conn ends"),
+    replies: false,
+    udp: [],
+    keys: { username: "chacha20-ietf-poly1305", password: "conformance" },
+  },
+  ssu: {
+    unreachable: () => {},
+    replies: false,
+    udp: [
+      { name: "Shadowsocks UDP on a udp listener", handler: {}, connector: {}, transport: "udp" },
+      { name: "UDP over a Shadowsocks TCP session", handler: {}, connector: {} },
+    ],
+    keys: { username: "aes-128-gcm", password: "conformance" },
+    streams: false,
   },
   forward: {
     unreachable: (w) => equal(w.length, 0, "a forwarder has no error reply: the conn ends"),
@@ -208,7 +231,7 @@ class RecordingConn extends ConnWrapper {
 /** Starts the pair's handler on 127.0.0.1:0. */
 function serve(
   pair: Pair,
-  o: { metadata?: MetadataRecord; auth?: boolean; forwardTo?: string } = {},
+  o: { metadata?: MetadataRecord; auth?: boolean; forwardTo?: string; listener?: "udp" } = {},
 ): Promise<TestService> {
   const forwarder = pair.protocol.forwarder
     ? new NodeGroup([{ name: "target-0", addr: o.forwardTo ?? "", weight: 1, backup: false }])
@@ -217,7 +240,10 @@ function serve(
     handler: reg.handlers.mustGet(pair.handler),
     metadata: o.metadata,
     auth: o.auth ? authenticator(pair.protocol.auth) : undefined,
+    credentials: pair.protocol.keys &&
+      { username: pair.protocol.keys.username, password: pair.protocol.keys.password! },
     forwarder,
+    listener: o.listener,
   });
 }
 
@@ -226,10 +252,14 @@ async function client(
   pair: Pair,
   auth?: ClientAuth,
   md: MetadataRecord = {},
+  transport = "tcp",
 ): Promise<{ dialer: Dialer; connector: Connector }> {
-  const dialer = await reg.dialers.mustGet("tcp")({ logger: nopLogger });
+  const dialer = await reg.dialers.mustGet(transport)({ logger: nopLogger });
   await dialer.init(new Metadata({}));
-  const connector = await reg.connectors.mustGet(pair.connector)({ logger: nopLogger, auth });
+  const connector = await reg.connectors.mustGet(pair.connector)({
+    logger: nopLogger,
+    auth: auth ?? pair.protocol.keys,
+  });
   await connector.init(new Metadata({ ...pair.connectorMd, ...md }));
   return { dialer, connector };
 }
@@ -279,108 +309,113 @@ for (const pair of pairs) {
     const echo = tcpEcho();
     const echoAddr = `127.0.0.1:${echo.port}`;
     try {
-      await t.step("CONNECT: 4 MiB each way through the echo origin, sha256 matching", async () => {
-        await using svc = await serve(pair, { forwardTo: echoAddr });
-        const conn = await tunnel(svc, await client(pair), echoAddr);
-        try {
-          const data = pattern(4 * 1024 * 1024, 7);
-          const reading = readAll(conn);
-          await writeFull(conn, data);
-          await conn.closeWrite();
-          const back = await reading;
-          equal(back.length, data.length);
-          equal(sha(back), sha(data));
-        } finally {
-          conn.close();
-        }
-      });
-
-      await t.step(
-        "half-close, client first: the origin sees EOF, still answers, then its EOF ends the client",
-        async () => {
-          const origin = tcpOrigin(async (c) => {
-            const got = dec.decode(await readAll(c));
-            await writeFull(c, enc.encode(`after eof: ${got}`));
-            await c.closeWrite();
-          });
+      if (p.streams !== false) {
+        await t.step("CONNECT: 4 MiB each way through the echo origin, sha256 matching", async () => {
+          await using svc = await serve(pair, { forwardTo: echoAddr });
+          const conn = await tunnel(svc, await client(pair), echoAddr);
           try {
-            const target = `127.0.0.1:${origin.port}`;
-            await using svc = await serve(pair, { forwardTo: target });
-            const conn = await tunnel(svc, await client(pair), target);
+            const data = pattern(4 * 1024 * 1024, 7);
+            const reading = readAll(conn);
+            await writeFull(conn, data);
+            await conn.closeWrite();
+            const back = await reading;
+            equal(back.length, data.length);
+            equal(sha(back), sha(data));
+          } finally {
+            conn.close();
+          }
+        });
+
+        await t.step(
+          "half-close, client first: the origin sees EOF, still answers, then its EOF ends the client",
+          async () => {
+            const origin = tcpOrigin(async (c) => {
+              const got = dec.decode(await readAll(c));
+              await writeFull(c, enc.encode(`after eof: ${got}`));
+              await c.closeWrite();
+            });
             try {
-              await writeFull(conn, enc.encode("question"));
-              await conn.closeWrite();
-              equal(dec.decode(await readAll(conn)), "after eof: question");
+              const target = `127.0.0.1:${origin.port}`;
+              await using svc = await serve(pair, { forwardTo: target });
+              const conn = await tunnel(svc, await client(pair), target);
+              try {
+                await writeFull(conn, enc.encode("question"));
+                await conn.closeWrite();
+                equal(dec.decode(await readAll(conn)), "after eof: question");
+              } finally {
+                conn.close();
+              }
+            } finally {
+              origin.close();
+            }
+          },
+        );
+
+        await t.step(
+          "half-close, origin first: its banner and EOF reach the client, which can still send",
+          async () => {
+            let heard!: (s: string) => void;
+            const received = new Promise<string>((r) => (heard = r));
+            const origin = tcpOrigin(async (c) => {
+              await writeFull(c, enc.encode("banner"));
+              await c.closeWrite();
+              heard(dec.decode(await readAll(c)));
+            });
+            try {
+              const target = `127.0.0.1:${origin.port}`;
+              await using svc = await serve(pair, { forwardTo: target });
+              const conn = await tunnel(svc, await client(pair), target);
+              try {
+                equal(dec.decode(await readAll(conn)), "banner");
+                await writeFull(conn, enc.encode("still talking"));
+                await conn.closeWrite();
+                equal(await received, "still talking");
+              } finally {
+                conn.close();
+              }
+            } finally {
+              origin.close();
+            }
+          },
+        );
+
+        if (p.auth) {
+          await t.step("auth: the right credentials are accepted", async () => {
+            await using svc = await serve(pair, { auth: true, forwardTo: echoAddr });
+            const conn = await tunnel(svc, await client(pair, CREDENTIALS.right(p.auth)), echoAddr);
+            try {
+              await writeFull(conn, enc.encode("authenticated"));
+              equal(dec.decode(await readExactly(conn, 13)), "authenticated");
             } finally {
               conn.close();
             }
-          } finally {
-            origin.close();
-          }
-        },
-      );
-
-      await t.step("half-close, origin first: its banner and EOF reach the client, which can still send", async () => {
-        let heard!: (s: string) => void;
-        const received = new Promise<string>((r) => (heard = r));
-        const origin = tcpOrigin(async (c) => {
-          await writeFull(c, enc.encode("banner"));
-          await c.closeWrite();
-          heard(dec.decode(await readAll(c)));
-        });
-        try {
-          const target = `127.0.0.1:${origin.port}`;
-          await using svc = await serve(pair, { forwardTo: target });
-          const conn = await tunnel(svc, await client(pair), target);
-          try {
-            equal(dec.decode(await readAll(conn)), "banner");
-            await writeFull(conn, enc.encode("still talking"));
-            await conn.closeWrite();
-            equal(await received, "still talking");
-          } finally {
-            conn.close();
-          }
-        } finally {
-          origin.close();
+          });
+          await t.step("auth: wrong credentials are refused on the wire; the connector raises AuthError", async () => {
+            await using svc = await serve(pair, { auth: true });
+            const r = await attempt(svc, await client(pair, CREDENTIALS.wrong(p.auth)), "tcp", echoAddr);
+            ok(r.error instanceof AuthError, `expected an AuthError, got ${r.error}`);
+            p.wrongCredentials!(r.wire);
+          });
+          await t.step("auth: no credentials are refused on the wire; the connector raises AuthError", async () => {
+            await using svc = await serve(pair, { auth: true });
+            const r = await attempt(svc, await client(pair), "tcp", echoAddr);
+            ok(r.error instanceof AuthError, `expected an AuthError, got ${r.error}`);
+            p.noCredentials!(r.wire);
+          });
         }
-      });
 
-      if (p.auth) {
-        await t.step("auth: the right credentials are accepted", async () => {
-          await using svc = await serve(pair, { auth: true, forwardTo: echoAddr });
-          const conn = await tunnel(svc, await client(pair, CREDENTIALS.right(p.auth)), echoAddr);
-          try {
-            await writeFull(conn, enc.encode("authenticated"));
-            equal(dec.decode(await readExactly(conn, 13)), "authenticated");
-          } finally {
-            conn.close();
-          }
-        });
-        await t.step("auth: wrong credentials are refused on the wire; the connector raises AuthError", async () => {
-          await using svc = await serve(pair, { auth: true });
-          const r = await attempt(svc, await client(pair, CREDENTIALS.wrong(p.auth)), "tcp", echoAddr);
-          ok(r.error instanceof AuthError, `expected an AuthError, got ${r.error}`);
-          p.wrongCredentials!(r.wire);
-        });
-        await t.step("auth: no credentials are refused on the wire; the connector raises AuthError", async () => {
-          await using svc = await serve(pair, { auth: true });
-          const r = await attempt(svc, await client(pair), "tcp", echoAddr);
-          ok(r.error instanceof AuthError, `expected an AuthError, got ${r.error}`);
-          p.noCredentials!(r.wire);
-        });
+        await t.step(
+          "an unreachable target: the protocol's error reply" + (p.replies ? ", and a DialError" : ""),
+          async () => {
+            const dead = `127.0.0.1:${deadPort()}`;
+            await using svc = await serve(pair, { forwardTo: dead });
+            const r = await attempt(svc, await client(pair), "tcp", dead);
+            if (p.replies) ok(r.error instanceof DialError, `expected a DialError, got ${r.error}`);
+            else ok(r.ended && !(r.error instanceof AuthError), `the conn must end, got ${r.error}`);
+            p.unreachable(r.wire);
+          },
+        );
       }
-
-      await t.step(
-        "an unreachable target: the protocol's error reply" + (p.replies ? ", and a DialError" : ""),
-        async () => {
-          const dead = `127.0.0.1:${deadPort()}`;
-          await using svc = await serve(pair, { forwardTo: dead });
-          const r = await attempt(svc, await client(pair), "tcp", dead);
-          if (p.replies) ok(r.error instanceof DialError, `expected a DialError, got ${r.error}`);
-          else ok(r.ended && !(r.error instanceof AuthError), `the conn must end, got ${r.error}`);
-          p.unreachable(r.wire);
-        },
-      );
 
       if (p.forwarder) return; // UDP forwarding is the udp handler's (SKIP)
       if (p.udp.length === 0) {
@@ -394,8 +429,8 @@ for (const pair of pairs) {
         await t.step(`UDP (${mode.name}): datagrams of 1, 1,400 and 16,000 bytes echo whole`, async () => {
           const udp = udpEcho("echo:");
           try {
-            await using svc = await serve(pair, { metadata: mode.handler });
-            const c = await client(pair, undefined, mode.connector);
+            await using svc = await serve(pair, { metadata: mode.handler, listener: mode.transport });
+            const c = await client(pair, undefined, mode.connector, mode.transport);
             const raw = await c.dialer.dial(svc.addr);
             const conn = await c.connector.connect(raw, "udp", `127.0.0.1:${udp.port}`, {});
             try {

@@ -147,6 +147,9 @@ function keysOf(struct: string): { key: string; mark: "" | "!" | "~" }[] {
 const SERVICE = { name: "s", addr: "127.0.0.1:0", handler: { type: "http" }, listener: { type: "tcp" } };
 const FORWARD = { name: "s", addr: "127.0.0.1:0", handler: { type: "tcp" }, listener: { type: "tcp" } };
 const NODE = { name: "n", addr: "127.0.0.1:1" };
+/** The user info a component cannot start without (Shadowsocks: the method and password). */
+const authFor = (type: string) =>
+  type === "ss" || type === "ssu" ? { auth: { username: "aes-128-gcm", password: "walk" } } : {};
 
 /** A config that sets one refused field (`value`) at the place of its structure. */
 const PLACES: Record<string, (key: string, value: unknown) => Record<string, unknown>> = {
@@ -367,6 +370,8 @@ Deno.test("every GOST metadata key of a service's handler and listener is read o
     ["api", "tcp"],
     ["http", "pht"],
     ["relay", "phts"],
+    ["ss", "tcp"],
+    ["ssu", "udp"],
     ["relay", "h2"],
     ["http", "h2c"],
     ["relay", "quic"],
@@ -380,7 +385,7 @@ Deno.test("every GOST metadata key of a service's handler and listener is read o
       services: [{
         name: "s",
         addr: "127.0.0.1:0",
-        handler: { type: handler, metadata: m },
+        handler: { type: handler, metadata: m, ...authFor(handler) },
         listener: { type: listener, metadata: m },
         metadata: m,
         ...(forwarding ? { forwarder: { nodes: [NODE] } } : {}),
@@ -442,6 +447,8 @@ Deno.test("every GOST metadata key of a chain node's connector and dialer is rea
     ["direct", "direct"],
     ["http", "pht"],
     ["socks5", "phts"],
+    ["ss", "tcp"],
+    ["ssu", "udp"],
     ["relay", "h2"],
     ["relay", "h2c"],
     ["relay", "quic"],
@@ -452,7 +459,12 @@ Deno.test("every GOST metadata key of a chain node's connector and dialer is rea
     refusedBy[`${connector}/${dialer}`] = await partition(md, (m) => ({
       hops: [{
         name: "h",
-        nodes: [{ ...NODE, connector: { type: connector }, dialer: { type: dialer }, metadata: m }],
+        nodes: [{
+          ...NODE,
+          connector: { type: connector, ...authFor(connector) },
+          dialer: { type: dialer },
+          metadata: m,
+        }],
       }],
     }));
   }
