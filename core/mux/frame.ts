@@ -15,6 +15,12 @@ export type CmdValue = typeof Cmd[keyof typeof Cmd];
 export const HEADER_SIZE = 8;
 /** Bytes of a UPD payload: `consumed u32 LE | window u32 LE`. */
 export const UPD_SIZE = 8;
+/**
+ * The stream id of gost.ts's hello: a NOP with this id (`"gost"` in ASCII, LE) is the first frame a gost.ts session
+ * sends. smux reads a NOP's id nowhere, so GOST peers ignore it; a gost.ts peer learns from it that FIN is a half-close
+ * on this session and that a second FIN for a stream means "closed, stop writing" (docs/wire.md, "smux streams").
+ */
+export const HELLO_SID = 0x7473_6f67;
 
 /** A decoded frame header. */
 export interface FrameHeader {

@@ -14,7 +14,7 @@ import type { MuxCloseReason, MuxSessionStats } from "../contracts.ts";
 import { errorMessage, TimeoutError } from "../errors.ts";
 import { timeout } from "../deadline.ts";
 import { type MuxConfig, muxConfig } from "./config.ts";
-import { Cmd, decodeUpd, encodeFrame, FrameReader, MuxProtocolError } from "./frame.ts";
+import { Cmd, decodeUpd, encodeFrame, FrameReader, HELLO_SID, MuxProtocolError, putHeader } from "./frame.ts";
 import { MuxStream, type StreamHost } from "./stream.ts";
 
 /** Options of a session. */
@@ -25,14 +25,24 @@ export interface MuxSessionOptions {
   config?: Partial<MuxConfig>;
 }
 
-/** Most bytes gathered into one write to the conn. */
+/** Most bytes gathered into one write to the conn: the size of a batch buffer. */
 const BATCH_BYTES = 256 * 1024;
+/** Batch buffers not in use, shared by every session: a session borrows one while it writes (no idle cost). */
+const batchPool: Uint8Array<ArrayBuffer>[] = [];
+const BATCH_POOL_MAX = 8;
 const MAX_STREAM_ID = 0xffff_ffff;
 /** Bytes of an smux frame header (docs/wire.md, "smux"). */
 const HEADER_BYTES = 8;
 
+/**
+ * A queued write: an encoded frame (`frame`), or data for stream `sid` (`data`, of which `off` bytes are written),
+ * cut into PSH frames as it is copied into a batch.
+ */
 interface PendingWrite {
-  frame: Uint8Array;
+  frame: Uint8Array | null;
+  sid: number;
+  data: Uint8Array | null;
+  off: number;
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -52,6 +62,8 @@ export class MuxSession {
   #nextId: number;
   /** The highest stream id opened by either side. */
   #highestId = 0;
+  /** The peer sent gost.ts's hello: FIN is a half-close, a second FIN a full close. */
+  #peerHalfClose = false;
   // accept queue
   readonly #accepts: MuxStream[] = [];
   readonly #acceptWaiters: { resolve: (s: MuxStream) => void; reject: (e: Error) => void }[] = [];
@@ -94,10 +106,13 @@ export class MuxSession {
         return addrs().remoteAddr;
       },
       write: (frame, control) => this.#enqueue(frame, control),
+      writeData: (sid, data) => this.#enqueueData(sid, data),
       returnTokens: (n) => this.#returnTokens(n),
       forget: (id) => this.#streams.delete(id),
       deadError: () => this.#deadError(),
+      peerHalfClose: () => this.#peerHalfClose,
     };
+    this.#enqueue(encodeFrame(this.config.version, Cmd.NOP, HELLO_SID), true).catch(() => {});
     if (!this.config.keepAliveDisabled) this.#startKeepalive();
     this.#done = this.#recvLoop();
   }
@@ -220,7 +235,8 @@ export class MuxSession {
         this.#bytesIn += HEADER_BYTES + f.length;
         switch (f.cmd) {
           case Cmd.NOP:
-            this.#lastKeepaliveAt = this.#lastReceivedAt;
+            if (f.sid === HELLO_SID) this.#peerHalfClose = true;
+            else this.#lastKeepaliveAt = this.#lastReceivedAt;
             break;
           case Cmd.SYN:
             if (f.sid === 0) throw new MuxProtocolError("smux SYN for stream id 0 (never a stream)");
@@ -286,46 +302,73 @@ export class MuxSession {
   #enqueue(frame: Uint8Array, control: boolean): Promise<void> {
     if (this.#closed) return Promise.reject(this.#deadError());
     return new Promise<void>((resolve, reject) => {
-      (control ? this.#control : this.#data).push({ frame, resolve, reject });
+      (control ? this.#control : this.#data).push({ frame, sid: 0, data: null, off: 0, resolve, reject });
       if (!this.#writing) this.#flush();
     });
   }
 
-  /** Writes queued frames until the queues are empty; a write error ends the session. */
+  /** Queues `data` for stream `sid` after the data queued so far; resolves once all of it is written to the conn. */
+  #enqueueData(sid: number, data: Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#deadError());
+    return new Promise<void>((resolve, reject) => {
+      this.#data.push({ frame: null, sid, data, off: 0, resolve, reject });
+      if (!this.#writing) this.#flush();
+    });
+  }
+
+  /**
+   * Writes queued frames until the queues are empty: control frames first, then data in order, copied into one batch
+   * buffer (borrowed from {@link batchPool}) per write to the conn, data cut into PSH frames of at most `maxFrameSize`.
+   * A write error ends the session.
+   */
   async #flush(): Promise<void> {
     this.#writing = true;
+    const buf = batchPool.pop() ?? new Uint8Array(BATCH_BYTES);
+    const { version, maxFrameSize } = this.config;
     try {
       while (!this.#closed && (this.#control.length || this.#data.length)) {
-        const batch: PendingWrite[] = [];
+        const done: PendingWrite[] = [];
         let size = 0;
-        while (size < BATCH_BYTES) {
-          const w = this.#control.shift() ?? this.#data.shift();
+        for (;;) {
+          const control = this.#control.length > 0;
+          const w = control ? this.#control[0] : this.#data[0];
           if (!w) break;
-          batch.push(w);
-          size += w.frame.length;
-        }
-        let bytes = batch[0].frame;
-        if (batch.length > 1) {
-          bytes = new Uint8Array(size);
-          let off = 0;
-          for (const w of batch) {
-            bytes.set(w.frame, off);
-            off += w.frame.length;
+          if (w.frame) {
+            if (size + w.frame.length > buf.length) break;
+            buf.set(w.frame, size);
+            size += w.frame.length;
+            (control ? this.#control : this.#data).shift();
+            done.push(w);
+            continue;
+          }
+          const data = w.data!;
+          const room = buf.length - size - HEADER_BYTES;
+          // no sliver frames at the end of a batch: the rest goes in the next one
+          if (room < Math.min(data.length - w.off, 512)) break;
+          const n = Math.min(maxFrameSize, data.length - w.off, room);
+          putHeader(buf, size, version, Cmd.PSH, n, w.sid);
+          buf.set(n === data.length ? data : data.subarray(w.off, w.off + n), size + HEADER_BYTES);
+          size += HEADER_BYTES + n;
+          w.off += n;
+          if (w.off === data.length) {
+            this.#data.shift();
+            done.push(w);
           }
         }
         try {
-          await writeFull(this.#conn, bytes);
-          this.#bytesOut += bytes.length;
+          await writeFull(this.#conn, buf.subarray(0, size));
+          this.#bytesOut += size;
         } catch (err) {
           const e = err instanceof Error ? err : new Error(errorMessage(err));
-          for (const w of batch) w.reject(e);
+          for (const w of done) w.reject(e);
           this.#die(e);
           return;
         }
-        for (const w of batch) w.resolve();
+        for (const w of done) w.resolve();
       }
     } finally {
       this.#writing = false;
+      if (batchPool.length < BATCH_POOL_MAX) batchPool.push(buf);
     }
   }
 

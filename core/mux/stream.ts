@@ -15,12 +15,15 @@
  */
 import type { Conn } from "../conn.ts";
 import type { MuxConfig } from "./config.ts";
-import { Cmd, encodeFrame, encodeUpd, HEADER_SIZE, MuxProtocolError, putHeader } from "./frame.ts";
+import { Cmd, encodeFrame, encodeUpd, MuxProtocolError } from "./frame.ts";
 
 /** Window a v2 sender assumes before the peer's first UPD (smux `initialPeerWindow`). */
 export const INITIAL_PEER_WINDOW = 262_144;
-/** Most bytes of one write queued to the session at a time, so other streams get their turn. */
-const WRITE_CHUNK = 256 * 1024;
+/**
+ * Most bytes of one write queued to the session at a time (two frames of the default size): the session writes its
+ * queue in order, so streams writing at once take turns at this grain.
+ */
+const WRITE_CHUNK = 64 * 1024;
 /** The first receive block of a stream whose queue is empty (small payloads share it). */
 export const MIN_RECV_BLOCK = 512;
 /** Receive blocks double while a stream's queue keeps filling, up to this size; a larger payload gets its own. */
@@ -33,14 +36,21 @@ export interface StreamHost {
   readonly config: MuxConfig;
   readonly localAddr: Deno.Addr;
   readonly remoteAddr: Deno.Addr;
-  /** Queues encoded frames; control frames go first. Resolves once written to the conn. */
+  /** Queues an encoded frame; control frames go first. Resolves once written to the conn. */
   write(frame: Uint8Array, control: boolean): Promise<void>;
+  /**
+   * Queues `data` for stream `sid` (sent as PSH frames; the session copies it, not before its turn, so `data` must not
+   * change until this resolves). Resolves once written to the conn.
+   */
+  writeData(sid: number, data: Uint8Array): Promise<void>;
   /** Gives back `n` bytes of receive budget (a dropped receive block, see {@link MuxStream.push}). */
   returnTokens(n: number): void;
   /** Removes the stream from the session (later frames for its id are dropped). */
   forget(id: number): void;
   /** Why the session ended, once it has. */
   deadError(): Error;
+  /** True once the peer said hello (a gost.ts peer: FIN is a half-close, a second FIN a full close). */
+  peerHalfClose(): boolean;
 }
 
 /** A one-shot wake-up shared by every waiter. */
@@ -77,6 +87,8 @@ export class MuxStream implements Conn {
   #blockSize = MIN_RECV_BLOCK;
   #finReceived = false;
   #finSent = false;
+  /** The peer closed the stream for good (a GOST peer's FIN, a gost.ts peer's second FIN): writes fail. */
+  #peerGone = false;
   #closed = false;
   #dead = false;
   readonly #readable = new Signal();
@@ -177,7 +189,7 @@ export class MuxStream implements Conn {
         n = Math.min(n, win);
         this.#numWritten = (this.#numWritten + n) >>> 0;
       }
-      await this.#send(p.subarray(off, off + n));
+      await this.#host.writeData(this.id, p.subarray(off, off + n));
       off += n;
     }
     return p.length;
@@ -186,21 +198,7 @@ export class MuxStream implements Conn {
   #checkWritable(): void {
     if (this.#closed || this.#finSent) throw closedStream();
     if (this.#dead) throw this.#host.deadError();
-  }
-
-  /** Queues `p` as consecutive PSH frames built into one buffer (one write to the conn, one copy). */
-  #send(p: Uint8Array): Promise<void> {
-    const size = this.#host.config.maxFrameSize;
-    const frames = Math.ceil(p.length / size);
-    const out = new Uint8Array(p.length + frames * HEADER_SIZE);
-    let at = 0;
-    for (let i = 0; i < p.length; i += size) {
-      const chunk = p.subarray(i, i + size);
-      putHeader(out, at, this.#version, Cmd.PSH, chunk.length, this.id);
-      out.set(chunk, at + HEADER_SIZE);
-      at += HEADER_SIZE + chunk.length;
-    }
-    return this.#host.write(out, false);
+    if (this.#peerGone) throw new Deno.errors.BrokenPipe(`mux stream ${this.id}: the peer closed it`);
   }
 
   /** v2: bytes that may be sent now. @throws {MuxProtocolError} when the peer claims more than was sent */
@@ -237,7 +235,10 @@ export class MuxStream implements Conn {
     if (this.#finReceived) this.#host.forget(this.id);
   }
 
-  /** Sends FIN unless sent, drops unread data and forgets the stream. Idempotent. */
+  /**
+   * Sends FIN unless sent, drops unread data and forgets the stream. A gost.ts peer that may still be writing also
+   * gets a second FIN: it stops, where it would otherwise send into a stream nobody reads. Idempotent.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -245,9 +246,11 @@ export class MuxStream implements Conn {
     this.#chunks = [];
     this.#buffered = this.#charged = 0;
     if (held) this.#host.returnTokens(held);
-    if (!this.#finSent && !this.#dead) {
+    if (!this.#dead) {
+      const fins = (this.#finSent ? 0 : 1) + (this.#finReceived || !this.#host.peerHalfClose() ? 0 : 1);
       this.#finSent = true;
-      this.#host.write(encodeFrame(this.#version, Cmd.FIN, this.id), false).catch(() => {});
+      const fin = encodeFrame(this.#version, Cmd.FIN, this.id);
+      for (let i = 0; i < fins; i++) this.#host.write(fin, false).catch(() => {});
     }
     this.#host.forget(this.id);
     this.#readable.notify();
@@ -284,11 +287,16 @@ export class MuxStream implements Conn {
     return charge;
   }
 
-  /** The peer's FIN. */
+  /**
+   * The peer's FIN: the end of its data. From a GOST peer (no hello) and as a gost.ts peer's second FIN it is also a
+   * full close: writes fail from now on, as GOST's do.
+   */
   fin(): void {
-    if (this.#finReceived) return;
-    this.#finReceived = true;
-    if (this.#finSent) this.#host.forget(this.id);
+    if (this.#finReceived || !this.#host.peerHalfClose()) this.#peerGone = true;
+    if (!this.#finReceived) {
+      this.#finReceived = true;
+      if (this.#finSent) this.#host.forget(this.id);
+    }
     this.#readable.notify();
     this.#writable.notify();
   }

@@ -5,7 +5,7 @@
  * pong, a close frame with a close frame (then EOF), and a bad frame (reserved bits, a wrong mask bit, an unknown
  * opcode, a bad control frame, a length over {@link MAX_FRAME_BYTES}) with a close frame and an error. Payloads are
  * read straight into the caller's buffer when nothing is read ahead; a write costs one copy (header + payload in one
- * buffer, masked on the client side).
+ * buffer, masked on the client side; a large write's buffer comes from a shared pool).
  * @module
  */
 import { closeQuietly, type Conn, writeFull } from "../../core/conn.ts";
@@ -43,15 +43,32 @@ export function applyMask(b: Uint8Array, from: number, n: number, key: Uint8Arra
   return phase & 3;
 }
 
+/** Bytes before a frame's payload in the buffers {@link encodeFrameInto} fills (the longest header, aligned). */
+const FRAME_HEAD = 16;
+/** Data frames carry at most this much of a write: a longer write is several frames, each built in a pooled buffer. */
+const WRITE_FRAME_BYTES = 256 * 1024;
+/** Writes up to this size build their frame in a fresh buffer; larger ones borrow from {@link framePool}. */
+const SMALL_WRITE = 16 * 1024;
+/** Frame buffers not in use, shared by every conn (a conn borrows one while a large write goes out). */
+const framePool: Uint8Array<ArrayBuffer>[] = [];
+const FRAME_POOL_MAX = 16;
+
 /**
  * One frame: header and payload in one buffer, masked with a fresh key when `masked` (client to server).
  * The payload starts at a 4-byte aligned offset so masking runs 32 bits at a time.
  */
 export function encodeFrame(opcode: number, payload: Uint8Array, masked: boolean): Uint8Array {
+  return encodeFrameInto(new Uint8Array(FRAME_HEAD + payload.length), opcode, payload, masked);
+}
+
+/**
+ * {@link encodeFrame} into `buf` (at least 16 + payload bytes long).
+ * @returns the frame: a view of `buf`
+ */
+export function encodeFrameInto(buf: Uint8Array, opcode: number, payload: Uint8Array, masked: boolean): Uint8Array {
   const n = payload.length;
   const hlen = (n < 126 ? 2 : n < 65536 ? 4 : 10) + (masked ? 4 : 0);
-  const buf = new Uint8Array(16 + n);
-  const at = 16 - hlen;
+  const at = FRAME_HEAD - hlen;
   buf[at] = 0x80 | opcode;
   let o = at + 2;
   if (n < 126) buf[at + 1] = n;
@@ -61,16 +78,16 @@ export function encodeFrame(opcode: number, payload: Uint8Array, masked: boolean
     buf[o++] = n & 0xff;
   } else {
     buf[at + 1] = 127;
-    new DataView(buf.buffer).setBigUint64(o, BigInt(n));
+    new DataView(buf.buffer, buf.byteOffset).setBigUint64(o, BigInt(n));
     o += 8;
   }
-  buf.set(payload, 16);
+  buf.set(payload, FRAME_HEAD);
   if (masked) {
     buf[at + 1] |= 0x80;
     crypto.getRandomValues(buf.subarray(o, o + 4));
-    applyMask(buf, 16, n, buf.subarray(o, o + 4), 0);
+    applyMask(buf, FRAME_HEAD, n, buf.subarray(o, o + 4), 0);
   }
-  return buf.subarray(at);
+  return buf.subarray(at, FRAME_HEAD + n);
 }
 
 /** A close frame's payload: the status code and a reason (cut to fit 125 bytes). */
@@ -266,11 +283,26 @@ export class WsConn implements Conn {
     return this.#sendControl(OP_PING, new Uint8Array(0));
   }
 
-  /** Writes `p` as one binary frame. */
+  /**
+   * Writes `p` as one binary frame, or as frames of 256 KiB when longer. A large write builds its frames in a buffer
+   * borrowed from a shared pool, so bulk traffic allocates nothing per write.
+   */
   async write(p: Uint8Array): Promise<number> {
     if (p.length === 0) return 0;
     if (this.#closeSent) throw new Deno.errors.BrokenPipe("WebSocket closed");
-    await this.#send(encodeFrame(OP_BINARY, p, this.#client));
+    if (p.length <= SMALL_WRITE) {
+      await this.#send(encodeFrame(OP_BINARY, p, this.#client));
+      return p.length;
+    }
+    const buf = framePool.pop() ?? new Uint8Array(FRAME_HEAD + WRITE_FRAME_BYTES);
+    try {
+      for (let off = 0; off < p.length; off += WRITE_FRAME_BYTES) {
+        const part = p.subarray(off, off + WRITE_FRAME_BYTES);
+        await this.#send(encodeFrameInto(buf, OP_BINARY, part, this.#client));
+      }
+    } finally {
+      if (framePool.length < FRAME_POOL_MAX) framePool.push(buf);
+    }
     return p.length;
   }
 

@@ -4,7 +4,7 @@
  * each proxy used per unit of work, and the direct (no proxy) limits. See docs/benchmarks.md.
  *
  * Flags: `--quick` (about 1 s per measurement and 100 idle conns: a smoke run, figures not meaningful),
- * `--only=tcp,socks5,connect,rate,memory,process,chain,quic,h2,bypass,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
+ * `--only=tcp,socks5,connect,rate,memory,process,chain,quic,ws,h2,bypass,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
  * tcp forward against a bare Deno relay, tests/bench/bare_relay.ts), `--json=FILE` (results as JSON), `--strict`
  * (exit 1 when a target is missed). Exit status 1 when a benchmark could not run, 2 on bad flags or missing tools.
  * @module
@@ -18,6 +18,7 @@ import { formatTable, markdown, meetsTarget, type Row } from "./table.ts";
 import { benchH2 } from "./h2_tunnel.ts";
 import { benchBypassLookup } from "./bypass_lookup.ts";
 import { benchAdmissionLookup, benchHostsLookup } from "./admission_hosts_lookup.ts";
+import { benchWs } from "./ws_tunnel.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TOOLS = ["iperf3", "socat", "microsocks", "tinyproxy", "wrk", "curl"];
@@ -30,12 +31,25 @@ const BENCHES = [
   "process",
   "chain",
   "quic",
+  "ws",
   "h2",
   "bypass",
   "floor",
 ] as const;
 type Bench = typeof BENCHES[number];
-const DEFAULT: Bench[] = ["tcp", "socks5", "connect", "rate", "memory", "process", "chain", "quic", "h2", "bypass"];
+const DEFAULT: Bench[] = [
+  "tcp",
+  "socks5",
+  "connect",
+  "rate",
+  "memory",
+  "process",
+  "chain",
+  "quic",
+  "ws",
+  "h2",
+  "bypass",
+];
 
 const args = Deno.args;
 const quick = args.includes("--quick");
@@ -745,6 +759,25 @@ async function main(): Promise<number> {
     ["process", benchProcess],
     ["chain", benchChain],
     ["quic", benchQuic],
+    ["ws", () =>
+      benchWs({
+        quick,
+        dir,
+        iperfSec: cfg.iperfSec,
+        iperfRounds: cfg.iperfRounds,
+        startGost: async (name, gostArgs, listening = 1) => {
+          const p = await startGost(name, gostArgs);
+          await waitReady(p, { pattern: /service \S+ is listening on/, count: listening });
+          return p;
+        },
+        startPeer,
+        compare,
+        iperf,
+        origin,
+        rows,
+        limits,
+        progress,
+      })],
     ["h2", () =>
       benchH2({
         dir,

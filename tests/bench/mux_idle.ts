@@ -6,19 +6,27 @@
  * over N is the cost of one idle stream on that end (the stream, its session entry, its pending read; not the
  * application's read buffer, which is one shared buffer here).
  *
- * As a program (run by {@link measureIdleStreams}, needs `--v8-flags=--expose-gc`): `mux_idle.ts server` prints
- * `port N`, then answers `heap` with `heap BYTES ACCEPTED`; `mux_idle.ts client PORT` answers `open K` with
- * `opened TOTAL` and `heap` with `heap BYTES 0`.
+ * The comparison (`wss`): the same idle conns, each its own WebSocket over its own TLS conn.
+ *
+ * As a program (run by {@link measureIdleStreams}, needs `--v8-flags=--expose-gc`): `mux_idle.ts server mwss|wss`
+ * prints `port N`, then answers `heap` with `heap BYTES ACCEPTED RSS`; `mux_idle.ts client mwss|wss PORT` answers
+ * `open K` with `opened TOTAL` and `heap` with `heap BYTES 0 RSS`.
  * @module
  */
 import { V8_FLAGS } from "../helpers/gost.ts";
+import type { Conn } from "../../core/conn.ts";
 
-/** Per-stream growth of each end, bytes. */
+/** Per-stream growth of each end, bytes: V8 heap plus external memory after GC, and resident memory. */
 export interface IdleStreamMemory {
   streams: number;
   clientBytes: number;
   serverBytes: number;
+  clientRssBytes: number;
+  serverRssBytes: number;
 }
+
+/** `mwss`: streams on one session; `wss`: one WebSocket (one TLS conn) per stream, the comparison. */
+export type IdleTransport = "mwss" | "wss";
 
 const SELF = new URL(import.meta.url).pathname;
 const WARMUP = 50;
@@ -79,26 +87,33 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncIterable<string>
  * Opens `n` idle streams (after a warm-up of 50) on one mwss session between two probe processes and returns what
  * one stream costs on each end. Waits on the server's count of streams, never on time.
  */
-export async function measureIdleStreams(n: number): Promise<IdleStreamMemory> {
-  const server = new Probe(["server"]);
+export async function measureIdleStreams(n: number, transport: IdleTransport = "mwss"): Promise<IdleStreamMemory> {
+  const server = new Probe(["server", transport]);
   let client: Probe | null = null;
   try {
     const [, port] = await server.line();
-    client = new Probe(["client", port]);
+    client = new Probe(["client", transport, port]);
     const c = client;
     const settle = async (total: number) => {
       for (;;) {
-        const [, bytes, accepted] = await server.ask("heap");
-        if (Number(accepted) >= total) return Number(bytes);
+        const [, bytes, accepted, rss] = await server.ask("heap");
+        if (Number(accepted) >= total) return [Number(bytes), Number(rss)];
       }
     };
+    const clientHeap = async () => (await c.ask("heap")).map(Number);
     await c.ask(`open ${WARMUP}`);
-    const server0 = await settle(WARMUP);
-    const client0 = Number((await c.ask("heap"))[1]);
+    const [server0, serverRss0] = await settle(WARMUP);
+    const [, client0, , clientRss0] = await clientHeap();
     await c.ask(`open ${n}`);
-    const server1 = await settle(WARMUP + n);
-    const client1 = Number((await c.ask("heap"))[1]);
-    return { streams: n, clientBytes: (client1 - client0) / n, serverBytes: (server1 - server0) / n };
+    const [server1, serverRss1] = await settle(WARMUP + n);
+    const [, client1, , clientRss1] = await clientHeap();
+    return {
+      streams: n,
+      clientBytes: (client1 - client0) / n,
+      serverBytes: (server1 - server0) / n,
+      clientRssBytes: (clientRss1 - clientRss0) / n,
+      serverRssBytes: (serverRss1 - serverRss0) / n,
+    };
   } finally {
     await client?.close();
     await server.close();
@@ -107,7 +122,7 @@ export async function measureIdleStreams(n: number): Promise<IdleStreamMemory> {
 
 // ---------------------------------------------------------------- the probe program
 
-async function heapBytes(): Promise<number> {
+async function heapBytes(): Promise<[number, number]> {
   const gc = (globalThis as unknown as { gc?: () => void }).gc;
   if (!gc) throw new Error("mux_idle.ts needs --v8-flags=--expose-gc");
   for (let i = 0; i < 4; i++) {
@@ -115,10 +130,10 @@ async function heapBytes(): Promise<number> {
     await new Promise((r) => setTimeout(r, 5));
   }
   const m = Deno.memoryUsage();
-  return m.heapUsed + m.external;
+  return [m.heapUsed + m.external, m.rss];
 }
 
-async function probe(role: string, port: string | undefined): Promise<void> {
+async function probe(role: string, transport: string, port: string | undefined): Promise<void> {
   const [{ Metadata }, { nopLogger }, { DefaultRouter }] = await Promise.all([
     import("../../core/metadata.ts"),
     import("../../core/log.ts"),
@@ -138,7 +153,8 @@ async function probe(role: string, port: string | undefined): Promise<void> {
       import("../../listeners/tls/listener.ts"),
     ]);
     const opts = { addr: "127.0.0.1:0", logger: nopLogger, service: "mux-idle", router: new DefaultRouter({}) };
-    const ln = new MuxServerListener(new WsListener(new TlsListener(opts), opts, "mwss"), opts, {}, "mwss");
+    const ws = new WsListener(new TlsListener(opts), opts, transport);
+    const ln = transport === "mwss" ? new MuxServerListener(ws, opts, {}, "mwss") : ws;
     await ln.init(new Metadata({}));
     (async () => {
       for (;;) {
@@ -152,28 +168,44 @@ async function probe(role: string, port: string | undefined): Promise<void> {
     })().catch(() => {});
     await say(`port ${(ln.addr as Deno.NetAddr).port}`);
   } else {
-    const { MwsDialer } = await import("../../listeners/mws/dialer.ts");
-    const d = new MwsDialer({ logger: nopLogger }, true);
-    await d.init(new Metadata({}));
-    const session = await d.multiplex(await d.dial(`127.0.0.1:${port}`));
-    keep.push(session);
+    const [{ MwsDialer }, { WsDialer }, { TlsDialer }] = await Promise.all([
+      import("../../listeners/mws/dialer.ts"),
+      import("../../listeners/ws/dialer.ts"),
+      import("../../listeners/tls/dialer.ts"),
+    ]);
+    const addr = `127.0.0.1:${port}`;
+    let next: () => Promise<Conn>;
+    if (transport === "mwss") {
+      const d = new MwsDialer({ logger: nopLogger }, true);
+      await d.init(new Metadata({}));
+      const session = await d.multiplex(await d.dial(addr));
+      keep.push(session);
+      next = () => session.open();
+    } else {
+      const d = new WsDialer({ logger: nopLogger }, new TlsDialer({ logger: nopLogger }), "wss");
+      await d.init(new Metadata({}));
+      next = () => d.dial(addr);
+    }
+    const base = keep.length;
     const one = new Uint8Array([1]);
     open = async (k) => {
       for (let i = 0; i < k; i++) {
-        const s = await session.open();
+        const s = await next();
         keep.push(s);
         await s.write(one);
         s.read(shared).catch(() => {});
       }
-      return keep.length - 1;
+      return keep.length - base;
     };
   }
   for await (const line of lines(Deno.stdin.readable)) {
     const [cmd, arg] = line.split(" ");
-    if (cmd === "heap") await say(`heap ${await heapBytes()} ${accepted}`);
-    else if (cmd === "open") await say(`opened ${await open(Number(arg))}`);
+    if (cmd === "heap") {
+      const [bytes, rss] = await heapBytes();
+      await say(`heap ${bytes} ${accepted} ${rss}`);
+    } else if (cmd === "open") await say(`opened ${await open(Number(arg))}`);
   }
   Deno.exit(0);
 }
 
-if (import.meta.main) await probe(Deno.args[0], Deno.args[1]);
+if (import.meta.main) await probe(Deno.args[0], Deno.args[1], Deno.args[2]);

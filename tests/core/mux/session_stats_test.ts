@@ -4,7 +4,7 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { MuxSession } from "../../../core/mux/session.ts";
-import { Cmd, encodeFrame, FrameReader } from "../../../core/mux/frame.ts";
+import { Cmd, encodeFrame, FrameReader, HELLO_SID } from "../../../core/mux/frame.ts";
 import { TimeoutError } from "../../../core/errors.ts";
 import { MuxSessions } from "../../../core/routing/mux_sessions.ts";
 import { smuxClientSession } from "../../../listeners/mtcp/dialer.ts";
@@ -30,6 +30,7 @@ Deno.test("mux stats: streams open/total, frame bytes each way, last frame and k
     await readN(st, 5);
     await st.write(enc.encode("hi"));
     const r = new FrameReader(raw);
+    deepEqual([(await within(r.next(1), 2000))?.sid], [HELLO_SID], "the hello first");
     equal((await within(r.next(1), 2000))?.cmd, Cmd.PSH);
     await writeAll(raw, encodeFrame(1, Cmd.NOP, 0));
     // the NOP is read once the session has read what came before it: wait for its mark
@@ -37,7 +38,7 @@ Deno.test("mux stats: streams open/total, frame bytes each way, last frame and k
     const now = s.stats();
     deepEqual([now.streamsOpen, now.streamsTotal], [1, 1]);
     equal(now.bytesIn, 8 + (8 + 5) + 8, "SYN, PSH(5), NOP with 8-byte headers");
-    equal(now.bytesOut, 8 + 2, "PSH(2)");
+    equal(now.bytesOut, 8 + 8 + 2, "hello, PSH(2)");
     ok(now.lastKeepaliveAt !== null && now.lastReceivedAt === now.lastKeepaliveAt);
     equal(now.closeReason, null);
     raw.close();

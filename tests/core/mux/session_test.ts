@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { MuxSession } from "../../../core/mux/session.ts";
 import { INITIAL_PEER_WINDOW, type MuxStream } from "../../../core/mux/stream.ts";
-import { Cmd, encodeFrame, encodeUpd, FrameReader } from "../../../core/mux/frame.ts";
+import { Cmd, encodeFrame, encodeUpd, FrameReader, HELLO_SID } from "../../../core/mux/frame.ts";
 import type { MuxConfig } from "../../../core/mux/config.ts";
 import { TimeoutError } from "../../../core/errors.ts";
 import { pattern, readAll, readN, tcpPair, until, within, writeAll } from "../../helpers/mux_pair.ts";
@@ -36,10 +36,11 @@ async function sessions(client: Partial<MuxConfig> = {}, server: Partial<MuxConf
   };
 }
 
-/** A session facing a raw TCP peer that the test drives byte by byte. */
+/** A session facing a raw TCP peer that the test drives byte by byte (the session's hello read already). */
 async function rawPeer(config: Partial<MuxConfig> = {}, client = false) {
   const [a, raw] = await tcpPair();
   const session = new MuxSession(a, { client, config });
+  deepEqual([...await within(readN(raw, 8), 2000)], [...encodeFrame(config.version ?? 1, Cmd.NOP, HELLO_SID)]);
   return {
     session,
     raw,
@@ -293,4 +294,57 @@ Deno.test("mux session close fails reads and writes of open streams with Connect
   await within(p.c.done, 2000);
   await rejects(a.write(enc.encode("x")), (e: Error) => e.name === "ConnectionReset");
   b?.close();
+});
+
+Deno.test("mux between gost.ts sessions: FIN is a half-close; close() while the peer writes stops its writes", async () => {
+  await using p = await sessions();
+  const a = await p.c.openStream();
+  await a.write(enc.encode("req"));
+  await a.closeWrite();
+  const b = await within(p.s.acceptStream(), 2000);
+  equal(dec.decode(await within(readAll(b), 2000)), "req");
+  await b.write(enc.encode("answer after the half-close"));
+  equal(dec.decode(await within(readN(a, 27), 2000)), "answer after the half-close");
+  a.close(); // its second FIN: nobody reads what b writes now
+  const failed = await within(
+    (async () => {
+      for (;;) await b.write(new Uint8Array(1024));
+    })().catch((e: Error) => e),
+    2000,
+    "b's writes failing",
+  );
+  equal(failed.name, "BrokenPipe", String(failed));
+  b.close();
+});
+
+Deno.test("mux with a GOST peer (no hello): its FIN is a full close, writes fail as GOST's do", async () => {
+  await using p = await rawPeer();
+  await writeAll(p.raw, encodeFrame(1, Cmd.SYN, 3));
+  const st = await within(p.session.acceptStream(), 2000);
+  await st.write(enc.encode("before"));
+  await writeAll(p.raw, encodeFrame(1, Cmd.FIN, 3));
+  equal(await within(st.read(new Uint8Array(8)), 2000), null);
+  await rejects(st.write(enc.encode("after")), (e: Error) => e.name === "BrokenPipe");
+  st.close();
+});
+
+Deno.test("mux with a peer that said hello: close() sends FIN twice while the peer may write, once after its FIN", async () => {
+  await using p = await rawPeer();
+  await writeAll(p.raw, encodeFrame(1, Cmd.NOP, HELLO_SID));
+  await writeAll(p.raw, encodeFrame(1, Cmd.SYN, 3));
+  await writeAll(p.raw, encodeFrame(1, Cmd.SYN, 5));
+  await writeAll(p.raw, encodeFrame(1, Cmd.FIN, 5));
+  const open = await within(p.session.acceptStream(), 2000);
+  const ended = await within(p.session.acceptStream(), 2000);
+  equal(await within(ended.read(new Uint8Array(8)), 2000), null);
+  await ended.write(enc.encode("x")); // a half-close: this side may still write
+  open.close();
+  ended.close();
+  const r = new FrameReader(p.raw);
+  const frames = [];
+  for (let i = 0; i < 4; i++) {
+    const f = (await within(r.next(1), 2000))!;
+    frames.push([f.cmd, f.sid]);
+  }
+  deepEqual(frames, [[Cmd.PSH, 5], [Cmd.FIN, 3], [Cmd.FIN, 3], [Cmd.FIN, 5]]);
 });
