@@ -374,6 +374,7 @@ Deno.test("every GOST metadata key of a service's handler and listener is read o
     ["ssu", "udp"],
     ["relay", "h2"],
     ["http", "h2c"],
+    ["relay", "grpc"],
     ["relay", "quic"],
     ["http", "quic"],
   ];
@@ -451,6 +452,7 @@ Deno.test("every GOST metadata key of a chain node's connector and dialer is rea
     ["ssu", "udp"],
     ["relay", "h2"],
     ["relay", "h2c"],
+    ["http", "grpc"],
     ["relay", "quic"],
   ];
   const refusedBy: Record<string, string[]> = {};
