@@ -149,6 +149,25 @@ const GRPC_KEEPALIVE: readonly GostKeyGroup[] = [
   [["tcp.keepalive.count"], "int"],
 ];
 
+/** GOST's kcp keys, listener and dialer alike (x/listener/kcp, x/dialer/kcp metadata.go). */
+const KCP: readonly GostKeyGroup[] = [
+  [["kcp.configFile", "configFile", "c"], "string"],
+  [["kcp.config", "config"], "map"],
+  [["kcp.tcp", "tcp"], "bool"],
+  [["kcp.key"], "string"],
+  [["kcp.crypt"], "string"],
+  [["kcp.mode"], "string"],
+  [["kcp.keepalive"], "int"],
+  [["kcp.interval"], "int"],
+  [["kcp.mtu"], "int"],
+  [["kcp.rcvwnd"], "int"],
+  [["kcp.sndwnd"], "int"],
+  [["kcp.smuxver"], "int"],
+  [["kcp.smuxbuf"], "int"],
+  [["kcp.streambuf"], "int"],
+  [["kcp.nocomp"], "bool"],
+];
+
 /**
  * GOST's keys per component id (`handler http`, `listener tcp`, `connector socks5`, `dialer mtls`, `service`,
  * `node`, `hop`).
@@ -313,6 +332,7 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     [["mptcp"], "bool"],
   ],
   "listener quic": [...QUIC, [["backlog"], "int"]],
+  "listener kcp": [...KCP, [["backlog"], "int"]],
   "connector http": [
     [["timeout"], "duration"],
     [["header"], "map"],
@@ -390,6 +410,7 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
   "dialer wss": WS_DIALER,
   "dialer mws": [...WS_DIALER, ...MUX],
   "dialer mwss": [...WS_DIALER, ...MUX],
+  "dialer kcp": [...KCP, [["handshakeTimeout"], "duration"]],
   "service": [
     [["proxyProtocol"], "int"],
     [["interface"], "string"],

@@ -133,73 +133,72 @@ const SINGLE_KEYS: readonly (readonly [string[], string])[] = [
   [["kcp.nocomp"], "nocomp"],
 ];
 
-type Raw = Record<string, string | number | boolean>;
+type Value = string | number | boolean;
+/** The fields set so far, each with where it came from (for messages: `"kcp.mtu"`, `"kcp.config" field "mtu"`). */
+type Raw = Map<string, { value: Value; label: string }>;
 
 /** Coerces one field's value (from JSON or a URL) to its kind. */
-function coerce(field: string, value: unknown, where: string): string | number | boolean {
+function coerce(field: string, value: unknown, label: string): Value {
   const kind = FIELDS[field];
   if (kind === "string") {
     if (typeof value === "string") return value;
-    throw new ConfigError(`kcp: ${where} "${field}" must be a string, got ${JSON.stringify(value)}`);
+    throw new ConfigError(`kcp: ${label} must be a string, got ${JSON.stringify(value)}`);
   }
   if (kind === "bool") {
     if (typeof value === "boolean") return value;
     const s = String(value).toLowerCase();
     if (["true", "1", "yes", "on"].includes(s)) return true;
     if (["false", "0", "no", "off", ""].includes(s)) return false;
-    throw new ConfigError(`kcp: ${where} "${field}" must be a boolean, got ${JSON.stringify(value)}`);
+    throw new ConfigError(`kcp: ${label} must be a boolean, got ${JSON.stringify(value)}`);
   }
   const n = typeof value === "number" ? value : Number(String(value).trim());
-  if (!Number.isInteger(n)) {
-    throw new ConfigError(`kcp: ${where} "${field}" must be an integer, got ${JSON.stringify(value)}`);
-  }
-  if (n < 0) throw new ConfigError(`kcp: ${where} "${field}" must not be negative, got ${n}`);
+  if (!Number.isInteger(n)) throw new ConfigError(`kcp: ${label} must be an integer, got ${JSON.stringify(value)}`);
+  if (n < 0) throw new ConfigError(`kcp: ${label} must not be negative, got ${n}`);
   return n;
 }
 
-/** The known fields of a JSON object (file or map); other keys are left alone, as Go's JSON decoder does. */
-function fieldsOf(obj: unknown, where: string): Raw {
+/** Adds the known fields of a JSON object (file or map); other keys are left alone, as Go's JSON decoder does. */
+function addFields(raw: Raw, obj: unknown, where: string): void {
   if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
     throw new ConfigError(`kcp: ${where} must be a JSON object`);
   }
-  const out: Raw = {};
   for (const [k, v] of Object.entries(obj)) {
     const field = k.toLowerCase();
     if (!(field in FIELDS) || v === null || v === undefined) continue;
-    const c = coerce(field, v, where);
-    if (c === 0 && ZERO_IS_UNSET.has(field)) continue;
-    out[field] = c;
+    const label = `${where} field "${k}"`;
+    const value = coerce(field, v, label);
+    if (value === 0 && ZERO_IS_UNSET.has(field)) continue;
+    raw.set(field, { value, label });
   }
-  return out;
 }
 
-/** The `kcp.configFile` JSON, read at init. */
-function readFile(path: string, key: string): Raw {
+/** Adds the fields of the `kcp.configFile` JSON, read at init. */
+function addFile(raw: Raw, path: string, key: string): void {
   let text: string;
   try {
     text = Deno.readTextFileSync(path);
   } catch (err) {
-    throw new ConfigError(`kcp: cannot read ${key} "${path}": ${(err as Error).message}`, { cause: err });
+    throw new ConfigError(`kcp: "${key}" = "${path}": cannot read it: ${(err as Error).message}`, { cause: err });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`kcp: ${key} "${path}" is not JSON: ${(err as Error).message}`, { cause: err });
+    throw new ConfigError(`kcp: "${key}" = "${path}" is not JSON: ${(err as Error).message}`, { cause: err });
   }
-  return fieldsOf(json, `${key} ${path}`);
+  addFields(raw, json, `"${key}" (${path})`);
 }
 
-/** The `kcp.config` map (an object, or its JSON text from a URL). */
-function readMap(value: unknown, key: string): Raw {
+/** Adds the fields of the `kcp.config` map (an object, or its JSON text from a URL). */
+function addMap(raw: Raw, value: unknown, key: string): void {
   if (typeof value === "string") {
     try {
       value = JSON.parse(value);
     } catch (err) {
-      throw new ConfigError(`kcp: ${key} is not a JSON object: ${(err as Error).message}`, { cause: err });
+      throw new ConfigError(`kcp: "${key}" is not a JSON object: ${(err as Error).message}`, { cause: err });
     }
   }
-  return fieldsOf(value, key);
+  addFields(raw, value, `"${key}"`);
 }
 
 /** What {@link parseKcpConfig} read, beside the config. */
@@ -219,60 +218,67 @@ export interface ParsedKcpConfig {
  * says "it's a secrect", which the parser overwrites): `-F kcp://host:port` then talks to GOST's `-L kcp://:port`.
  * An explicit profile (`mode` other than `manual`) sets nodelay/interval/resend/nc, as in GOST and kcptun; with no
  * `mode` given anywhere, setting one of those four means `manual`.
- * @throws {ConfigError} on a bad value, `tcp=true`, `dscp` above 0 or `snmplog` set (not implemented)
+ * @throws {ConfigError} naming the key on a bad value, `tcp=true`, `dscp` above 0 or `snmplog` set (not implemented)
  */
 export function parseKcpConfig(md: Metadata): ParsedKcpConfig {
-  const raw: Raw = {};
+  const raw: Raw = new Map();
+  const set = (v: unknown) => v !== "" && v !== null && v !== undefined;
   const file = md.find(["kcp.configFile", "configFile", "c"]);
-  if (file && file[1] !== "" && file[1] !== null && file[1] !== undefined) {
-    Object.assign(raw, readFile(String(file[1]), file[0]));
-  }
+  if (file && set(file[1])) addFile(raw, String(file[1]), file[0]);
   const map = md.find(["kcp.config", "config"]);
-  if (map && map[1] !== "" && map[1] !== null && map[1] !== undefined) Object.assign(raw, readMap(map[1], map[0]));
+  if (map && set(map[1])) addMap(raw, map[1], map[0]);
   for (const [keys, field] of SINGLE_KEYS) {
     const hit = md.find(keys);
-    if (!hit || hit[1] === null || hit[1] === undefined || hit[1] === "") continue;
-    const c = coerce(field, hit[1], hit[0]);
-    if (c === 0 && ZERO_IS_UNSET.has(field)) continue;
-    raw[field] = c;
+    if (!hit || !set(hit[1])) continue;
+    const label = `"${hit[0]}"`;
+    const value = coerce(field, hit[1], label);
+    if (value === 0 && ZERO_IS_UNSET.has(field)) continue;
+    raw.set(field, { value, label });
   }
+  const get = (f: string) => raw.get(f)?.value;
+  const label = (f: string) => raw.get(f)?.label ?? `"${f}"`;
 
-  if (raw.tcp === true) {
+  if (get("tcp") === true) {
     throw new ConfigError(
-      `kcp: "tcp" = true is not supported by gost.ts: it needs raw sockets (GOST's tcpraw); KCP runs over UDP only`,
+      `kcp: ${label("tcp")} = true is not supported by gost.ts: it needs raw sockets (GOST's tcpraw); KCP runs ` +
+        "over UDP only",
     );
   }
-  if (typeof raw.dscp === "number" && raw.dscp > 0) {
-    throw new ConfigError(`kcp: "dscp" = ${raw.dscp} is not supported: Deno cannot set a UDP socket's TOS; use 0`);
+  const dscp = get("dscp");
+  if (typeof dscp === "number" && dscp > 0) {
+    throw new ConfigError(
+      `kcp: ${label("dscp")} = ${dscp} is not supported: Deno cannot set a UDP socket's TOS; use 0`,
+    );
   }
-  if (typeof raw.snmplog === "string" && raw.snmplog !== "") {
-    throw new ConfigError(`kcp: "snmplog" = "${raw.snmplog}" is not supported by gost.ts: leave it empty`);
+  const snmplog = get("snmplog");
+  if (typeof snmplog === "string" && snmplog !== "") {
+    throw new ConfigError(`kcp: ${label("snmplog")} = "${snmplog}" is not supported by gost.ts: leave it empty`);
   }
 
   const c: KcpConfig = { ...KCP_DEFAULTS };
   for (const f of Object.keys(c) as (keyof KcpConfig)[]) {
-    if (f in raw) (c as unknown as Raw)[f] = raw[f];
+    if (raw.has(f)) (c as unknown as Record<string, Value>)[f] = raw.get(f)!.value;
   }
-  c.crypt = checkCrypt(String(raw.crypt ?? KCP_DEFAULTS.crypt), "crypt");
-  const tuned = ["nodelay", "interval", "resend", "nc"].some((f) => f in raw);
-  c.mode = String(raw.mode ?? (tuned ? "manual" : KCP_DEFAULTS.mode));
+  c.crypt = checkCrypt(String(get("crypt") ?? KCP_DEFAULTS.crypt), label("crypt"));
+  const tuned = ["nodelay", "interval", "resend", "nc"].some((f) => raw.has(f));
+  c.mode = String(get("mode") ?? (tuned ? "manual" : KCP_DEFAULTS.mode));
   const profile = KCP_MODES[c.mode];
   if (profile) [c.nodelay, c.interval, c.resend, c.nc] = profile;
   else if (c.mode !== "manual") {
     throw new ConfigError(
-      `kcp: "mode" = "${c.mode}" is not a mode: use normal, fast, fast2, fast3 or manual (GOST would keep the ` +
-        `values as manual does)`,
+      `kcp: ${label("mode")} = "${c.mode}" is not a mode: use normal, fast, fast2, fast3 or manual (GOST would ` +
+        "keep the values as manual does)",
     );
   }
-  if (!("smuxbuf" in raw)) c.smuxbuf = c.sockbuf;
-  if (!("streambuf" in raw)) c.streambuf = Math.floor(c.sockbuf / 2);
-  check(c);
-  return { config: c, sockbufSet: "sockbuf" in raw };
+  if (!raw.has("smuxbuf")) c.smuxbuf = c.sockbuf;
+  if (!raw.has("streambuf")) c.streambuf = Math.floor(c.sockbuf / 2);
+  check(c, label);
+  return { config: c, sockbufSet: raw.has("sockbuf") };
 }
 
-function check(c: KcpConfig): void {
+function check(c: KcpConfig, label: (field: string) => string): void {
   const range = (name: string, v: number, min: number, max: number) => {
-    if (v < min || v > max) throw new ConfigError(`kcp: "${name}" must be between ${min} and ${max}, got ${v}`);
+    if (v < min || v > max) throw new ConfigError(`kcp: ${label(name)} must be between ${min} and ${max}, got ${v}`);
   };
   range("mtu", c.mtu, 100, MTU_LIMIT);
   range("sndwnd", c.sndwnd, 1, 65535);
@@ -282,16 +288,21 @@ function check(c: KcpConfig): void {
   range("nc", c.nc, 0, 1);
   range("resend", c.resend, 0, 65535);
   range("keepalive", c.keepalive, 1, SMUX_KEEPALIVE_TIMEOUT_S);
-  if (c.smuxver !== 1 && c.smuxver !== 2) throw new ConfigError(`kcp: "smuxver" must be 1 or 2, got ${c.smuxver}`);
+  if (c.smuxver !== 1 && c.smuxver !== 2) {
+    throw new ConfigError(`kcp: ${label("smuxver")} must be 1 or 2, got ${c.smuxver}`);
+  }
   range("smuxbuf", c.smuxbuf, 1, 2 ** 31 - 1);
   range("streambuf", c.streambuf, 1, 2 ** 31 - 1);
   if (c.smuxver === 2 && c.streambuf > c.smuxbuf) {
-    throw new ConfigError(`kcp: "streambuf" (${c.streambuf}) must not be larger than "smuxbuf" (${c.smuxbuf})`);
+    throw new ConfigError(
+      `kcp: ${label("streambuf")} (${c.streambuf}) must not be larger than ${label("smuxbuf")} (${c.smuxbuf})`,
+    );
   }
   if (c.datashard > 0 && c.parityshard > 0) {
     if (c.datashard + c.parityshard > 255) {
       throw new ConfigError(
-        `kcp: "datashard" + "parityshard" must be at most 255, got ${c.datashard + c.parityshard}`,
+        `kcp: ${label("datashard")} + ${label("parityshard")} must be at most 255, got ` +
+          `${c.datashard + c.parityshard}`,
       );
     }
   }

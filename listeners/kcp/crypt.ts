@@ -46,6 +46,7 @@ export const UNSUPPORTED_CRYPTS = ["sm4", "blowfish", "twofish", "cast5", "3des"
 
 /**
  * Checks a crypt name.
+ * @param key where the name came from, for the message (`"kcp.crypt"`)
  * @throws {ConfigError} for a GOST crypt gost.ts lacks or a name GOST does not know (GOST falls back to aes for those)
  */
 export function checkCrypt(name: string, key: string): CryptName {

@@ -32,7 +32,7 @@ Deno.test("an unknown flag exits 2 with Go's message", async () => {
 });
 
 Deno.test("a bad -L URL exits non-zero with one clear message", async () => {
-  for (const bad of ["tcp://:70000/x:1", "kcp://:8080", "tcp://:9000-8000/x:1"]) {
+  for (const bad of ["tcp://:70000/x:1", "icmp://:8080", "tcp://:9000-8000/x:1"]) {
     const r = await runGost(["-L", bad]);
     equal(r.code, 1, bad);
     equal(r.stderr.trim().split("\n").length, 1, r.stderr);

@@ -102,7 +102,7 @@ Deno.test("a GOST transport gost.ts lacks is an error, not a silent fallback", (
     () => buildConfigFromCmd(["relay+wss://:443"], [], known),
     /handler type "relay" is not supported by gost.ts yet/,
   );
-  throws(() => buildConfigFromCmd(["kcp://:80"], [], known), /listener type "kcp" is not supported/);
+  throws(() => buildConfigFromCmd(["icmp://:80"], [], known), /listener type "icmp" is not supported/);
   throws(() => buildConfigFromCmd(["tcp://:80-70/x:1"], [], known), /Invalid port range/);
 });
 
