@@ -4,7 +4,7 @@
  * each proxy used per unit of work, and the direct (no proxy) limits. See docs/benchmarks.md.
  *
  * Flags: `--quick` (about 1 s per measurement and 100 idle conns: a smoke run, figures not meaningful),
- * `--only=tcp,socks5,connect,rate,memory,process,chain,quic,ws,h2,bypass,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
+ * `--only=tcp,socks5,connect,rate,memory,process,chain,quic,ws,h2,ss,bypass,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
  * tcp forward against a bare Deno relay, tests/bench/bare_relay.ts), `--json=FILE` (results as JSON), `--strict`
  * (exit 1 when a target is missed). Exit status 1 when a benchmark could not run, 2 on bad flags or missing tools.
  * @module
@@ -15,6 +15,7 @@ import { forwardConn, idleMemory, smallEcho, socks5Conn } from "./memory.ts";
 import { BARE_LISTENER, idleRssKiB, startupSeconds } from "./process.ts";
 import { cpuSeconds, type Proc, runTool, spawn, stopAll, waitReady } from "./procs.ts";
 import { formatTable, markdown, meetsTarget, type Row } from "./table.ts";
+import { benchSs } from "./ss_tunnel.ts";
 import { benchH2 } from "./h2_tunnel.ts";
 import { benchBypassLookup } from "./bypass_lookup.ts";
 import { benchAdmissionLookup, benchHostsLookup } from "./admission_hosts_lookup.ts";
@@ -33,6 +34,7 @@ const BENCHES = [
   "quic",
   "ws",
   "h2",
+  "ss",
   "bypass",
   "floor",
 ] as const;
@@ -48,6 +50,7 @@ const DEFAULT: Bench[] = [
   "quic",
   "ws",
   "h2",
+  "ss",
   "bypass",
 ];
 
@@ -788,6 +791,18 @@ async function main(): Promise<number> {
         compare,
         iperf,
         rows,
+        progress,
+      })],
+    ["ss", () =>
+      benchSs({
+        iperfSec: cfg.iperfSec,
+        iperfRounds: cfg.iperfRounds,
+        startGost: (name, gostArgs) => startGost(name, gostArgs),
+        startPeer,
+        compare,
+        iperf,
+        rows,
+        cpuRows,
         progress,
       })],
     ["bypass", benchBypass],
