@@ -450,8 +450,6 @@ Deno.test("every GOST metadata key of a chain node's connector and dialer is rea
     ["direct", "direct"],
     ["http", "pht"],
     ["socks5", "phts"],
-    ["ss", "tcp"],
-    ["ssu", "udp"],
     ["relay", "kcp"],
     ["ss", "tcp"],
     ["ssu", "udp"],
