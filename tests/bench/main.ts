@@ -17,6 +17,7 @@ import { cpuSeconds, type Proc, runTool, spawn, stopAll, waitReady } from "./pro
 import { formatTable, markdown, meetsTarget, type Row } from "./table.ts";
 import { benchSs } from "./ss_tunnel.ts";
 import { benchH2 } from "./h2_tunnel.ts";
+import { benchKcp } from "./kcp_tunnel.ts";
 import { benchBypassLookup } from "./bypass_lookup.ts";
 import { benchAdmissionLookup, benchHostsLookup } from "./admission_hosts_lookup.ts";
 import { benchWs } from "./ws_tunnel.ts";
@@ -35,6 +36,7 @@ const BENCHES = [
   "ws",
   "h2",
   "ss",
+  "kcp",
   "bypass",
   "floor",
 ] as const;
@@ -51,6 +53,7 @@ const DEFAULT: Bench[] = [
   "ws",
   "h2",
   "ss",
+  "kcp",
   "bypass",
 ];
 
@@ -795,6 +798,18 @@ async function main(): Promise<number> {
       })],
     ["ss", () =>
       benchSs({
+        iperfSec: cfg.iperfSec,
+        iperfRounds: cfg.iperfRounds,
+        startGost: (name, gostArgs) => startGost(name, gostArgs),
+        startPeer,
+        compare,
+        iperf,
+        rows,
+        cpuRows,
+        progress,
+      })],
+    ["kcp", () =>
+      benchKcp({
         iperfSec: cfg.iperfSec,
         iperfRounds: cfg.iperfRounds,
         startGost: (name, gostArgs) => startGost(name, gostArgs),
