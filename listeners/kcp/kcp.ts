@@ -163,10 +163,13 @@ export class Kcp {
   #buffer: Uint8Array;
   #reserved = 0;
   readonly #output: KcpOutput;
+  readonly #now: () => number;
 
-  constructor(conv: number, output: KcpOutput) {
+  /** @param clock the wrapping millisecond clock (tests drive their own) */
+  constructor(conv: number, output: KcpOutput, clock: () => number = currentMs) {
     this.conv = conv >>> 0;
     this.#output = output;
+    this.#now = clock;
     this.#buffer = new Uint8Array(this.mtu);
   }
 
@@ -408,7 +411,7 @@ export class Kcp {
       off += len;
     }
     if (gotAck && regular) {
-      const now = currentMs();
+      const now = this.#now();
       if (diff(now, latest) >= 0) this.#updateAck(diff(now, latest));
     }
     if (this.nocwnd === 0 && diff(this.sndUna, prevUna) > 0 && this.cwnd < this.rmtWnd) {
@@ -471,7 +474,7 @@ export class Kcp {
     }
 
     if (this.rmtWnd === 0) {
-      const now = currentMs();
+      const now = this.#now();
       if (this.probeWait === 0) {
         this.probeWait = IKCP_PROBE_INIT;
         this.tsProbe = (now + this.probeWait) >>> 0;
@@ -510,7 +513,7 @@ export class Kcp {
     if (newSegs) q.dropFront(newSegs);
 
     const resent = this.fastresend > 0 ? this.fastresend : 0xffffffff;
-    let current = currentMs();
+    let current = this.#now();
     let change = 0, lost = 0, retrans = 0;
     let minrto = this.interval;
     const b = this.#sndBuf;
@@ -545,7 +548,7 @@ export class Kcp {
         retrans++;
       }
       if (needsend) {
-        current = currentMs();
+        current = this.#now();
         seg.xmit++;
         seg.ts = current;
         seg.wnd = wnd;
