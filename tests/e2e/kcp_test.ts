@@ -76,7 +76,7 @@ Deno.test("100 concurrent client conns ride one KCP session: GET /sessions shows
   );
   try {
     const bodies = await Promise.all(Array.from({ length: 100 }, (_, i) => get(entry, origin.port, i)));
-    equal(bodies.filter((b) => b === "shared").length, 100, bodies.find((b) => b !== "shared"));
+    equal(bodies.filter((b) => b === "shared").length, 100, bodies.find((b) => b !== "shared") ?? "");
     const res = await call("GET", `${g.base}/sessions`);
     equal(res.status, 200, res.text);
     equal(res.body.data.count, 1, res.text);
