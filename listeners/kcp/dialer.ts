@@ -101,6 +101,7 @@ export class KcpDialer implements Dialer {
       localAddr: endpoint.addr,
       remoteAddr: target,
       idleTimeoutMs: SESSION_IDLE_MS,
+      logger: this.#opts.logger,
     });
     session.endpoint = endpoint;
     try {

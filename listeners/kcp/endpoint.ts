@@ -14,8 +14,8 @@ import { open, type PacketCipher } from "./crypt.ts";
 
 /** Sends kept in flight at once. */
 const IN_FLIGHT = 16;
-/** Datagrams queued before new ones are dropped. */
-const MAX_QUEUE = 16_384;
+/** Datagrams queued before new ones are dropped (a flush makes at most the send window's, plus parity). */
+const MAX_QUEUE = 4096;
 /** The receive buffer: any datagram fits (kcp-go's are at most 1500 bytes; larger ones fail their CRC). */
 const RECEIVE_BUFFER = 64 * 1024;
 

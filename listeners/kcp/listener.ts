@@ -127,6 +127,7 @@ class KcpSessionListener implements Listener {
       localAddr: ep.addr,
       remoteAddr: unmappedAddr(from),
       idleTimeoutMs: SESSION_IDLE_MS,
+      logger: this.#opts.logger,
       onClose: (err) => {
         if (this.#sessions.get(key) === session) this.#sessions.delete(key);
         if (err) this.#opts.logger.debug(`kcp session ended: ${errorMessage(err)}`, { remote: addrString(from) });

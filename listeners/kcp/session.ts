@@ -7,8 +7,9 @@
  * arrived for `idleTimeoutMs`; its timer stops then.
  * @module
  */
-import type { Conn } from "../../core/conn.ts";
+import { addrString, type Conn } from "../../core/conn.ts";
 import { TimeoutError } from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
 import { CRYPT_HEADER_SIZE, type PacketCipher, seal } from "./crypt.ts";
 import { FEC_HEADER_SIZE_PLUS2, FecDecoder, FecEncoder, TYPE_DATA, TYPE_PARITY } from "./fec.ts";
 import { currentMs, Kcp } from "./kcp.ts";
@@ -36,6 +37,8 @@ export interface KcpSessionOptions {
   idleTimeoutMs: number;
   /** Called once when the session has ended (the endpoint forgets it). */
   onClose?: (err: Error | null) => void;
+  /** Where the first refused datagram of the session is logged (the rest are counted in `inputErrors`). */
+  logger?: Logger;
 }
 
 /** Figures of one session. */
@@ -64,6 +67,7 @@ export class KcpSession implements Conn {
   readonly #ackNoDelay: boolean;
   readonly #idleMs: number;
   readonly #onClose?: (err: Error | null) => void;
+  readonly #logger?: Logger;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastInput = currentMs();
   #closed = false;
@@ -93,6 +97,7 @@ export class KcpSession implements Conn {
     this.#ackNoDelay = c.acknodelay;
     this.#idleMs = opts.idleTimeoutMs;
     this.#onClose = opts.onClose;
+    this.#logger = opts.logger;
     const fec = fecOn(c);
     this.#fecEnc = fec ? new FecEncoder(c.datashard, c.parityshard, CRYPT_HEADER_SIZE) : null;
     this.#fecDec = fec ? new FecDecoder(c.datashard, c.parityshard) : null;
@@ -155,7 +160,7 @@ export class KcpSession implements Conn {
       ok = false;
     }
     if (!this.#ackNoDelay && kcp.pendingAcks() >= ACK_EVERY) kcp.flush(true);
-    if (!ok) this.stats.inputErrors++;
+    if (!ok) this.#inputError();
     else {
       this.#lastInput = currentMs();
       if (this.#inputWaiters.length) { for (const w of this.#inputWaiters.splice(0)) w(true); }
@@ -165,8 +170,18 @@ export class KcpSession implements Conn {
   }
 
   #refused(): boolean {
-    this.stats.inputErrors++;
+    this.#inputError();
     return false;
+  }
+
+  #inputError(): void {
+    if (this.stats.inputErrors++ === 0) {
+      this.#logger?.info(
+        `kcp session ${this.conv}: a datagram was refused (another conv, a segment length past its end, an unknown ` +
+          "command or a short FEC header); further ones are only counted",
+        { remote: addrString(this.remoteAddr) },
+      );
+    }
   }
 
   /** Wakes a reader when data is ready and the writers when the window has room. */
