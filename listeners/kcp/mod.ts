@@ -39,7 +39,10 @@
  * single key overrides only when set. The default key is "" as GOST's code runs (its docs say "it's a secrect",
  * kcptun's default: pass `kcp.key` to talk to kcptun). Setting nodelay/interval/resend/nc with no mode anywhere
  * means manual. The dialer waits for the node to answer a window probe (GOST sends nothing before the first
- * stream). A session also ends when nothing valid arrived for 60 s or a segment went unacknowledged 20 times.
+ * stream). Deno cannot size a UDP socket's buffers (Linux: 208 KiB, some 90 datagrams), so the receive window
+ * announced starts at 32 segments, halves after a flush interval with lost segments and grows back to `rcvwnd`, and
+ * acks also go out as soon as 8 wait (kcp-go: at the next flush): a burst the socket cannot hold is never invited.
+ * A session also ends when nothing valid arrived for 60 s or a segment went unacknowledged 20 times.
  * The node must be the first of its route (KCP over UDP from this host; GOST can send it through a chain's UDP).
  * @module
  */
