@@ -13,7 +13,7 @@ import type { StreamKeys } from "./cipher.ts";
 import { ChunkAuthError } from "./chunks.ts";
 import { hold, ReplayError } from "./probe.ts";
 import type { SaltFilter } from "./salt_filter.ts";
-import { SsStreamConn } from "./stream.ts";
+import { SsStreamConn, type StreamPreamble } from "./stream.ts";
 
 /** A client past the handshake: its target and the decrypted stream behind the address. */
 export interface AcceptedStream {
@@ -26,6 +26,7 @@ export interface AcceptedStream {
 /**
  * Runs the handshake on `conn`.
  * @param timeoutMs the deadline from accept (also how long a refused client is held)
+ * @param preamble the 2022 methods' request and response headers
  * @throws {AuthError} (wrong key), {@link ReplayError}, {@link HandshakeError} (garbage) once the client was held;
  *   {@link TimeoutError}, {@link UnexpectedEofError} when it timed out or closed first
  */
@@ -34,6 +35,7 @@ export async function acceptStream(
   keys: StreamKeys,
   salts: SaltFilter,
   timeoutMs: number,
+  preamble?: StreamPreamble,
 ): Promise<AcceptedStream> {
   const started = Date.now();
   const ss = new SsStreamConn(conn, keys, {
@@ -41,6 +43,7 @@ export async function acceptStream(
       if (!salts.check(salt)) throw new ReplayError(`Shadowsocks: replayed salt (${salts.replays} refused so far)`);
     },
     onOwnSalt: (salt) => salts.add(salt),
+    preamble,
   });
   const r = new HandshakeReader(ss, 512);
   let addr: SocksAddr;

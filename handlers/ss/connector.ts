@@ -9,7 +9,7 @@ import type { Metadata } from "../../core/metadata.ts";
 import type { ClientPluginOptions, Connector, DialOptions } from "../../core/contracts.ts";
 import { boundedHandshake } from "../socks5/connector_metadata.ts";
 import { encodeAddr } from "../socks5/wire.ts";
-import { aeadKeys, type StreamKeys } from "./cipher.ts";
+import { loadMethod, type SsMethod } from "./method.ts";
 import { parseSsConnectorMetadata, type SsConnectorMetadata, ssCredentials } from "./metadata.ts";
 import { SsStreamConn } from "./stream.ts";
 
@@ -28,7 +28,7 @@ export function targetAddr(addr: string): Uint8Array {
 }
 
 /**
- * Shadowsocks TCP connector for the AEAD methods. The method and password are the node's user info. The salt and
+ * Shadowsocks TCP connector for the AEAD and 2022 methods. The method and password are the node's user info. The salt and
  * the target go out when `connect` runs (GOST sends them with the first data; a protocol whose server speaks first
  * would wait forever). A server that refuses our key answers nothing and closes: the first read ends.
  * @example const c = new SsConnector({ logger, auth: { username: "chacha20-ietf-poly1305", password: "pw" } });
@@ -36,17 +36,15 @@ export function targetAddr(addr: string): Uint8Array {
 export class SsConnector implements Connector {
   readonly #opts: ClientPluginOptions;
   #md!: SsConnectorMetadata;
-  #keys!: StreamKeys;
+  #method!: SsMethod;
 
   constructor(opts: ClientPluginOptions) {
     this.#opts = opts;
   }
 
-  init(md: Metadata): Promise<void> {
+  async init(md: Metadata): Promise<void> {
     this.#md = parseSsConnectorMetadata(md, "connector ss");
-    const { spec, password } = ssCredentials(this.#opts.auth, "node");
-    this.#keys = aeadKeys(spec, password);
-    return Promise.resolve();
+    this.#method = await loadMethod(ssCredentials(this.#opts.auth, "node"));
   }
 
   /**
@@ -59,7 +57,8 @@ export class SsConnector implements Connector {
     }
     const header = targetAddr(addr);
     return await boundedHandshake(conn, this.#md.connectTimeoutMs, opts?.signal, async () => {
-      const ss = new SsStreamConn(conn, this.#keys, { header });
+      const preamble = this.#method.clientPreamble(header);
+      const ss = new SsStreamConn(conn, this.#method.keys, preamble ? { preamble } : { header });
       await ss.flush();
       return ss;
     });

@@ -8,12 +8,12 @@ import type { Metadata } from "../../core/metadata.ts";
 import { type ConnContext, dialOptions, type Handler, type HandlerOptions } from "../../core/contracts.ts";
 import { relay } from "../../core/relay.ts";
 import { acceptStream } from "./accept.ts";
-import { aeadKeys, type StreamKeys } from "./cipher.ts";
+import { loadMethod, type SsMethod } from "./method.ts";
 import { parseSsHandlerMetadata, ssCredentials, type SsHandlerMetadata } from "./metadata.ts";
 import { SaltFilter } from "./salt_filter.ts";
 
 /**
- * Shadowsocks TCP handler for the AEAD methods. The method and password are the service's user info. A client that
+ * Shadowsocks TCP handler for the AEAD and 2022 methods. The method and password are the service's user info. A client that
  * fails the handshake (wrong key, replayed salt, garbage) is held without a reply until `readTimeout` from accept and
  * then closed (handlers/ss/probe.ts); replays are counted in {@link SsHandler.replays}.
  * @example const h = new SsHandler({ service, logger, router, credentials: { username: "aes-256-gcm", password: "pw" } });
@@ -21,7 +21,7 @@ import { SaltFilter } from "./salt_filter.ts";
 export class SsHandler implements Handler {
   readonly #opts: HandlerOptions;
   #md!: SsHandlerMetadata;
-  #keys!: StreamKeys;
+  #method!: SsMethod;
   readonly #salts = new SaltFilter();
 
   constructor(opts: HandlerOptions) {
@@ -33,11 +33,9 @@ export class SsHandler implements Handler {
     return this.#salts.replays;
   }
 
-  init(md: Metadata): Promise<void> {
+  async init(md: Metadata): Promise<void> {
     this.#md = parseSsHandlerMetadata(md, "handler ss");
-    const { spec, password } = ssCredentials(this.#opts.credentials, "service");
-    this.#keys = aeadKeys(spec, password);
-    return Promise.resolve();
+    this.#method = await loadMethod(ssCredentials(this.#opts.credentials, "service"));
   }
 
   async handle(conn: Conn, ctx: ConnContext): Promise<void> {
@@ -51,7 +49,13 @@ export class SsHandler implements Handler {
 
   /** The handshake and the dial; a function of its own so that its reader is garbage once the relay runs. */
   async #open(conn: Conn, ctx: ConnContext): Promise<{ client: Conn; target: Conn }> {
-    const { addr, conn: client } = await acceptStream(conn, this.#keys, this.#salts, this.#md.readTimeoutMs);
+    const { addr, conn: client } = await acceptStream(
+      conn,
+      this.#method.keys,
+      this.#salts,
+      this.#md.readTimeoutMs,
+      this.#method.serverPreamble(),
+    );
     const dst = joinHostPort(addr.host, addr.port);
     ctx.dst = dst;
     ctx.logger = ctx.logger.child({ dst });

@@ -12,8 +12,8 @@ import { UnexpectedEofError } from "../../core/bufio.ts";
 import type { Conn } from "../../core/conn.ts";
 import { writeFull } from "../../core/conn.ts";
 import { Nonce, SessionAead } from "./aead.ts";
-import type { StreamKeys } from "./cipher.ts";
-import { ChunkOpener, ChunkWriter, settle } from "./chunks.ts";
+import { type StreamKeys, TAG_SIZE } from "./cipher.ts";
+import { ChunkAuthError, ChunkOpener, ChunkWriter, settle } from "./chunks.ts";
 
 const SMALL = 2048;
 
@@ -43,6 +43,29 @@ export interface SsStreamOptions {
   onPeerSalt?: (salt: Uint8Array) => void;
   /** Called with the salt this side sends, once it is chosen (the server remembers its own salts). */
   onOwnSalt?: (salt: Uint8Array) => void;
+  /** SIP022: the headers after each salt, and chunks of up to 0xFFFF bytes (handlers/ss/ss2022/preamble.ts). */
+  preamble?: StreamPreamble;
+}
+
+/**
+ * The headers a stream carries after each salt before its chunks (SIP022), as raw AEAD messages of known sizes.
+ * The reading side asks for them one at a time; the writing side builds them with its first write.
+ */
+export interface StreamPreamble {
+  /** Largest chunk payload (SIP022: 0xFFFF), also the length mask. */
+  readonly chunkMax: number;
+  /** The client's side (it sends its headers at once, with padding when there is no data). */
+  readonly client: boolean;
+  /** The plaintext size of the peer's header message `index`, or null when the chunks start. */
+  nextSize(index: number): number | null;
+  /**
+   * Checks the peer's header message `index` (the first one authenticated the key) and returns the plaintext it
+   * carries for the reader (the server: the target address and the initial payload), possibly empty.
+   * @throws {HandshakeError} on a bad header (type, timestamp, salt echo, padding)
+   */
+  take(index: number, plain: Uint8Array, peerSalt: Uint8Array): Uint8Array;
+  /** The header messages this side sends with its first write, and what of `data` is left for chunks. */
+  first(ownSalt: Uint8Array, peerSalt: Uint8Array | null, data: Uint8Array): { raw: Uint8Array[]; rest: Uint8Array };
 }
 
 /** A byte stream encrypted with a Shadowsocks AEAD method. */
@@ -58,6 +81,8 @@ export class SsStreamConn implements Conn {
   #start = 0;
   #end = 0;
   #opener: ChunkOpener | null = null;
+  /** The next peer header message (SIP022), -1 once the chunks started or without a preamble. */
+  #preIndex: number;
   #peerSalt: Uint8Array | null = null;
   #authenticated = false;
   readonly #queue: Uint8Array[] = [];
@@ -74,6 +99,7 @@ export class SsStreamConn implements Conn {
     this.#keys = keys;
     this.#opts = opts;
     this.#header = opts.header ?? null;
+    this.#preIndex = opts.preamble ? 0 : -1;
   }
 
   get localAddr(): Deno.Addr {
@@ -121,9 +147,10 @@ export class SsStreamConn implements Conn {
     }
   }
 
-  /** Opens what the buffer holds: the peer's salt first, then whole chunks. */
+  /** Opens what the buffer holds: the peer's salt first, then its headers (SIP022), then whole chunks. */
   async #process(): Promise<Uint8Array[]> {
     const buf = this.#buf!;
+    const pre = this.#opts.preamble;
     if (!this.#opener) {
       const size = this.#keys.spec.saltSize;
       if (this.#end - this.#start < size) return [];
@@ -131,29 +158,48 @@ export class SsStreamConn implements Conn {
       this.#start += size;
       const aead = await SessionAead.create(this.#keys.spec, this.#keys.subkey(salt));
       this.#peerSalt = salt;
-      this.#opener = new ChunkOpener(aead, new Nonce());
+      this.#opener = new ChunkOpener(aead, new Nonce(), pre?.chunkMax);
+    }
+    const out: Uint8Array[] = [];
+    while (pre && this.#preIndex >= 0) {
+      const size = pre.nextSize(this.#preIndex);
+      if (size === null) {
+        this.#preIndex = -1;
+        break;
+      }
+      if (this.#end - this.#start < size + TAG_SIZE) return out;
+      const opened = this.#opener.openRaw(buf.subarray(this.#start), size);
+      const plain = opened instanceof Promise ? await opened : opened;
+      if (!plain) throw new ChunkAuthError(this.#preIndex === 0);
+      this.#start += size + TAG_SIZE;
+      const carried = pre.take(this.#preIndex, plain, this.#peerSalt!);
+      if (this.#preIndex++ === 0) this.#authenticate();
+      if (carried.length) out.push(carried);
     }
     const o = this.#opener.open(buf.subarray(this.#start, this.#end));
     this.#start += o.consumed;
     const plain = o.checks.length || o.plain.some((x) => x instanceof Promise)
       ? await settle(o, !this.#authenticated)
       : o.plain as Uint8Array[];
-    if (!this.#authenticated && this.#opener.started) {
-      this.#authenticated = true;
-      this.#opts.onPeerSalt?.(this.#peerSalt!);
-    }
-    return plain;
+    if (!this.#authenticated && this.#opener.started) this.#authenticate();
+    return out.length ? [...out, ...plain] : plain;
+  }
+
+  #authenticate(): void {
+    this.#authenticated = true;
+    this.#opts.onPeerSalt?.(this.#peerSalt!);
   }
 
   /** The read buffer with room for the next unit (salt or chunk) after the unread bytes. */
   #room(): Uint8Array<ArrayBuffer> {
     let buf = this.#buf ??= this.#small ??= new Uint8Array(SMALL);
     if (this.#start === this.#end) this.#start = this.#end = 0;
-    const need = this.#opener ? this.#opener.need : this.#keys.spec.saltSize;
+    const need = this.#need();
     if (buf.length - this.#start < need || this.#end === buf.length) {
       const unread = this.#end - this.#start;
       if (buf.length < need) {
-        this.#swap(0, unread); // the small buffer holds no whole chunk of 2 KiB or more; 64 KiB holds any
+        // 64 KiB holds any SIP004 chunk; a SIP022 chunk or header may need the 1 MiB tier
+        this.#swap(TIERS[0].size >= need ? 0 : 1, unread);
         buf = this.#buf!;
       } else {
         buf.copyWithin(0, this.#start, this.#end);
@@ -162,6 +208,13 @@ export class SsStreamConn implements Conn {
       this.#end = unread;
     }
     return buf;
+  }
+
+  /** The bytes the next unit (salt, header or chunk) needs in all. */
+  #need(): number {
+    if (!this.#opener) return this.#keys.spec.saltSize;
+    const size = this.#preIndex >= 0 ? this.#opts.preamble!.nextSize(this.#preIndex) : null;
+    return size === null ? this.#opener.need : size + TAG_SIZE;
   }
 
   /** After a read: up a tier when it filled the free room, back to the small buffer when it did not and none is left. */
@@ -227,34 +280,46 @@ export class SsStreamConn implements Conn {
   }
 
   async #write(p: Uint8Array): Promise<number> {
+    const pre = this.#opts.preamble;
     let prefix: Uint8Array | null = null;
+    let raw: Uint8Array[] = [];
+    let data = p;
     if (!this.#writer) {
+      if (pre && !pre.client && !p.length) return 0; // a server's header goes with its first data
       const spec = this.#keys.spec;
       const salt = crypto.getRandomValues(new Uint8Array(spec.saltSize));
       this.#opts.onOwnSalt?.(salt);
       const aead = await SessionAead.create(spec, this.#keys.subkey(salt));
-      this.#writer = new ChunkWriter(aead, new Nonce());
+      this.#writer = new ChunkWriter(aead, new Nonce(), pre?.chunkMax);
       this.#salt = prefix = salt;
+      if (pre) ({ raw, rest: data } = pre.first(salt, this.#peerSalt, p));
     }
-    const header = this.#header;
+    const header = pre ? null : this.#header;
     this.#header = null;
-    if (!p.length && !header && !prefix) return 0;
+    if (!data.length && !header && !prefix) return p.length;
     const w = this.#writer;
-    const size = (prefix?.length ?? 0) + (header ? w.wireSize(header.length) : 0) + w.wireSize(p.length);
+    const size = (prefix?.length ?? 0) + raw.reduce((a, r) => a + r.length + TAG_SIZE, 0) +
+      (header ? w.wireSize(header.length) : 0) + w.wireSize(data.length);
     const out = new Uint8Array(size);
     let off = 0;
     if (prefix) {
       out.set(prefix);
       off = prefix.length;
     }
-    let a: Promise<void> | undefined;
+    const pending: Promise<void>[] = [];
+    for (const r of raw) {
+      const x = w.sealRawInto(r, out, off);
+      if (x) pending.push(x);
+      off += r.length + TAG_SIZE;
+    }
     if (header) {
-      a = w.sealInto(header, out, off);
+      const a = w.sealInto(header, out, off);
+      if (a) pending.push(a);
       off += w.wireSize(header.length);
     }
-    const b = w.sealInto(p, out, off);
-    if (a) await a;
-    if (b) await b;
+    const b = w.sealInto(data, out, off);
+    if (b) pending.push(b);
+    if (pending.length) await Promise.all(pending);
     await writeFull(this.#inner, out);
     return p.length;
   }

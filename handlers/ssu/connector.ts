@@ -6,7 +6,7 @@
  * @module
  */
 import { type Conn, type Network, splitHostPort } from "../../core/conn.ts";
-import { DialError } from "../../core/errors.ts";
+import { ConfigError, DialError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import type { ClientPluginOptions, Connector, DialOptions, PacketConn } from "../../core/contracts.ts";
 import { PacketTargetConn } from "../../core/udp.ts";
@@ -34,6 +34,9 @@ export class SsuConnector implements Connector {
   init(md: Metadata): Promise<void> {
     this.#md = parseSsConnectorMetadata(md, "connector ssu", true);
     const { spec, password } = ssCredentials(this.#opts.auth, "node");
+    if (spec.sip022) {
+      throw new ConfigError(`Shadowsocks UDP (ssu) with ${spec.name} is not implemented: use an AEAD method for UDP`);
+    }
     this.#keys = aeadKeys(spec, password);
     return Promise.resolve();
   }

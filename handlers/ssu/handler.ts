@@ -7,7 +7,7 @@
  * @module
  */
 import { closeQuietly, type Conn, joinHostPort } from "../../core/conn.ts";
-import { errorMessage } from "../../core/errors.ts";
+import { ConfigError, errorMessage } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import {
@@ -49,6 +49,9 @@ export class SsuHandler implements Handler {
   init(md: Metadata): Promise<void> {
     this.#md = parseSsHandlerMetadata(md, "handler ssu");
     const { spec, password } = ssCredentials(this.#opts.credentials, "service");
+    if (spec.sip022) {
+      throw new ConfigError(`Shadowsocks UDP (ssu) with ${spec.name} is not implemented: use an AEAD method for UDP`);
+    }
     this.#keys = aeadKeys(spec, password);
     return Promise.resolve();
   }
