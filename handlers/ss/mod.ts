@@ -18,8 +18,11 @@
  * |---|---|---|
  * | `timeout` (`connectTimeout`) | `10s` | deadline of sending the salt and target; `0` = none |
  *
- * Refused, naming the key: `key` (GOST reads it and ignores it), `users` (GOST's SIP023 multi-user), GOST's
- * `sniffing*`, `mitm.*` and `hash` (not implemented).
+ * The 2022 methods take a base64 key of the method's size as password (`openssl rand -base64 32`) and need clocks
+ * within 30 s; the `ssu` handler and connector refuse them (UDP of SIP022 is not implemented).
+ *
+ * Refused, naming the key: `key` (GOST reads it and ignores it), `users` and `psk1:psk2` passwords (GOST's SIP023
+ * multi-user), GOST's `sniffing*`, `mitm.*` and `hash` (not implemented).
  *
  * Differences from GOST, on purpose:
  * - Probe resistance: a client that fails the handshake — a wrong key or method, a salt seen before, garbage after
