@@ -40,7 +40,13 @@ Deno.test("ss: ss-local → our -L ss:// servers (one per AEAD method, one proce
         ? `ss://${btoa(`${m}:${PASSWORD}`)}@127.0.0.1:${ports[i]}`
         : `ss://${m}:${PASSWORD}@127.0.0.1:${ports[i]}`,
     ]);
-    await using _gost = await startGost(args, { listening: AEAD_METHODS.length });
+    await using gost = await startGost(args, { listening: AEAD_METHODS.length });
+    // garbage and a truncated salt first: the process must stay up and serve the clients below
+    for (const junk of [crypto.getRandomValues(new Uint8Array(300)), new Uint8Array(7)]) {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port: ports[0] });
+      await c.write(junk);
+      c.close();
+    }
     for (const [i, method] of AEAD_METHODS.entries()) {
       const local = freePort();
       await using _l = await libev("ss-local", [
@@ -54,6 +60,10 @@ Deno.test("ss: ss-local → our -L ss:// servers (one per AEAD method, one proce
       equal(big.code, 0, `${method}: ${big.stderr}`);
       equal(big.stdout.length, 3_000_000, method);
     }
+    equal(
+      gost.child.pid > 0 && (await Promise.race([gost.child.status.then(() => "exited"), Promise.resolve("up")])),
+      "up",
+    );
   } finally {
     await origin.close();
   }
