@@ -14,7 +14,16 @@ import type { MuxCloseReason, MuxSessionStats } from "../contracts.ts";
 import { errorMessage, TimeoutError } from "../errors.ts";
 import { timeout } from "../deadline.ts";
 import { type MuxConfig, muxConfig } from "./config.ts";
-import { Cmd, decodeUpd, encodeFrame, FrameReader, HELLO_SID, MuxProtocolError, putHeader } from "./frame.ts";
+import {
+  Cmd,
+  decodeHeader,
+  decodeUpd,
+  encodeFrame,
+  FrameReader,
+  HELLO_SID,
+  MuxProtocolError,
+  putHeader,
+} from "./frame.ts";
 import { MuxStream, type StreamHost } from "./stream.ts";
 
 /** Options of a session. */
@@ -25,8 +34,12 @@ export interface MuxSessionOptions {
   config?: Partial<MuxConfig>;
 }
 
+/** Payload bytes a stream sends in its turn before the next stream with data queued gets its own (two frames). */
+const TURN_BYTES = 64 * 1024;
 /** Most bytes gathered into one write to the conn: the size of a batch buffer. */
 const BATCH_BYTES = 256 * 1024;
+/** Room kept before a batch for the conn's own framing (see {@link InPlaceFramer}): a WebSocket header at most. */
+const MAX_HEADROOM = 16;
 /** Batch buffers not in use, shared by every session: a session borrows one while it writes (no idle cost). */
 const batchPool: Uint8Array<ArrayBuffer>[] = [];
 const BATCH_POOL_MAX = 8;
@@ -38,6 +51,23 @@ const HEADER_BYTES = 8;
  * A queued write: an encoded frame (`frame`), or data for stream `sid` (`data`, of which `off` bytes are written),
  * cut into PSH frames as it is copied into a batch.
  */
+/**
+ * A conn that frames what it writes (the WebSocket conn) and can frame a batch in place: `buf[start, end)` is the data,
+ * with `writeHeadroom` free bytes before `start` for its header; it may change the data (a client masks it). The mux
+ * session writes its batches this way and saves the copy into a frame buffer.
+ */
+export interface InPlaceFramer {
+  readonly writeHeadroom: number;
+  writeInPlace(buf: Uint8Array, start: number, end: number): Promise<void>;
+}
+
+function inPlaceFramer(conn: Conn): InPlaceFramer | null {
+  const c = conn as Partial<InPlaceFramer>;
+  return typeof c.writeInPlace === "function" && (c.writeHeadroom ?? Infinity) <= MAX_HEADROOM
+    ? c as InPlaceFramer
+    : null;
+}
+
 interface PendingWrite {
   frame: Uint8Array | null;
   sid: number;
@@ -74,7 +104,11 @@ export class MuxSession {
   #dataReady = false;
   // writer
   readonly #control: PendingWrite[] = [];
-  readonly #data: PendingWrite[] = [];
+  /** Each stream's queued data and FIN, in order. */
+  readonly #queues = new Map<number, PendingWrite[]>();
+  /** Streams with queued data, served in turn: `#turnLeft` payload bytes are left in the first one's turn. */
+  readonly #turns: number[] = [];
+  #turnLeft = TURN_BYTES;
   #writing = false;
   // lifecycle
   #closed = false;
@@ -299,64 +333,60 @@ export class MuxSession {
 
   // ---- send ----
 
+  /**
+   * Queues an encoded frame: a control frame (SYN, NOP, UPD) before any data, or a stream's FIN after its data (the
+   * stream id is read from the frame's header).
+   */
   #enqueue(frame: Uint8Array, control: boolean): Promise<void> {
     if (this.#closed) return Promise.reject(this.#deadError());
     return new Promise<void>((resolve, reject) => {
-      (control ? this.#control : this.#data).push({ frame, sid: 0, data: null, off: 0, resolve, reject });
+      if (control) this.#control.push({ frame, sid: 0, data: null, off: 0, resolve, reject });
+      else {
+        const sid = decodeHeader(frame).sid;
+        this.#queue(sid).push({ frame, sid, data: null, off: 0, resolve, reject });
+      }
       if (!this.#writing) this.#flush();
     });
   }
 
-  /** Queues `data` for stream `sid` after the data queued so far; resolves once all of it is written to the conn. */
+  /** Queues `data` for stream `sid` after what it queued so far; resolves once all of it is written to the conn. */
   #enqueueData(sid: number, data: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(this.#deadError());
     return new Promise<void>((resolve, reject) => {
-      this.#data.push({ frame: null, sid, data, off: 0, resolve, reject });
+      this.#queue(sid).push({ frame: null, sid, data, off: 0, resolve, reject });
       if (!this.#writing) this.#flush();
     });
   }
 
+  /** Stream `sid`'s write queue, which takes its turn after the streams already waiting. */
+  #queue(sid: number): PendingWrite[] {
+    let q = this.#queues.get(sid);
+    if (!q) {
+      this.#queues.set(sid, q = []);
+      this.#turns.push(sid);
+    }
+    return q;
+  }
+
   /**
-   * Writes queued frames until the queues are empty: control frames first, then data in order, copied into one batch
-   * buffer (borrowed from {@link batchPool}) per write to the conn, data cut into PSH frames of at most `maxFrameSize`.
-   * A write error ends the session.
+   * Writes queued frames until the queues are empty, several per write to the conn: control frames first, then the
+   * streams' data in turns of {@link TURN_BYTES} (so streams writing at once share the conn fairly), each stream's
+   * frames in order. Data is cut into PSH frames of at most `maxFrameSize` as it is copied into one batch buffer
+   * borrowed from {@link batchPool} (the only copy: a WebSocket conn frames the batch in place). A write error ends the
+   * session.
    */
   async #flush(): Promise<void> {
     this.#writing = true;
-    const buf = batchPool.pop() ?? new Uint8Array(BATCH_BYTES);
-    const { version, maxFrameSize } = this.config;
+    const pooled = batchPool.pop() ?? new Uint8Array(MAX_HEADROOM + BATCH_BYTES);
+    const framer = inPlaceFramer(this.#conn);
+    const buf = pooled.subarray(MAX_HEADROOM);
     try {
-      while (!this.#closed && (this.#control.length || this.#data.length)) {
+      while (!this.#closed && (this.#control.length || this.#turns.length)) {
         const done: PendingWrite[] = [];
-        let size = 0;
-        for (;;) {
-          const control = this.#control.length > 0;
-          const w = control ? this.#control[0] : this.#data[0];
-          if (!w) break;
-          if (w.frame) {
-            if (size + w.frame.length > buf.length) break;
-            buf.set(w.frame, size);
-            size += w.frame.length;
-            (control ? this.#control : this.#data).shift();
-            done.push(w);
-            continue;
-          }
-          const data = w.data!;
-          const room = buf.length - size - HEADER_BYTES;
-          // no sliver frames at the end of a batch: the rest goes in the next one
-          if (room < Math.min(data.length - w.off, 512)) break;
-          const n = Math.min(maxFrameSize, data.length - w.off, room);
-          putHeader(buf, size, version, Cmd.PSH, n, w.sid);
-          buf.set(n === data.length ? data : data.subarray(w.off, w.off + n), size + HEADER_BYTES);
-          size += HEADER_BYTES + n;
-          w.off += n;
-          if (w.off === data.length) {
-            this.#data.shift();
-            done.push(w);
-          }
-        }
+        const size = this.#fillBatch(buf, done);
         try {
-          await writeFull(this.#conn, buf.subarray(0, size));
+          if (framer) await framer.writeInPlace(pooled, MAX_HEADROOM, MAX_HEADROOM + size);
+          else await writeFull(this.#conn, buf.subarray(0, size));
           this.#bytesOut += size;
         } catch (err) {
           const e = err instanceof Error ? err : new Error(errorMessage(err));
@@ -368,8 +398,54 @@ export class MuxSession {
       }
     } finally {
       this.#writing = false;
-      if (batchPool.length < BATCH_POOL_MAX) batchPool.push(buf);
+      if (batchPool.length < BATCH_POOL_MAX) batchPool.push(pooled);
     }
+  }
+
+  /** Copies queued frames into `buf` (entries written in full go to `done`); returns the bytes filled. */
+  #fillBatch(buf: Uint8Array, done: PendingWrite[]): number {
+    const { version, maxFrameSize } = this.config;
+    let size = 0;
+    while (this.#control.length && size + this.#control[0].frame!.length <= buf.length) {
+      const w = this.#control.shift()!;
+      buf.set(w.frame!, size);
+      size += w.frame!.length;
+      done.push(w);
+    }
+    while (this.#turns.length) {
+      const sid = this.#turns[0];
+      const q = this.#queues.get(sid)!;
+      while (q.length && this.#turnLeft > 0) {
+        const w = q[0];
+        if (w.frame) {
+          if (size + w.frame.length > buf.length) return size;
+          buf.set(w.frame, size);
+          size += w.frame.length;
+          q.shift();
+          done.push(w);
+          continue;
+        }
+        const data = w.data!;
+        const room = buf.length - size - HEADER_BYTES;
+        // no sliver frames at the end of a batch: the rest goes in the next one
+        if (room < Math.min(data.length - w.off, 512)) return size;
+        const n = Math.min(maxFrameSize, data.length - w.off, room, this.#turnLeft);
+        putHeader(buf, size, version, Cmd.PSH, n, sid);
+        buf.set(n === data.length ? data : data.subarray(w.off, w.off + n), size + HEADER_BYTES);
+        size += HEADER_BYTES + n;
+        w.off += n;
+        this.#turnLeft -= n;
+        if (w.off === data.length) {
+          q.shift();
+          done.push(w);
+        }
+      }
+      this.#turns.shift();
+      this.#turnLeft = TURN_BYTES;
+      if (q.length) this.#turns.push(sid);
+      else this.#queues.delete(sid);
+    }
+    return size;
   }
 
   // ---- keepalive ----
@@ -416,7 +492,9 @@ export class MuxSession {
     closeQuietly(this.#conn);
     const dead = this.#deadError();
     for (const w of this.#control.splice(0)) w.reject(dead);
-    for (const w of this.#data.splice(0)) w.reject(dead);
+    for (const q of this.#queues.values()) for (const w of q) w.reject(dead);
+    this.#queues.clear();
+    this.#turns.length = 0;
     for (const s of this.#streams.values()) s.sessionClosed();
     this.#streams.clear();
     for (const s of this.#accepts.splice(0)) s.sessionClosed();

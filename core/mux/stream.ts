@@ -19,11 +19,8 @@ import { Cmd, encodeFrame, encodeUpd, MuxProtocolError } from "./frame.ts";
 
 /** Window a v2 sender assumes before the peer's first UPD (smux `initialPeerWindow`). */
 export const INITIAL_PEER_WINDOW = 262_144;
-/**
- * Most bytes of one write queued to the session at a time (two frames of the default size): the session writes its
- * queue in order, so streams writing at once take turns at this grain.
- */
-const WRITE_CHUNK = 64 * 1024;
+/** Most bytes of one write queued to the session at a time (the session serves streams in turns of 64 KiB). */
+const WRITE_CHUNK = 1024 * 1024;
 /** The first receive block of a stream whose queue is empty (small payloads share it). */
 export const MIN_RECV_BLOCK = 512;
 /** Receive blocks double while a stream's queue keeps filling, up to this size; a larger payload gets its own. */

@@ -283,6 +283,42 @@ export class WsConn implements Conn {
     return this.#sendControl(OP_PING, new Uint8Array(0));
   }
 
+  /** Bytes {@link writeInPlace} needs before the data: the longest header (10) and a masking key (4). */
+  readonly writeHeadroom = 14;
+
+  /**
+   * Writes `buf[start, end)` as one binary frame built in place: the header goes in the `writeHeadroom` bytes before
+   * `start`, and a client masks the data where it is (`buf` is the caller's scratch, e.g. a mux session's batch).
+   */
+  async writeInPlace(buf: Uint8Array, start: number, end: number): Promise<void> {
+    if (this.#closeSent) throw new Deno.errors.BrokenPipe("WebSocket closed");
+    const n = end - start;
+    if (n <= 0) return;
+    const masked = this.#client;
+    const hlen = (n < 126 ? 2 : n < 65536 ? 4 : 10) + (masked ? 4 : 0);
+    const at = start - hlen;
+    if (at < 0) throw new RangeError(`writeInPlace needs ${hlen} bytes before the data, got ${start}`);
+    buf[at] = 0x80 | OP_BINARY;
+    let o = at + 2;
+    if (n < 126) buf[at + 1] = n;
+    else if (n < 65536) {
+      buf[at + 1] = 126;
+      buf[o++] = n >>> 8;
+      buf[o++] = n & 0xff;
+    } else {
+      buf[at + 1] = 127;
+      new DataView(buf.buffer, buf.byteOffset).setBigUint64(o, BigInt(n));
+      o += 8;
+    }
+    if (masked) {
+      buf[at + 1] |= 0x80;
+      const key = buf.subarray(o, o + 4);
+      crypto.getRandomValues(key);
+      applyMask(buf, start, n, key, 0);
+    }
+    await this.#send(buf.subarray(at, end));
+  }
+
   /**
    * Writes `p` as one binary frame, or as frames of 256 KiB when longer. A large write builds its frames in a buffer
    * borrowed from a shared pool, so bulk traffic allocates nothing per write.

@@ -116,3 +116,29 @@ Deno.test("ws framing: masking round-trips at every alignment and key phase", ()
     }
   }
 });
+
+for (
+  const [side, n] of [["client", 5], ["client", 300], ["client", 70_000], ["server", 5], ["server", 70_000]] as const
+) {
+  Deno.test(`ws framing: writeInPlace from the ${side}, ${n} bytes, reads back as written (masked as a client's)`, async () => {
+    const [a, b] = await tcpPair();
+    const writer = new WsConn(a, side === "client");
+    const reader = new WsConn(b, side !== "client");
+    try {
+      const data = new Uint8Array(n).map((_, i) => (i * 7) & 0xff);
+      const buf = new Uint8Array(16 + n);
+      buf.set(data, 16);
+      const got = new Uint8Array(n);
+      const reading = (async () => {
+        let off = 0;
+        while (off < n) off += (await reader.read(got.subarray(off)))!;
+      })();
+      await writer.writeInPlace(buf, 16, 16 + n);
+      await reading;
+      deepEqual(got, data);
+    } finally {
+      writer.close();
+      reader.close();
+    }
+  });
+}
