@@ -67,6 +67,19 @@ export interface DnsRecord {
   address?: string;
   target?: string;
   soa?: DnsSoa;
+  /** Decoded records: where the record sits in the decoded buffer (to patch a TTL or cut the record out). */
+  span?: DnsRecordSpan;
+}
+
+/**
+ * Where a decoded record sits in its buffer: its first byte, its 4-byte TTL field and the byte after its data
+ * (its RDATA starts at `ttl + 6`, after the 2-byte RDLENGTH).
+ * @example const s = decodeMessage(reply).answers[0].span!; new DataView(reply.buffer).setUint32(s.ttl, 30)
+ */
+export interface DnsRecordSpan {
+  start: number;
+  ttl: number;
+  end: number;
 }
 
 /**
@@ -88,6 +101,8 @@ export interface DnsMessage {
   answers: DnsRecord[];
   authorities: DnsRecord[];
   additionals: DnsRecord[];
+  /** Decoded messages: the offset where the question section ends (the header and questions are the bytes before). */
+  questionEnd?: number;
 }
 
 const enc = new TextEncoder();
@@ -271,12 +286,20 @@ class Reader {
 }
 
 function readRecord(r: Reader): DnsRecord {
+  const at = r.off;
   const name = r.name();
-  const type = r.u16("record type"), cls = r.u16("record class"), ttl = r.u32("record TTL");
+  const type = r.u16("record type"), cls = r.u16("record class"), ttlAt = r.off, ttl = r.u32("record TTL");
   const rdlen = r.u16("record length");
   r.need(rdlen, "record data");
   const start = r.off, stop = start + rdlen;
-  const rec: DnsRecord = { name, type, class: cls, ttl, data: r.buf.slice(start, stop) };
+  const rec: DnsRecord = {
+    name,
+    type,
+    class: cls,
+    ttl,
+    data: r.buf.slice(start, stop),
+    span: { start: at, ttl: ttlAt, end: stop },
+  };
   const bad = (why: string) => new HandshakeError(`Malformed DNS message: ${why} in ${name} type ${type}`);
   if (type === DnsType.A || type === DnsType.AAAA) {
     const want = type === DnsType.A ? 4 : 16;
@@ -308,6 +331,7 @@ export function decodeMessage(buf: Uint8Array): DnsMessage {
   const [qd, an, ns, ar] = [r.u16("header"), r.u16("header"), r.u16("header"), r.u16("header")];
   const questions: DnsQuestion[] = [];
   for (let i = 0; i < qd; i++) questions.push({ name: r.name(), type: r.u16("question"), class: r.u16("question") });
+  const questionEnd = r.off;
   const section = (n: number) => {
     const out: DnsRecord[] = [];
     for (let i = 0; i < n; i++) out.push(readRecord(r));
@@ -326,5 +350,6 @@ export function decodeMessage(buf: Uint8Array): DnsMessage {
     answers: section(an),
     authorities: section(ns),
     additionals: section(ar),
+    questionEnd,
   };
 }

@@ -8,16 +8,17 @@
  * address family; the cache is bounded; DoT defaults to port 853 (GOST's exchanger uses 53); an unknown scheme or a
  * bad option is a ConfigError (GOST falls back to udp or ignores it). Not supported yet (refused in config): `clientIP`
  * (EDNS0 subnet) and `async`. A nameserver's `chain` is the `dial` the config builder passes (core/runtime/objects.ts).
+ * One query and its answer are an exchange of core/routing/dns_exchange.ts, shared with the `dns` proxy handler.
  * @module
  */
-import { concatBytes } from "../bytes.ts";
-import { closeQuietly, type Conn, joinHostPort, writeFull } from "../conn.ts";
-import { ConfigError, DialError, errorMessage, HandshakeError, TimeoutError } from "../errors.ts";
+import { ConfigError, DialError, errorMessage, TimeoutError } from "../errors.ts";
 import { parseDuration } from "../metadata.ts";
-import { dialUdp } from "../udp.ts";
-import { decodeMessage, type DnsMessage, DnsType, encodeQuery, Rcode } from "./dns_wire.ts";
+import { type DnsDial, type DnsUpstream, exchangeDns, parseDnsUpstream } from "./dns_exchange.ts";
+import { type DnsMessage, DnsType, encodeQuery, Rcode } from "./dns_wire.ts";
 import type { HostTable } from "./hosts.ts";
 import { canonicalIP } from "./matcher.ts";
+
+export { DEFAULT_DNS_TIMEOUT_MS, type DnsDial } from "./dns_exchange.ts";
 
 /**
  * One nameserver (the config's `resolvers[].nameservers[]` entry).
@@ -41,12 +42,6 @@ export interface NameserverOptions {
 }
 
 /**
- * Opens a conn to a nameserver (`udp` conns are datagram conns); lets a chain carry the queries.
- * @example const dial: DnsDial = (network, addr) => router.dial(network, addr);
- */
-export type DnsDial = (network: "tcp" | "udp", addr: string) => Promise<Conn>;
-
-/**
  * Resolver options (the config's `resolvers[]` entry).
  * @example const o: ResolverOptions = { name: "r0", nameservers: [{ addr: "udp://8.8.8.8:53", prefer: "ipv6" }] };
  */
@@ -61,28 +56,13 @@ export interface ResolverOptions {
   now?: () => number;
 }
 
-/**
- * The default per-query timeout in ms.
- * @example new Resolver({ nameservers: [{ addr: "9.9.9.9", timeout: DEFAULT_DNS_TIMEOUT_MS * 2 }] })
- */
-export const DEFAULT_DNS_TIMEOUT_MS = 5_000;
 const DEFAULT_CACHE_TTL_MS = 60_000;
-const MAX_MESSAGE = 65_535;
 
 type Family = 4 | 6;
-type Scheme = "udp" | "tcp" | "tls" | "https";
-
-interface Server {
-  url: string;
-  scheme: Scheme;
-  host: string;
-  port: number;
+interface Server extends DnsUpstream {
   prefer: Family;
   only?: Family;
   ttlMs?: number;
-  timeoutMs: number;
-  hostname: string;
-  caCerts?: string[];
 }
 
 function parseFamily(v: string | undefined, key: string, addr: string): Family | undefined {
@@ -99,101 +79,14 @@ function toMs(v: number | string | undefined, key: string): number | undefined {
 }
 
 function parseNameserver(o: NameserverOptions): Server {
-  const raw = o.addr.trim();
-  const url = raw.includes("://") ? raw : `udp://${raw}`;
-  const bad = (why: string) => new ConfigError(`Invalid nameserver "${o.addr}": ${why}`);
-  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)/i.exec(url);
-  if (!m) throw bad("expected [udp|tcp|tls|dot|https]://host[:port]");
-  const scheme0 = m[1].toLowerCase();
-  const scheme: Scheme | undefined = scheme0 === "udp" || scheme0 === "tcp"
-    ? scheme0
-    : scheme0 === "tls" || scheme0 === "dot"
-    ? "tls"
-    : scheme0 === "https" || scheme0 === "http"
-    ? "https"
-    : undefined;
-  if (!scheme) throw bad(`unknown scheme "${scheme0}"`);
-  const hp = /^(?:\[([^\]]+)\]|([^:\[\]]+))(?::(\d{1,5}))?$/.exec(m[2]);
-  if (!hp || Number(hp[3] ?? 0) > 65535) throw bad("expected host[:port]");
-  const host = hp[1] ?? hp[2];
-  const defPort = scheme === "tls" ? 853 : scheme === "https" ? (scheme0 === "http" ? 80 : 443) : 53;
-  if (scheme === "https") {
-    try {
-      new URL(url);
-    } catch {
-      throw bad("not a URL");
-    }
-  }
+  const up = parseDnsUpstream(o.addr, { timeout: o.timeout, hostname: o.hostname, caCerts: o.caCerts });
   const only = parseFamily(o.only, "only", o.addr);
-  const timeoutMs = toMs(o.timeout, "timeout") ?? 0;
   return {
-    url,
-    scheme,
-    host,
-    port: hp[3] ? Number(hp[3]) : defPort,
+    ...up,
     only,
     prefer: only ?? parseFamily(o.prefer, "prefer", o.addr) ?? 4,
     ttlMs: toMs(o.ttl, "ttl") || undefined,
-    timeoutMs: timeoutMs > 0 ? timeoutMs : DEFAULT_DNS_TIMEOUT_MS,
-    hostname: o.hostname?.trim() || host,
-    caCerts: o.caCerts,
   };
-}
-
-/** Runs `fn` with a deadline; everything `fn` tracks is closed when it ends or expires. */
-async function withDeadline<T>(ms: number, what: string, fn: (track: (c: { close(): void }) => void) => Promise<T>) {
-  const open: { close(): void }[] = [];
-  let expired = false, timer: ReturnType<typeof setTimeout> | undefined;
-  const track = (c: { close(): void }) => {
-    if (expired) { // a dial that finished after the deadline
-      closeQuietly(c);
-      throw new TimeoutError(`${what} timed out after ${ms} ms`);
-    }
-    open.push(c);
-  };
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      expired = true;
-      open.forEach(closeQuietly);
-      reject(new TimeoutError(`${what} timed out after ${ms} ms`));
-    }, ms);
-  });
-  const work = fn(track);
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-    open.forEach(closeQuietly);
-    work.catch(() => {});
-  }
-}
-
-async function readFull(conn: Conn, n: number): Promise<Uint8Array> {
-  const buf = new Uint8Array(n);
-  for (let off = 0; off < n;) {
-    const k = await conn.read(buf.subarray(off));
-    if (k === null) throw new HandshakeError(`DNS connection closed after ${off} of ${n} bytes`);
-    off += k;
-  }
-  return buf;
-}
-
-async function readCapped(res: Response): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const c of res.body ?? []) {
-    total += c.length;
-    if (total > MAX_MESSAGE) throw new HandshakeError("DoH answer larger than 65535 bytes");
-    chunks.push(c);
-  }
-  return concatBytes(chunks, total);
-}
-
-/** Checks that `m` answers the query; returns false when it does not. */
-function answers(m: DnsMessage, id: number, name: string, type: number): boolean {
-  if (!m.qr || m.id !== id) return false;
-  const q = m.questions[0];
-  return !q || (q.type === type && q.name.toLowerCase() === name);
 }
 
 interface CacheEntry {
@@ -336,83 +229,9 @@ export class Resolver {
     this.#cache.set(key, entry);
   }
 
-  #exchange(s: Server, name: string, type: number): Promise<DnsMessage> {
-    const what = `Query ${name} to ${s.url}`;
-    if (s.scheme === "https") return withDeadline(s.timeoutMs, what, (track) => this.#doh(s, name, type, track));
-    return withDeadline(s.timeoutMs, what, async (track) => {
-      if (s.scheme === "udp") {
-        const m = await this.#udp(s, name, type, track);
-        if (!m.tc) return m;
-      }
-      return await this.#stream(s, name, type, track);
-    });
-  }
-
-  async #open(s: Server, network: "tcp" | "udp", track: (c: { close(): void }) => void): Promise<Conn> {
-    const addr = joinHostPort(s.host, s.port);
-    const pending = this.#dial
-      ? this.#dial(network, addr)
-      : network === "udp"
-      ? Promise.resolve(dialUdp(s.host, s.port))
-      : Deno.connect({ hostname: s.host, port: s.port, transport: "tcp" });
-    const conn = await pending;
-    track(conn);
-    return conn;
-  }
-
-  async #udp(s: Server, name: string, type: number, track: (c: { close(): void }) => void): Promise<DnsMessage> {
-    const conn = await this.#open(s, "udp", track);
-    const id = crypto.getRandomValues(new Uint16Array(1))[0];
-    await conn.write(encodeQuery(id, name, type));
-    const buf = new Uint8Array(MAX_MESSAGE);
-    for (;;) {
-      const n = await conn.read(buf);
-      if (n === null) throw new HandshakeError("DNS socket closed");
-      let m: DnsMessage;
-      try {
-        m = decodeMessage(buf.subarray(0, n));
-      } catch {
-        continue; // not ours or garbage: keep waiting for the real answer until the deadline
-      }
-      if (answers(m, id, name, type)) return m;
-    }
-  }
-
-  async #stream(s: Server, name: string, type: number, track: (c: { close(): void }) => void): Promise<DnsMessage> {
-    let conn = await this.#open(s, "tcp", track);
-    if (s.scheme === "tls") {
-      if (!("setNoDelay" in conn)) throw new DialError(s.url, "DNS over TLS needs a TCP conn from the dial function");
-      conn = await Deno.startTls(conn as Deno.TcpConn, { hostname: s.hostname, caCerts: s.caCerts });
-      track(conn);
-    }
-    const id = crypto.getRandomValues(new Uint16Array(1))[0];
-    const q = encodeQuery(id, name, type);
-    const framed = new Uint8Array(q.length + 2);
-    framed.set([q.length >> 8, q.length & 0xff]);
-    framed.set(q, 2);
-    await writeFull(conn, framed);
-    const len = await readFull(conn, 2);
-    const m = decodeMessage(await readFull(conn, (len[0] << 8) | len[1]));
-    if (!answers(m, id, name, type)) throw new HandshakeError(`${s.url} answered another query`);
-    return m;
-  }
-
-  async #doh(s: Server, name: string, type: number, track: (c: { close(): void }) => void): Promise<DnsMessage> {
-    const ctl = new AbortController();
-    track({ close: () => ctl.abort() });
-    const res = await fetch(s.url, {
-      method: "POST",
-      headers: { "content-type": "application/dns-message", accept: "application/dns-message" },
-      body: encodeQuery(0, name, type),
-      signal: ctl.signal,
-    });
-    if (res.status !== 200) {
-      await res.body?.cancel();
-      throw new DialError(s.url, `DoH ${s.url} answered HTTP ${res.status}`);
-    }
-    const m = decodeMessage(await readCapped(res));
-    if (!answers(m, 0, name, type)) throw new HandshakeError(`${s.url} answered another query`);
-    return m;
+  async #exchange(s: Server, name: string, type: number): Promise<DnsMessage> {
+    const query = encodeQuery(0, name, type);
+    return (await exchangeDns(s, query, { dial: this.#dial })).message;
   }
 }
 
