@@ -11,6 +11,7 @@ import { register as http } from "./http/mod.ts";
 import { register as metrics } from "./metrics/mod.ts";
 import { register as relay } from "./relay/mod.ts";
 import { register as socks4 } from "./socks4/mod.ts";
+import { register as sni } from "./sni/mod.ts";
 import { register as socks5 } from "./socks5/mod.ts";
 import { register as ss } from "./ss/mod.ts";
 import { register as ssu } from "./ssu/mod.ts";
@@ -28,4 +29,5 @@ export function registerHandlers(reg: Registries): void {
   direct(reg);
   ss(reg);
   ssu(reg);
+  sni(reg);
 }

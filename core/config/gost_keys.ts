@@ -270,6 +270,13 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     [["udpBufferSize", "udp.bufferSize"], "int"],
     [["users"], "map"],
   ],
+  "handler sni": [
+    [["readTimeout"], "duration"],
+    [["hash"], "string"],
+    [["sniffing.websocket"], "bool"],
+    [["sniffing.websocket.sampleRate"], "float"],
+    ...MITM,
+  ],
   "listener tcp": [
     [["mptcp"], "bool"],
     [["reuseport"], "bool"],
@@ -366,6 +373,10 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     [["key"], "string"],
     [["timeout", "connectTimeout"], "duration"],
     [["udpBufferSize", "udp.bufferSize"], "int"],
+  ],
+  "connector sni": [
+    [["host"], "string"],
+    [["timeout"], "duration"],
   ],
   "dialer tcp": [
     ...TCP_KEEPALIVE,
