@@ -25,8 +25,8 @@
  * | `host` | none | the cover name put in the ClientHello's `server_name` or the request's `Host` |
  *
  * Refused (ConfigError naming the key): auth on the handler (an SNI proxy cannot ask for credentials; GOST ignores
- * it), GOST's `mitm.*` (TLS interception), `sniffing.websocket*` (recording), `hash`, the connector's `timeout`
- * (GOST reads it and never uses it: nothing to bound).
+ * it), GOST's `mitm.*` (TLS interception), `sniffing.websocket*` (recording) and `hash`. The connector's `timeout`,
+ * which GOST reads and never uses (there is no handshake to bound), is the tcp dialer's dial timeout here.
  *
  * Differences from GOST: the handler uncovers what the connector covered — GOST's current handler routes a covered
  * ClientHello to the cover name (its 0xFFFE decoding went with its sniffing rewrite) and forwards the rewritten

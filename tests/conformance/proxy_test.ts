@@ -7,12 +7,15 @@
  * UDP), a DialError where it does not. Handlers that cannot run here are in {@link SKIP} with the reason; handlers
  * whose client side has another name are in {@link CONNECTORS}; a new protocol is picked up by registering it
  * (handlers/mod.ts) and describing its wire in {@link PROTOCOLS}. A protocol keyed by its credentials (Shadowsocks:
- * method and password) names them in `keys`; one that carries UDP only has `streams: false` (no CONNECT steps).
+ * method and password) names them in `keys`; one that carries UDP only has `streams: false` (no CONNECT steps). A
+ * protocol that routes by what the client's traffic names and has no handshake of its own (sni: an HTTP request's
+ * Host) has `upgrade: true`: each stream starts with an HTTP/1.1 WebSocket upgrade request naming the target, which
+ * the suite's origins answer with 101 before their bytes, and a refused upgrade is the connector's DialError.
  * @module
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { closeQuietly, type Conn, ConnWrapper, type Network, writeFull } from "../../core/conn.ts";
+import { closeQuietly, type Conn, ConnWrapper, type Network, PrefixConn, writeFull } from "../../core/conn.ts";
 import { AuthError, DialError } from "../../core/errors.ts";
 import { nopLogger } from "../../core/log.ts";
 import { Metadata, type MetadataRecord } from "../../core/metadata.ts";
@@ -62,6 +65,7 @@ const VARIANTS: Record<string, MetadataRecord[]> = {
   relay: [{}, { nodelay: true }],
   socks5: [{ notls: true }],
   socks: [{ notls: true }],
+  sni: [{}, { host: "cover.example" }],
 };
 
 /** One UDP mode of a protocol. */
@@ -93,6 +97,8 @@ interface Protocol {
   keys?: ClientAuth;
   /** False when the protocol carries UDP only: the CONNECT, half-close and unreachable steps are skipped. */
   streams?: boolean;
+  /** The target is named by an HTTP upgrade request the client sends first (see the module doc). */
+  upgrade?: boolean;
 }
 
 const dec = new TextDecoder();
@@ -164,6 +170,12 @@ const PROTOCOLS: Record<string, Protocol> = {
     ],
     keys: { username: "aes-128-gcm", password: "conformance" },
     streams: false,
+  },
+  sni: {
+    unreachable: (w) => ok(/^HTTP\/1\.1 502 /.test(head(w)), `expected a 502, got ${head(w)}`),
+    replies: true,
+    udp: [],
+    upgrade: true,
   },
   forward: {
     unreachable: (w) => equal(w.length, 0, "a forwarder has no error reply: the conn ends"),
@@ -253,7 +265,7 @@ async function client(
   auth?: ClientAuth,
   md: MetadataRecord = {},
   transport = "tcp",
-): Promise<{ dialer: Dialer; connector: Connector }> {
+): Promise<Client> {
   const dialer = await reg.dialers.mustGet(transport)({ logger: nopLogger });
   await dialer.init(new Metadata({}));
   const connector = await reg.connectors.mustGet(pair.connector)({
@@ -261,7 +273,76 @@ async function client(
     auth: auth ?? pair.protocol.keys,
   });
   await connector.init(new Metadata({ ...pair.connectorMd, ...md }));
-  return { dialer, connector };
+  return { dialer, connector, upgrade: pair.protocol.upgrade === true };
+}
+
+/** The client side of the suite's streams: the dialer, the connector, and whether streams start with an upgrade. */
+interface Client {
+  dialer: Dialer;
+  connector: Connector;
+  upgrade?: boolean;
+}
+
+/**
+ * Sends an HTTP/1.1 WebSocket upgrade for `target` on `conn` and reads the answer (an `upgrade` protocol's stream).
+ * @returns the conn after the 101, bytes read past it put back
+ * @throws {DialError} naming the status line when the answer is not 101
+ */
+async function upgradeThrough(conn: Conn, target: string): Promise<Conn> {
+  await writeFull(
+    conn,
+    enc.encode(`GET /conformance HTTP/1.1\r\nHost: ${target}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`),
+  );
+  const got: Uint8Array[] = [];
+  for (;;) {
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    if (n === null) throw new DialError(target, "upgrade: the conn ended before an answer");
+    got.push(buf.subarray(0, n));
+    const all = concatBytes(got);
+    const end = dec.decode(all).indexOf("\r\n\r\n");
+    if (end < 0) continue;
+    if (!/^HTTP\/1\.1 101 /.test(head(all))) throw new DialError(target, `upgrade refused: ${head(all)}`);
+    return new PrefixConn(conn, all.subarray(end + 4));
+  }
+}
+
+/** Answers an upgrade protocol's request with 101, then serves the conn with `serve` (bytes past the head first). */
+async function acceptUpgrade(c: Conn, serve: (c: Conn) => Promise<void>): Promise<void> {
+  const got: Uint8Array[] = [];
+  for (;;) {
+    const buf = new Uint8Array(4096);
+    const n = await c.read(buf);
+    if (n === null) return;
+    got.push(buf.subarray(0, n));
+    const all = concatBytes(got);
+    const end = dec.decode(all).indexOf("\r\n\r\n");
+    if (end < 0) continue;
+    await writeFull(
+      c,
+      enc.encode("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"),
+    );
+    return await serve(new PrefixConn(c, all.subarray(end + 4)));
+  }
+}
+
+/** A TCP origin serving each conn with `serve`; for an upgrade protocol, after answering its upgrade. */
+function originFor(p: Protocol, serve: (c: Conn) => Promise<void>): { port: number; close(): void } {
+  return tcpOrigin(p.upgrade ? (c) => acceptUpgrade(c, serve) : serve);
+}
+
+/** The echo origin of the suite (after an upgrade for an upgrade protocol). */
+function echoFor(p: Protocol): { port: number; close(): void } {
+  if (!p.upgrade) return tcpEcho();
+  return originFor(p, async (c) => {
+    const buf = new Uint8Array(64 * 1024);
+    for (;;) {
+      const n = await c.read(buf);
+      if (n === null) break;
+      await writeFull(c, buf.subarray(0, n));
+    }
+    await c.closeWrite();
+  });
 }
 
 /**
@@ -271,7 +352,7 @@ async function client(
  */
 async function attempt(
   svc: TestService,
-  c: { dialer: Dialer; connector: Connector },
+  c: Client,
   network: Network,
   target: string,
 ): Promise<{ error: unknown; wire: Uint8Array; ended: boolean }> {
@@ -279,6 +360,7 @@ async function attempt(
   let conn: Conn | undefined;
   try {
     conn = await c.connector.connect(raw, network, target, {});
+    if (c.upgrade) conn = await upgradeThrough(conn, target);
     await writeFull(conn, enc.encode("x"));
     const n = await conn.read(new Uint8Array(64));
     return { error: undefined, wire: raw.received, ended: n === null };
@@ -291,10 +373,11 @@ async function attempt(
 }
 
 /** Opens a tunnel through the service to `target` (for a forwarder: to its node). */
-async function tunnel(svc: TestService, c: { dialer: Dialer; connector: Connector }, target: string): Promise<Conn> {
+async function tunnel(svc: TestService, c: Client, target: string): Promise<Conn> {
   const raw = await c.dialer.dial(svc.addr);
   try {
-    return await c.connector.connect(raw, "tcp", target, {});
+    const conn = await c.connector.connect(raw, "tcp", target, {});
+    return c.upgrade ? await upgradeThrough(conn, target) : conn;
   } catch (err) {
     closeQuietly(raw);
     throw err;
@@ -306,7 +389,7 @@ const sha = (p: Uint8Array) => createHash("sha256").update(p).digest("hex");
 for (const pair of pairs) {
   const p = pair.protocol;
   Deno.test(`proxy conformance: ${pair.name}`, async (t) => {
-    const echo = tcpEcho();
+    const echo = echoFor(p);
     const echoAddr = `127.0.0.1:${echo.port}`;
     try {
       if (p.streams !== false) {
@@ -329,7 +412,7 @@ for (const pair of pairs) {
         await t.step(
           "half-close, client first: the origin sees EOF, still answers, then its EOF ends the client",
           async () => {
-            const origin = tcpOrigin(async (c) => {
+            const origin = originFor(p, async (c) => {
               const got = dec.decode(await readAll(c));
               await writeFull(c, enc.encode(`after eof: ${got}`));
               await c.closeWrite();
@@ -356,7 +439,7 @@ for (const pair of pairs) {
           async () => {
             let heard!: (s: string) => void;
             const received = new Promise<string>((r) => (heard = r));
-            const origin = tcpOrigin(async (c) => {
+            const origin = originFor(p, async (c) => {
               await writeFull(c, enc.encode("banner"));
               await c.closeWrite();
               heard(dec.decode(await readAll(c)));

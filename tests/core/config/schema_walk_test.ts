@@ -379,6 +379,7 @@ Deno.test("every GOST metadata key of a service's handler and listener is read o
     ["relay", "grpc"],
     ["relay", "quic"],
     ["http", "quic"],
+    ["sni", "tcp"],
   ];
   const refusedBy: Record<string, string[]> = {};
   for (const [handler, listener] of pairs) {
@@ -457,6 +458,7 @@ Deno.test("every GOST metadata key of a chain node's connector and dialer is rea
     ["relay", "h2c"],
     ["http", "grpc"],
     ["relay", "quic"],
+    ["sni", "tcp"],
   ];
   const refusedBy: Record<string, string[]> = {};
   for (const [connector, dialer] of pairs) {

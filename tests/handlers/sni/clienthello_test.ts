@@ -4,7 +4,6 @@
  * round trip (byte for byte).
  */
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
-import { connect as tlsConnect } from "node:tls";
 import { HandshakeReader } from "../../../core/bufio.ts";
 import { concatBytes } from "../../../core/bytes.ts";
 import { PrefixConn } from "../../../core/conn.ts";
@@ -21,27 +20,10 @@ import {
 import { coverHello, coverHttpHead, hiddenTarget, uncoverHello } from "../../../handlers/sni/cover.ts";
 import { crc32, decodeTargetName, encodeTargetName } from "../../../handlers/sni/target_name.ts";
 import { memConnPair } from "../../helpers/mem_conn.ts";
+import { captureClientHello } from "../../helpers/sni_origins.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-/** The first flight a node:tls client sends for `servername` (read by a plain TCP server until it stops). */
-export async function captureClientHello(servername: string, alpn = ["h2", "http/1.1"]): Promise<Uint8Array> {
-  const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (ln.addr as Deno.NetAddr).port;
-  const sock = tlsConnect({ host: "127.0.0.1", port, servername, ALPNProtocols: alpn, rejectUnauthorized: false });
-  sock.on("error", () => {});
-  const c = await ln.accept();
-  try {
-    const r = new HandshakeReader(c);
-    const hello = await readClientHello(r);
-    return hello.raw;
-  } finally {
-    sock.destroy();
-    c.close();
-    ln.close();
-  }
-}
 
 /** Reads a ClientHello from bytes (an in-memory conn that ends after them). */
 async function readFrom(bytes: Uint8Array) {
