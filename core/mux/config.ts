@@ -26,6 +26,11 @@ export interface MuxConfig {
   acceptBacklog: number;
   /** Bound on writing a SYN or a FIN (smux's open/close timeout). */
   controlTimeoutMs: number;
+  /**
+   * Streams the peer may hold open at once (a gost.ts cap; smux has none): a SYN past it is answered with a FIN at
+   * once, so a peer cannot grow a session's memory without bound by opening streams.
+   */
+  maxPeerStreams: number;
 }
 
 /** xtaci/smux `DefaultConfig()`: what GOST uses unless `mux.*` options say otherwise. */
@@ -39,6 +44,7 @@ export const DEFAULT_MUX_CONFIG: Readonly<MuxConfig> = Object.freeze({
   maxStreamBuffer: 65_536,
   acceptBacklog: 1024,
   controlTimeoutMs: 30_000,
+  maxPeerStreams: 65_536,
 });
 
 /** The hard limit of a frame's LENGTH field. */
@@ -72,6 +78,7 @@ export function muxConfig(partial: Partial<MuxConfig> = {}): MuxConfig {
     throw new ConfigError(`"mux.maxStreamBuffer" must not be larger than "mux.maxReceiveBuffer"`);
   }
   if (!(c.acceptBacklog > 0)) throw new ConfigError(`accept backlog must be positive`);
+  if (!(c.maxPeerStreams > 0)) throw new ConfigError(`the cap on streams a peer opens must be positive`);
   return c;
 }
 

@@ -118,6 +118,9 @@ export class MuxSession {
   // figures (stats())
   readonly #createdAt = Date.now();
   #streamsTotal = 0;
+  #refusedStreams = 0;
+  /** Streams the peer opened that are open now (capped by `maxPeerStreams`). */
+  #peerStreams = 0;
   #bytesIn = 0;
   #bytesOut = 0;
   #lastReceivedAt: number | null = null;
@@ -142,7 +145,9 @@ export class MuxSession {
       write: (frame, control) => this.#enqueue(frame, control),
       writeData: (sid, data) => this.#enqueueData(sid, data),
       returnTokens: (n) => this.#returnTokens(n),
-      forget: (id) => this.#streams.delete(id),
+      forget: (id) => {
+        if (this.#streams.delete(id) && (id & 1) !== (this.#nextId & 1)) this.#peerStreams--;
+      },
       deadError: () => this.#deadError(),
       peerHalfClose: () => this.#peerHalfClose,
     };
@@ -276,6 +281,12 @@ export class MuxSession {
             if (f.sid === 0) throw new MuxProtocolError("smux SYN for stream id 0 (never a stream)");
             if (this.#streams.has(f.sid)) throw new MuxProtocolError(`smux SYN for stream ${f.sid}, which is open`);
             if (f.sid > this.#highestId) this.#highestId = f.sid;
+            if (this.#peerStreams >= this.config.maxPeerStreams) {
+              // refused at once: its later frames are those of a closed stream, dropped
+              this.#refusedStreams++;
+              this.#enqueue(encodeFrame(this.config.version, Cmd.FIN, f.sid), true).catch(() => {});
+              break;
+            }
             await this.#incoming(f.sid);
             break;
           case Cmd.FIN:
@@ -309,11 +320,17 @@ export class MuxSession {
     throw new MuxProtocolError(`smux ${cmd} for stream ${sid}, which was never opened`);
   }
 
+  /** SYNs refused because the peer held `maxPeerStreams` streams open. */
+  get refusedStreams(): number {
+    return this.#refusedStreams;
+  }
+
   /** Registers a stream the peer opened and queues it for accept (waits while the backlog is full). */
   async #incoming(sid: number): Promise<void> {
     const stream = new MuxStream(this.#host, sid);
     this.#streams.set(sid, stream);
     this.#streamsTotal++;
+    this.#peerStreams++;
     const waiter = this.#acceptWaiters.shift();
     if (waiter) return waiter.resolve(stream);
     this.#accepts.push(stream);

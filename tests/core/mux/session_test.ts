@@ -348,3 +348,27 @@ Deno.test("mux with a peer that said hello: close() sends FIN twice while the pe
   }
   deepEqual(frames, [[Cmd.PSH, 5], [Cmd.FIN, 3], [Cmd.FIN, 3], [Cmd.FIN, 5]]);
 });
+
+Deno.test("mux caps the streams a peer holds open: a SYN past maxPeerStreams gets a FIN at once, a freed slot is reused", async () => {
+  await using p = await rawPeer({ maxPeerStreams: 2 });
+  const frames = new FrameReader(p.raw);
+  await writeAll(p.raw, encodeFrame(1, Cmd.SYN, 3));
+  await writeAll(p.raw, encodeFrame(1, Cmd.SYN, 5));
+  await writeAll(p.raw, encodeFrame(1, Cmd.SYN, 7));
+  await writeAll(p.raw, encodeFrame(1, Cmd.PSH, 7, enc.encode("dropped")));
+  const a = await within(p.session.acceptStream(), 2000);
+  await within(p.session.acceptStream(), 2000);
+  const fin = await within(frames.next(1), 2000);
+  deepEqual([fin?.cmd, fin?.sid], [Cmd.FIN, 7]);
+  equal(p.session.refusedStreams, 1);
+  equal(p.session.numStreams, 2);
+  a.close(); // frees a slot: the next SYN is accepted
+  await until(() => p.session.numStreams === 1, 2000, "the closed stream forgotten");
+  await writeAll(p.raw, encodeFrame(1, Cmd.SYN, 9));
+  await writeAll(p.raw, encodeFrame(1, Cmd.PSH, 9, enc.encode("kept")));
+  await writeAll(p.raw, encodeFrame(1, Cmd.FIN, 9));
+  const c = await within(p.session.acceptStream(), 2000);
+  equal(dec.decode(await within(readAll(c), 2000)), "kept");
+  equal(p.session.refusedStreams, 1);
+  ok(!p.session.closed);
+});
