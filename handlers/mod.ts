@@ -8,6 +8,7 @@ import { register as auto } from "./auto/mod.ts";
 import { register as direct } from "./direct/mod.ts";
 import { register as forward } from "./forward/mod.ts";
 import { register as http } from "./http/mod.ts";
+import { register as http2 } from "./http2/mod.ts";
 import { register as metrics } from "./metrics/mod.ts";
 import { register as relay } from "./relay/mod.ts";
 import { register as socks4 } from "./socks4/mod.ts";
@@ -30,4 +31,5 @@ export function registerHandlers(reg: Registries): void {
   ss(reg);
   ssu(reg);
   sni(reg);
+  http2(reg);
 }

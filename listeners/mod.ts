@@ -6,6 +6,7 @@ import type { Registries } from "../core/registries.ts";
 import { register as direct } from "./direct/mod.ts";
 import { register as grpc } from "./grpc/mod.ts";
 import { register as h2, registerH2c as h2c } from "./h2/mod.ts";
+import { register as http2 } from "./http2/mod.ts";
 import { register as kcp } from "./kcp/mod.ts";
 import { register as mtcp } from "./mtcp/mod.ts";
 import { register as mtls } from "./mtls/mod.ts";
@@ -43,6 +44,7 @@ export function registerListeners(reg: Registries): void {
   h2(reg);
   h2c(reg);
   grpc(reg);
+  http2(reg);
   quic(reg);
   kcp(reg);
 }

@@ -10,7 +10,9 @@
  * method and password) names them in `keys`; one that carries UDP only has `streams: false` (no CONNECT steps). A
  * protocol that routes by what the client's traffic names and has no handshake of its own (sni: an HTTP request's
  * Host) has `upgrade: true`: each stream starts with an HTTP/1.1 WebSocket upgrade request naming the target, which
- * the suite's origins answer with 101 before their bytes, and a refused upgrade is the connector's DialError.
+ * the suite's origins answer with 101 before their bytes, and a refused upgrade is the connector's DialError. A
+ * protocol with a transport of its own (http2: HTTP/2 over TLS) names it in `transport`: the handler runs on that
+ * listener and the connector on that dialer, through a session of its own per conn when the dialer multiplexes.
  * @module
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
@@ -19,10 +21,11 @@ import { closeQuietly, type Conn, ConnWrapper, type Network, PrefixConn, writeFu
 import { AuthError, DialError } from "../../core/errors.ts";
 import { nopLogger } from "../../core/log.ts";
 import { Metadata, type MetadataRecord } from "../../core/metadata.ts";
-import type { Authenticator, ClientAuth, Connector, Dialer } from "../../core/contracts.ts";
+import type { Authenticator, ClientAuth, Connector, Dialer, DialerSession } from "../../core/contracts.ts";
 import { StaticAuthenticator } from "../../core/routing/auth.ts";
 import { NodeGroup } from "../../core/routing/node_group.ts";
 import { createRegistries } from "../../core/registries.ts";
+import { HpackDecoder } from "../../listeners/h2/hpack.ts";
 import { registerHandlers } from "../../handlers/mod.ts";
 import { registerListeners } from "../../listeners/mod.ts";
 import { concatBytes, datagramRoundTrip, deadPort, readAll, readExactly } from "../helpers/io.ts";
@@ -37,6 +40,8 @@ const SKIP: Record<string, string> = {
   rtcp: "serves the conns of an rtcp listener at the far end of a chain (tests/e2e/remote_forward_test.ts)",
   metrics: "not a proxy: the Prometheus endpoint as a service (tests/handlers/metrics/handler_test.ts)",
   rudp: "serves the datagrams of an rudp listener at the far end of a chain (tests/e2e/remote_forward_test.ts)",
+  tunnel: "routes visitors to registered tunnel clients by tunnel id and ingress, not to the address a client " +
+    "asks for (tests/e2e/tunnel_test.ts, tests/hostile/tunnel_test.ts, tests/handlers/tunnel/wire_test.ts)",
 };
 
 /** Registered connectors no handler speaks with, and why. */
@@ -44,6 +49,7 @@ const CONNECTOR_SKIP: Record<string, string> = {
   direct:
     "no protocol and no server side: GOST's virtual node dials the target itself (tests/e2e/chain_direct_test.ts)",
   virtual: "GOST's other name of direct (tests/e2e/chain_direct_test.ts)",
+  tunnel: "its server side routes by tunnel id, not to the target asked for (tests/e2e/tunnel_test.ts)",
 };
 
 /**
@@ -99,11 +105,35 @@ interface Protocol {
   streams?: boolean;
   /** The target is named by an HTTP upgrade request the client sends first (see the module doc). */
   upgrade?: boolean;
+  /** The listener and dialer type the protocol runs over (default tcp). */
+  transport?: string;
 }
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
 const head = (wire: Uint8Array) => dec.decode(wire).split("\r\n")[0];
+
+/** The `:status` of the first response in HTTP/2 frames a client read (its header blocks decoded in order). */
+function h2Status(wire: Uint8Array): string {
+  const hpack = new HpackDecoder();
+  let block: Uint8Array[] = [];
+  for (let at = 0; at + 9 <= wire.length;) {
+    const len = (wire[at] << 16) | (wire[at + 1] << 8) | wire[at + 2];
+    const [type, flags] = [wire[at + 3], wire[at + 4]];
+    let p = wire.subarray(at + 9, at + 9 + len);
+    at += 9 + len;
+    if (type !== 0x1 && type !== 0x9) continue; // HEADERS, CONTINUATION
+    if (type === 0x1 && flags & 0x8) p = p.subarray(1, p.length - p[0]); // PADDED
+    if (type === 0x1 && flags & 0x20) p = p.subarray(5); // PRIORITY
+    block.push(p);
+    if (!(flags & 0x4)) continue; // END_HEADERS
+    const fields = hpack.decode(concatBytes(block));
+    block = [];
+    const status = fields.find((f) => f.name === ":status")?.value;
+    if (status) return status;
+  }
+  return "(no HTTP/2 response)";
+}
 const bytes = (wire: Uint8Array, n: number) => Array.from(wire.subarray(0, n));
 
 const httpProtocol: Protocol = {
@@ -170,6 +200,15 @@ const PROTOCOLS: Record<string, Protocol> = {
     ],
     keys: { username: "aes-128-gcm", password: "conformance" },
     streams: false,
+  },
+  http2: {
+    auth: "userpass",
+    wrongCredentials: (w) => equal(h2Status(w), "407"),
+    noCredentials: (w) => equal(h2Status(w), "407"),
+    unreachable: (w) => equal(h2Status(w), "503"),
+    replies: true,
+    udp: [],
+    transport: "http2",
   },
   sni: {
     unreachable: (w) => ok(/^HTTP\/1\.1 502 /.test(head(w)), `expected a 502, got ${head(w)}`),
@@ -248,8 +287,10 @@ function serve(
   const forwarder = pair.protocol.forwarder
     ? new NodeGroup([{ name: "target-0", addr: o.forwardTo ?? "", weight: 1, backup: false }])
     : undefined;
+  const transport = pair.protocol.transport;
   return startService({
     handler: reg.handlers.mustGet(pair.handler),
+    listenerFactory: transport ? reg.listeners.mustGet(transport) : undefined,
     metadata: o.metadata,
     auth: o.auth ? authenticator(pair.protocol.auth) : undefined,
     credentials: pair.protocol.keys &&
@@ -264,9 +305,9 @@ async function client(
   pair: Pair,
   auth?: ClientAuth,
   md: MetadataRecord = {},
-  transport = "tcp",
+  transport?: string,
 ): Promise<Client> {
-  const dialer = await reg.dialers.mustGet(transport)({ logger: nopLogger });
+  const dialer = await reg.dialers.mustGet(transport ?? pair.protocol.transport ?? "tcp")({ logger: nopLogger });
   await dialer.init(new Metadata({}));
   const connector = await reg.connectors.mustGet(pair.connector)({
     logger: nopLogger,
@@ -358,8 +399,11 @@ async function attempt(
 ): Promise<{ error: unknown; wire: Uint8Array; ended: boolean }> {
   const raw = new RecordingConn(await c.dialer.dial(svc.addr));
   let conn: Conn | undefined;
+  let session: DialerSession | undefined;
   try {
-    conn = await c.connector.connect(raw, network, target, {});
+    const carried = await carrier(c, raw, svc.addr);
+    session = carried.session;
+    conn = await c.connector.connect(carried.conn, network, target, {});
     if (c.upgrade) conn = await upgradeThrough(conn, target);
     await writeFull(conn, enc.encode("x"));
     const n = await conn.read(new Uint8Array(64));
@@ -368,17 +412,43 @@ async function attempt(
     return { error, wire: raw.received, ended: true };
   } finally {
     closeQuietly(conn);
+    session?.close();
     closeQuietly(raw);
+  }
+}
+
+/** The conn the connector speaks on: `raw` itself, or a stream of a session over it when the dialer multiplexes. */
+async function carrier(c: Client, raw: Conn, addr: string): Promise<{ conn: Conn; session?: DialerSession }> {
+  if (!c.dialer.multiplex) return { conn: raw };
+  const session = await c.dialer.multiplex(raw, addr);
+  return { conn: await session.open(), session };
+}
+
+/** A tunnel whose close also ends the session it rides on (one session per tunnel in the suite). */
+class SessionBound extends ConnWrapper {
+  readonly #session: DialerSession;
+  constructor(inner: Conn, session: DialerSession) {
+    super(inner);
+    this.#session = session;
+  }
+  override close(): void {
+    this.inner.close();
+    this.#session.close();
   }
 }
 
 /** Opens a tunnel through the service to `target` (for a forwarder: to its node). */
 async function tunnel(svc: TestService, c: Client, target: string): Promise<Conn> {
   const raw = await c.dialer.dial(svc.addr);
+  let session: DialerSession | undefined;
   try {
-    const conn = await c.connector.connect(raw, "tcp", target, {});
-    return c.upgrade ? await upgradeThrough(conn, target) : conn;
+    const carried = await carrier(c, raw, svc.addr);
+    session = carried.session;
+    let conn = await c.connector.connect(carried.conn, "tcp", target, {});
+    if (c.upgrade) conn = await upgradeThrough(conn, target);
+    return session ? new SessionBound(conn, session) : conn;
   } catch (err) {
+    session?.close();
     closeQuietly(raw);
     throw err;
   }

@@ -5,7 +5,14 @@
 import type { Logger } from "../../core/log.ts";
 import { nopLogger } from "../../core/log.ts";
 import { Metadata, type MetadataRecord } from "../../core/metadata.ts";
-import type { Authenticator, Handler, HandlerCredentials, HandlerOptions, Listener } from "../../core/contracts.ts";
+import type {
+  Authenticator,
+  Handler,
+  HandlerCredentials,
+  HandlerOptions,
+  Listener,
+  ListenerOptions,
+} from "../../core/contracts.ts";
 import { StaticAuthenticator } from "../../core/routing/auth.ts";
 import type { NodeGroup } from "../../core/routing/node_group.ts";
 import { DefaultRouter } from "../../core/routing/router.ts";
@@ -18,6 +25,8 @@ import { UdpListener } from "../../listeners/udp/listener.ts";
 export interface TestServiceOptions {
   handler: (opts: HandlerOptions) => Handler | Promise<Handler>;
   listener?: "tcp" | "udp";
+  /** Makes the listener instead (a registered type: `reg.listeners.mustGet("http2")`); `listener` is then unused. */
+  listenerFactory?: (opts: ListenerOptions) => Listener | Promise<Listener>;
   metadata?: MetadataRecord;
   listenerMetadata?: MetadataRecord;
   users?: { username: string; password: string }[];
@@ -46,7 +55,11 @@ export async function startService(o: TestServiceOptions): Promise<TestService> 
   const router = new DefaultRouter({ logger });
   const addr = o.addr ?? "127.0.0.1:0";
   const lopts = { addr, logger, service: "test", router };
-  const listener: Listener = o.listener === "udp" ? new UdpListener(lopts) : new TcpListener(lopts);
+  const listener: Listener = o.listenerFactory
+    ? await o.listenerFactory(lopts)
+    : o.listener === "udp"
+    ? new UdpListener(lopts)
+    : new TcpListener(lopts);
   await listener.init(new Metadata(o.listenerMetadata ?? o.metadata ?? {}));
   const handler = await o.handler({
     service: "test",
