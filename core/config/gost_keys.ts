@@ -277,6 +277,16 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     [["sniffing.websocket.sampleRate"], "float"],
     ...MITM,
   ],
+  "handler http2": [
+    [["http.header", "header"], "map"],
+    [["probeResist", "probe_resist"], "string"],
+    [["knock"], "string"],
+    [["hash"], "string"],
+    [["authBasicRealm"], "string"],
+    ...OBSERVER,
+    [["readTimeout", "read.timeout"], "duration"],
+    ...LIMITER,
+  ],
   "listener tcp": [
     [["mptcp"], "bool"],
     [["reuseport"], "bool"],
@@ -338,6 +348,11 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     [["grpc.keepalive.maxConnectionIdle", "keepalive.maxConnectionIdle"], "duration"],
     [["mptcp"], "bool"],
   ],
+  "listener http2": [
+    [["backlog"], "int"],
+    [["mptcp"], "bool"],
+    ...TCP_KEEPALIVE,
+  ],
   "listener quic": [...QUIC, [["backlog"], "int"]],
   "listener kcp": [...KCP, [["backlog"], "int"]],
   "connector http": [
@@ -374,6 +389,10 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     [["timeout", "connectTimeout"], "duration"],
     [["udpBufferSize", "udp.bufferSize"], "int"],
   ],
+  "connector http2": [
+    [["timeout"], "duration"],
+    [["header"], "map"],
+  ],
   "connector sni": [
     [["host"], "string"],
     [["timeout"], "duration"],
@@ -407,6 +426,7 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     [["grpc.minConnectTimeout", "minConnectTimeout"], "duration"],
   ],
   "dialer quic": QUIC,
+  "dialer http2": [],
   "dialer mtcp": [
     [["handshakeTimeout"], "duration"],
     ...TCP_KEEPALIVE,

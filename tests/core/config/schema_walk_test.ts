@@ -380,6 +380,7 @@ Deno.test("every GOST metadata key of a service's handler and listener is read o
     ["relay", "quic"],
     ["http", "quic"],
     ["sni", "tcp"],
+    ["http2", "http2"],
   ];
   const refusedBy: Record<string, string[]> = {};
   for (const [handler, listener] of pairs) {
@@ -459,6 +460,7 @@ Deno.test("every GOST metadata key of a chain node's connector and dialer is rea
     ["http", "grpc"],
     ["relay", "quic"],
     ["sni", "tcp"],
+    ["http2", "http2"],
   ];
   const refusedBy: Record<string, string[]> = {};
   for (const [connector, dialer] of pairs) {
