@@ -11,10 +11,12 @@ import type { AdmissionChecker } from "./routing/admission.ts";
 import type { BypassChecker } from "./routing/bypass.ts";
 import type { Chain, Hop } from "./routing/chain.ts";
 import type { HostTable } from "./routing/hosts.ts";
+import type { Ingress } from "./routing/ingress.ts";
 import type { ProcessSlots } from "./routing/process_slots.ts";
 import type { Resolver } from "./routing/resolver.ts";
 import type { ServiceStatus } from "./service/status.ts";
 import type { Stats } from "./service/stats.ts";
+import type { TunnelServerView } from "./service/tunnels.ts";
 
 /** What the registry keeps of a service: a running one or one that failed to start. */
 export interface ManagedService {
@@ -58,6 +60,10 @@ export interface Registries {
   readonly hosts: Registry<HostTable>;
   /** Live resolvers by name. */
   readonly resolvers: Registry<Resolver>;
+  /** Live ingresses by name (reverse-proxy tunnel routing). */
+  readonly ingresses: Registry<Ingress>;
+  /** Running tunnel servers by service name, for the Web API's `GET /tunnels`. */
+  readonly tunnels: Registry<TunnelServerView>;
   /** What the process hands the plugins built from these registries (set by the app, read at each use). */
   readonly process: ProcessSlots;
 }
@@ -77,6 +83,8 @@ export function createRegistries(): Registries {
     admissions: new Registry<AdmissionChecker>("admission"),
     hosts: new Registry<HostTable>("hosts"),
     resolvers: new Registry<Resolver>("resolver"),
+    ingresses: new Registry<Ingress>("ingress"),
+    tunnels: new Registry<TunnelServerView>("tunnel server"),
     process: {},
   };
 }

@@ -17,6 +17,7 @@ import { ApiError } from "./errors.ts";
 import { objectRoutes } from "./objects.ts";
 import { openApiDocument, openApiYaml } from "./openapi.ts";
 import { sessionRoutes } from "./sessions.ts";
+import { tunnelRoutes } from "./tunnels.ts";
 import type { ApiTargetRef } from "./target.ts";
 
 /** How the API app is set up. */
@@ -67,6 +68,7 @@ export function createApiApp(opts: ApiAppOptions): Hono<ApiEnv> {
   app.use("/config", basicAuth(opts.auth));
   app.use("/config/*", basicAuth(opts.auth));
   app.use("/sessions", basicAuth(opts.auth));
+  app.use("/tunnels", basicAuth(opts.auth));
   const docJson = JSON.stringify(openApiDocument(prefix), null, 2);
   const docYaml = openApiYaml(prefix);
   app.get("/docs/openapi.json", (c) => c.body(docJson, 200, { "Content-Type": "application/json" }));
@@ -74,6 +76,7 @@ export function createApiApp(opts: ApiAppOptions): Hono<ApiEnv> {
   configRoutes(app, opts.target);
   objectRoutes(app, opts.target);
   sessionRoutes(app, opts.target);
+  tunnelRoutes(app, opts.target);
   dashboardRoutes(root, { prefix, auth: opts.auth });
   return root;
 }

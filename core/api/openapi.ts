@@ -73,6 +73,37 @@ const SESSION_SCHEMA: Json = {
   },
 };
 
+/** One entry of `GET /tunnels` (core/api/tunnels.ts). */
+const TUNNEL_SCHEMA: Json = {
+  type: "object",
+  properties: {
+    service: str,
+    id: str,
+    endpoint: str,
+    clients: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          id: str,
+          network: { type: "string", description: "the network the client serves (rtcp or rudp)" },
+          weight: int,
+          remote: str,
+          since: int,
+          connsOpen: int,
+          connsTotal: int,
+        },
+      },
+    },
+    connsOpen: int,
+    connsTotal: int,
+    bytesIn: int,
+    bytesOut: int,
+    createdAt: int,
+    ageMs: int,
+  },
+};
+
 const nameParam: Json = { name: "name", in: "path", required: true, schema: { type: "string" } };
 const formatParam: Json = {
   name: "format",
@@ -232,6 +263,41 @@ export function openApiDocument(pathPrefix = ""): Json {
       },
     },
   };
+  paths["/tunnels"] = {
+    get: {
+      tags: ["tunnels"],
+      summary: "The reverse-proxy tunnels of every tunnel server: clients registered, conns, bytes",
+      description:
+        "Times are epoch milliseconds. `bytesIn` went from visitors into the tunnel, `bytesOut` came back. " +
+        "A tunnel without clients stays listed for the server's `tunnel.ttl`.",
+      operationId: "list-tunnels",
+      responses: {
+        200: {
+          description: "The list",
+          content: jsonBody({
+            type: "object",
+            properties: {
+              data: {
+                type: "object",
+                properties: {
+                  servers: {
+                    type: "array",
+                    items: {
+                      type: "object",
+                      properties: { service: str, entrypoints: { type: "array", items: str } },
+                    },
+                  },
+                  count: { type: "integer" },
+                  list: { type: "array", items: TUNNEL_SCHEMA },
+                },
+              },
+            },
+          }),
+        },
+        401: E401,
+      },
+    },
+  };
   const docs = (summary: string, type: string): Json => ({
     get: {
       tags: ["docs"],
@@ -253,7 +319,13 @@ export function openApiDocument(pathPrefix = ""): Json {
     },
     servers: [{ url: pathPrefix || "/" }],
     security: [{ basicAuth: [] }],
-    tags: [{ name: "config" }, ...OBJECT_KINDS.map((k) => ({ name: k })), { name: "sessions" }, { name: "docs" }],
+    tags: [
+      { name: "config" },
+      ...OBJECT_KINDS.map((k) => ({ name: k })),
+      { name: "sessions" },
+      { name: "tunnels" },
+      { name: "docs" },
+    ],
     paths,
     components: {
       securitySchemes: { basicAuth: { type: "http", scheme: "basic" } },

@@ -10,7 +10,6 @@ import { refusedField } from "./refused_fields.ts";
 
 /** Object kinds gost.ts stores nothing of and builds nothing from: any object of them is refused. */
 export const REFUSED_KINDS: Readonly<Record<string, string>> = {
-  ingresses: "ingresses (reverse-proxy tunnel routing)",
   routers: "routers (TUN/TAP routes)",
   sds: "service discovery",
   recorders: "recorders",
@@ -26,12 +25,14 @@ const SOURCES = ["redis", "http", "plugin"] as const;
 
 /**
  * Per kind, the keys that act and the keys gost.ts refuses: the external sources. Authers, bypasses, admissions,
- * hosts and hops read `file` and `reload` (core/routing/file_source.ts); GOST's resolvers have no file source.
+ * hosts, ingresses and hops read `file` and `reload` (core/routing/file_source.ts); GOST's resolvers have no file
+ * source.
  */
 const SOURCE_KINDS: Readonly<Record<string, { inline: string; refused: readonly string[] }>> = {
   bypasses: { inline: "matchers, whitelist, file.path, reload", refused: [...SOURCES] },
   admissions: { inline: "matchers, whitelist, file.path, reload", refused: [...SOURCES] },
   hosts: { inline: "mappings, file.path, reload", refused: [...SOURCES] },
+  ingresses: { inline: "rules, file.path, reload", refused: [...SOURCES] },
   resolvers: { inline: "nameservers", refused: [...SOURCES] },
   hops: { inline: "nodes, file.path, reload", refused: [...SOURCES] },
   authers: { inline: "auths, file.path, reload", refused: [...SOURCES] },

@@ -199,7 +199,7 @@ const objects = {
   bypasses: matcherList(),
   resolvers: named({ nameservers: z.array(z.looseObject({ addr: str })).optional() }),
   hosts: named({ mappings: z.array(z.looseObject({ ip: str, hostname: str })).optional() }),
-  ingresses: named(),
+  ingresses: named({ rules: z.array(z.looseObject({ hostname: str, endpoint: str })).optional() }),
   routers: named(),
   sds: named(),
   recorders: named(),

@@ -372,6 +372,19 @@ export interface HostsConfig extends NamedConfig {
   }[];
 }
 
+/** An ingress: rules `hostname → endpoint` (a tunnel id) for the reverse-proxy tunnel (core/routing/ingress.ts). */
+export interface IngressConfig extends NamedConfig {
+  /** The rules. */
+  rules?: {
+    /** `example.com`, `.example.com` (and subdomains), or a raw port `tcp://:2222` / `udp://:5353` (required). */
+    hostname: string;
+    /** The tunnel id, `$` in front for a private rule (required). */
+    endpoint: string;
+    /** Unknown keys, kept as given. */
+    [key: string]: unknown;
+  }[];
+}
+
 /** A limiter, a connection limiter or a rate limiter: its limits. */
 export interface LimiterConfig extends NamedConfig {
   /** The limits, each a `SCOPE LIMIT` line. */
@@ -469,7 +482,7 @@ export interface Config {
   /** The hosts mappers. */
   hosts?: HostsConfig[];
   /** The ingresses. */
-  ingresses?: NamedConfig[];
+  ingresses?: IngressConfig[];
   /** The routers. */
   routers?: NamedConfig[];
   /** The service discoveries. */

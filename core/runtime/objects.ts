@@ -12,6 +12,7 @@ import { Admission } from "../routing/admission.ts";
 import { buildAuther } from "../routing/auther.ts";
 import { Bypass, namedBypass } from "../routing/bypass.ts";
 import { HostMapper } from "../routing/hosts.ts";
+import { FileIngress, type IngressRule, IngressTable } from "../routing/ingress.ts";
 import { FileAdmission, FileBypass, FileHosts, type FileListOptions } from "../routing/file_lists.ts";
 import { fileSettings } from "../routing/file_source.ts";
 import { type NameserverOptions, Resolver } from "../routing/resolver.ts";
@@ -163,6 +164,20 @@ const LIVE: Partial<Record<ObjectKind, LiveKind<unknown>>> = {
     },
     dispose: closeIt,
   },
+  ingresses: {
+    registry: (reg) => reg.ingresses as Registry<unknown>,
+    build: async (cfg, ctx) => {
+      const rules = ((cfg as { rules?: IngressRule[] }).rules ?? []).filter((r) => r.hostname || r.endpoint);
+      const file = fileOf("ingresses", cfg, ctx);
+      try {
+        return file ? await opened("ingresses", cfg, () => FileIngress.open(file, rules)) : new IngressTable(rules);
+      } catch (err) {
+        if (err instanceof ConfigError && err.message.startsWith("ingresses.")) throw err;
+        throw new ConfigError(`ingresses.${cfg.name}.rules: ${errorMessage(err)}`, { cause: err });
+      }
+    },
+    dispose: closeIt,
+  },
   resolvers: {
     registry: (reg) => reg.resolvers as Registry<unknown>,
     build: (cfg, ctx) => Promise.resolve(buildResolver(cfg, ctx)),
@@ -220,7 +235,7 @@ export function isInstalled(kind: ObjectKind, name: string, reg: Registries): bo
 }
 
 /** The kinds whose objects may read a `file` when built (README.md, "Data sources: file and reload"). */
-const FILE_KINDS: readonly ObjectKind[] = ["authers", "bypasses", "admissions", "hosts", "hops"];
+const FILE_KINDS: readonly ObjectKind[] = ["authers", "bypasses", "admissions", "hosts", "hops", "ingresses"];
 
 /**
  * Tells whether rebuilding an object may give another live object although its config is unchanged: an auther,

@@ -7,6 +7,7 @@ import { openEditor } from "./editor.js";
 import { formatBytes, formatClock, formatCount, formatDuration, formatRate, formatTime } from "./format.js";
 import { ThroughputGraph, WINDOW_S } from "./graph.js";
 import { renderSessions } from "./sessions.js";
+import { renderTunnels } from "./tunnels.js";
 import { $, h, hideError, setText, showError, toast } from "./ui.js";
 
 const POLL_MS = 1000;
@@ -51,6 +52,7 @@ async function poll() {
     setLive("live", `Live · ${formatClock(Math.floor(Date.now() / 1000))}`);
     showSections(true);
     await pollSessions(mine);
+    await pollTunnels(mine);
   } catch (err) {
     if (err.status === 401) {
       showLogin(hasCredentials() ? err : null);
@@ -74,6 +76,16 @@ async function pollSessions(mine) {
   }
 }
 
+/** GET /tunnels into the "Tunnels" panel, shown while a tunnel server runs (an error hides it). */
+async function pollTunnels(mine) {
+  try {
+    const answer = await api("GET", "/tunnels");
+    if (mine >= shownSeq) renderTunnels(answer?.data ?? {});
+  } catch {
+    $("tunnels-section").hidden = true;
+  }
+}
+
 function setLive(kind, textContent) {
   const live = $("live");
   live.className = `live live-${kind}`;
@@ -82,6 +94,7 @@ function setLive(kind, textContent) {
 
 function showSections(on) {
   for (const id of ["overview", "services-section", "chains-section", "sessions-section"]) $(id).hidden = !on;
+  if (!on) $("tunnels-section").hidden = true; // shown by renderTunnels while a tunnel server runs
   $("login").hidden = true;
   $("sign-out").hidden = !hasCredentials();
   for (const id of ["new-service", "new-chain", "view-config"]) /** @type {HTMLButtonElement} */ ($(id)).disabled = !on;

@@ -13,6 +13,7 @@ import indexHtml from "./index.html" with { type: "text" };
 import nodesJs from "./nodes.js" with { type: "text" };
 import sessionsJs from "./sessions.js" with { type: "text" };
 import styleCss from "./style.css" with { type: "text" };
+import tunnelsJs from "./tunnels.js" with { type: "text" };
 import uiJs from "./ui.js" with { type: "text" };
 
 /** The dashboard's files (index.html, scripts, stylesheet, icon) by name. */
@@ -27,5 +28,6 @@ export const ASSETS: Readonly<Record<string, string>> = {
   "nodes.js": nodesJs,
   "sessions.js": sessionsJs,
   "style.css": styleCss,
+  "tunnels.js": tunnelsJs,
   "ui.js": uiJs,
 };

@@ -120,6 +120,11 @@ function sample(kind: ObjectKind, name: string): [Record<string, unknown>, Recor
         { name, mappings: [{ ip: "127.0.0.1", hostname: "a.test" }] },
         { name, mappings: [{ ip: "127.0.0.2", hostname: "b.test" }] },
       ];
+    case "ingresses":
+      return [
+        { name, rules: [{ hostname: "a.test", endpoint: "4d21094e-b74c-4916-86c1-d9fa36ea677b" }] },
+        { name, rules: [{ hostname: ".b.test", endpoint: "$4d21094e-b74c-4916-86c1-d9fa36ea677b" }] },
+      ];
     case "limiters":
     case "climiters":
     case "rlimiters":

@@ -43,9 +43,14 @@ const ROOT = new URL("../../../", import.meta.url).pathname;
  */
 const STRUCTS: Record<string, { keys: string; evidence: string[] }> = {
   config: {
-    keys: "services chains hops authers admissions bypasses resolvers hosts ingresses! routers! sds! recorders! " +
+    keys: "services chains hops authers admissions bypasses resolvers hosts ingresses routers! sds! recorders! " +
       "rewriters! caches! limiters! quotas! climiters! rlimiters! observers loggers tls log profiling! api metrics",
-    evidence: ["tests/core/api/malformed_test.ts", "tests/hostile/log_flood_test.ts", "tests/e2e/logging_test.ts"],
+    evidence: [
+      "tests/core/api/malformed_test.ts",
+      "tests/hostile/log_flood_test.ts",
+      "tests/e2e/logging_test.ts",
+      "tests/core/routing/ingress_test.ts",
+    ],
   },
   service: {
     keys: "name addr interface! sockopts! admission admissions bypass bypasses resolver hosts limiter! quotas! " +
@@ -115,6 +120,11 @@ const STRUCTS: Record<string, { keys: string; evidence: string[] }> = {
     evidence: ["tests/core/routing/resolver_test.ts", "tests/e2e/resolver_chain_test.ts"],
   },
   hosts: { keys: "name mappings reload file redis! http! plugin!", evidence: ["tests/core/api/app_test.ts"] },
+  ingress: {
+    keys: "name rules reload file redis! http! plugin!",
+    evidence: ["tests/core/routing/ingress_test.ts"],
+  },
+  ingressRule: { keys: "hostname endpoint", evidence: ["tests/core/routing/ingress_test.ts"] },
   mapping: { keys: "ip hostname aliases", evidence: ["tests/core/routing/file_source_test.ts"] },
   observer: { keys: "name plugin", evidence: ["tests/e2e/observability_test.ts"] },
   plugin: {
@@ -173,6 +183,13 @@ const PLACES: Record<string, (key: string, value: unknown) => Record<string, unk
   resolver: (k, v) => ({ resolvers: [{ name: "r", nameservers: [{ addr: "udp://127.0.0.1:53" }], [k]: v }] }),
   nameserver: (k, v) => ({ resolvers: [{ name: "r", nameservers: [{ addr: "udp://127.0.0.1:53", [k]: v }] }] }),
   hosts: (k, v) => ({ hosts: [{ name: "h", mappings: [{ ip: "127.0.0.1", hostname: "a.test" }], [k]: v }] }),
+  ingress: (k, v) => ({
+    ingresses: [{
+      name: "i",
+      rules: [{ hostname: "a.test", endpoint: "4d21094e-b74c-4916-86c1-d9fa36ea677b" }],
+      [k]: v,
+    }],
+  }),
   config: (k, v) => ({ [k]: v }),
 };
 
@@ -203,7 +220,7 @@ const VALUES: Record<string, unknown> = {
 function valueFor(struct: string, key: string): unknown {
   if (struct === "config") return [{ name: "x" }];
   if (struct === "hop" && key === "http") return { url: "http://127.0.0.1:1/nodes" };
-  if (["auther", "admission", "bypass", "hosts"].includes(struct) && key === "http") {
+  if (["auther", "admission", "bypass", "hosts", "ingress"].includes(struct) && key === "http") {
     return { url: "http://127.0.0.1:1/list" };
   }
   return key in VALUES ? VALUES[key] : "x";
