@@ -52,6 +52,11 @@ export interface HandlerInfo {
   readonly defaultListener?: string;
   /** Serves forwarder nodes itself: a `-L` URL with targets keeps this handler (GOST: `relay`). */
   readonly keepsTargets?: boolean;
+  /**
+   * Applies the service bypass itself, to what its clients ask rather than to where it dials (GOST's dns handler
+   * answers a bypassed name empty): its router is built without the bypass and it gets it as `HandlerOptions.bypass`.
+   */
+  readonly ownBypass?: boolean;
   /** A `-L` URL's user name without a password may be SIP002's base64 of `method:password` (Shadowsocks). */
   readonly base64UserInfo?: boolean;
   /**

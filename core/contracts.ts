@@ -191,6 +191,43 @@ export interface HandlerOptions {
   readonly credentials?: HandlerCredentials;
   /** Fixed targets (forwarder nodes), for forwarding handlers. */
   readonly forwarder?: ForwardTargets;
+  /**
+   * The service's hosts table (`hosts`), looked up at each use, for a handler that answers names itself (a DNS
+   * proxy's A/AAAA answers); core/routing/hosts.ts's `HostTable` fits. Absent: the service has none.
+   */
+  readonly hosts?: () => HandlerHosts | undefined;
+  /**
+   * The service bypass, looked up at each use, for a handler registered with `ownBypass` (its router is then built
+   * without it); core/routing/bypass.ts's `BypassChecker` fits. Absent otherwise.
+   */
+  readonly bypass?: () => HandlerBypass | undefined;
+}
+
+/** What a handler looks names up in (core/routing/hosts.ts's `HostTable`). */
+export interface HandlerHosts {
+  /** The IPs `host` maps to for `network` (`ip`, `ip4`, `ip6`), or an empty array. */
+  lookup(network: string, host: string): string[];
+}
+
+/** What a handler that applies the service bypass itself asks (core/routing/bypass.ts's `BypassChecker`). */
+export interface HandlerBypass {
+  /** True means "bypass" `addr` (a host, or `host:port`) on `network`. */
+  contains(network: string, addr: string): boolean;
+}
+
+/**
+ * A count a handler keeps besides the service's (a DNS proxy's cache hits): the service's stats show it as `key`
+ * (with `enableStats`), the metrics as the counter `metric` labelled `host` and `service`.
+ */
+export interface HandlerCounter {
+  /** The field in the service's `stats` (camelCase). */
+  readonly key: string;
+  /** The Prometheus counter (`gost_service_…_total`). */
+  readonly metric: string;
+  /** The counter's help text. */
+  readonly help: string;
+  /** The count so far. */
+  readonly value: number;
 }
 
 /** A service's one configured user and password, as written in its config. */
@@ -209,6 +246,8 @@ export interface Handler {
   handle(conn: Conn, ctx: ConnContext): Promise<void>;
   /** Releases shared resources at service close. */
   close?(): void;
+  /** Counts of its own, shown in the service's stats and metrics (see {@link HandlerCounter}). */
+  counters?(): readonly HandlerCounter[];
 }
 
 /** Client-side TLS settings of a dialer or connector (`tls:` of a node, or URL keys on `-F`). */

@@ -4,6 +4,7 @@
  */
 import type { Registries } from "../core/registries.ts";
 import { register as direct } from "./direct/mod.ts";
+import { register as dns } from "./dns/mod.ts";
 import { register as grpc } from "./grpc/mod.ts";
 import { register as h2, registerH2c as h2c } from "./h2/mod.ts";
 import { register as http2 } from "./http2/mod.ts";
@@ -47,4 +48,5 @@ export function registerListeners(reg: Registries): void {
   http2(reg);
   quic(reg);
   kcp(reg);
+  dns(reg);
 }

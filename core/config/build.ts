@@ -220,7 +220,7 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
       dialTimeoutMs,
       logger,
       chain: ignoreChain ? undefined : chain,
-      bypass,
+      bypass: handlerInfo.ownBypass ? undefined : bypass,
       resolve,
       self: () => ctx.reg.services.get(cfg.name),
       ownEndpoints: guardSelf ? () => processEndpoints(ctx.reg) : undefined,
@@ -264,9 +264,11 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
   }
   let handler: Handler;
   try {
-    handler = await handlerFactory({ service: cfg.name, logger, router, auth, credentials, forwarder });
+    const hosts = hostsName ? () => ctx.reg.hosts.get(hostsName) : undefined;
+    const own = { hosts, bypass: handlerInfo.ownBypass ? bypass : undefined };
+    handler = await handlerFactory({ service: cfg.name, logger, router, auth, credentials, forwarder, ...own });
     if (skipAuth) {
-      const open = await handlerFactory({ service: cfg.name, logger, router, credentials, forwarder });
+      const open = await handlerFactory({ service: cfg.name, logger, router, credentials, forwarder, ...own });
       handler = new SkipAuthHandler(handler, open, skipAuth);
     }
     await handler.init(handlerMd);

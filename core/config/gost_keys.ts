@@ -270,6 +270,23 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     [["udpBufferSize", "udp.bufferSize"], "int"],
     [["users"], "map"],
   ],
+  "handler dns": [
+    [["readTimeout"], "duration"],
+    [["ttl"], "duration"],
+    [["timeout"], "duration"],
+    [["clientIP"], "string"],
+    [["dns"], "strings"],
+    [["bufferSize"], "int"],
+    [["async"], "bool"],
+  ],
+  "listener dns": [
+    [["backlog"], "int"],
+    [["mode"], "string"],
+    [["readBufferSize"], "int"],
+    [["readTimeout"], "duration"],
+    [["writeTimeout"], "duration"],
+    [["mptcp"], "bool"],
+  ],
   "handler sni": [
     [["readTimeout"], "duration"],
     [["hash"], "string"],

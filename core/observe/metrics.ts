@@ -17,6 +17,7 @@
  * | gost_chain_node_connect_duration_seconds | histogram .01 … 60 | host, chain, node |
  * | gost_recorder_records_total | counter | host, recorder |
  * | gost_mux_sessions_closed_total | counter | host, chain, node, reason (keepalive, peer, error, local) — ours |
+ * | a handler's own counters (`Handler.counters`: `gost_service_dns_cache_hits_total`, …) | counter | host, service — ours |
  * | process_* | the Go client's process collector (metrics_process.ts) | none |
  *
  * A request is a client connection and its duration the connection's lifetime, as in GOST. Bytes of open
@@ -261,6 +262,8 @@ export class GostMetrics {
   );
   readonly #watched = new Set<ManagedService>();
   readonly #open = new Map<ConnContext, OpenConn>();
+  /** The families of handlers' own counters, by metric name. */
+  readonly #handlerFamilies = new Map<string, MetricFamily>();
 
   constructor(host: string = osHostname()) {
     this.host = host;
@@ -332,10 +335,24 @@ export class GostMetrics {
       byState.set(st, (byState.get(st) ?? 0) + 1);
       // a Service in `failed` is retrying accepts; a placeholder for one that never started is not serving
       if (svc instanceof Service && (st === "ready" || st === "failed")) serving++;
+      if (svc instanceof Service) this.#collectHandler(svc);
     }
     // GOST counts a service from the start of Serve until it returns
     this.services.set([this.host], serving);
     for (const [state, n] of byState) this.serviceStatus.set([this.host, state], n);
+  }
+
+  /** A handler's own counters (`Handler.counters`, a DNS proxy's cache hits) as counters labelled host, service. */
+  #collectHandler(svc: Service): void {
+    const counters = svc.handler.counters?.();
+    if (!counters) return;
+    for (const c of counters) {
+      let f = this.#handlerFamilies.get(c.metric);
+      if (!f) {
+        this.#handlerFamilies.set(c.metric, f = new MetricFamily(c.metric, c.help, "counter", ["host", "service"]));
+      }
+      f.set([this.host, svc.name], c.value);
+    }
   }
 
   /** The whole exposition, plus the Go client's `process_*` series (metrics_process.ts). */
@@ -355,6 +372,7 @@ export class GostMetrics {
       this.nodeConnectDuration,
       this.recorderRecords,
       this.muxSessionsClosed,
+      ...this.#handlerFamilies.values(),
     ];
     return families.map((f) => f.render()).join("") + renderProcess();
   }

@@ -5,15 +5,20 @@
  * its own (random; 0 over DoH, as RFC 8484 recommends) and the answer comes back with the query's id; an answer
  * that is not a response to that question is ignored over UDP (garbage and spoofs are waited past until the
  * deadline) and an error over TCP, TLS and DoH. A truncated UDP answer is asked again over TCP. TCP and TLS frame
- * each message with a 2-byte length (RFC 1035 §4.2.2). Everything opened for an exchange is closed when it ends or
- * its timeout passes. The wire is in docs/wire.md, "DNS proxy".
+ * each message with a 2-byte length (RFC 1035 §4.2.2). DoH goes through `fetch`, or, when the caller dials the
+ * conns (a chain), as one HTTP/1.1 POST over a conn of its own. Everything opened for an exchange is closed when it
+ * ends or its timeout passes. The wire is in docs/wire.md, "DNS proxy".
  * @module
  */
+import { HandshakeReader } from "../bufio.ts";
 import { concatBytes } from "../bytes.ts";
 import { closeQuietly, type Conn, joinHostPort, writeFull } from "../conn.ts";
 import { ConfigError, DialError, HandshakeError, TimeoutError } from "../errors.ts";
 import { parseDuration } from "../metadata.ts";
 import { dialUdp } from "../udp.ts";
+import { parseChunkSize, responseFraming } from "../http1/framing.ts";
+import { latin1Encode, parseResponseHead } from "../http1/head.ts";
+import { readHead, readLine } from "../http1/reader.ts";
 import { decodeMessage, type DnsMessage, type DnsQuestion } from "./dns_wire.ts";
 
 /** The largest DNS message (a 2-byte length frames it over TCP). */
@@ -76,7 +81,7 @@ export type DnsTlsWrap = (conn: Conn, serverName: string, caCerts?: string[]) =>
  * @example await exchangeDns(up, query, { dial: (n, a) => router.dial(n, a) })
  */
 export interface DnsExchangeOptions {
-  /** Opens the conns (default: direct UDP and TCP sockets). DoH cannot use it. */
+  /** Opens the conns (default: direct UDP and TCP sockets; DoH: `fetch`, else HTTP/1.1 over a dialed conn). */
   dial?: DnsDial;
   /** TLS over a dialed conn that is not a TCP socket (default: such a conn fails with a DialError). */
   tls?: DnsTlsWrap;
@@ -234,8 +239,11 @@ export async function exchangeDns(
   const q = decodeMessage(query).questions[0];
   const what = `Query ${q?.name ?? "(no question)"} to ${up.url}`;
   if (up.scheme === "https") {
-    if (opts.dial) throw new DialError(up.url, `Nameserver "${up.url}" (DoH) cannot be reached through a custom dial`);
-    const r = await withDeadline(up.timeoutMs, what, (track) => doh(up, withId(query, 0), q, track));
+    const r = await withDeadline(
+      up.timeoutMs,
+      what,
+      (track) => opts.dial ? dohOverConn(up, withId(query, 0), q, opts, track) : doh(up, withId(query, 0), q, track),
+    );
     return reply(r.bytes, r.message, id);
   }
   const r = await withDeadline(up.timeoutMs, what, async (track) => {
@@ -292,13 +300,7 @@ async function stream(
   track: Track,
 ) {
   let conn = await open(up, "tcp", opts, track);
-  if (up.scheme === "tls") {
-    if ("setNoDelay" in conn) {
-      conn = await Deno.startTls(conn as Deno.TcpConn, { hostname: up.hostname, caCerts: up.caCerts });
-    } else if (opts.tls) conn = await opts.tls(conn, up.hostname, up.caCerts);
-    else throw new DialError(up.url, "DNS over TLS needs a TCP conn from the dial function");
-    track(conn);
-  }
+  if (up.scheme === "tls") conn = await startTls(up, conn, opts, track, []);
   const id = randomId();
   const framed = new Uint8Array(query.length + 2);
   framed.set([query.length >> 8, query.length & 0xff]);
@@ -310,6 +312,77 @@ async function stream(
   const bytes = await readFull(conn, (len[0] << 8) | len[1]);
   const m = decodeMessage(bytes);
   if (!answers(m, id, q)) throw new HandshakeError(`${up.url} answered another query`);
+  return { bytes, message: m };
+}
+
+/** TLS over `conn` to `up`: Deno's own over a TCP socket, else `opts.tls`. */
+async function startTls(up: DnsUpstream, conn: Conn, opts: DnsExchangeOptions, track: Track, alpn: string[]) {
+  let tls: Conn;
+  if ("setNoDelay" in conn) {
+    tls = await Deno.startTls(conn as Deno.TcpConn, {
+      hostname: up.hostname,
+      caCerts: up.caCerts,
+      ...(alpn.length ? { alpnProtocols: alpn } : {}),
+    });
+  } else if (opts.tls) tls = await opts.tls(conn, up.hostname, up.caCerts);
+  else throw new DialError(up.url, `${up.url}: TLS needs a TCP conn from the dial function`);
+  track(tls);
+  return tls;
+}
+
+const DOH_HEAD_LIMITS = { maxLineBytes: 8 * 1024, maxHeaderBytes: 32 * 1024 };
+
+/** DoH over a conn from `opts.dial` (a chain): one HTTP/1.1 POST on a conn of its own (`Connection: close`). */
+async function dohOverConn(
+  up: DnsUpstream,
+  query: Uint8Array,
+  q: DnsQuestion | undefined,
+  opts: DnsExchangeOptions,
+  track: Track,
+) {
+  const url = new URL(up.url);
+  let conn = await open(up, "tcp", opts, track);
+  if (url.protocol === "https:") conn = await startTls(up, conn, opts, track, ["http/1.1"]);
+  const head = `POST ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+    `Content-Type: application/dns-message\r\nAccept: application/dns-message\r\n` +
+    `Content-Length: ${query.length}\r\nConnection: close\r\n\r\n`;
+  await writeFull(conn, concatBytes([latin1Encode(head), query]));
+  const r = new HandshakeReader(conn, 4096);
+  const lines = await readHead(r, DOH_HEAD_LIMITS);
+  if (!lines) throw new HandshakeError(`DoH ${up.url} closed the connection without an answer`);
+  const res = parseResponseHead(lines);
+  if (res.status !== 200) throw new DialError(up.url, `DoH ${up.url} answered HTTP ${res.status}`);
+  const framing = responseFraming("POST", res.status, res.headers);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const take = (b: Uint8Array) => {
+    total += b.length;
+    if (total > MAX_DNS_MESSAGE) throw new HandshakeError("DoH answer larger than 65535 bytes");
+    chunks.push(b.slice());
+  };
+  if (framing.kind === "length") {
+    if (framing.length > MAX_DNS_MESSAGE) throw new HandshakeError("DoH answer larger than 65535 bytes");
+    take(await r.readFull(framing.length));
+  } else if (framing.kind === "chunked") {
+    for (;;) {
+      const size = parseChunkSize(new TextDecoder().decode(await readLine(r, 1024)));
+      if (size === 0) break;
+      if (total + size > MAX_DNS_MESSAGE) throw new HandshakeError("DoH answer larger than 65535 bytes");
+      take(await r.readFull(size));
+      await readLine(r, 2);
+    }
+  } else if (framing.kind === "close") {
+    take(r.takeBuffered());
+    const buf = new Uint8Array(4096);
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      take(buf.subarray(0, n));
+    }
+  }
+  const bytes = concatBytes(chunks, total);
+  const m = decodeMessage(bytes);
+  if (!answers(m, 0, q)) throw new HandshakeError(`${up.url} answered another query`);
   return { bytes, message: m };
 }
 

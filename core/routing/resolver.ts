@@ -48,7 +48,7 @@ export interface NameserverOptions {
 export interface ResolverOptions {
   name?: string;
   nameservers: NameserverOptions[];
-  /** Custom transport for udp/tcp/tls nameservers; default direct. DoH nameservers cannot use it. */
+  /** Custom transport (a chain); default direct. DoH then goes as HTTP/1.1 over the conns it opens. */
   dial?: DnsDial;
   /** Most cached answers (default 1024). */
   cacheSize?: number;
@@ -119,10 +119,6 @@ export class Resolver {
     this.#servers = opts.nameservers.filter((n) => n.addr.trim() !== "").map(parseNameserver);
     if (this.#servers.length === 0) throw new ConfigError(`Resolver "${opts.name ?? ""}" has no nameservers`);
     this.#dial = opts.dial;
-    if (opts.dial) {
-      const doh = this.#servers.find((s) => s.scheme === "https");
-      if (doh) throw new ConfigError(`Nameserver "${doh.url}" (DoH) cannot be reached through a custom dial`);
-    }
     this.#now = opts.now ?? Date.now;
     this.#cacheSize = opts.cacheSize ?? 1024;
   }

@@ -308,10 +308,14 @@ export class Service implements AsyncDisposable {
     await this.close();
   }
 
-  /** The status object GOST's API returns, with stats when enabled. */
+  /** The status object GOST's API returns, with stats when enabled (the handler's own counters among them). */
   statusJSON(): Record<string, unknown> {
     const s: Record<string, unknown> = this.status.toJSON();
-    if (this.stats) s.stats = this.stats.toJSON();
+    if (this.stats) {
+      const stats: Record<string, unknown> = { ...this.stats.toJSON() };
+      for (const c of this.handler.counters?.() ?? []) stats[c.key] = c.value;
+      s.stats = stats;
+    }
     return s;
   }
 }

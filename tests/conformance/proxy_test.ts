@@ -40,6 +40,8 @@ const SKIP: Record<string, string> = {
   rtcp: "serves the conns of an rtcp listener at the far end of a chain (tests/e2e/remote_forward_test.ts)",
   metrics: "not a proxy: the Prometheus endpoint as a service (tests/handlers/metrics/handler_test.ts)",
   rudp: "serves the datagrams of an rudp listener at the far end of a chain (tests/e2e/remote_forward_test.ts)",
+  dns: "a DNS proxy: answers DNS queries from its cache, hosts and nameservers, no target a client asks a connector " +
+    "for (tests/e2e/dns_proxy_test.ts with dig, tests/handlers/dns/handler_test.ts)",
   tunnel: "routes visitors to registered tunnel clients by tunnel id and ingress, not to the address a client " +
     "asks for (tests/e2e/tunnel_test.ts, tests/hostile/tunnel_test.ts, tests/handlers/tunnel/wire_test.ts)",
 };

@@ -499,8 +499,13 @@ export const PROTOCOL_NAMES_ALLOWED: readonly NameAllowance[] = [
   },
   {
     names: ["tls", "http"],
-    files: ["core/routing/resolver.ts"],
+    files: ["core/routing/dns_exchange.ts"],
     reason: "a nameserver's DNS transport (DNS over TLS, over HTTPS), not a plugin type",
+  },
+  {
+    names: ["dns"],
+    files: ["core/errors.ts"],
+    reason: "a dial failure's kind (the name did not resolve), not the dns handler or listener",
   },
   {
     names: ["http", "grpc"],

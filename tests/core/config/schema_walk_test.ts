@@ -391,6 +391,7 @@ Deno.test("every GOST metadata key of a service's handler and listener is read o
     ["forward", "kcp"],
     ["ss", "tcp"],
     ["ssu", "udp"],
+    ["dns", "dns"],
     ["relay", "h2"],
     ["http", "h2c"],
     ["relay", "grpc"],
@@ -423,6 +424,9 @@ Deno.test("every GOST metadata key of a service's handler and listener is read o
   }
   for (const k of ["udp", "bind", "notls", "mux.version", "udp.bufferSize"]) {
     ok(!refusedBy["socks5/tcp"].includes(k), `socks5/tcp: ${k} is read`);
+  }
+  for (const k of ["dns", "ttl", "timeout", "clientIP", "bufferSize", "async", "mode", "backlog", "readBufferSize"]) {
+    ok(!refusedBy["dns/dns"].includes(k), `dns/dns: ${k} is read`);
   }
   for (const k of ["keepAlive", "ttl", "handshakeTimeout", "maxIdleTimeout", "maxStreams", "backlog", "cipherKey"]) {
     ok(!refusedBy["relay/quic"].includes(k), `relay/quic: ${k} is read (cipherKey: refused with its reason)`);

@@ -235,7 +235,7 @@ Deno.test("resolver speaks DNS over TLS, verifying the certificate name", async 
   }
 });
 
-Deno.test("resolver carries udp and tcp queries over a custom dial", async () => {
+Deno.test("resolver carries udp, tcp and DoH queries over a custom dial", async () => {
   await using dns = FakeDns.start({ records });
   const dialed: string[] = [];
   const dial = (network: "tcp" | "udp", addr: string): Promise<Conn> => {
@@ -256,10 +256,16 @@ Deno.test("resolver carries udp and tcp queries over a custom dial", async () =>
     `udp 127.0.0.1:${dns.port}`,
     `tcp 127.0.0.1:${dns.port}`,
   ]);
-  assert.throws(
-    () => new Resolver({ nameservers: [{ addr: "https://127.0.0.1/dns-query" }], dial }),
-    /cannot be reached through a custom dial/,
-  );
+  // DoH over the custom dial: one HTTP/1.1 POST on a conn the dial opened
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, dns.doh);
+  try {
+    const doh = new Resolver({ nameservers: [{ addr: `http://127.0.0.1:${server.addr.port}/dns-query` }], dial });
+    assert.deepEqual(await doh.resolve("ip4", "v4.test"), ["10.0.0.4"]);
+    assert.equal(dialed.at(-1), `tcp 127.0.0.1:${server.addr.port}`);
+    assert.equal(dns.count("v4.test", A, "doh"), 1);
+  } finally {
+    await server.shutdown();
+  }
 });
 
 Deno.test("resolver rejects bad nameserver settings with ConfigError", () => {
