@@ -20,6 +20,61 @@ export interface Node {
   readonly backup: boolean;
   /** The node's own options. */
   readonly metadata?: Metadata;
+  /** Reverse-proxy routing of a forwarder node (GOST's `filter`, `http`, `tls`), read by sniffing handlers. */
+  readonly route?: NodeRoute;
+}
+
+/**
+ * How a sniffing forwarder routes to a node and what it changes on the way (GOST's forwarder node `filter`, `http`
+ * and `tls`; core/config/forward_node.ts reads them from the config).
+ */
+export interface NodeRoute {
+  /** Host filter (lower case): a name, or `.example.com` for the domain and its subdomains; `""` matches any. */
+  readonly host: string;
+  /** Protocol filter (`http`, `tls`, `ssh`, `redis`); `""` matches any. */
+  readonly protocol: string;
+  /** URL path prefix filter for HTTP; `""` matches any. */
+  readonly path: string;
+  /** What is done to sniffed HTTP requests sent to the node and their responses. */
+  readonly http?: NodeHttpSettings;
+  /** The node is dialed with TLS (re-origination): these client settings. */
+  readonly tls?: ClientTlsOptions & { readonly options?: Readonly<Record<string, unknown>> };
+}
+
+/** A regular-expression rewrite with a Go-style replacement (`$1`, `${name}`, `$$`). */
+export interface RegexRewrite {
+  /** The pattern (GOST's Go regexp, translated). */
+  readonly pattern: RegExp;
+  /** The replacement, expanded as Go's `Regexp.Expand` does. */
+  readonly replacement: string;
+}
+
+/** A body rewrite rule (GOST's `rewriteBody` / `rewriteResponseBody` / `rewriteRequestBody` entries). */
+export interface BodyRewrite extends RegexRewrite {
+  /** The content types (without parameters, lower case) the rule applies to; `["*"]`: every type. */
+  readonly types: readonly string[];
+  /** The largest body rewritten; a larger one passes unchanged. */
+  readonly maxBytes: number;
+}
+
+/** GOST's `http` settings of a forwarder node. */
+export interface NodeHttpSettings {
+  /** Replaces the request's Host header; `""` keeps it. */
+  readonly host: string;
+  /** Request headers set on every request (an empty value deletes the header). */
+  readonly requestHeader: readonly (readonly [string, string])[];
+  /** Response headers set on every response. */
+  readonly responseHeader: readonly (readonly [string, string])[];
+  /** URL path rewrites, tried in order; the first that matches and yields a non-empty path wins. */
+  readonly rewriteURL: readonly RegexRewrite[];
+  /** Request body rewrites. */
+  readonly rewriteRequestBody: readonly BodyRewrite[];
+  /** Response body rewrites. */
+  readonly rewriteResponseBody: readonly BodyRewrite[];
+  /** Response statuses that mark the node failed (GOST's `failCodes`); absent: none. */
+  readonly failCodes?: (status: number) => boolean;
+  /** Basic authentication of clients before the request goes to the node. */
+  readonly auth?: Authenticator;
 }
 
 /** A forwarding handler's fixed targets and their selector (core/routing/node_group.ts implements it). */

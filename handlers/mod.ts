@@ -6,6 +6,7 @@ import type { Registries } from "../core/registries.ts";
 import { register as api } from "./api/mod.ts";
 import { register as auto } from "./auto/mod.ts";
 import { register as direct } from "./direct/mod.ts";
+import { register as file } from "./file/mod.ts";
 import { register as dns } from "./dns/mod.ts";
 import { register as forward } from "./forward/mod.ts";
 import { register as http } from "./http/mod.ts";
@@ -31,6 +32,7 @@ export function registerHandlers(reg: Registries): void {
   direct(reg);
   ss(reg);
   ssu(reg);
+  file(reg);
   dns(reg);
   sni(reg);
   http2(reg);

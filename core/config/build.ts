@@ -33,6 +33,7 @@ import type { ServiceConfig } from "./types.ts";
 import { parseSelection, parseSelector } from "./selector.ts";
 import { unreadGostKey, unreadKeyMessage } from "./unread_keys.ts";
 import { refusedField } from "./refused_fields.ts";
+import { NodeFieldError, parseNodeRoute, routeFields } from "./forward_node.ts";
 import type { ConfigPath } from "./load.ts";
 
 /** What building needs besides the service config. */
@@ -181,7 +182,23 @@ export async function buildService(cfg: ServiceConfig, index: number, ctx: Build
       if (unread) {
         throw fail(["forwarder", "nodes", i, "metadata", unread[0]], unreadKeyMessage(["node"], unread[0], unread[1]));
       }
-      return { name: n.name || `target-${i}`, addr: n.addr, network: n.network, weight, backup, metadata: md };
+      let route;
+      try {
+        route = parseNodeRoute(n);
+      } catch (err) {
+        if (err instanceof NodeFieldError) throw fail(["forwarder", "nodes", i, ...err.path], err.message);
+        throw err;
+      }
+      if (route && !handlerInfo.nodeRoutes) {
+        const fields = routeFields(n);
+        const routing = ctx.reg.handlers.names().filter((t) => ctx.reg.handlers.info(t)?.nodeRoutes);
+        throw fail(
+          ["forwarder", "nodes", i, fields[0] ?? "filter"],
+          `handler "${handlerType}" does not route by a node's ${fields.join(", ")}: they act only on the ` +
+            `handlers ${routing.join(", ") || "(none)"} with sniffing=true`,
+        );
+      }
+      return { name: n.name || `target-${i}`, addr: n.addr, network: n.network, weight, backup, metadata: md, route };
     });
     let selector: SelectorOptions;
     try {

@@ -264,6 +264,10 @@ export const GOST_METADATA_KEYS: Readonly<Record<string, readonly GostKeyGroup[]
     ...SNIFFING,
     ...MITM,
   ],
+  "handler file": [
+    [["file.dir", "dir"], "string"],
+    [["file.put", "put"], "bool"],
+  ],
   "handler ssu": [
     [["key"], "string"],
     [["readTimeout"], "duration"],

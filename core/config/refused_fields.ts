@@ -12,7 +12,10 @@ type FieldTree = { readonly [key: string]: string | FieldTree };
 
 const LIMITERS = "traffic, connection and rate limiters are not supported by gost.ts yet";
 const BINDING = "binding to an interface, a netns or a socket mark is not supported by gost.ts yet";
-const ROUTING = "node filters, matchers and HTTP settings (reverse-proxy routing) are not supported by gost.ts yet";
+const ROUTING = "node filters, matchers and HTTP settings on hop nodes are not supported by gost.ts yet " +
+  "(set filter, http and tls on the forwarder nodes of a sniffing service)";
+const MATCHER = "matcher rules (GOST's Traefik-style rules) are not supported by gost.ts yet: use filter " +
+  "(host, protocol, path)";
 const PROBES = "health probes are not supported by gost.ts yet";
 const LATENCY = "maxLatency (the lowest-latency selector) is not supported by gost.ts yet";
 
@@ -41,14 +44,7 @@ const HOP: FieldTree = {
 const FORWARD_NODE: FieldTree = {
   bypass: "bypasses on forwarder nodes are not supported by gost.ts yet (set bypass on the service)",
   bypasses: "bypasses on forwarder nodes are not supported by gost.ts yet (set bypass on the service)",
-  protocol: ROUTING,
-  host: ROUTING,
-  path: ROUTING,
-  filter: ROUTING,
-  matcher: ROUTING,
-  http: ROUTING,
-  auth: "auth on forwarder nodes (HTTP reverse-proxy auth) is not supported by gost.ts yet",
-  tls: "tls on forwarder nodes (TLS re-origination) is not supported by gost.ts yet",
+  matcher: MATCHER,
   probe: PROBES,
 };
 

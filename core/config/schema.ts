@@ -53,6 +53,29 @@ const plugin = z.looseObject({
   token: str.optional(),
   timeout: duration.optional(),
 });
+const nodeFilter = z.looseObject({ host: str.optional(), protocol: str.optional(), path: str.optional() });
+const urlRewrite = z.looseObject({ match: str.optional(), replacement: str.optional() });
+const bodyRewrite = z.looseObject({
+  type: str.optional(),
+  match: str.optional(),
+  replacement: str.optional(),
+  rewriter: str.optional(),
+  maxChunkSize: z.number().int().optional(),
+});
+const headerMap = z.record(z.string(), z.string());
+const httpNode = z.looseObject({
+  host: str.optional(),
+  header: headerMap.optional(),
+  requestHeader: headerMap.optional(),
+  responseHeader: headerMap.optional(),
+  rewrite: z.array(urlRewrite).optional(),
+  rewriteURL: z.array(urlRewrite).optional(),
+  rewriteBody: z.array(bodyRewrite).optional(),
+  rewriteRequestBody: z.array(bodyRewrite).optional(),
+  rewriteResponseBody: z.array(bodyRewrite).optional(),
+  failCodes: str.optional(),
+  auth: auth.optional(),
+});
 const forwardNode = z.looseObject({
   name: str.optional(),
   addr: str,
@@ -63,6 +86,9 @@ const forwardNode = z.looseObject({
   host: str.optional(),
   path: str.optional(),
   auth: auth.optional(),
+  filter: nodeFilter.optional(),
+  http: httpNode.optional(),
+  tls: tls.optional(),
   metadata: metadata.optional(),
 });
 const forwarder = z.looseObject({

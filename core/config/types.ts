@@ -84,16 +84,87 @@ export interface ForwardNodeConfig {
   bypass?: string;
   /** Bypasses by name. */
   bypasses?: string[];
-  /** The protocol matched by the sniffing forwarders. */
+  /** The protocol matched by the sniffing forwarders (GOST's older spelling of `filter.protocol`). */
   protocol?: string;
-  /** The host matched by the sniffing forwarders. */
+  /** The host matched by the sniffing forwarders (GOST's older spelling of `filter.host`). */
   host?: string;
-  /** The path matched by the sniffing forwarders. */
+  /** The path matched by the sniffing forwarders (GOST's older spelling of `filter.path`). */
   path?: string;
-  /** Credentials sent to the target. */
+  /** Basic auth asked of HTTP clients before their requests go to the node (GOST's older `http.auth`). */
   auth?: AuthConfig;
+  /** What a sniffed conn must match to go to the node. */
+  filter?: NodeFilterConfig;
+  /** What is done to sniffed HTTP requests sent to the node. */
+  http?: HttpNodeConfig;
+  /** The node is dialed with TLS (`serverName`, `secure`, `options`). */
+  tls?: TlsConfig;
   /** Free-form metadata. */
   metadata?: MetadataConfig;
+  /** Unknown keys, kept as given. */
+  [key: string]: unknown;
+}
+
+/** A forwarder node's `filter: {host, protocol, path}`. */
+export interface NodeFilterConfig {
+  /** The sniffed HTTP Host or TLS server name: a name, `*.example.com` or `.example.com`. */
+  host?: string;
+  /** The sniffed protocol: `http`, `tls`, `ssh`, `redis`. */
+  protocol?: string;
+  /** The HTTP URL path prefix. */
+  path?: string;
+  /** Unknown keys, kept as given. */
+  [key: string]: unknown;
+}
+
+/** A URL rewrite rule `{match, replacement}` of a node's `http.rewriteURL`. */
+export interface HttpUrlRewriteConfig {
+  /** The path pattern (a Go regexp). */
+  match?: string;
+  /** The replacement (`$1`, `${name}`). */
+  replacement?: string;
+  /** Unknown keys, kept as given. */
+  [key: string]: unknown;
+}
+
+/** A body rewrite rule `{type, match, replacement, maxChunkSize}` of a node's `http.rewrite*Body`. */
+export interface HttpBodyRewriteConfig {
+  /** The content types it applies to (comma-separated, `*` for all; default `text/html`). */
+  type?: string;
+  /** The body pattern (a Go regexp). */
+  match?: string;
+  /** The replacement (`$1`, `${name}`). */
+  replacement?: string;
+  /** A rewriter plugin by name. */
+  rewriter?: string;
+  /** The largest body rewritten. */
+  maxChunkSize?: number;
+  /** Unknown keys, kept as given. */
+  [key: string]: unknown;
+}
+
+/** A forwarder node's `http` settings. */
+export interface HttpNodeConfig {  /** The Host header sent to the node. */
+  host?: string;
+  /** Request headers (GOST's older spelling of `requestHeader`). */
+  header?: Record<string, string>;
+  /** Request headers set (an empty value deletes). */
+  requestHeader?: Record<string, string>;
+  /** Response headers set. */
+  responseHeader?: Record<string, string>;
+  /** URL rewrites (GOST's older spelling of `rewriteURL`). */
+  rewrite?: HttpUrlRewriteConfig[];
+  /** URL path rewrites. */
+  rewriteURL?: HttpUrlRewriteConfig[];
+  /** Response body rewrites (GOST's older spelling of `rewriteResponseBody`). */
+  rewriteBody?: HttpBodyRewriteConfig[];
+  /** Request body rewrites. */
+  rewriteRequestBody?: HttpBodyRewriteConfig[];
+  /** Response body rewrites. */
+  rewriteResponseBody?: HttpBodyRewriteConfig[];
+  /** Response statuses that mark the node failed (`"429,5xx"`). */
+  failCodes?: string;
+  /** Basic auth asked of clients. */
+  auth?: AuthConfig;
   /** Unknown keys, kept as given. */
   [key: string]: unknown;
 }

@@ -39,6 +39,7 @@ const SKIP: Record<string, string> = {
   udp: "a UDP port forwarder behind a udp listener, with no connector of its own (tests/e2e/udp_forward_test.ts)",
   rtcp: "serves the conns of an rtcp listener at the far end of a chain (tests/e2e/remote_forward_test.ts)",
   metrics: "not a proxy: the Prometheus endpoint as a service (tests/handlers/metrics/handler_test.ts)",
+  file: "not a proxy: a static file server over HTTP (tests/handlers/file/handler_test.ts)",
   rudp: "serves the datagrams of an rudp listener at the far end of a chain (tests/e2e/remote_forward_test.ts)",
   dns: "a DNS proxy: answers DNS queries from its cache, hosts and nameservers, no target a client asks a connector " +
     "for (tests/e2e/dns_proxy_test.ts with dig, tests/handlers/dns/handler_test.ts)",

@@ -49,6 +49,7 @@ export const LAYERS: readonly LayerSpec[] = [
       "core/accept.ts",
       "core/deps/",
       "core/process_guard.ts",
+      "core/tls_client_hello.ts",
       "core/http1/",
       "core/mux/",
     ],
@@ -511,6 +512,11 @@ export const PROTOCOL_NAMES_ALLOWED: readonly NameAllowance[] = [
     names: ["http", "grpc"],
     files: ["core/observe/mod.ts"],
     reason: "the type of an observer plugin (HTTP or gRPC), not a handler or a transport",
+  },
+  {
+    names: ["http", "tls"],
+    files: ["core/config/forward_node.ts"],
+    reason: "a forwarder node's config keys (`http`, `tls`), not plugin types",
   },
   {
     names: ["tls", "api"],

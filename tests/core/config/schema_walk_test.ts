@@ -73,10 +73,18 @@ const STRUCTS: Record<string, { keys: string; evidence: string[] }> = {
   },
   forwarder: { keys: "name~ hop selector nodes hopGroup!", evidence: ["tests/e2e/chain_direct_test.ts"] },
   forwardNode: {
-    keys: "name addr network bypass! bypasses! protocol! host! path! filter! matcher! auth! http! tls! probe! " +
-      "metadata",
-    evidence: ["tests/handlers/relay/bind_test.ts"],
+    keys: "name addr network bypass! bypasses! protocol host path filter matcher! auth http tls probe! metadata",
+    evidence: ["tests/handlers/relay/bind_test.ts", "tests/e2e/reverse_proxy_test.ts"],
   },
+  nodeFilter: { keys: "host protocol path", evidence: ["tests/e2e/reverse_proxy_test.ts"] },
+  httpNode: {
+    keys: "host header requestHeader responseHeader rewrite rewriteURL rewriteBody rewriteRequestBody " +
+      "rewriteResponseBody failCodes auth",
+    evidence: ["tests/e2e/reverse_proxy_test.ts"],
+  },
+  urlRewrite: { keys: "match replacement", evidence: ["tests/e2e/reverse_proxy_test.ts"] },
+  bodyRewrite: { keys: "type match replacement rewriter! maxChunkSize", evidence: ["tests/e2e/reverse_proxy_test.ts"] },
+  tlsNode: { keys: "serverName secure options", evidence: ["tests/e2e/reverse_proxy_test.ts"] },
   selector: { keys: "strategy maxFails failTimeout maxLatency!", evidence: ["tests/e2e/chain_group_test.ts"] },
   chain: { keys: "name hops metadata", evidence: ["tests/handlers/api/handler_test.ts"] },
   chainGroup: { keys: "chains selector", evidence: ["tests/e2e/chain_group_test.ts"] },
@@ -168,6 +176,13 @@ const PLACES: Record<string, (key: string, value: unknown) => Record<string, unk
   listener: (k, v) => ({ services: [{ ...SERVICE, listener: { type: "tcp", [k]: v } }] }),
   forwarder: (k, v) => ({ services: [{ ...FORWARD, forwarder: { nodes: [NODE], [k]: v } }] }),
   forwardNode: (k, v) => ({ services: [{ ...FORWARD, forwarder: { nodes: [{ ...NODE, [k]: v }] } }] }),
+  bodyRewrite: (k, v) => ({
+    services: [{
+      ...FORWARD,
+      handler: { type: "tcp", metadata: { sniffing: true } },
+      forwarder: { nodes: [{ ...NODE, http: { rewriteBody: [{ match: "x", [k]: v }] } }] },
+    }],
+  }),
   selector: (k, v) => ({ hops: [{ name: "h", selector: { strategy: "round", [k]: v }, nodes: [NODE] }] }),
   chainGroupEntry: (k, v) => ({
     chains: [{ name: "c", hops: [{ name: "h", nodes: [NODE] }] }],
@@ -397,6 +412,8 @@ Deno.test("every GOST metadata key of a service's handler and listener is read o
     ["relay", "grpc"],
     ["relay", "quic"],
     ["http", "quic"],
+    ["tcp", "tcp"],
+    ["file", "tcp"],
     ["sni", "tcp"],
     ["http2", "http2"],
   ];
@@ -416,6 +433,13 @@ Deno.test("every GOST metadata key of a service's handler and listener is read o
     }));
   }
   // spot checks that the partition means what it says: what gost.ts lacks is refused, what it has is read
+  for (const k of ["sniffing", "sniffing.timeout", "readTimeout", "http.keepalive"]) {
+    ok(!refusedBy["tcp/tcp"].includes(k), `tcp/tcp: ${k} is read`);
+  }
+  for (const k of ["mitm.certFile", "sniffing.websocket", "idleTimeout", "stateless"]) {
+    ok(refusedBy["tcp/tcp"].includes(k), `tcp/tcp: ${k} should be refused`);
+  }
+  ok(!refusedBy["file/tcp"].includes("dir"), "file/tcp: dir is read");
   for (const k of ["sniffing.timeout", "mitm.certFile", "interface", "hash"]) {
     ok(refusedBy["http/tcp"].includes(k), `http/tcp: ${k} should be refused`);
   }
