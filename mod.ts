@@ -1,6 +1,8 @@
 /**
  * gost.ts as a library: the core types, the registries with every built-in protocol and transport, the config
- * loader and builder, and `run()` for a whole process.
+ * loader and builder, and `run()` for a whole process. Live objects are found by name in the registries, e.g. the
+ * reverse-proxy tunnel's ingresses (`reg.ingresses`) and its running tunnel servers (`reg.tunnels`, what the Web
+ * API's `GET /tunnels` lists).
  *
  * @example
  * ```ts
@@ -49,6 +51,8 @@ export type { ProcessSlots } from "./core/routing/process_slots.ts";
 export type { BypassChecker } from "./core/routing/bypass.ts";
 export type { AdmissionChecker } from "./core/routing/admission.ts";
 export type { HostMapper, HostTable } from "./core/routing/hosts.ts";
+export type { Ingress, IngressRule, RawIngressRule } from "./core/routing/ingress.ts";
+export type { TunnelClientInfo, TunnelInfo, TunnelServerView } from "./core/service/tunnels.ts";
 export type { Resolver } from "./core/routing/resolver.ts";
 export type { Hooks } from "./core/service/hooks.ts";
 export type { BuildContext } from "./core/config/build.ts";
