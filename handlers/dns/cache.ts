@@ -123,19 +123,30 @@ export class DnsCache {
   }
 
   /**
-   * Keeps an upstream answer for {@link cacheSeconds}.
-   * @returns the seconds it is kept for, 0 when it is not kept
+   * Keeps an upstream answer for {@link cacheSeconds}, its TTLs as they are kept: every one GOST's `ttl` when it is
+   * set, a negative answer's SOA the negative TTL (RFC 2308 §5), none over {@link MAX_POSITIVE_TTL}.
+   * @returns the seconds it is kept for and its bytes as kept (a copy), or null when it is not kept
    */
-  put(key: string, bytes: Uint8Array, m: DnsMessage, overrideSec: number): number {
+  put(
+    key: string,
+    bytes: Uint8Array,
+    m: DnsMessage,
+    overrideSec: number,
+  ): { seconds: number; bytes: Uint8Array } | null {
     const seconds = cacheSeconds(m, overrideSec);
-    if (seconds <= 0 || this.#maxEntries <= 0 || bytes.length > this.#maxBytes) return 0;
+    if (seconds <= 0 || this.#maxEntries <= 0 || bytes.length > this.#maxBytes) return null;
     const copy = bytes.slice();
     const ttlAt: number[] = [], ttls: number[] = [];
     const view = new DataView(copy.buffer);
+    const negative = m.rcode !== Rcode.NOERROR || m.answers.length === 0;
     for (const r of [...m.answers, ...m.authorities, ...m.additionals]) {
       if (r.type === DnsType.OPT || !r.span) continue;
       ttlAt.push(r.span.ttl);
-      const ttl = overrideSec > 0 ? overrideSec : Math.min(r.ttl, MAX_POSITIVE_TTL);
+      const ttl = overrideSec > 0
+        ? overrideSec
+        : negative && r.type === DnsType.SOA
+        ? seconds
+        : Math.min(r.ttl, MAX_POSITIVE_TTL);
       ttls.push(ttl);
       view.setUint32(r.span.ttl, ttl);
     }
@@ -152,7 +163,7 @@ export class DnsCache {
     });
     this.#bytes += copy.length;
     this.#evict(now);
-    return seconds;
+    return { seconds, bytes: copy };
   }
 
   /**

@@ -203,8 +203,11 @@ export class DnsHandler implements Handler {
     this.#upstreamQueries++;
     const p = this.#upstreams.exchange(query, ctx).then((r: DnsUpstreamReply): Answer => {
       const kept = this.#cache.put(key, r.bytes, r.message, this.#md.ttlSec);
-      if (kept && ctx.logger.enabled("debug")) ctx.logger.debug(`resolver cache store: ${describe(q)}, ttl: ${kept}s`);
-      return { bytes: r.bytes, layout: layoutOf(r.message), upstream: r.upstream };
+      if (kept && ctx.logger.enabled("debug")) {
+        ctx.logger.debug(`resolver cache store: ${describe(q)}, ttl: ${kept.seconds}s`);
+      }
+      // the first client gets the answer as the cache keeps it (GOST's ttl, RFC 2308's SOA TTL), as the next ones
+      return { bytes: kept?.bytes ?? r.bytes, layout: layoutOf(r.message), upstream: r.upstream };
     });
     this.#inflight.set(key, p);
     p.finally(() => this.#inflight.delete(key)).catch(() => {});

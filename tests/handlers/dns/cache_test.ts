@@ -68,7 +68,7 @@ Deno.test("dns cache: TTLs count down, an expired answer goes (or stays stale wi
   const q = parseQuery(encodeQuery(5, "a.test", DnsType.A));
   const key = cacheKey(q);
   const bytes = answer({ answers: [a(10)], authorities: [soa(100, 100)] });
-  equal(c.put(key, bytes, msg(bytes), 0), 10);
+  equal(c.put(key, bytes, msg(bytes), 0)?.seconds, 10);
   const ttls = () => {
     const hit = c.get(key, true)!;
     const m = decodeMessage(hit.bytes);
@@ -112,5 +112,8 @@ Deno.test("dns cache: bounded by entries and by bytes, least recently used first
   for (let i = 0; i < 10; i++) small.put(`k${i}`, bytes, msg(bytes), 0);
   equal(small.size, 2);
   ok(small.bytes <= bytes.length * 2);
-  equal(new DnsCache({ maxEntries: 0 }).put("k", bytes, msg(bytes), 0), 0, "cacheSize 0: nothing kept");
+  equal(new DnsCache({ maxEntries: 0 }).put("k", bytes, msg(bytes), 0), null, "cacheSize 0: nothing kept");
+  // a negative answer's SOA is kept with the negative TTL
+  const nx = answer({ rcode: Rcode.NXDOMAIN, authorities: [soa(600, 30)] });
+  equal(decodeMessage(c.put("nx", nx, msg(nx), 0)!.bytes).authorities[0].ttl, 30);
 });
