@@ -18,6 +18,7 @@ import { register as sni } from "./sni/mod.ts";
 import { register as socks5 } from "./socks5/mod.ts";
 import { register as ss } from "./ss/mod.ts";
 import { register as ssu } from "./ssu/mod.ts";
+import { register as tunnel } from "./tunnel/mod.ts";
 
 /** Registers every built-in handler type. */
 export function registerHandlers(reg: Registries): void {
@@ -32,6 +33,7 @@ export function registerHandlers(reg: Registries): void {
   direct(reg);
   ss(reg);
   ssu(reg);
+  tunnel(reg);
   file(reg);
   dns(reg);
   sni(reg);

@@ -5,12 +5,14 @@
  * @module
  */
 
+import type { Network } from "../conn.ts";
+
 /** One registered tunnel client (GOST's connector: one client connection carrying a multiplexed session). */
 export interface TunnelClientInfo {
   /** The connector id the server gave it (a UUID). */
   id: string;
   /** The network it serves: `tcp` (rtcp) or `udp` (rudp). */
-  network: "tcp" | "udp";
+  network: Network;
   /** Its weight (1–255; 255 takes all the traffic of its tunnel). */
   weight: number;
   /** The client's address, as the server sees it. */

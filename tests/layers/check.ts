@@ -524,10 +524,10 @@ export const PROTOCOL_NAMES_ALLOWED: readonly NameAllowance[] = [
     reason: "config keys (top-level `tls`/`api`) and the -api flag, not plugin types",
   },
   {
-    names: ["udp", "relay", "tcp"],
+    names: ["udp", "relay", "tcp", "tunnel"],
     files: ["core/config/gost_keys.ts"],
-    reason:
-      "GOST's metadata keys (`udp` of the socks5 and http handlers, `relay` of the socks5 connector, `tcp` of kcp), not types",
+    reason: "GOST's metadata keys (`udp` of the socks5 and http handlers, `relay` of the socks5 connector, `tcp` of " +
+      "kcp, `tunnel` of the tunnel handler), not types",
   },
   {
     names: ["http"],

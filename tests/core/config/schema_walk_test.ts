@@ -416,6 +416,7 @@ Deno.test("every GOST metadata key of a service's handler and listener is read o
     ["file", "tcp"],
     ["sni", "tcp"],
     ["http2", "http2"],
+    ["tunnel", "tcp"],
   ];
   const refusedBy: Record<string, string[]> = {};
   for (const [handler, listener] of pairs) {
@@ -506,6 +507,7 @@ Deno.test("every GOST metadata key of a chain node's connector and dialer is rea
     ["relay", "quic"],
     ["sni", "tcp"],
     ["http2", "http2"],
+    ["tunnel", "tcp"],
   ];
   const refusedBy: Record<string, string[]> = {};
   for (const [connector, dialer] of pairs) {

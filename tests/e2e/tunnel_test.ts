@@ -1,0 +1,263 @@
+/**
+ * The reverse-proxy tunnel in real gost.ts processes over loopback, driven with curl: a tunnel server with a public
+ * entrypoint, tunnel clients behind it (`-L rtcp://:0/… -F tunnel://server?tunnel.id=…`, `rudp` alike) and visitors
+ * (`-F tunnel://server?tunnel.id=…`). Cases: two clients serving one hostname share the load and one killed leaves
+ * the other serving all, as the Web API's GET /tunnels shows; TLS routed by SNI; a private tunnel refused at the
+ * entrypoint and reached by id; raw TCP and UDP ingress ports (beyond GOST); rtcp through a `tunnel.direct` server.
+ */
+import { equal, match, ok } from "node:assert/strict";
+import { call, startApi } from "../helpers/api.ts";
+import { freePort, freeUdpPort, type GostProcess, startGost } from "../helpers/gost.ts";
+import { namedOrigin } from "../helpers/process.ts";
+import { curl } from "../helpers/run.ts";
+import { tcpEcho, udpEcho } from "../helpers/servers.ts";
+import { makePki } from "../helpers/tls_fixtures.ts";
+import { until } from "../helpers/wait.ts";
+
+const ID = "4d21094e-b74c-4916-86c1-d9fa36ea677b";
+const ID2 = "ac74d9dd-3125-442a-a7c1-f9e49e05faca";
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Resolves once `proc` logged `n` lines matching `re`. */
+function lines(proc: { lines: string[] }, re: RegExp, n = 1, what = String(re)): Promise<void> {
+  return until(() => proc.lines.filter((l) => re.test(l)).length >= n, what, 20_000);
+}
+
+/** A tunnel client: `-L` services through `-F tunnel://127.0.0.1:server?tunnel.id=id`; ready once every bind is. */
+function tunnelClient(server: number, id: string, listeners: string[], extra = ""): Promise<GostProcess> {
+  const args = listeners.flatMap((l) => ["-L", l]);
+  args.push("-F", `tunnel://127.0.0.1:${server}?tunnel.id=${id}${extra}`);
+  let binds = 0;
+  return startGost(args, {
+    what: "its tunnel registered",
+    ready: (line) => (/create tunnel on/.test(line) && ++binds >= listeners.length),
+  });
+}
+
+/** `curl http://127.0.0.1:port/path` with a Host header; the body, or "" when it failed. */
+async function get(port: number, host: string, path = "/"): Promise<{ body: string; status: string }> {
+  const r = await curl(
+    "-s",
+    "-m",
+    "10",
+    "-H",
+    `Host: ${host}`,
+    "-w",
+    "\n%{http_code}",
+    `http://127.0.0.1:${port}${path}`,
+  );
+  const i = r.stdout.lastIndexOf("\n");
+  return { body: r.stdout.slice(0, i), status: r.stdout.slice(i + 1) };
+}
+
+/** One TCP round trip: send, half-close, read to EOF. */
+async function roundTrip(port: number, msg: string): Promise<string> {
+  const c = await Deno.connect({ hostname: "127.0.0.1", port });
+  const timer = setTimeout(() => c.close(), 10_000);
+  try {
+    const data = enc.encode(msg);
+    for (let off = 0; off < data.length;) off += await c.write(data.subarray(off));
+    await c.closeWrite();
+    let text = "";
+    const buf = new Uint8Array(64 * 1024);
+    for (let n; (n = await c.read(buf)) !== null;) text += dec.decode(buf.subarray(0, n), { stream: true });
+    return text;
+  } finally {
+    clearTimeout(timer);
+    try {
+      c.close();
+    } catch { /* closed by the timer */ }
+  }
+}
+
+Deno.test("two tunnel clients of one hostname share the entrypoint's requests; one killed, the other serves all", async () => {
+  const a = namedOrigin("A"), b = namedOrigin("B");
+  const [srv, ep, api] = [freePort(), freePort(), freePort()];
+  await using server = await startApi([
+    "-L",
+    `tunnel://127.0.0.1:${srv}?entrypoint=127.0.0.1:${ep}&tunnel=app.test:${ID},.wild.test:${ID}`,
+    "-api",
+    `127.0.0.1:${api}`,
+  ], { apiPort: api, listening: 1 });
+  const clientA = await tunnelClient(srv, ID, [`rtcp://:0/127.0.0.1:${a.port}`]);
+  try {
+    await using _clientB = await tunnelClient(srv, ID, [`rtcp://:0/127.0.0.1:${b.port}`]);
+    await lines(server, /client \S+ registered \(tcp/, 2);
+    const seen: Record<string, number> = {};
+    for (let i = 0; i < 20; i++) {
+      const { body, status } = await get(ep, i % 2 ? "app.test" : "x.wild.test:80", `/${i}`);
+      equal(status, "200", body);
+      seen[body] = (seen[body] ?? 0) + 1;
+    }
+    ok(seen.A >= 5 && seen.B >= 5, `both clients serve: ${JSON.stringify(seen)}`);
+    equal(seen.A + seen.B, 20);
+    // a host no rule names: 502 from the entrypoint
+    equal((await get(ep, "nobody.test")).status, "502");
+
+    const listed = (await call("GET", `${server.base}/tunnels`)).body.data;
+    equal(listed.count, 1);
+    equal(listed.servers[0].service, "service-0");
+    equal(listed.servers[0].entrypoints[0], `127.0.0.1:${ep}`);
+    const t = listed.list[0];
+    equal(t.id, ID);
+    equal(t.clients.length, 2);
+    equal(t.connsTotal, 20);
+    ok(t.bytesIn > 20 * 30 && t.bytesOut > 20 * 30, `bytes ${t.bytesIn}/${t.bytesOut}`);
+    match(t.endpoint, /^[0-9a-f]{16}$/);
+
+    await clientA.stop("SIGKILL");
+    await lines(server, /client \S+ gone/);
+    for (let i = 0; i < 10; i++) {
+      const { body, status } = await get(ep, "app.test", `/after-${i}`);
+      equal(status, "200");
+      equal(body, "B", "the surviving client serves every request");
+    }
+    const after = (await call("GET", `${server.base}/tunnels`)).body.data.list[0];
+    equal(after.clients.length, 1);
+    equal(after.connsTotal, 30);
+  } finally {
+    await clientA.stop("SIGKILL");
+    await a.close();
+    await b.close();
+  }
+});
+
+Deno.test("the entrypoint routes TLS by SNI to the tunnel, bytes passed through to the client's TLS origin", async () => {
+  await using pki = await makePki();
+  const origin = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: await Deno.readTextFile(pki.serverCert),
+    key: await Deno.readTextFile(pki.serverKey),
+    onListen() {},
+  }, () => new Response("over tls"));
+  const [srv, ep] = [freePort(), freePort()];
+  await using _server = await startGost([
+    "-L",
+    `tunnel://127.0.0.1:${srv}?entrypoint=127.0.0.1:${ep}&tunnel=secure.test:${ID}`,
+  ]);
+  try {
+    await using _client = await tunnelClient(srv, ID, [`rtcp://:0/127.0.0.1:${origin.addr.port}`]);
+    const r = await curl(
+      "-s",
+      "-k",
+      "-m",
+      "10",
+      "--resolve",
+      `secure.test:${ep}:127.0.0.1`,
+      `https://secure.test:${ep}/`,
+    );
+    equal(r.stdout, "over tls", r.stderr);
+    // a name no rule routes: the conn is closed (curl fails the handshake)
+    const bad = await curl(
+      "-s",
+      "-k",
+      "-m",
+      "10",
+      "--resolve",
+      `other.test:${ep}:127.0.0.1`,
+      `https://other.test:${ep}/`,
+    );
+    ok(bad.code !== 0, "no route, no TLS");
+    await lines(_server, /no route to host other\.test \(TLS\)/);
+  } finally {
+    await origin.shutdown();
+  }
+});
+
+Deno.test("a private tunnel: the entrypoint answers 502, a visitor with the tunnel id reaches it", async () => {
+  const origin = namedOrigin("private");
+  const [srv, ep, visit, wrong] = [freePort(), freePort(), freePort(), freePort()];
+  await using server = await startGost([
+    "-L",
+    `tunnel://127.0.0.1:${srv}?entrypoint=127.0.0.1:${ep}&tunnel=srv.test:$${ID},open.test:${ID2}`,
+  ]);
+  await using _client = await tunnelClient(srv, ID, [`rtcp://:0/127.0.0.1:${origin.port}`]);
+  await using _visitor = await startGost([
+    "-L",
+    `tcp://127.0.0.1:${visit}/srv.test:80`,
+    "-L",
+    `tcp://127.0.0.1:${wrong}/open.test:80`,
+    "-F",
+    `tunnel://127.0.0.1:${srv}?tunnel.id=${ID}`,
+  ], { listening: 2 });
+  try {
+    const pub = await get(ep, "srv.test");
+    equal(pub.status, "502");
+    match(pub.body, /private tunnel/);
+    const r = await curl("-s", "-m", "10", `http://127.0.0.1:${visit}/`);
+    equal(r.stdout, "private", r.stderr);
+    // open.test belongs to another tunnel: this id has no route to it (0x06), the visitor's conn is closed
+    const no = await curl("-s", "-m", "10", `http://127.0.0.1:${wrong}/`);
+    ok(no.code !== 0 && no.stdout === "", `refused: ${no.code} ${no.stdout}`);
+    await lines(server, /no route to host open\.test on tunnel 4d21094e/);
+  } finally {
+    await origin.close();
+  }
+});
+
+Deno.test("raw TCP and UDP ingress rules open entrypoint ports routed to the tunnel's rtcp and rudp clients", async () => {
+  const echo = tcpEcho();
+  const uecho = udpEcho("pong:");
+  const [srv, ep, raw, uraw] = [freePort(), freePort(), freePort(), freeUdpPort()];
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/server.yaml`;
+  await Deno.writeTextFile(
+    file,
+    `services:
+  - name: tunnel-server
+    addr: 127.0.0.1:${srv}
+    handler: { type: tunnel, metadata: { entrypoint: "127.0.0.1:${ep}", ingress: ing } }
+    listener: { type: tcp }
+ingresses:
+  - name: ing
+    rules:
+      - hostname: "tcp://127.0.0.1:${raw}"
+        endpoint: ${ID}
+      - hostname: "udp://127.0.0.1:${uraw}"
+        endpoint: ${ID}
+`,
+  );
+  await using server = await startGost(["-C", file]);
+  await using _client = await tunnelClient(srv, ID, [
+    `rtcp://:0/127.0.0.1:${echo.port}`,
+    `rudp://:0/127.0.0.1:${uecho.port}`,
+  ]);
+  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  try {
+    await lines(server, new RegExp(`listening on tcp://127\\.0\\.0\\.1:${raw} for tunnel`));
+    await lines(server, new RegExp(`listening on udp://127\\.0\\.0\\.1:${uraw} for tunnel`));
+    equal(await roundTrip(raw, "raw tcp through the tunnel"), "raw tcp through the tunnel");
+    const big = "x".repeat(500_000);
+    equal(await roundTrip(raw, big), big);
+    await sock.send(enc.encode("ping"), { transport: "udp", hostname: "127.0.0.1", port: uraw });
+    const [d] = await sock.receive();
+    equal(dec.decode(d), "pong:ping");
+  } finally {
+    sock.close();
+    echo.close();
+    uecho.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("rtcp through a tunnel.direct server: a visitor with the tunnel id reaches the client's target", async () => {
+  const echo = tcpEcho();
+  const [srv, visit] = [freePort(), freePort()];
+  await using _server = await startGost(["-L", `tunnel://127.0.0.1:${srv}?tunnel.direct=true`]);
+  await using _client = await tunnelClient(srv, ID, [`rtcp://:0/127.0.0.1:${echo.port}`], "&tunnel.weight=3");
+  await using _visitor = await startGost([
+    "-L",
+    `tcp://127.0.0.1:${visit}`,
+    "-F",
+    `tunnel://127.0.0.1:${srv}?tunnel.id=${ID}`,
+  ]);
+  try {
+    equal(await roundTrip(visit, "direct"), "direct");
+    const data = "y".repeat(2_000_000);
+    equal(await roundTrip(visit, data), data);
+  } finally {
+    echo.close();
+  }
+});
