@@ -143,7 +143,8 @@ export interface HttpBodyRewriteConfig {
 }
 
 /** A forwarder node's `http` settings. */
-export interface HttpNodeConfig {  /** The Host header sent to the node. */
+export interface HttpNodeConfig {
+  /** The Host header sent to the node. */
   host?: string;
   /** Request headers (GOST's older spelling of `requestHeader`). */
   header?: Record<string, string>;

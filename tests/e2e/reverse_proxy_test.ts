@@ -377,3 +377,110 @@ async function buildError(config: Record<string, unknown>): Promise<string> {
     await rt?.close();
   }
 }
+
+Deno.test("reverse proxy: large bodies both ways (100-continue), chunked and HTTP/1.0 clients, HEAD, a WebSocket upgrade", async () => {
+  const big = new Uint8Array(8 << 20).map((_, i) => i * 7);
+  const digest = async (b: Uint8Array) =>
+    new Uint8Array(await crypto.subtle.digest("SHA-256", b as Uint8Array<ArrayBuffer>)).join(",");
+  const want = await digest(big);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    if (url.pathname === "/ws") {
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      socket.onmessage = (e) => socket.send(`echo ${e.data}`);
+      return response;
+    }
+    if (url.pathname === "/upload") return new Response(await digest(new Uint8Array(await req.arrayBuffer())));
+    if (url.pathname === "/chunked") {
+      return new Response(
+        new ReadableStream({
+          start(c) {
+            c.enqueue(new TextEncoder().encode("part1 "));
+            c.enqueue(new TextEncoder().encode("part2"));
+            c.close();
+          },
+        }),
+      );
+    }
+    return new Response(big as Uint8Array<ArrayBuffer>);
+  });
+  const port = freePort();
+  const config = {
+    services: [{
+      name: "rp",
+      addr: `127.0.0.1:${port}`,
+      handler: { type: "tcp", metadata: { sniffing: true, "http.keepalive": true } },
+      listener: { type: "tcp" },
+      forwarder: { nodes: [{ name: "o", addr: `127.0.0.1:${server.addr.port}`, filter: { host: "o.test" } }] },
+    }],
+  };
+  try {
+    await using _gost = await startGost(["-C", JSON.stringify(config)]);
+    const url = `http://127.0.0.1:${port}`;
+    // 8 MiB down, and up with curl's Expect: 100-continue
+    const down = await curl("-H", "Host: o.test", "-o", "-", `${url}/big`);
+    equal(await digest(down.bytes), want);
+    const file = await Deno.makeTempFile();
+    try {
+      await Deno.writeFile(file, big);
+      const up = await curl(
+        "-H",
+        "Host: o.test",
+        "-H",
+        "Expect: 100-continue",
+        "--data-binary",
+        `@${file}`,
+        `${url}/upload`,
+      );
+      equal(up.stdout, want);
+    } finally {
+      await Deno.remove(file);
+    }
+    // a chunked response: passed through to HTTP/1.1, unframed (then closed) for HTTP/1.0
+    equal((await curl("-H", "Host: o.test", `${url}/chunked`)).stdout, "part1 part2");
+    {
+      await using c = await RawClient.open(port);
+      await c.send("GET /chunked HTTP/1.0\r\nHost: o.test\r\n\r\n");
+      const all = await c.readAll();
+      match(all, /^HTTP\/1\.0 200/);
+      ok(all.endsWith("\r\n\r\npart1 part2"), all);
+      ok(!/transfer-encoding/i.test(all), all);
+    }
+    // HEAD: the length, no body, and the conn goes on
+    {
+      await using c = await RawClient.open(port);
+      await c.send(
+        "HEAD /big HTTP/1.1\r\nHost: o.test\r\n\r\nGET /chunked HTTP/1.1\r\nHost: o.test\r\nConnection: close\r\n\r\n",
+      );
+      const all = await c.readAll();
+      match(all, new RegExp(`content-length: ${big.length}`, "i"));
+      ok(all.endsWith("part1 part2\r\n0\r\n\r\n") || all.includes("part1 part2"), all);
+    }
+    // a WebSocket upgrade is relayed, then carried raw both ways (one masked text frame out, its echo back)
+    {
+      await using c = await RawClient.open(port);
+      await c.send(
+        "GET /ws HTTP/1.1\r\nHost: o.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      );
+      let text = "";
+      const buf = new Uint8Array(4096);
+      while (!text.includes("\r\n\r\n")) {
+        const n = await c.conn.read(buf);
+        if (n === null) break;
+        text += new TextDecoder("latin1").decode(buf.subarray(0, n));
+      }
+      match(text, /^HTTP\/1\.1 101/);
+      match(text, /sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/i);
+      const mask = [1, 2, 3, 4];
+      const payload = [..."hi"].map((ch, i) => ch.charCodeAt(0) ^ mask[i % 4]);
+      await c.send(new Uint8Array([0x81, 0x80 | 2, ...mask, ...payload]));
+      const n = await c.conn.read(buf);
+      const frame = buf.subarray(0, n ?? 0);
+      equal(frame[0], 0x81);
+      equal(new TextDecoder().decode(frame.subarray(2, 2 + frame[1])), "echo hi");
+    }
+  } finally {
+    await server.shutdown();
+  }
+});
