@@ -2,7 +2,8 @@
  * gost.ts as a library: the core types, the registries with every built-in protocol and transport, the config
  * loader and builder, and `run()` for a whole process. Live objects are found by name in the registries, e.g. the
  * reverse-proxy tunnel's ingresses (`reg.ingresses`) and its running tunnel servers (`reg.tunnels`, what the Web
- * API's `GET /tunnels` lists).
+ * API's `GET /tunnels` lists). A handler may keep counts of its own (`Handler.counters`: the DNS proxy's cache hits,
+ * `gost_service_dns_cache_hits_total`), which its service's stats and the metrics show.
  *
  * @example
  * ```ts

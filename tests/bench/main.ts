@@ -4,7 +4,7 @@
  * each proxy used per unit of work, and the direct (no proxy) limits. See docs/benchmarks.md.
  *
  * Flags: `--quick` (about 1 s per measurement and 100 idle conns: a smoke run, figures not meaningful),
- * `--only=tcp,socks5,connect,rate,memory,process,chain,quic,ws,h2,ss,bypass,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
+ * `--only=tcp,socks5,connect,rate,memory,process,chain,quic,ws,h2,ss,dns,bypass,floor` (a subset), `--floor` (add the diagnostic "floor" comparison: our
  * tcp forward against a bare Deno relay, tests/bench/bare_relay.ts), `--json=FILE` (results as JSON), `--strict`
  * (exit 1 when a target is missed). Exit status 1 when a benchmark could not run, 2 on bad flags or missing tools.
  * @module
@@ -21,6 +21,7 @@ import { benchKcp } from "./kcp_tunnel.ts";
 import { benchBypassLookup } from "./bypass_lookup.ts";
 import { benchAdmissionLookup, benchHostsLookup } from "./admission_hosts_lookup.ts";
 import { benchWs } from "./ws_tunnel.ts";
+import { benchDns } from "./dns_proxy.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TOOLS = ["iperf3", "socat", "microsocks", "tinyproxy", "wrk", "curl"];
@@ -37,6 +38,7 @@ const BENCHES = [
   "h2",
   "ss",
   "kcp",
+  "dns",
   "bypass",
   "floor",
 ] as const;
@@ -54,6 +56,7 @@ const DEFAULT: Bench[] = [
   "h2",
   "ss",
   "kcp",
+  "dns",
   "bypass",
 ];
 
@@ -818,6 +821,17 @@ async function main(): Promise<number> {
         iperf,
         rows,
         cpuRows,
+        progress,
+      })],
+    ["dns", () =>
+      benchDns({
+        quick,
+        startGost: (name, gostArgs) => startGost(name, gostArgs),
+        startPeer,
+        rows,
+        limits,
+        cpuRows,
+        cpuSeconds,
         progress,
       })],
     ["bypass", benchBypass],

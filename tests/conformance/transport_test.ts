@@ -23,6 +23,8 @@ import { datagramRoundTrip, readAll } from "../helpers/io.ts";
 const SKIP: Record<string, string> = {
   rtcp: "a reverse listener: it listens on the far end of a chain (tests/e2e/remote_forward_test.ts)",
   rudp: "a reverse listener: it listens on the far end of a chain (tests/e2e/remote_forward_test.ts)",
+  dns: "a DNS server front end: its conns are DNS queries for the dns handler, no dialer speaks it " +
+    "(tests/e2e/dns_proxy_test.ts with dig +tcp/+tls/+https, tests/handlers/dns/handler_test.ts)",
 };
 
 const CONCURRENT = 1000;
