@@ -11,7 +11,7 @@
  * them.
  * @module
  */
-import { addrString, type Conn, writeFull } from "../../core/conn.ts";
+import { addrString, type Conn } from "../../core/conn.ts";
 import type { ConnContext, Handler, Router } from "../../core/contracts.ts";
 import { HandshakeReader } from "../../core/bufio.ts";
 import { withDeadline } from "../../core/deadline.ts";
@@ -114,13 +114,7 @@ class EntrypointHandler implements Handler {
     if (isPrivate(tid)) throw refusal(ctx, `entrypoint: tunnel ${idText(tid)} of host ${host} is private (TLS)`);
     const id = idText(tid);
     ctx.dst = `${host}:443 (tunnel ${id})`;
-    const stream = await openTunnel(this.#s, id, "tcp", ctx.src, `${host}:443`, ctx.logger);
-    try {
-      await writeFull(stream, raw);
-    } catch (err) {
-      stream.close();
-      throw err;
-    }
+    const stream = await openTunnel(this.#s, id, "tcp", ctx.src, `${host}:443`, ctx.logger, raw);
     ctx.logger.info(`${ctx.src} <-> ${host}:443 (tunnel ${id}, TLS)`);
     await relay(r.conn(), stream);
   }

@@ -132,28 +132,32 @@ export async function serveHttp(
       if (!headers.get(HEADER_SID)) headers.set(HEADER_SID, ctx.sid);
       headers.set(HEADER_FORWARDED_NODE, s.node);
       if (!upgrade && !s.md.entrypointKeepAlive) headers.set("Connection", "close");
-      const key = `${id}|${host.toLowerCase()}`;
+      const key = `${id}|${withPort(host).toLowerCase()}`;
       if (kept && kept.key !== key) {
         kept.stream.close();
         kept = null;
       }
       let up: Kept | null = kept;
       kept = null;
+      const head = serializeHead(`${req.method} ${req.target} HTTP/1.${req.minor}`, headers);
+      let headSent = false;
       if (!up) {
         let stream: Conn;
         try {
-          stream = await openTunnel(s, id, "tcp", ctx.src, withPort(host), ctx.logger);
+          // the request head rides in the stream header's write
+          stream = await openTunnel(s, id, "tcp", ctx.src, withPort(host), ctx.logger, head);
         } catch (err) {
           await reply(conn, 503, req.minor, "tunnel not available");
           throw err;
         }
         up = { key, stream, reader: newReader(stream) };
+        headSent = true;
       }
       ctx.dst = `${withPort(host)} (tunnel ${id})`;
       if (ctx.logger.enabled("debug")) {
         ctx.logger.debug(`${req.method} ${host}${req.target.slice(0, 200)} -> tunnel ${id}`);
       }
-      const keepNext = await exchange(s, conn, r, up, req, headers, framing, clientKeep, upgrade);
+      const keepNext = await exchange(s, conn, r, up, req, headSent ? null : head, framing, clientKeep, upgrade);
       if (keepNext === "switched") return;
       if (keepNext.stream) kept = up;
       else {
@@ -167,14 +171,14 @@ export async function serveHttp(
   }
 }
 
-/** Sends one request on `up` and relays its response; says what may carry the next one. */
+/** Sends one request on `up` (`head`: null when it went with the stream header) and relays its response. */
 async function exchange(
   s: TunnelServer,
   conn: Conn,
   r: HandshakeReader,
   up: Kept,
   req: RequestHead,
-  headers: HeaderList,
+  head: Uint8Array | null,
   framing: ReturnType<typeof requestFraming>,
   clientKeep: boolean,
   upgrade: boolean,
@@ -182,7 +186,7 @@ async function exchange(
   let uploadError: unknown;
   const upload = (async () => {
     const out = new BatchWriter(up.stream);
-    await out.write(serializeHead(`${req.method} ${req.target} HTTP/1.${req.minor}`, headers));
+    if (head) await out.write(head);
     await copyBody({ conn, reader: r }, out, framing, LIMITS);
   })().catch((err) => {
     uploadError = err;

@@ -41,6 +41,7 @@ export function addrFeature(addr: string): Feature {
 /**
  * Opens a stream to a client of tunnel `id` and writes the header every routed stream starts with (docs/wire.md,
  * "Tunnel"): `01 00 | FEALEN | Addr(src) | Addr(dst)`, the visitor's address and the host it asked for.
+ * @param first bytes to send right after the header, in the same write (a request head, a ClientHello)
  * @throws {DialError} when the tunnel has no client for `network`, or the stream fails at once
  */
 export async function openTunnel(
@@ -50,10 +51,18 @@ export async function openTunnel(
   src: string,
   dst: string,
   log: Logger,
+  first?: Uint8Array,
 ): Promise<Conn> {
   const { stream, client } = await s.pool.open(id, network, log);
   try {
-    await writeFull(stream, encodeResponse({ status: Status.OK, features: [addrFeature(src), addrFeature(dst)] }));
+    const head = encodeResponse({ status: Status.OK, features: [addrFeature(src), addrFeature(dst)] });
+    if (!first?.length) await writeFull(stream, head);
+    else {
+      const both = new Uint8Array(head.length + first.length);
+      both.set(head);
+      both.set(first, head.length);
+      await writeFull(stream, both);
+    }
   } catch (err) {
     closeQuietly(stream);
     throw err;

@@ -22,6 +22,7 @@ import { benchBypassLookup } from "./bypass_lookup.ts";
 import { benchAdmissionLookup, benchHostsLookup } from "./admission_hosts_lookup.ts";
 import { benchWs } from "./ws_tunnel.ts";
 import { benchDns } from "./dns_proxy.ts";
+import { benchTunnel } from "./reverse_tunnel.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TOOLS = ["iperf3", "socat", "microsocks", "tinyproxy", "wrk", "curl"];
@@ -38,6 +39,7 @@ const BENCHES = [
   "h2",
   "ss",
   "kcp",
+  "tunnel",
   "dns",
   "bypass",
   "floor",
@@ -56,6 +58,7 @@ const DEFAULT: Bench[] = [
   "h2",
   "ss",
   "kcp",
+  "tunnel",
   "dns",
   "bypass",
 ];
@@ -819,6 +822,20 @@ async function main(): Promise<number> {
         startPeer,
         compare,
         iperf,
+        rows,
+        cpuRows,
+        progress,
+      })],
+    ["tunnel", () =>
+      benchTunnel({
+        wrkSec: cfg.wrkSec,
+        wrkRounds: cfg.wrkRounds,
+        wrkThreads: WRK_THREADS,
+        wrkConns: WRK_CONNS,
+        dir,
+        startGost: (name, gostArgs) => startGost(name, gostArgs),
+        compare,
+        origin,
         rows,
         cpuRows,
         progress,

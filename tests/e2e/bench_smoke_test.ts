@@ -43,6 +43,7 @@ const ROWS = [
   /^relay\+kcp tunnel, two processes, iperf3 -R/,
   /^kcp forward, two processes, iperf3 upload/,
   /^kcp forward, two processes, iperf3 -R/,
+  /^reverse tunnel: HTTP via the entrypoint/,
   /^DNS proxy, UDP queries\/s with a warm cache/,
   /^bypass lookup per connection against a 100k-entry bypass file/,
   /^admission lookup per connection against a 100k-entry admission file/,

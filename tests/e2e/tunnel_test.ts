@@ -10,7 +10,8 @@ import { call, startApi } from "../helpers/api.ts";
 import { freePort, freeUdpPort, type GostProcess, startGost } from "../helpers/gost.ts";
 import { namedOrigin } from "../helpers/process.ts";
 import { curl } from "../helpers/run.ts";
-import { tcpEcho, udpEcho } from "../helpers/servers.ts";
+import { RawClient } from "../helpers/http_raw.ts";
+import { httpOrigin, tcpEcho, tcpOrigin, udpEcho } from "../helpers/servers.ts";
 import { makePki } from "../helpers/tls_fixtures.ts";
 import { until } from "../helpers/wait.ts";
 
@@ -242,22 +243,115 @@ ingresses:
   }
 });
 
-Deno.test("rtcp through a tunnel.direct server: a visitor with the tunnel id reaches the client's target", async () => {
+Deno.test("rtcp and rudp through a tunnel.direct server: visitors with the tunnel id reach the client's targets", async () => {
   const echo = tcpEcho();
-  const [srv, visit] = [freePort(), freePort()];
+  const uecho = udpEcho("u:");
+  const [srv, visit, uvisit] = [freePort(), freePort(), freeUdpPort()];
   await using _server = await startGost(["-L", `tunnel://127.0.0.1:${srv}?tunnel.direct=true`]);
-  await using _client = await tunnelClient(srv, ID, [`rtcp://:0/127.0.0.1:${echo.port}`], "&tunnel.weight=3");
+  await using _client = await tunnelClient(
+    srv,
+    ID,
+    [`rtcp://:0/127.0.0.1:${echo.port}`, `rudp://:0/127.0.0.1:${uecho.port}`],
+    "&tunnel.weight=3",
+  );
   await using _visitor = await startGost([
     "-L",
     `tcp://127.0.0.1:${visit}`,
+    "-L",
+    `udp://127.0.0.1:${uvisit}`,
     "-F",
     `tunnel://127.0.0.1:${srv}?tunnel.id=${ID}`,
-  ]);
+  ], { listening: 2 });
+  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
   try {
     equal(await roundTrip(visit, "direct"), "direct");
     const data = "y".repeat(2_000_000);
     equal(await roundTrip(visit, data), data);
+    for (const msg of ["one", "two"]) {
+      await sock.send(enc.encode(msg), { transport: "udp", hostname: "127.0.0.1", port: uvisit });
+      const [d] = await sock.receive();
+      equal(dec.decode(d), `u:${msg}`);
+    }
   } finally {
+    sock.close();
     echo.close();
+    uecho.close();
+  }
+});
+
+for (const keepalive of [false, true]) {
+  Deno.test(`one kept-alive conn to the entrypoint: each request routed by its Host (entrypoint.keepalive=${keepalive})`, async () => {
+    const a = namedOrigin("A");
+    const b = httpOrigin();
+    const [srv, ep, api] = [freePort(), freePort(), freePort()];
+    await using server = await startApi([
+      "-L",
+      `tunnel://127.0.0.1:${srv}?entrypoint=127.0.0.1:${ep}&entrypoint.keepalive=${keepalive}` +
+      `&tunnel=a.test:${ID},b.test:${ID2}`,
+      "-api",
+      `127.0.0.1:${api}`,
+    ], { apiPort: api, listening: 1 });
+    await using _ca = await tunnelClient(srv, ID, [`rtcp://:0/127.0.0.1:${a.port}`]);
+    await using _cb = await tunnelClient(srv, ID2, [`rtcp://:0/127.0.0.1:${b.port}`]);
+    await using c = await RawClient.open(ep);
+    try {
+      await c.send("GET /1 HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      equal((await c.readResponse()).body, "A");
+      await c.send("GET /2 HTTP/1.1\r\nHost: b.test\r\n\r\n");
+      equal((await c.readResponse()).body, "hello /2");
+      await c.send(
+        "POST /echo HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n",
+      );
+      equal((await c.readResponse()).body, "abcdefg");
+      await c.send("GET /bytes/1000000 HTTP/1.1\r\nHost: b.test:80\r\n\r\n");
+      equal((await c.readResponse()).body.length, 1_000_000);
+      await c.send("GET /3 HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      equal((await c.readResponse()).body, "A");
+      // a Host no rule names: 502 and the conn is closed
+      await c.send("GET / HTTP/1.1\r\nHost: nowhere.test\r\n\r\n");
+      match((await c.readResponse()).head, /^HTTP\/1\.1 502 /);
+      equal(await c.readAll(), "");
+      await lines(server, /no route to host nowhere\.test/);
+      // b.test's three requests in a row: one kept stream with entrypoint.keepalive, else one stream each
+      const list = (await call("GET", `${server.base}/tunnels`)).body.data.list;
+      const total = (id: string) => list.find((t: { id: string }) => t.id === id).connsTotal;
+      equal(total(ID2), keepalive ? 1 : 3);
+      equal(total(ID), 2, "a.test's requests were not in a row: a stream each");
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+}
+
+Deno.test("an upgrade (101) through the entrypoint switches the conn to a raw relay to the tunnel's origin", async () => {
+  // an origin that switches to an echo protocol after the upgrade request
+  const origin = tcpOrigin(async (c) => {
+    const buf = new Uint8Array(4096);
+    let head = "";
+    while (!head.includes("\r\n\r\n")) {
+      const n = await c.read(buf);
+      if (n === null) return;
+      head += dec.decode(buf.subarray(0, n));
+    }
+    await c.write(enc.encode("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n"));
+    for (let n; (n = await c.read(buf)) !== null;) await c.write(buf.subarray(0, n));
+  });
+  const [srv, ep] = [freePort(), freePort()];
+  await using _server = await startGost([
+    "-L",
+    `tunnel://127.0.0.1:${srv}?entrypoint=127.0.0.1:${ep}&tunnel=ws.test:${ID}`,
+  ]);
+  await using _client = await tunnelClient(srv, ID, [`rtcp://:0/127.0.0.1:${origin.port}`]);
+  await using c = await RawClient.open(ep);
+  try {
+    await c.send("GET /chat HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n");
+    const { head } = await c.readResponse();
+    match(head, /^HTTP\/1\.1 101 /);
+    await c.send("raw bytes after the upgrade");
+    await c.conn.closeWrite();
+    equal(await c.readAll(), "raw bytes after the upgrade");
+  } finally {
+    origin.close();
   }
 });
