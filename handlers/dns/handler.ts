@@ -15,7 +15,7 @@ import type { ConnContext, Handler, HandlerCounter, HandlerHosts, HandlerOptions
 import { withDeadline } from "../../core/deadline.ts";
 import { errorMessage, HandshakeError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import { CLASS_IN, DnsType, Rcode } from "../../core/routing/dns_wire.ts";
+import { CLASS_IN, decodeMessage, DnsType, Rcode } from "../../core/routing/dns_wire.ts";
 import { parseIP } from "../../core/routing/matcher.ts";
 import { cacheKey, DnsCache } from "./cache.ts";
 import {
@@ -29,6 +29,7 @@ import {
   parseQuery,
   screenQuery,
   withClientSubnet,
+  withoutCookie,
 } from "./message.ts";
 import { type DnsMetadata, parseDnsMetadata } from "./metadata.ts";
 import { type DnsUpstreamReply, Upstreams } from "./upstream.ts";
@@ -169,20 +170,18 @@ export class DnsHandler implements Handler {
       return await send(ownReply(q, Rcode.NOERROR, hosted));
     }
     const key = cacheKey(q);
-    {
-      const hit = this.#cache.get(key, this.#md.async);
-      if (hit) {
-        this.#hits++;
-        if (hit.fresh) {
-          if (log.enabled("debug")) log.debug(`message ${q.message.id} (cached): ${describe(q)}`);
-        } else {
-          // GOST's async: the expired answer now, a fresh one for the next client
-          this.#cache.renew(key);
-          if (log.enabled("debug")) log.debug(`exchange message ${q.message.id} (async): ${describe(q)}`);
-          this.#fetch(q, key, ctx).catch((err) => log.debug(`async exchange for ${name}: ${errorMessage(err)}`));
-        }
-        return await send(forClient(hit.bytes, hit.layout, q, udp));
+    const hit = this.#cache.get(key, this.#md.async);
+    if (hit) {
+      this.#hits++;
+      if (hit.fresh) {
+        if (log.enabled("debug")) log.debug(`message ${q.message.id} (cached): ${describe(q)}`);
+      } else {
+        // GOST's async: the expired answer now, a fresh one for the next client
+        this.#cache.renew(key);
+        if (log.enabled("debug")) log.debug(`exchange message ${q.message.id} (async): ${describe(q)}`);
+        this.#fetch(q, key, ctx).catch((err) => log.debug(`async exchange for ${name}: ${errorMessage(err)}`));
       }
+      return await send(forClient(hit.bytes, hit.layout, q, udp));
     }
     if (log.enabled("debug")) log.debug(`exchange message ${q.message.id}: ${describe(q)}`);
     let answer: Answer;
@@ -202,12 +201,15 @@ export class DnsHandler implements Handler {
     const query = this.#md.clientIP ? withClientSubnet(q, this.#md.clientIP) : q.bytes;
     this.#upstreamQueries++;
     const p = this.#upstreams.exchange(query, ctx).then((r: DnsUpstreamReply): Answer => {
-      const kept = this.#cache.put(key, r.bytes, r.message, this.#md.ttlSec);
+      let bytes: Uint8Array = r.bytes, message = r.message;
+      const plain = withoutCookie(bytes, message);
+      if (plain !== bytes) [bytes, message] = [plain, decodeMessage(plain)];
+      const kept = this.#cache.put(key, bytes, message, this.#md.ttlSec);
       if (kept && ctx.logger.enabled("debug")) {
         ctx.logger.debug(`resolver cache store: ${describe(q)}, ttl: ${kept.seconds}s`);
       }
       // the first client gets the answer as the cache keeps it (GOST's ttl, RFC 2308's SOA TTL), as the next ones
-      return { bytes: kept?.bytes ?? r.bytes, layout: layoutOf(r.message), upstream: r.upstream };
+      return { bytes: kept?.bytes ?? bytes, layout: layoutOf(message), upstream: r.upstream };
     });
     this.#inflight.set(key, p);
     p.finally(() => this.#inflight.delete(key)).catch(() => {});

@@ -25,6 +25,8 @@ export const CLASSIC_UDP_SIZE = 512;
 export const EDNS_UDP_SIZE = 1232;
 /** EDNS0 option code of the client subnet (RFC 7871). */
 export const OPTION_CLIENT_SUBNET = 8;
+/** EDNS0 option code of DNS cookies (RFC 7873). */
+export const OPTION_COOKIE = 10;
 
 const QR = 0x8000, TC = 0x0200, RD = 0x0100, RA = 0x0080, CD = 0x0010;
 /** The DO bit (DNSSEC OK) in an OPT record's TTL field. */
@@ -256,6 +258,30 @@ export function forClient(reply: Uint8Array, layout: AnswerLayout, q: ParsedQuer
   const out = concatBytes([reply.subarray(0, opt.start), reply.subarray(opt.end)]);
   put16(out, 10, u16(out, 10) - 1);
   return out;
+}
+
+/**
+ * An upstream answer without its DNS cookie option (RFC 7873): the cookies are the first client's and the upstream's,
+ * and a cookie-aware client that gets another client's cookie (a cached answer) must drop the answer.
+ * @returns `reply` itself when its OPT record has no cookie
+ */
+export function withoutCookie(reply: Uint8Array, m: DnsMessage): Uint8Array {
+  const opt = m.additionals.find((r) => r.type === DnsType.OPT)?.span;
+  if (!opt) return reply;
+  const data = reply.subarray(opt.ttl + 6, opt.end);
+  const kept: Uint8Array[] = [];
+  let found = false;
+  for (let at = 0; at + 4 <= data.length;) {
+    const len = u16(data, at + 2);
+    if (u16(data, at) === OPTION_COOKIE) found = true;
+    else kept.push(data.subarray(at, at + 4 + len));
+    at += 4 + len;
+  }
+  if (!found) return reply;
+  const rdata = concatBytes(kept);
+  const rdlen = new Uint8Array(2);
+  put16(rdlen, 0, rdata.length);
+  return concatBytes([reply.subarray(0, opt.ttl + 4), rdlen, rdata, reply.subarray(opt.end)]);
 }
 
 /** The id of a message. */

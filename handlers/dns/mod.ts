@@ -27,8 +27,10 @@
  * every answer, SERVFAIL included, zero TTLs for 60 s, without bound); the same question asked while its exchange runs
  * waits for it; a failed nameserver is followed by the next (GOST asks one) and the client gets SERVFAIL (GOST: no
  * answer); the upstream query gets an id of its own; the EDNS0 client subnet goes into the query's OPT record (GOST
- * adds a second one); a client without EDNS0 gets no OPT record, and a UDP client an answer cut to its size with TC
- * set; DoT and DoH upstreams verify their certificate (GOST skips verification).
+ * adds a second one); an upstream answer's DNS cookie (RFC 7873) is not passed on (a cached answer would carry
+ * another client's cookie, which a cookie-aware client must drop); a client without EDNS0 gets no OPT record, and a
+ * UDP client an answer cut to its size with TC set; DoT and DoH upstreams verify their certificate (GOST skips
+ * verification). GOST's per-node `bypass` of forwarder nodes is refused by the config (README, "Refused settings").
  * @module
  */
 import type { HandlerFactory } from "../../core/contracts.ts";

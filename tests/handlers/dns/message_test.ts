@@ -15,6 +15,7 @@ import {
   parseQuery,
   screenQuery,
   withClientSubnet,
+  withoutCookie,
 } from "../../../handlers/dns/message.ts";
 
 const hex = (s: string) => new Uint8Array(s.replace(/\s+/g, "").match(/../g)!.map((b) => parseInt(b, 16)));
@@ -168,4 +169,17 @@ Deno.test("dns message: an answer gets the client's id and spelling, loses OPT f
   const ednsQ = parseQuery(join(rawQuery("03626967 0474657374 00", "0001 0000 0000 0001"), optRecord(4096, 0)));
   const fits = decodeMessage(forClient(big.slice(), layoutOf(m), ednsQ, true));
   deepEqual([fits.tc, fits.answers.length, fits.additionals.length], [false, 40, 1], "fits the client's 4096 bytes");
+});
+
+Deno.test("dns message: an upstream answer loses its DNS cookie, keeps its other EDNS0 options", () => {
+  const reply = join(
+    hex("1234 8180 0001 0000 0000 0001 0161 00 0001 0001"),
+    optRecord(1232, 0, "000a 0010 0102030405060708 1112131415161718 0008 0004 0001 0000"),
+  );
+  const out = withoutCookie(reply, decodeMessage(reply));
+  const opt = decodeMessage(out).additionals[0];
+  deepEqual(opt.data, hex("0008 0004 0001 0000"));
+  equal(out.length, reply.length - 20);
+  const none = join(hex("1234 8180 0001 0000 0000 0001 0161 00 0001 0001"), optRecord(1232, 0));
+  equal(withoutCookie(none, decodeMessage(none)), none, "no cookie: the same bytes");
 });
