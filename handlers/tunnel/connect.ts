@@ -28,6 +28,10 @@ import { openTunnel, refusal, type TunnelServer } from "./server.ts";
 export async function serveConnect(s: TunnelServer, conn: Conn, req: TunnelRequest, ctx: ConnContext): Promise<void> {
   const asked = idText(req.tunnelId);
   const host = req.dstHost;
+  if (req.dst && s.bypass()?.contains(req.network, req.dst)) {
+    await sendError(conn, Status.Forbidden);
+    throw refusal(ctx, `tunnel visitor: ${req.dst} is in the service bypass`);
+  }
   const rule = host ? s.ingress()?.getRule(host) : undefined;
   const routed = rule ? parseTunnelId(rule.endpoint) : null;
   let target: string;

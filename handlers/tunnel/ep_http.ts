@@ -137,11 +137,8 @@ export async function serveHttp(
         kept.stream.close();
         kept = null;
       }
-      let up: Kept | null = kept;
-      kept = null;
       const head = serializeHead(`${req.method} ${req.target} HTTP/1.${req.minor}`, headers);
-      let headSent = false;
-      if (!up) {
+      const open = async (): Promise<Kept> => {
         let stream: Conn;
         try {
           // the request head rides in the stream header's write
@@ -150,15 +147,29 @@ export async function serveHttp(
           await reply(conn, 503, req.minor, "tunnel not available");
           throw err;
         }
-        up = { key, stream, reader: newReader(stream) };
-        headSent = true;
-      }
+        return { key, stream, reader: newReader(stream) };
+      };
       ctx.dst = `${withPort(host)} (tunnel ${id})`;
       if (ctx.logger.enabled("debug")) {
         ctx.logger.debug(`${req.method} ${host}${req.target.slice(0, 200)} -> tunnel ${id}`);
       }
-      const keepNext = await exchange(s, conn, r, up, req, headSent ? null : head, framing, clientKeep, upgrade);
-      if (keepNext === "switched") return;
+      let up: Kept;
+      let keepNext: Awaited<ReturnType<typeof exchange>>;
+      if (kept) {
+        // a kept stream the far end closed meanwhile fails at once: a body-less request is sent again on a new one
+        up = kept;
+        kept = null;
+        keepNext = await exchange(s, conn, r, up, req, head, framing, clientKeep, upgrade, framing.kind === "none");
+        if (keepNext === "retry") {
+          ctx.logger.debug(`tunnel ${id}: the kept stream was closed, sending the request on a new one`);
+          up = await open();
+          keepNext = await exchange(s, conn, r, up, req, null, framing, clientKeep, upgrade, false);
+        }
+      } else {
+        up = await open();
+        keepNext = await exchange(s, conn, r, up, req, null, framing, clientKeep, upgrade, false);
+      }
+      if (keepNext === "switched" || keepNext === "retry") return;
       if (keepNext.stream) kept = up;
       else {
         up.stream.close();
@@ -171,7 +182,10 @@ export async function serveHttp(
   }
 }
 
-/** Sends one request on `up` (`head`: null when it went with the stream header) and relays its response. */
+/**
+ * Sends one request on `up` (`head`: null when it went with the stream header) and relays its response.
+ * @param retryable the stream was kept: when it fails before a response byte came, "retry" (nothing was answered)
+ */
 async function exchange(
   s: TunnelServer,
   conn: Conn,
@@ -182,7 +196,8 @@ async function exchange(
   framing: ReturnType<typeof requestFraming>,
   clientKeep: boolean,
   upgrade: boolean,
-): Promise<{ client: boolean; stream: boolean } | "switched"> {
+  retryable: boolean,
+): Promise<{ client: boolean; stream: boolean } | "switched" | "retry"> {
   let uploadError: unknown;
   const upload = (async () => {
     const out = new BatchWriter(up.stream);
@@ -229,6 +244,10 @@ async function exchange(
   } catch (err) {
     up.stream.close();
     await upload;
+    if (!started && retryable) {
+      releaseReader(up.reader);
+      return "retry";
+    }
     if (!started) {
       const status = uploadError instanceof HttpStatusError
         ? uploadError.status

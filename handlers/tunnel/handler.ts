@@ -82,6 +82,7 @@ export class TunnelHandler implements Handler {
         | Ingress
         | undefined => (ingressName ? reg.ingresses.get(ingressName) : mdv.inlineIngress ?? undefined),
       namedIngress: (name) => reg.ingresses.get(name),
+      bypass: () => o.bypass?.(),
     };
     for (const [i, cfg] of mdv.entrypoints.entries()) {
       const ep = new Entrypoint(this.#server, cfg, o.router);

@@ -44,6 +44,10 @@ import type { Registries } from "../../core/registries.ts";
 
 /** Registers the `tunnel` handler and the `tunnel` connector. */
 export function register(reg: Registries): void {
-  reg.handlers.register("tunnel", async (opts) => new (await import("./handler.ts")).TunnelHandler({ ...opts, reg }));
+  reg.handlers.register(
+    "tunnel",
+    async (opts) => new (await import("./handler.ts")).TunnelHandler({ ...opts, reg }),
+    { ownBypass: true },
+  );
   reg.connectors.register("tunnel", async (opts) => new (await import("./connector.ts")).TunnelConnector(opts));
 }

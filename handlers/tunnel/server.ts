@@ -4,7 +4,7 @@
  * @module
  */
 import { closeQuietly, type Conn, splitHostPort, writeFull } from "../../core/conn.ts";
-import type { ConnContext } from "../../core/contracts.ts";
+import type { ConnContext, HandlerBypass } from "../../core/contracts.ts";
 import { PolicyError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { Ingress } from "../../core/routing/ingress.ts";
@@ -25,6 +25,8 @@ export interface TunnelServer {
   ingress(): Ingress | undefined;
   /** A named ingress, looked up now. */
   namedIngress(name: string): Ingress | undefined;
+  /** The service bypass (looked up at each use): visitors' targets it contains are refused, as GOST does. */
+  bypass(): HandlerBypass | undefined;
 }
 
 /** An Addr feature for `host:port` (a bare host gets port 0; "" gives 0.0.0.0:0, as GOST encodes an empty one). */

@@ -355,3 +355,34 @@ Deno.test("an upgrade (101) through the entrypoint switches the conn to a raw re
     origin.close();
   }
 });
+
+Deno.test("entrypoint.keepalive: a kept stream whose origin closed meanwhile is replaced, the request sent again", async () => {
+  // answers one request per conn with keep-alive framing, then closes (an origin's idle timeout)
+  let conns = 0;
+  const origin = tcpOrigin(async (c) => {
+    conns++;
+    const buf = new Uint8Array(4096);
+    let head = "";
+    while (!head.includes("\r\n\r\n")) {
+      const n = await c.read(buf);
+      if (n === null) return;
+      head += dec.decode(buf.subarray(0, n));
+    }
+    await c.write(enc.encode(`HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nconn ${conns}`));
+  });
+  const [srv, ep] = [freePort(), freePort()];
+  await using _server = await startGost([
+    "-L",
+    `tunnel://127.0.0.1:${srv}?entrypoint=127.0.0.1:${ep}&entrypoint.keepalive=true&tunnel=ka.test:${ID}`,
+  ]);
+  await using _client = await tunnelClient(srv, ID, [`rtcp://:0/127.0.0.1:${origin.port}`]);
+  await using c = await RawClient.open(ep);
+  try {
+    for (let i = 1; i <= 3; i++) {
+      await c.send("GET / HTTP/1.1\r\nHost: ka.test\r\n\r\n");
+      equal((await c.readResponse()).body, `conn ${i}`);
+    }
+  } finally {
+    origin.close();
+  }
+});

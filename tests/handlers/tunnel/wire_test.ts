@@ -315,3 +315,25 @@ Deno.test("our handler's refusals carry GOST's status codes and close the conn",
   equal(assoc.status, 0x01);
   assoc.conn.close();
 });
+
+Deno.test("a visitor's target in the service bypass is Forbidden (0x03), as GOST checks it before routing", async () => {
+  const reg = createRegistries();
+  await using svc = await startService({
+    handler: (o) =>
+      new TunnelHandler({
+        ...o,
+        reg,
+        bypass: () => ({ contains: (_n: string, a: string) => a.startsWith("blocked.") }),
+      }),
+    metadata: { "tunnel.direct": true },
+  });
+  const src = { kind: "addr" as const, host: "10.0.0.1", port: 1 };
+  const req = (host: string) =>
+    encodeRequest({ cmd: Cmd.Connect, flags: 0, features: [src, { kind: "addr", host, port: 80 }, tunnelFeature()] });
+  const blocked = await ask(svc.port, req("blocked.test"));
+  equal(blocked.status, 0x03);
+  blocked.conn.close();
+  const open = await ask(svc.port, req("open.test"));
+  equal(open.status, 0x05, "not bypassed: routed (direct), and the tunnel has no client");
+  open.conn.close();
+});
