@@ -13,6 +13,7 @@ import { call, startApi } from "../helpers/api.ts";
 import { freePort, startGost } from "../helpers/gost.ts";
 import { namedOrigin } from "../helpers/process.ts";
 import { curl } from "../helpers/run.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const skip = (() => {
@@ -45,8 +46,13 @@ Deno.test({
         const r = await curl("-p", "-x", `http://127.0.0.1:${entry}`, `http://127.0.0.1:${origin.port}/${i}`);
         equal(r.stdout, "hello", r.stderr);
       }
-      // the data path on the API's own answer
-      const answer = (await call("GET", `${g.base}/sessions`)).body.data;
+      // the data path on the API's own answer, once the last stream's close has reached the session (a stream ends
+      // when both FINs have crossed, which may be after curl has its answer)
+      let answer = (await call("GET", `${g.base}/sessions`)).body.data;
+      await eventually(async () => {
+        answer = (await call("GET", `${g.base}/sessions`)).body.data;
+        return answer?.list?.[0]?.streamsOpen === 0;
+      }, 10_000);
       const { rows } = sessionRows(answer, Date.now());
       equal(rows.length, 1);
       equal(rows[0].cells.length, SESSION_COLUMNS.length);
