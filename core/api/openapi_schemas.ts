@@ -57,10 +57,12 @@ export const OPENAPI_SCHEMAS: Json = {
   },
   Stats: {
     type: "object",
-    description: "Only with service metadata `enableStats: true`",
+    description: "Only with service metadata `enableStats: true`; besides GOST's fields, the handler's own counts " +
+      "(`Handler.counters`: the DNS proxy's `cacheHits` and `upstreamQueries`)",
     properties: Object.fromEntries(
       ["totalConns", "currentConns", "totalErrs", "inputBytes", "outputBytes"].map((k) => [k, { type: "integer" }]),
     ),
+    additionalProperties: { type: "integer" },
   },
   ServiceStatus: statusSchema,
   NamedObject: {

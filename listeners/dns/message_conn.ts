@@ -56,7 +56,7 @@ export class DnsMessageConn implements Conn {
     const sink = this.#sink;
     if (!sink || this.#closed) throw new Deno.errors.BadResource("DNS reply already sent");
     this.#sink = null;
-    await sink(p.slice());
+    await sink(p);
     this.#done.resolve(true);
     return p.length;
   }
