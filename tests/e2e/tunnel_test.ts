@@ -386,3 +386,69 @@ Deno.test("entrypoint.keepalive: a kept stream whose origin closed meanwhile is 
     origin.close();
   }
 });
+
+Deno.test("tunnel.weight shares a tunnel's requests by weight; a weight-255 client takes them all", async () => {
+  const [o1, o3, o255] = [namedOrigin("w1"), namedOrigin("w3"), namedOrigin("w255")];
+  const [srv, ep] = [freePort(), freePort()];
+  await using server = await startGost([
+    "-L",
+    `tunnel://127.0.0.1:${srv}?entrypoint=127.0.0.1:${ep}&tunnel=w.test:${ID}`,
+  ]);
+  const count = async (n: number) => {
+    const seen: Record<string, number> = {};
+    for (let i = 0; i < n; i++) {
+      const { body } = await get(ep, "w.test");
+      seen[body] = (seen[body] ?? 0) + 1;
+    }
+    return seen;
+  };
+  await using _c1 = await tunnelClient(srv, ID, [`rtcp://:0/127.0.0.1:${o1.port}`], "&tunnel.weight=1");
+  await using _c3 = await tunnelClient(srv, ID, [`rtcp://:0/127.0.0.1:${o3.port}`], "&tunnel.weight=3");
+  try {
+    await lines(server, /registered \(tcp, weight 3/);
+    const shared = await count(40);
+    equal(shared.w1, 10, JSON.stringify(shared));
+    equal(shared.w3, 30, JSON.stringify(shared));
+    await using _c255 = await tunnelClient(srv, ID, [`rtcp://:0/127.0.0.1:${o255.port}`], "&tunnel.weight=255");
+    await lines(server, /registered \(tcp, weight 255/);
+    const all = await count(10);
+    equal(all.w255, 10, JSON.stringify(all));
+  } finally {
+    await Promise.all([o1.close(), o3.close(), o255.close()]);
+  }
+});
+
+Deno.test("entrypoints: several public entrypoints, each routing by an ingress of its own", async () => {
+  const [a, b] = [namedOrigin("from-a"), namedOrigin("from-b")];
+  const [srv, ep1, ep2] = [freePort(), freePort(), freePort()];
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/server.yaml`;
+  await Deno.writeTextFile(
+    file,
+    `services:
+  - name: tunnels
+    addr: 127.0.0.1:${srv}
+    handler:
+      type: tunnel
+      metadata:
+        entrypoints:
+          - { addr: "127.0.0.1:${ep1}", ingress: first }
+          - { addr: "127.0.0.1:${ep2}", ingress: second }
+    listener: { type: tcp }
+ingresses:
+  - { name: first, rules: [{ hostname: site.test, endpoint: ${ID} }] }
+  - { name: second, rules: [{ hostname: site.test, endpoint: ${ID2} }] }
+`,
+  );
+  await using _server = await startGost(["-C", file]);
+  await using _ca = await tunnelClient(srv, ID, [`rtcp://:0/127.0.0.1:${a.port}`]);
+  await using _cb = await tunnelClient(srv, ID2, [`rtcp://:0/127.0.0.1:${b.port}`]);
+  try {
+    equal((await get(ep1, "site.test")).body, "from-a");
+    equal((await get(ep2, "site.test")).body, "from-b");
+  } finally {
+    await a.close();
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
