@@ -337,3 +337,31 @@ Deno.test("a visitor's target in the service bypass is Forbidden (0x03), as GOST
   equal(open.status, 0x05, "not bypassed: routed (direct), and the tunnel has no client");
   open.conn.close();
 });
+
+Deno.test("with users, a tunnel client or visitor without the right credentials is Unauthorized (0x02)", async () => {
+  const reg = createRegistries();
+  await using svc = await startService({
+    handler: (o) => new TunnelHandler({ ...o, reg }),
+    users: [{ username: "u", password: "p" }],
+    metadata: { "tunnel.direct": true },
+  });
+  const dial = () => Deno.connect({ hostname: "127.0.0.1", port: svc.port });
+  for (const auth of [undefined, { username: "u", password: "wrong" }]) {
+    const c = await connector({ "tunnel.id": ID }, auth);
+    await rejects(c.bind(await dial(), "tcp", ":0"), AuthError);
+    await rejects(c.connect(await dial(), "tcp", "svc.test:80"), AuthError);
+  }
+  // the right ones register (the OK and smux), and a visitor with them gets to the tunnel
+  const good = await connector({ "tunnel.id": ID }, { username: "u", password: "p" });
+  const ln = await good.bind(await dial(), "tcp", ":0");
+  try {
+    const visitor = await good.connect(await dial(), "tcp", "svc.test:80");
+    const accepted = await within(ln.accept(), 5000, "the visitor's stream");
+    await writeFull(visitor, enc.encode("hi"));
+    equal(dec.decode(await readN(accepted, 2)), "hi");
+    visitor.close();
+    accepted.close();
+  } finally {
+    ln.close();
+  }
+});
