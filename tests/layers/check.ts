@@ -524,10 +524,21 @@ export const PROTOCOL_NAMES_ALLOWED: readonly NameAllowance[] = [
     reason: "config keys (top-level `tls`/`api`) and the -api flag, not plugin types",
   },
   {
-    names: ["udp", "relay", "tcp", "tunnel"],
+    names: ["udp", "relay", "tcp", "tunnel", "dns"],
     files: ["core/config/gost_keys.ts"],
     reason: "GOST's metadata keys (`udp` of the socks5 and http handlers, `relay` of the socks5 connector, `tcp` of " +
-      "kcp, `tunnel` of the tunnel handler), not types",
+      "kcp, `tunnel` of the tunnel handler, `dns` (the nameservers) of the dns handler), not types",
+  },
+  {
+    names: ["file"],
+    files: [
+      "core/config/build.ts",
+      "core/config/build_chain.ts",
+      "core/config/forward_node.ts",
+      "core/routing/file_source.ts",
+    ],
+    reason: "the `file` config key of GOST's file data sources (auth files, node files) in error paths, not the file " +
+      "handler",
   },
   {
     names: ["http"],
