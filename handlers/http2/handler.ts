@@ -15,6 +15,8 @@ import { relay } from "../../core/relay.ts";
 import { parseBasicCredentials } from "../../core/routing/auth.ts";
 import type { HeaderField } from "../../listeners/h2/hpack.ts";
 import { H2Stream } from "../../listeners/h2/stream.ts";
+import { Http1Conn } from "../../listeners/http2/listener.ts";
+import { HttpHandler } from "../http/handler.ts";
 import { parseAuthority } from "../http/wire.ts";
 import { hiddenTarget } from "../sni/cover.ts";
 import { forwardPlain } from "./forward.ts";
@@ -26,27 +28,37 @@ import { type Http2Metadata, parseHttp2Metadata } from "./metadata.ts";
 export class Http2Handler implements Handler {
   readonly #opts: HandlerOptions;
   #md: Http2Metadata = parseHttp2Metadata(new Metadata());
+  /** Serves the listener's HTTP/1.1 conns (clients that did not offer ALPN h2). */
+  #http1: HttpHandler | null = null;
 
   constructor(opts: HandlerOptions) {
     this.#opts = opts;
   }
 
-  init(md: Metadata): Promise<void> {
-    try {
-      this.#md = parseHttp2Metadata(md);
-      return Promise.resolve();
-    } catch (err) {
-      return Promise.reject(err);
+  async init(md: Metadata): Promise<void> {
+    this.#md = parseHttp2Metadata(md);
+    // the HTTP/1.1 side answers with the same realm and headers (its other keys are its defaults)
+    const record: Record<string, unknown> = {};
+    for (const keys of [["authBasicRealm", "realm"], ["http.header", "header"]]) {
+      const hit = md.find(keys);
+      if (hit) record[keys[0]] = hit[1];
     }
+    this.#http1?.close();
+    this.#http1 = new HttpHandler(this.#opts);
+    await this.#http1.init(new Metadata(record));
+  }
+
+  /** Releases the HTTP/1.1 side's idle upstream conns. */
+  close(): void {
+    this.#http1?.close();
   }
 
   async handle(conn: Conn, ctx: ConnContext): Promise<void> {
     try {
       const stream = streamOf(conn);
-      if (!stream) {
-        throw new HandshakeError("http2 handler: the conn is not an HTTP/2 request: serve it on the http2 listener");
-      }
-      await this.#serve(stream, conn, ctx);
+      if (stream) return await this.#serve(stream, conn, ctx);
+      if (this.#http1 && isHttp1(conn)) return await this.#http1.handle(conn, ctx);
+      throw new HandshakeError("http2 handler: the conn is not an HTTP/2 request: serve it on the http2 listener");
     } finally {
       closeQuietly(conn);
     }
@@ -118,6 +130,12 @@ export class Http2Handler implements Handler {
     const idle = this.#md.idleTimeoutMs;
     await relay(idle ? new IdleBoundConn(conn, idle) : conn, idle ? new IdleBoundConn(up, idle) : up);
   }
+}
+
+/** Tells whether `conn` is an HTTP/1.1 conn of the http2 listener (under the service's counters). */
+function isHttp1(conn: Conn): boolean {
+  for (let c: Conn = conn; c instanceof ConnWrapper; c = c.inner) if (c instanceof Http1Conn) return true;
+  return false;
 }
 
 /** The HTTP/2 stream under `conn` (the service wraps it in its counters), or null when it is none. */

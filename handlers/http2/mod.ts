@@ -3,8 +3,9 @@
  * serves the requests of the `http2` listener (HTTP/2 over TLS, listeners/http2/): `CONNECT host:port` streams are
  * tunnels (200, then DATA both ways), any other request is forwarded to its `:authority` as HTTP/1.1 and its answer
  * streamed back; Basic `proxy-authorization` is checked when the service has auth (`-L http2://user:pass@:443`).
- * The connector (`-L http://:8080 -F http2://proxy:443`) opens one CONNECT stream per target on the session the
- * `http2` dialer keeps to the node (docs/wire.md, "HTTP/2 proxy").
+ * The listener's HTTP/1.1 clients (no ALPN `h2`) are served by the `http` handler's code with the same auth, realm
+ * and headers. The connector (`-L http://:8080 -F http2://proxy:443`) opens one CONNECT stream per target on the
+ * session the `http2` dialer keeps to the node (docs/wire.md, "HTTP/2 proxy").
  *
  * Handler:
  *
@@ -28,8 +29,8 @@
  * Refused (ConfigError naming the key): GOST's `probeResist`/`probe_resist` and `knock` (probe resistance), `hash`,
  * connection-specific headers in `header`. Differences from GOST: a plain request's target without a port is port
  * 80 for `:scheme http` (GOST takes 443 on its TLS listener whatever the scheme); a 101 from the target is a 503
- * (HTTP/2 has no upgrade); a failed authentication is a 407 only — GOST also answers 407 but closes nothing more; the
- * listener speaks HTTP/2 only (listeners/http2/mod.ts).
+ * (HTTP/2 has no upgrade); the connector bounds the CONNECT exchange (GOST waits without a limit); `Gost-Target` is
+ * taken only when it decodes to a host name (GOST takes any decoded string).
  * @module
  */
 import type { Registries } from "../../core/registries.ts";

@@ -1,9 +1,11 @@
 /**
  * The `http2` listener and dialer (GOST's x/listener/http2, x/dialer/http2): the transport of GOST's HTTP/2 proxy
  * (`-L http2://:443`, `-F http2://proxy:443`), HTTP/2 over TLS with ALPN `h2`. The listener hands every request to
- * the `http2` handler, which answers it (handlers/http2/); the dialer keeps one HTTP/2 session per node, on which
- * the `http2` connector opens one CONNECT stream per target. Not to be confused with `h2`/`h2c`, GOST's HTTP/2
- * tunnel transports (listeners/h2/), whose HTTP/2 engine this reuses (docs/wire.md, "HTTP/2 proxy").
+ * the `http2` handler, which answers it (handlers/http2/); a client that offers only `http/1.1` (or no ALPN) is
+ * served HTTP/1.1 by the same handler, as GOST's Go server does (`curl -x https://proxy:443`). The dialer keeps one
+ * HTTP/2 session per node, on which the `http2` connector opens one CONNECT stream per target. Not to be confused
+ * with `h2`/`h2c`, GOST's HTTP/2 tunnel transports (listeners/h2/), whose HTTP/2 engine this reuses (docs/wire.md,
+ * "HTTP/2 proxy").
  *
  * Listener:
  *
@@ -13,7 +15,7 @@
  * | handshakeTimeout | 10s | TLS handshake and the client's HTTP/2 preface + SETTINGS |
  * | keepalive | false | TCP keep-alive on accepted conns (the system's timings), as GOST's key |
  * | reusePort | false | SO_REUSEPORT |
- * | TLS keys | | as the `tls` listener (listeners/tls/mod.ts); `tls.alpn`, when set, must include `h2` |
+ * | TLS keys | | as the `tls` listener (listeners/tls/mod.ts); ALPN `h2,http/1.1` unless `tls.alpn` is set (it must include `h2`) |
  *
  * Dialer:
  *
@@ -27,10 +29,9 @@
  * | TLS keys | | as the `tls` dialer (secure, serverName, caFile, …); ALPN `h2` is offered |
  *
  * Refused (ConfigError naming the key): `mptcp=true`, the listener's `keepalive.idle|interval|count` and the
- * dialer's `tcp.keepalive.idle|interval|count` (Deno sets no TCP keep-alive timings). Differences from GOST: no
- * HTTP/1.1 over the listener's TLS (GOST's Go server speaks it to clients that offer only `http/1.1`: use the `http`
- * handler on a `tls` listener for them), and the dialer sends PINGs (GOST's sends none) and speaks HTTP/2 only (GOST's
- * `http.Transport` falls back to HTTP/1.1 when the server does not offer `h2`).
+ * dialer's `tcp.keepalive.idle|interval|count` (Deno sets no TCP keep-alive timings). Differences from GOST: the
+ * dialer sends PINGs (GOST's sends none) and speaks HTTP/2 only (GOST's `http.Transport` falls back to HTTP/1.1 when
+ * the server does not offer `h2`); the listener does not take the client IP from `X-Forwarded-For`.
  * @module
  */
 import type { Registries } from "../../core/registries.ts";
