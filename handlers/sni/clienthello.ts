@@ -1,13 +1,12 @@
 /**
- * The TLS ClientHello as the SNI proxy reads and rewrites it (RFC 8446 §4.1.2, RFC 6066 §3): the handshake records
- * of a client's first flight, bounded (a record of at most 2^14 bytes, the message at most {@link MAX_HELLO_BYTES}),
- * the message's extensions located by offset, and the two rewrites of GOST's `host` option: the connector puts a
- * cover name in `server_name` and the real one in extension 0xFFFE; the handler undoes it byte for byte, so the
- * origin receives the ClientHello the client hashed into its handshake transcript (docs/wire.md, "SNI"). Pure
- * functions on bytes, but {@link readClientHello}.
+ * The TLS ClientHello as the SNI proxy rewrites it (RFC 8446 §4.1.2, RFC 6066 §3). Reading it off a conn, bounded,
+ * is core/tls_client_hello.ts's (shared with the forward handler's sniffing); here the message's extensions are
+ * located by offset for the two rewrites of GOST's `host` option: the connector puts a cover name in `server_name`
+ * and the real one in extension 0xFFFE; the handler undoes it byte for byte, so the origin receives the ClientHello
+ * the client hashed into its handshake transcript (docs/wire.md, "SNI"). Pure functions on bytes.
  * @module
  */
-import type { HandshakeReader } from "../../core/bufio.ts";
+import { concatBytes } from "../../core/bytes.ts";
 import { HandshakeError } from "../../core/errors.ts";
 
 /** TLS record content type of handshake messages. */
@@ -18,22 +17,12 @@ export const HANDSHAKE_CLIENT_HELLO = 0x01;
 export const RECORD_HEADER_BYTES = 5;
 /** The longest TLS plaintext record (RFC 8446 §5.1: 2^14 bytes). */
 export const MAX_RECORD_BYTES = 16_384;
-/** The longest ClientHello message accepted (its 4-byte header included), over however many records. */
+/** The longest ClientHello message accepted (after its 4-byte header), over however many records. */
 export const MAX_HELLO_BYTES = 64 * 1024;
 /** The `server_name` extension. */
 export const EXT_SERVER_NAME = 0x0000;
 /** GOST's extension carrying the real server name when its connector rewrote `server_name`. */
 export const EXT_GOST_TARGET = 0xfffe;
-
-/** A ClientHello as read from the wire. */
-export interface ClientHelloRecords {
-  /** Every byte read: the records as the client framed them. */
-  raw: Uint8Array;
-  /** The handshake message (4-byte header included), reassembled from the records. */
-  message: Uint8Array;
-  /** The first record's version field (reused when the message is framed again). */
-  recordVersion: number;
-}
 
 /** One extension of a ClientHello: its type and where it is in the message (its 4-byte header included). */
 export interface HelloExtension {
@@ -42,7 +31,7 @@ export interface HelloExtension {
   end: number;
 }
 
-/** What the proxy needs of a ClientHello. */
+/** Where the extensions of a ClientHello message are. */
 export interface ClientHello {
   /** The first `host_name` of `server_name`, lower-cased; "" when there is none. */
   serverName: string;
@@ -57,51 +46,18 @@ function malformed(why: string): HandshakeError {
 }
 
 /**
- * Reads the records of one ClientHello. The first byte must start a handshake record (the caller sniffed it).
- * @throws {HandshakeError} on a record that is not a handshake, is empty or longer than {@link MAX_RECORD_BYTES}, a
- *   first message that is not a ClientHello or is longer than {@link MAX_HELLO_BYTES}; {@link UnexpectedEofError}
- *   when the client stops in the middle
+ * The handshake message (its 4-byte header included) carried by the records `raw` of a ClientHello that
+ * core/tls_client_hello.ts read (so already checked: handshake records, at most 2^14 bytes each, complete).
  */
-export async function readClientHello(r: HandshakeReader): Promise<ClientHelloRecords> {
-  const raw: Uint8Array[] = [];
-  const body: Uint8Array[] = [];
-  let have = 0;
-  let want = -1;
-  let recordVersion = -1;
-  while (want < 0 || have < want) {
-    const h = await r.readFull(RECORD_HEADER_BYTES);
-    if (h[0] !== CONTENT_HANDSHAKE) {
-      throw malformed(`a record of type 0x${h[0].toString(16).padStart(2, "0")} before the message ended`);
-    }
-    const len = (h[3] << 8) | h[4];
-    if (len === 0) throw malformed("an empty handshake record");
-    if (len > MAX_RECORD_BYTES) throw malformed(`a record of ${len} bytes (at most ${MAX_RECORD_BYTES})`);
-    if (recordVersion < 0) recordVersion = (h[1] << 8) | h[2];
-    const p = await r.readFull(len);
-    raw.push(h, p);
-    body.push(p);
-    have += len;
-    if (want < 0 && have >= 4) {
-      const first = join(body, 4);
-      if (first[0] !== HANDSHAKE_CLIENT_HELLO) throw malformed(`handshake message type ${first[0]}, not ClientHello`);
-      want = 4 + ((first[1] << 16) | (first[2] << 8) | first[3]);
-      if (want > MAX_HELLO_BYTES) throw malformed(`a message of ${want} bytes (at most ${MAX_HELLO_BYTES})`);
-    }
+export function helloMessage(raw: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (let at = 0; at + RECORD_HEADER_BYTES <= raw.length;) {
+    const len = (raw[at + 3] << 8) | raw[at + 4];
+    parts.push(raw.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + len));
+    at += RECORD_HEADER_BYTES + len;
   }
-  return { raw: join(raw), message: join(body).slice(0, want), recordVersion };
-}
-
-function join(parts: Uint8Array[], upTo = Infinity): Uint8Array {
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(Math.min(total, upTo));
-  let off = 0;
-  for (const p of parts) {
-    if (off >= out.length) break;
-    const k = Math.min(p.length, out.length - off);
-    out.set(k === p.length ? p : p.subarray(0, k), off);
-    off += k;
-  }
-  return out;
+  const m = concatBytes(parts);
+  return m.length < 4 ? m : m.subarray(0, 4 + ((m[1] << 16) | (m[2] << 8) | m[3]));
 }
 
 /** A DNS name as SNI carries it: letters, digits, `-`, `_` and dots, 1 to 253 characters, no empty label. */
@@ -113,10 +69,10 @@ export function isHostName(name: string): boolean {
 }
 
 /**
- * Locates the fields of a ClientHello message (as {@link readClientHello} returns it).
+ * Locates the extensions of a ClientHello message (see {@link helloMessage}), for the rewrites: where each one is.
  * @throws {HandshakeError} when a length runs past its container or `server_name` holds no valid host name
  */
-export function parseClientHello(msg: Uint8Array): ClientHello {
+export function locateExtensions(msg: Uint8Array): ClientHello {
   const end = msg.length;
   const u16 = (at: number) => {
     if (at + 2 > end) throw malformed("truncated");
@@ -214,7 +170,7 @@ export function rebuildHello(
   for (const [type, data] of append) ext(type, data);
   const extLen = parts.reduce((n, p) => n + p.length, 0);
   const total = hello.extensionsAt + 2 + extLen;
-  if (extLen > 0xffff || total > MAX_HELLO_BYTES) throw malformed(`a rewritten message of ${total} bytes`);
+  if (extLen > 0xffff || total - 4 > MAX_HELLO_BYTES) throw malformed(`a rewritten message of ${total} bytes`);
   const out = new Uint8Array(total);
   out.set(msg.subarray(0, hello.extensionsAt));
   out[1] = (total - 4) >> 16;

@@ -16,9 +16,9 @@ import { DEFAULT_MAX_HEADER_BYTES } from "../http/metadata.ts";
 import {
   CONTENT_HANDSHAKE,
   frameRecords,
+  locateExtensions,
   MAX_HELLO_BYTES,
   MAX_RECORD_BYTES,
-  parseClientHello,
   RECORD_HEADER_BYTES,
 } from "./clienthello.ts";
 import { coverHello, coverHttpHead, headEnd } from "./cover.ts";
@@ -122,13 +122,13 @@ export class CoveringConn extends ConnWrapper {
       if (want < 0 && have >= 4) {
         const m = concatBytes(body);
         want = 4 + ((m[1] << 16) | (m[2] << 8) | m[3]);
-        if (m[0] !== 1 || want > MAX_HELLO_BYTES) return b;
+        if (m[0] !== 1 || want - 4 > MAX_HELLO_BYTES) return b;
       }
     }
     const msg = concatBytes(body).subarray(0, want);
     let covered: Uint8Array | null;
     try {
-      covered = coverHello(msg, parseClientHello(msg), this.#cover);
+      covered = coverHello(msg, locateExtensions(msg), this.#cover);
     } catch (err) {
       if (err instanceof HandshakeError) return b; // a ClientHello we cannot read goes as it is
       throw err;

@@ -10,24 +10,13 @@ import { HandshakeReader } from "../../core/bufio.ts";
 import { closeQuietly, type Conn, PrefixConn } from "../../core/conn.ts";
 import { withDeadline } from "../../core/deadline.ts";
 import { ConfigError, HandshakeError, TimeoutError } from "../../core/errors.ts";
-import { latin1Decode } from "../../core/http1/head.ts";
 import { Metadata } from "../../core/metadata.ts";
 import type { ConnContext, Handler, HandlerOptions } from "../../core/contracts.ts";
-import { CONTENT_HANDSHAKE, RECORD_HEADER_BYTES } from "./clienthello.ts";
+import { classify } from "../forward/sniff.ts";
+import { RECORD_HEADER_BYTES } from "./clienthello.ts";
 import { serveHttp } from "./http.ts";
 import { parseSniMetadata, type SniMetadata } from "./metadata.ts";
 import { serveTls } from "./tls.ts";
-
-/** The request methods an HTTP conn may start with (GOST's sniffer: these and the HTTP/2 preface). */
-const METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "HEAD", "CONNECT", "TRACE", "PRI"];
-
-/** What the first 5 bytes of a conn are. */
-export function sniff(first: Uint8Array): "tls" | "http" | null {
-  const version = (first[1] << 8) | first[2];
-  if (first[0] === CONTENT_HANDSHAKE && version >= 0x0300 && version <= 0x0304) return "tls";
-  const s = latin1Decode(first);
-  return METHODS.some((m) => `${m} `.startsWith(s) || s.startsWith(`${m} `)) ? "http" : null;
-}
 
 /** Serves SNI proxy clients. */
 export class SniHandler implements Handler {
@@ -62,12 +51,12 @@ export class SniHandler implements Handler {
           ? new HandshakeError(`sni: nothing to route by: fewer than 5 bytes within ${ms} ms`, { cause: err })
           : err;
       });
-      const kind = sniff(first);
+      const kind = classify(first); // GOST's sniffing rules, as the forward handler's
       const replay = new PrefixConn(reader.conn(), first);
       if (kind === "tls") return await serveTls(replay, ctx, this.#opts, this.#md);
       if (kind === "http") return await serveHttp(replay, ctx, this.#opts, this.#md);
       throw new HandshakeError(
-        `sni: refused: neither a TLS ClientHello nor an HTTP request (first bytes ${hex(first)})`,
+        `sni: refused: neither a TLS ClientHello nor an HTTP request (${kind || "first bytes"} ${hex(first)})`,
       );
     } finally {
       closeQuietly(conn);

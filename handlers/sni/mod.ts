@@ -33,8 +33,10 @@
  * bytes, which break the client's TLS transcript; here the real name is routed to and the ClientHello restored byte
  * for byte, so `host` works end to end (GOST's http handlers do decode `Gost-Target`). CONNECT is answered 405 (GOST
  * forwards it to the Host as a plain request), an HTTP/2 prior-knowledge preface is refused (GOST's sniffer serves
- * it), an unreachable host gets 502 and a bypassed one 403 (GOST closes the conn), and the connector holds the first
- * message until it is whole (GOST rewrites only what the first write carries).
+ * it; Redis, which GOST's sniffer also takes, is refused too), an unreachable host gets 502 and a bypassed one 403
+ * (GOST closes the conn), and the connector holds the first message until it is whole (GOST rewrites only what the
+ * first write carries). The ClientHello is read by core/tls_client_hello.ts, the first bytes classified by the
+ * forward handler's sniffing (handlers/forward/sniff.ts): the rules of GOST's sniffer.
  * @module
  */
 import type { Registries } from "../../core/registries.ts";

@@ -7,7 +7,7 @@
 import { createServer, type Server } from "node:https";
 import { connect as tlsConnect } from "node:tls";
 import { HandshakeReader } from "../../core/bufio.ts";
-import { readClientHello } from "../../handlers/sni/clienthello.ts";
+import { readClientHello } from "../../core/tls_client_hello.ts";
 
 /** A self-signed certificate for `names` (its own CA): paths and PEM text. */
 export interface NamesCert {
