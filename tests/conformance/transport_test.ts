@@ -23,6 +23,9 @@ import { datagramRoundTrip, readAll } from "../helpers/io.ts";
 const SKIP: Record<string, string> = {
   rtcp: "a reverse listener: it listens on the far end of a chain (tests/e2e/remote_forward_test.ts)",
   rudp: "a reverse listener: it listens on the far end of a chain (tests/e2e/remote_forward_test.ts)",
+  http2: "GOST's HTTP/2 proxy transport: the listener's conns are requests the http2 handler answers and the " +
+    "dialer's conns are sessions for the http2 connector, no bytes without them (tests/conformance/proxy_test.ts " +
+    "runs it with its handler and connector; tests/e2e/http2_test.ts)",
   dns: "a DNS server front end: its conns are DNS queries for the dns handler, no dialer speaks it " +
     "(tests/e2e/dns_proxy_test.ts with dig +tcp/+tls/+https, tests/handlers/dns/handler_test.ts)",
 };
