@@ -65,7 +65,7 @@ Deno.test("sni: HTTP requests are routed by Host (port 80 unless given), keep-al
     equal(r.stdout, "A host=a.test path=/xA host=a.test path=/y", r.stderr);
     const rb = await curl("-H", "Host: b.test", `http://127.0.0.1:${port}/z`);
     equal(rb.stdout, "B host=b.test path=/z", rb.stderr);
-    // no such host: 502; no Host at all: 400
+    // no such host: 502; no Host at all: 400; a bypassed host: 403 (below)
     const bad = await curl(
       "-o",
       "/dev/null",
@@ -87,6 +87,31 @@ Deno.test("sni: HTTP requests are routed by Host (port 80 unless given), keep-al
       `http://127.0.0.1:${port}/`,
     );
     equal(none.stdout, "400");
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+Deno.test("sni: the service's bypass refuses a name: HTTP gets 403, TLS is closed unanswered", async () => {
+  await using cert = await namesCert(["a.test", "b.test"]);
+  const a = await httpsOrigin(ip(1), "A", cert);
+  const b = httpOriginAt(ip(2), "B");
+  const port = freePort();
+  try {
+    await using _gost = await startGost(["-L", `sni://127.0.0.1:${port}?hosts=${hosts}&bypass=b.test`]);
+    const http = await curl("-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: b.test", `http://127.0.0.1:${port}/`);
+    equal(http.stdout, "403");
+    const tls = await curl(
+      "--cacert",
+      cert.certFile,
+      "--resolve",
+      `b.test:${port}:127.0.0.1`,
+      `https://b.test:${port}/`,
+    );
+    ok(tls.code !== 0, "no TLS session for a bypassed name");
+    const r = await curl("--cacert", cert.certFile, "--resolve", `a.test:${port}:127.0.0.1`, `https://a.test:${port}/`);
+    equal(r.stdout, `A sni=a.test host=a.test:${port} path=/`, r.stderr);
   } finally {
     await a.close();
     await b.close();
