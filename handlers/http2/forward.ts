@@ -53,9 +53,11 @@ export async function forwardPlain(req: ProxyRequest, up: Conn, md: Http2Metadat
   }
   if (cookies.length) headers.add("cookie", cookies.join("; "));
   headers.add("Connection", "close");
-  const length = headers.has("content-length");
-  if (!length && !stream.remoteEnded) headers.add("Transfer-Encoding", "chunked");
-  const upload = sendBody(req, up, serializeHead(`${req.method} ${path} HTTP/1.1`, headers), length)
+  // a body framed by its content-length goes as it is; one without (unless there is none at all) goes chunked
+  const bodyless = stream.remoteEnded && stream.buffered === 0;
+  const chunked = !headers.has("content-length") && !bodyless;
+  if (chunked) headers.add("Transfer-Encoding", "chunked");
+  const upload = sendBody(req, up, serializeHead(`${req.method} ${path} HTTP/1.1`, headers), chunked)
     .catch((err) => {
       ctx.logger.debug(`${req.method} ${req.addr}: upload: ${err}`);
       closeQuietly(up);
@@ -96,22 +98,22 @@ export async function forwardPlain(req: ProxyRequest, up: Conn, md: Http2Metadat
   }
 }
 
-/** Writes the request head, then the stream's DATA (chunked unless `length`: the client's Content-Length frames it). */
-async function sendBody(req: ProxyRequest, up: Conn, head: Uint8Array, length: boolean): Promise<void> {
+/** Writes the request head, then the stream's DATA (as chunks with `chunked`, else as it is: Content-Length frames it). */
+async function sendBody(req: ProxyRequest, up: Conn, head: Uint8Array, chunked: boolean): Promise<void> {
   await writeFull(up, head);
   if (req.stream.remoteEnded && req.stream.buffered === 0) return;
   const buf = new Uint8Array(64 * 1024);
   for (;;) {
     const n = await req.conn.read(buf);
     if (n === null) break;
-    if (length) await writeFull(up, buf.subarray(0, n));
+    if (!chunked) await writeFull(up, buf.subarray(0, n));
     else {
       await writeFull(up, latin1Encode(`${n.toString(16)}\r\n`));
       await writeFull(up, buf.subarray(0, n));
       await writeFull(up, latin1Encode("\r\n"));
     }
   }
-  if (!length) await writeFull(up, latin1Encode("0\r\n\r\n"));
+  if (chunked) await writeFull(up, latin1Encode("0\r\n\r\n"));
 }
 
 /** Streams an HTTP/1.1 body (by its framing; chunks decoded) to the stream as DATA. */

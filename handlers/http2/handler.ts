@@ -97,6 +97,10 @@ export class Http2Handler implements Handler {
       if (hidden) authority = hidden;
     }
     const scheme = field(h, ":scheme") ?? "";
+    if (!method) {
+      await this.#answer(stream, 400);
+      throw new HandshakeError("http2: a request without :method");
+    }
     let addr: string;
     try {
       // GOST: no port → 443 over its TLS listener (80 for an http:// request here)

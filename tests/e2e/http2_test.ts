@@ -104,6 +104,31 @@ Deno.test("http2: CONNECT from node:http2, 1 MiB both ways, half-close, an unrea
   }
 });
 
+Deno.test("http2: a plain POST from node:http2 without content-length goes chunked, its answer comes back", async () => {
+  const origin = httpOrigin();
+  const port = freePort();
+  try {
+    await using _gost = await startGost(["-L", `http2://127.0.0.1:${port}`]);
+    const session = h2connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
+    session.on("error", () => {});
+    const req = session.request({
+      ":method": "POST",
+      ":scheme": "http",
+      ":authority": `127.0.0.1:${origin.port}`,
+      ":path": "/echo",
+    });
+    const status = new Promise<number>((r) => req.on("response", (h) => r(Number(h[":status"]))));
+    const body = collect(req);
+    req.write("first part, ");
+    req.end("second part");
+    equal(await status, 200);
+    equal(new TextDecoder().decode(await body), "first part, second part");
+    session.close();
+  } finally {
+    await origin.close();
+  }
+});
+
 Deno.test("http2: curl over the listener's HTTP/1.1 (ALPN http/1.1), plain and CONNECT", async () => {
   const origin = httpOrigin();
   const port = freePort();
