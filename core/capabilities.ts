@@ -53,15 +53,15 @@ export interface HandlerInfo {
   /** Serves forwarder nodes itself: a `-L` URL with targets keeps this handler (GOST: `relay`). */
   readonly keepsTargets?: boolean;
   /**
-   * Routes by the forwarder nodes' reverse-proxy settings (`filter`, `http`, `tls`: GOST's `sniffing`); a service of
-   * another handler whose nodes set them is refused, naming the field.
-   */
-  readonly nodeRoutes?: boolean;
-  /**
    * Applies the service bypass itself, to what its clients ask rather than to where it dials (GOST's dns handler
    * answers a bypassed name empty): its router is built without the bypass and it gets it as `HandlerOptions.bypass`.
    */
   readonly ownBypass?: boolean;
+  /**
+   * Routes by the forwarder nodes' reverse-proxy settings (`filter`, `http`, `tls`: GOST's `sniffing`); a service of
+   * another handler whose nodes set them is refused, naming the field.
+   */
+  readonly nodeRoutes?: boolean;
   /** A `-L` URL's user name without a password may be SIP002's base64 of `method:password` (Shadowsocks). */
   readonly base64UserInfo?: boolean;
   /**

@@ -6,8 +6,8 @@ import type { Registries } from "../core/registries.ts";
 import { register as api } from "./api/mod.ts";
 import { register as auto } from "./auto/mod.ts";
 import { register as direct } from "./direct/mod.ts";
-import { register as file } from "./file/mod.ts";
 import { register as dns } from "./dns/mod.ts";
+import { register as file } from "./file/mod.ts";
 import { register as forward } from "./forward/mod.ts";
 import { register as http } from "./http/mod.ts";
 import { register as http2 } from "./http2/mod.ts";
@@ -33,9 +33,9 @@ export function registerHandlers(reg: Registries): void {
   direct(reg);
   ss(reg);
   ssu(reg);
-  tunnel(reg);
-  file(reg);
   dns(reg);
+  file(reg);
+  tunnel(reg);
   sni(reg);
   http2(reg);
 }
