@@ -11,6 +11,7 @@ import formatJs from "./format.js" with { type: "text" };
 import graphJs from "./graph.js" with { type: "text" };
 import indexHtml from "./index.html" with { type: "text" };
 import nodesJs from "./nodes.js" with { type: "text" };
+import rowTableJs from "./row_table.js" with { type: "text" };
 import sessionsJs from "./sessions.js" with { type: "text" };
 import styleCss from "./style.css" with { type: "text" };
 import tunnelsJs from "./tunnels.js" with { type: "text" };
@@ -26,6 +27,7 @@ export const ASSETS: Readonly<Record<string, string>> = {
   "graph.js": graphJs,
   "index.html": indexHtml,
   "nodes.js": nodesJs,
+  "row_table.js": rowTableJs,
   "sessions.js": sessionsJs,
   "style.css": styleCss,
   "tunnels.js": tunnelsJs,

@@ -4,6 +4,7 @@
 // the page at load, so tests import it outside a browser.
 
 import { formatBytes, formatCount, formatDuration } from "./format.js";
+import { drawRows } from "./row_table.js";
 
 /** Column headers, in the order of the cells `sessionRows` returns. */
 export const SESSION_COLUMNS = [
@@ -62,38 +63,14 @@ export function sessionRows(data, now) {
 let shownKey = "";
 
 /**
- * A table cell with `text`.
- * @param {"th"|"td"} tag
- * @param {string} text
- */
-function cell(tag, text) {
-  const e = document.createElement(tag);
-  if (tag === "th") e.setAttribute("scope", "row");
-  e.textContent = text;
-  return e;
-}
-
-/**
  * Draws the panel (table `#sessions`, `#sessions-empty`, `#sessions-ended`) from GET /sessions' `data`.
  * @param {any} data
  * @param {number} now epoch ms
  */
 export function renderSessions(data, now) {
   const { rows, ended } = sessionRows(data, now);
-  const table = /** @type {HTMLTableElement} */ (document.getElementById("sessions"));
-  table.hidden = rows.length === 0;
-  document.getElementById("sessions-empty").hidden = rows.length > 0;
   const endedLine = document.getElementById("sessions-ended");
   if (endedLine.textContent !== ended) endedLine.textContent = ended;
-  const key = JSON.stringify(rows);
-  if (key === shownKey) return;
-  shownKey = key;
-  table.tBodies[0].replaceChildren(
-    ...rows.map((r) => {
-      const tr = document.createElement("tr");
-      tr.dataset.session = r.key;
-      tr.append(cell("th", r.cells[0]), ...r.cells.slice(1).map((c) => cell("td", c)));
-      return tr;
-    }),
-  );
+  const table = /** @type {HTMLTableElement} */ (document.getElementById("sessions"));
+  shownKey = drawRows(table, "sessions-empty", rows, "session", shownKey);
 }

@@ -4,6 +4,7 @@
 // outside a browser.
 
 import { formatBytes, formatCount, formatDuration } from "./format.js";
+import { drawRows } from "./row_table.js";
 
 /** Column headers, in the order of the cells `tunnelRows` returns. */
 export const TUNNEL_COLUMNS = ["Server", "Tunnel", "Clients", "Conns (open / total)", "In", "Out", "Age"];
@@ -39,18 +40,6 @@ export function tunnelRows(data) {
 let shownKey = "";
 
 /**
- * A table cell with `text`.
- * @param {"th"|"td"} tag
- * @param {string} text
- */
-function cell(tag, text) {
-  const e = document.createElement(tag);
-  if (tag === "th") e.setAttribute("scope", "row");
-  e.textContent = text;
-  return e;
-}
-
-/**
  * Draws the panel (table `#tunnels`, `#tunnels-empty`, `#tunnels-entrypoints`) from GET /tunnels' `data`; the panel
  * shows only while a tunnel server runs.
  * @param {any} data
@@ -59,20 +48,8 @@ export function renderTunnels(data) {
   const { rows, entrypoints } = tunnelRows(data);
   const servers = Array.isArray(data?.servers) ? data.servers.length : 0;
   document.getElementById("tunnels-section").hidden = servers === 0 && rows.length === 0;
-  const table = /** @type {HTMLTableElement} */ (document.getElementById("tunnels"));
-  table.hidden = rows.length === 0;
-  document.getElementById("tunnels-empty").hidden = rows.length > 0;
   const line = document.getElementById("tunnels-entrypoints");
   if (line.textContent !== entrypoints) line.textContent = entrypoints;
-  const key = JSON.stringify(rows);
-  if (key === shownKey) return;
-  shownKey = key;
-  table.tBodies[0].replaceChildren(
-    ...rows.map((r) => {
-      const tr = document.createElement("tr");
-      tr.dataset.tunnel = r.key;
-      tr.append(cell("th", r.cells[0]), ...r.cells.slice(1).map((c) => cell("td", c)));
-      return tr;
-    }),
-  );
+  const table = /** @type {HTMLTableElement} */ (document.getElementById("tunnels"));
+  shownKey = drawRows(table, "tunnels-empty", rows, "tunnel", shownKey);
 }
