@@ -11,6 +11,12 @@ import { VERSION } from "../version.ts";
 
 const jsonBody = (schema: Json): Json => ({ "application/json": { schema } });
 
+/** A 200 answer `{data: {...props}}`: the shape of every list route. */
+const listAnswer = (props: Json): Json => ({
+  description: "The list",
+  content: jsonBody({ type: "object", properties: { data: { type: "object", properties: props } } }),
+});
+
 const SINGULAR: Record<ObjectKind, string> = {
   services: "service",
   chains: "chain",
@@ -123,18 +129,7 @@ function kindPaths(kind: ObjectKind): Record<string, Json> {
         summary: `List ${kind}`,
         operationId: `list-${kind}`,
         responses: {
-          200: {
-            description: "The list",
-            content: jsonBody({
-              type: "object",
-              properties: {
-                data: {
-                  type: "object",
-                  properties: { count: { type: "integer" }, list: { type: "array", items: schema } },
-                },
-              },
-            }),
-          },
+          200: listAnswer({ count: { type: "integer" }, list: { type: "array", items: schema } }),
           401: E401,
         },
       },
@@ -239,26 +234,15 @@ export function openApiDocument(pathPrefix = ""): Json {
         "closed (counted in `ended.{chain}.keepalive`) and the next dial opens a new one.",
       operationId: "list-sessions",
       responses: {
-        200: {
-          description: "The list",
-          content: jsonBody({
+        200: listAnswer({
+          count: { type: "integer" },
+          list: { type: "array", items: SESSION_SCHEMA },
+          ended: {
             type: "object",
-            properties: {
-              data: {
-                type: "object",
-                properties: {
-                  count: { type: "integer" },
-                  list: { type: "array", items: SESSION_SCHEMA },
-                  ended: {
-                    type: "object",
-                    description: "Sessions ended so far per chain, by reason (keepalive, peer, error, local)",
-                    additionalProperties: { type: "object", additionalProperties: { type: "integer" } },
-                  },
-                },
-              },
-            },
-          }),
-        },
+            description: "Sessions ended so far per chain, by reason (keepalive, peer, error, local)",
+            additionalProperties: { type: "object", additionalProperties: { type: "integer" } },
+          },
+        }),
         401: E401,
       },
     },
@@ -272,28 +256,14 @@ export function openApiDocument(pathPrefix = ""): Json {
         "A tunnel without clients stays listed for the server's `tunnel.ttl`.",
       operationId: "list-tunnels",
       responses: {
-        200: {
-          description: "The list",
-          content: jsonBody({
-            type: "object",
-            properties: {
-              data: {
-                type: "object",
-                properties: {
-                  servers: {
-                    type: "array",
-                    items: {
-                      type: "object",
-                      properties: { service: str, entrypoints: { type: "array", items: str } },
-                    },
-                  },
-                  count: { type: "integer" },
-                  list: { type: "array", items: TUNNEL_SCHEMA },
-                },
-              },
-            },
-          }),
-        },
+        200: listAnswer({
+          servers: {
+            type: "array",
+            items: { type: "object", properties: { service: str, entrypoints: { type: "array", items: str } } },
+          },
+          count: { type: "integer" },
+          list: { type: "array", items: TUNNEL_SCHEMA },
+        }),
         401: E401,
       },
     },
