@@ -9,19 +9,8 @@
  */
 import { freePort } from "../helpers/gost.ts";
 import { type Proc, runTool, waitReady } from "./procs.ts";
+import type { Measured, Side } from "./side.ts";
 import type { Row } from "./table.ts";
-
-/** A measurement: its figure and the units of work done. */
-interface Measured {
-  value: number;
-  units: number;
-}
-
-/** A side: its processes and how to measure through it. */
-interface Side {
-  proc: Proc | Proc[];
-  measure: () => Promise<Measured>;
-}
 
 /** What the bench's main module lends to this row. */
 export interface TunnelBenchContext {

@@ -12,19 +12,8 @@ import { freePort } from "../helpers/gost.ts";
 import { measureIdleStreams } from "./mux_idle.ts";
 import type { Proc } from "./procs.ts";
 import { runTool } from "./procs.ts";
+import type { Measured, Side } from "./side.ts";
 import type { Row } from "./table.ts";
-
-/** A measurement: its figure and the units of work done. */
-interface Measured {
-  value: number;
-  units: number;
-}
-
-/** A proxy side: its processes and how to measure through it. */
-interface Side {
-  proc: Proc | Proc[];
-  measure: () => Promise<Measured>;
-}
 
 /** What the bench's main module lends to these rows. */
 export interface WsBenchContext {
