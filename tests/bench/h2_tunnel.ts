@@ -7,22 +7,14 @@
  */
 import { freePort } from "../helpers/gost.ts";
 import { type Proc, runTool } from "./procs.ts";
-import type { Measured, Side } from "./side.ts";
-import type { Row } from "./table.ts";
+import type { IperfBenchContext } from "./side.ts";
 
 /** What the bench's main module lends to these rows. */
-export interface H2BenchContext {
+export interface H2BenchContext extends IperfBenchContext {
   /** The bench's temp dir (certificate, logs). */
   dir: string;
-  iperfSec: number;
-  iperfRounds: number;
   /** Starts gost.ts; resolves once its service listens. */
   startGost(name: string, args: string[]): Promise<Proc>;
-  startPeer(name: string, cmd: string, args: string[], ready: RegExp | number): Promise<Proc>;
-  compare(rounds: number, ours: Side, peer: Side): Promise<{ value: [number, number]; cpu: [number, number] }>;
-  iperf(port: number, sec: number, reverse: boolean): Promise<Measured>;
-  rows: Row[];
-  progress(msg: string): void;
 }
 
 const fmt = (x: number, digits = 2) => x.toFixed(digits);

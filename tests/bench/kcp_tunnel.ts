@@ -9,21 +9,13 @@
 import { freePort, freeUdpPort } from "../helpers/gost.ts";
 import { has } from "../helpers/run.ts";
 import type { Proc } from "./procs.ts";
-import type { Measured, Side } from "./side.ts";
-import type { Row } from "./table.ts";
+import type { IperfBenchContext } from "./side.ts";
 
 /** What the bench's main module lends to these rows. */
-export interface KcpBenchContext {
-  iperfSec: number;
-  iperfRounds: number;
+export interface KcpBenchContext extends IperfBenchContext {
   /** Starts gost.ts; resolves once its service listens. */
   startGost(name: string, args: string[]): Promise<Proc>;
-  startPeer(name: string, cmd: string, args: string[], ready: RegExp | number): Promise<Proc>;
-  compare(rounds: number, ours: Side, peer: Side): Promise<{ value: [number, number]; cpu: [number, number] }>;
-  iperf(port: number, sec: number, reverse: boolean): Promise<Measured>;
-  rows: Row[];
   cpuRows: [string, number, number][];
-  progress(msg: string): void;
 }
 
 const fmt = (x: number, digits = 2) => x.toFixed(digits);

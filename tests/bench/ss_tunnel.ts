@@ -7,20 +7,12 @@
 import { freePort } from "../helpers/gost.ts";
 import { has } from "../helpers/run.ts";
 import type { Proc } from "./procs.ts";
-import type { Measured, Side } from "./side.ts";
-import type { Row } from "./table.ts";
+import type { IperfBenchContext } from "./side.ts";
 
 /** What the bench's main module lends to these rows. */
-export interface SsBenchContext {
-  iperfSec: number;
-  iperfRounds: number;
+export interface SsBenchContext extends IperfBenchContext {
   startGost(name: string, args: string[]): Promise<Proc>;
-  startPeer(name: string, cmd: string, args: string[], ready: RegExp | number): Promise<Proc>;
-  compare(rounds: number, ours: Side, peer: Side): Promise<{ value: [number, number]; cpu: [number, number] }>;
-  iperf(port: number, sec: number, reverse: boolean): Promise<Measured>;
-  rows: Row[];
   cpuRows: [string, number, number][];
-  progress(msg: string): void;
 }
 
 /** The methods measured, with the ratio each should reach. */

@@ -12,25 +12,17 @@ import { freePort } from "../helpers/gost.ts";
 import { measureIdleStreams } from "./mux_idle.ts";
 import type { Proc } from "./procs.ts";
 import { runTool } from "./procs.ts";
-import type { Measured, Side } from "./side.ts";
-import type { Row } from "./table.ts";
+import type { IperfBenchContext } from "./side.ts";
 
 /** What the bench's main module lends to these rows. */
-export interface WsBenchContext {
+export interface WsBenchContext extends IperfBenchContext {
   quick: boolean;
   /** The bench's temp dir (certificate, logs). */
   dir: string;
-  iperfSec: number;
-  iperfRounds: number;
   startGost(name: string, args: string[], listening?: number): Promise<Proc>;
-  startPeer(name: string, cmd: string, args: string[], ready: RegExp | number): Promise<Proc>;
-  compare(rounds: number, ours: Side, peer: Side): Promise<{ value: [number, number]; cpu: [number, number] }>;
-  iperf(port: number, sec: number, reverse: boolean): Promise<Measured>;
   /** The port of the bench's HTTP origin (`/bytes/N`). */
   origin(): Promise<number>;
-  rows: Row[];
   limits: [string, string][];
-  progress(msg: string): void;
 }
 
 const fmt = (x: number, digits = 2) => x.toFixed(digits);
