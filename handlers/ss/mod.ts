@@ -19,7 +19,8 @@
  * | `timeout` (`connectTimeout`) | `10s` | deadline of sending the salt and target; `0` = none |
  *
  * The 2022 methods take a base64 key of the method's size as password (`openssl rand -base64 32`) and need clocks
- * within 30 s; the `ssu` handler and connector refuse them (UDP of SIP022 is not implemented).
+ * within 30 s; the `ssu` handler and connector carry them over UDP as SIP022 does (handlers/ssu/ss2022.ts), on a
+ * udp listener and a first hop only (not UDP over a TCP session).
  *
  * Refused, naming the key: `key` (GOST reads it and ignores it), `users` and `psk1:psk2` passwords (GOST's SIP023
  * multi-user), GOST's `sniffing*`, `mitm.*` and `hash` (not implemented).

@@ -6,7 +6,7 @@
  * @module
  */
 import { type Conn, type Network, splitHostPort } from "../../core/conn.ts";
-import { ConfigError, DialError } from "../../core/errors.ts";
+import { DialError } from "../../core/errors.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import type { ClientPluginOptions, Connector, DialOptions, PacketConn } from "../../core/contracts.ts";
 import { PacketTargetConn } from "../../core/udp.ts";
@@ -17,28 +17,33 @@ import { targetAddr } from "../ss/connector.ts";
 import { parseSsConnectorMetadata, type SsConnectorMetadata, ssCredentials } from "../ss/metadata.ts";
 import { SsStreamConn } from "../ss/stream.ts";
 import { SsUdpPacketConn } from "./packet_conn.ts";
+import type { Udp2022Keys } from "./ss2022.ts";
 
 /**
- * Shadowsocks UDP connector for the AEAD methods. The method and password are the node's user info.
+ * Shadowsocks UDP connector for the AEAD and 2022 methods (the 2022 ones on a first hop only). The method and password are the node's user info.
  * @example const c = new SsuConnector({ logger, auth: { username: "aes-128-gcm", password: "pw" } });
  */
 export class SsuConnector implements Connector {
   readonly #opts: ClientPluginOptions;
   #md!: SsConnectorMetadata;
   #keys!: StreamKeys;
+  #keys2022: Udp2022Keys | null = null;
+  #conn2022: typeof import("./ss2022_conn.ts") | null = null;
 
   constructor(opts: ClientPluginOptions) {
     this.#opts = opts;
   }
 
-  init(md: Metadata): Promise<void> {
+  async init(md: Metadata): Promise<void> {
     this.#md = parseSsConnectorMetadata(md, "connector ssu", true);
     const { spec, password } = ssCredentials(this.#opts.auth, "node");
     if (spec.sip022) {
-      throw new ConfigError(`Shadowsocks UDP (ssu) with ${spec.name} is not implemented: use an AEAD method for UDP`);
+      const [{ Udp2022Keys }, conn2022] = await Promise.all([import("./ss2022.ts"), import("./ss2022_conn.ts")]);
+      this.#keys2022 = new Udp2022Keys(spec, password);
+      this.#conn2022 = conn2022;
+      return;
     }
     this.#keys = aeadKeys(spec, password);
-    return Promise.resolve();
   }
 
   /**
@@ -63,6 +68,15 @@ export class SsuConnector implements Connector {
   }
 
   async #open(conn: Conn, addr: string, opts?: DialOptions): Promise<PacketConn> {
+    if (this.#keys2022) {
+      if (!conn.datagram) {
+        throw new DialError(
+          addr,
+          `Shadowsocks UDP over a stream (ssu after another hop) with ${this.#keys2022.spec.name} is not implemented: use an AEAD method there`,
+        );
+      }
+      return new this.#conn2022!.Ss2022UdpPacketConn(conn, this.#keys2022, { server: false });
+    }
     if (conn.datagram) return new SsUdpPacketConn(conn, this.#keys);
     const header = targetAddr(addr);
     return await boundedHandshake(conn, this.#md.connectTimeoutMs, opts?.signal, async () => {

@@ -7,7 +7,7 @@
  * @module
  */
 import { closeQuietly, type Conn, joinHostPort } from "../../core/conn.ts";
-import { ConfigError, errorMessage } from "../../core/errors.ts";
+import { errorMessage } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import {
@@ -24,9 +24,11 @@ import { parseSsHandlerMetadata, ssCredentials, type SsHandlerMetadata } from ".
 import { SaltFilter } from "../ss/salt_filter.ts";
 import { UdpTunPacketConn } from "../socks5/udptun_connector.ts";
 import { SsUdpPacketConn } from "./packet_conn.ts";
+import type { PacketError } from "./packet.ts";
+import type { Udp2022Keys } from "./ss2022.ts";
 
 /**
- * Shadowsocks UDP handler for the AEAD methods. The method and password are the service's user info.
+ * Shadowsocks UDP handler for the AEAD and 2022 methods (the 2022 ones on a udp listener only). The method and password are the service's user info.
  * @example const h = new SsuHandler({ service, logger, router, credentials: { username: "aes-128-gcm", password: "pw" } });
  */
 export class SsuHandler implements Handler {
@@ -34,6 +36,10 @@ export class SsuHandler implements Handler {
   #md!: SsHandlerMetadata;
   #keys!: StreamKeys;
   readonly #salts = new SaltFilter();
+  #keys2022: Udp2022Keys | null = null;
+  #conn2022: typeof import("./ss2022_conn.ts") | null = null;
+  /** 2022 packets refused for a replayed packet id. */
+  #replays2022 = 0;
   /** Packets dropped because they did not open (wrong key, garbage), over all sessions. */
   dropped = 0;
 
@@ -41,33 +47,42 @@ export class SsuHandler implements Handler {
     this.#opts = opts;
   }
 
-  /** Replayed salts refused so far (packets, and streams of UDP over TCP). */
+  /** Replays refused so far: salts (packets, and streams of UDP over TCP), and 2022 packet ids. */
   get replays(): number {
-    return this.#salts.replays;
+    return this.#salts.replays + this.#replays2022;
   }
 
-  init(md: Metadata): Promise<void> {
+  async init(md: Metadata): Promise<void> {
     this.#md = parseSsHandlerMetadata(md, "handler ssu");
     const { spec, password } = ssCredentials(this.#opts.credentials, "service");
     if (spec.sip022) {
-      throw new ConfigError(`Shadowsocks UDP (ssu) with ${spec.name} is not implemented: use an AEAD method for UDP`);
+      const [{ Udp2022Keys }, conn2022] = await Promise.all([import("./ss2022.ts"), import("./ss2022_conn.ts")]);
+      this.#keys2022 = new Udp2022Keys(spec, password);
+      this.#conn2022 = conn2022;
+      return;
     }
     this.#keys = aeadKeys(spec, password);
-    return Promise.resolve();
   }
 
   async handle(conn: Conn, ctx: ConnContext): Promise<void> {
     let client: PacketConn | undefined;
     try {
-      if (conn.datagram) {
-        client = new SsUdpPacketConn(conn, this.#keys, {
-          salts: this.#salts,
-          onDrop: (err) => {
-            this.dropped++;
-            if (err.replay) ctx.logger.info(`${err.message} (${this.#salts.replays} refused so far): dropped`);
-            else ctx.logger.debug(`${err.message}: dropped`);
-          },
-        });
+      const onDrop = (err: PacketError) => {
+        this.dropped++;
+        if (err.replay && this.#keys2022) this.#replays2022++;
+        if (err.replay) ctx.logger.info(`${err.message} (${this.replays} refused so far): dropped`);
+        else ctx.logger.debug(`${err.message}: dropped`);
+      };
+      if (this.#keys2022) {
+        if (!conn.datagram) {
+          ctx.logger.info(
+            `${ctx.src}: Shadowsocks UDP over a stream with ${this.#keys2022.spec.name} is not implemented (serve it on a udp listener): closed`,
+          );
+          return;
+        }
+        client = new this.#conn2022!.Ss2022UdpPacketConn(conn, this.#keys2022, { server: true, onDrop });
+      } else if (conn.datagram) {
+        client = new SsUdpPacketConn(conn, this.#keys, { salts: this.#salts, onDrop });
       } else {
         const { conn: stream } = await acceptStream(conn, this.#keys, this.#salts, this.#md.readTimeoutMs);
         client = new UdpTunPacketConn(stream);
