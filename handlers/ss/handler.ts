@@ -34,8 +34,8 @@ export class SsHandler implements Handler {
   }
 
   async init(md: Metadata): Promise<void> {
-    this.#md = parseSsHandlerMetadata(md, "handler ss");
-    this.#method = await loadMethod(ssCredentials(this.#opts.credentials, "service"));
+    this.#md = parseSsHandlerMetadata(md, "handler ss", true);
+    this.#method = await loadMethod(ssCredentials(this.#opts.credentials, "service"), this.#md.users);
   }
 
   async handle(conn: Conn, ctx: ConnContext): Promise<void> {

@@ -20,6 +20,8 @@ export interface SsHandlerMetadata {
   readTimeoutMs: number;
   /** ssu: the largest datagram relayed. */
   udpBufferSize: number;
+  /** ss: GOST's `users` (SIP023, name → base64 uPSK), or undefined. */
+  users?: ReadonlyMap<string, string>;
 }
 
 /** Parsed connector options. */
@@ -34,20 +36,36 @@ const KEY_REFUSED =
 /**
  * Parses a Shadowsocks handler's options.
  * @param owner the component, as messages name it (`handler ss`)
- * @throws {ConfigError} naming the key on a bad value, `key` and `users` (GOST's SIP023 multi-user)
+ * @param users whether `users` (SIP023 over TCP) is taken; refused otherwise (ssu)
+ * @throws {ConfigError} naming the key on a bad value, `key`, and `users` when not taken or not a map of strings
  * @example parseSsHandlerMetadata(new Metadata({ readTimeout: "5s" }), "handler ss").readTimeoutMs // 5000
  */
-export function parseSsHandlerMetadata(md: Metadata, owner: string): SsHandlerMetadata {
+export function parseSsHandlerMetadata(md: Metadata, owner: string, users = false): SsHandlerMetadata {
   md.refuse(owner, [
     [["key"], KEY_REFUSED],
-    [["users"], "several users (SIP023 identity headers of the 2022 methods) are not implemented"],
+    ...(users
+      ? []
+      : [[["users"], "several users (SIP023 identity headers) are implemented for ss over TCP only"]] as const),
   ]);
   const t = md.duration("readTimeout", DEFAULT_READ_TIMEOUT_MS);
   const size = md.int(["udpBufferSize", "udp.bufferSize"], DEFAULT_UDP_BUFFER_SIZE, 1);
   return {
     readTimeoutMs: t > 0 ? t : DEFAULT_READ_TIMEOUT_MS,
     udpBufferSize: Math.min(Math.max(size, 512), 65_535),
+    ...(users && md.has("users") ? { users: parseUsers(md.find("users")![1], owner) } : {}),
   };
+}
+
+/** GOST's `users` map: user name → password (SIP023: the base64 uPSK). */
+function parseUsers(v: unknown, owner: string): ReadonlyMap<string, string> {
+  if (
+    typeof v !== "object" || v === null || Array.isArray(v) || !Object.values(v).every((x) => typeof x === "string")
+  ) {
+    throw new ConfigError(`${owner}: "users" must be a map of user name to key, got ${JSON.stringify(v)}`);
+  }
+  const m = new Map(Object.entries(v as Record<string, string>));
+  if (!m.size) throw new ConfigError(`${owner}: "users" is empty`);
+  return m;
 }
 
 /**

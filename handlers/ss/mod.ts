@@ -22,8 +22,12 @@
  * within 30 s; the `ssu` handler and connector carry them over UDP as SIP022 does (handlers/ssu/ss2022.ts), on a
  * udp listener and a first hop only (not UDP over a TCP session).
  *
- * Refused, naming the key: `key` (GOST reads it and ignores it), `users` and `psk1:psk2` passwords (GOST's SIP023
- * multi-user), GOST's `sniffing*`, `mitm.*` and `hash` (not implemented).
+ * SIP023 multi-user, as GOST, for `2022-blake3-aes-128-gcm` and `2022-blake3-aes-256-gcm`: the handler's `users`
+ * (a map of user name to base64 uPSK) with the iPSK as the service's password; a client's password is `iPSK:uPSK`
+ * (handlers/ss/ss2022/identity.ts). A client whose identity header names no user is held as a wrong key.
+ *
+ * Refused, naming the key: `key` (GOST reads it and ignores it), `users` and `psk1:psk2` with any other method,
+ * chains of several iPSKs (`psk1:psk2:psk3`), GOST's `sniffing*`, `mitm.*` and `hash` (not implemented).
  *
  * Differences from GOST, on purpose:
  * - Probe resistance: a client that fails the handshake — a wrong key or method, a salt seen before, garbage after

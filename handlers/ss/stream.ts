@@ -64,6 +64,12 @@ export interface StreamPreamble {
    * @throws {HandshakeError} on a bad header (type, timestamp, salt echo, padding)
    */
   take(index: number, plain: Uint8Array, peerSalt: Uint8Array): Uint8Array;
+  /** SIP023, the server: the size of the identity header after the peer's salt (absent: none). */
+  readonly identitySize?: number;
+  /** SIP023, the server: the keys (both ways) of the user the identity header after `salt` names; null for none. */
+  userKeys?(salt: Uint8Array, header: Uint8Array): StreamKeys | null;
+  /** SIP023, the client: the identity header sent after its salt. */
+  identity?(salt: Uint8Array): Uint8Array;
   /** The header messages this side sends with its first write, and what of `data` is left for chunks. */
   first(ownSalt: Uint8Array, peerSalt: Uint8Array | null, data: Uint8Array): { raw: Uint8Array[]; rest: Uint8Array };
 }
@@ -71,7 +77,8 @@ export interface StreamPreamble {
 /** A byte stream encrypted with a Shadowsocks AEAD method. */
 export class SsStreamConn implements Conn {
   readonly #inner: Conn;
-  readonly #keys: StreamKeys;
+  /** The keys; SIP023's server takes the user's once the identity header named one. */
+  #keys: StreamKeys;
   readonly #opts: SsStreamOptions;
 
   // reading
@@ -153,9 +160,15 @@ export class SsStreamConn implements Conn {
     const pre = this.#opts.preamble;
     if (!this.#opener) {
       const size = this.#keys.spec.saltSize;
-      if (this.#end - this.#start < size) return [];
+      const idSize = pre?.identitySize ?? 0;
+      if (this.#end - this.#start < size + idSize) return [];
       const salt = buf.slice(this.#start, this.#start + size);
-      this.#start += size;
+      if (idSize) {
+        const keys = pre!.userKeys!(salt, buf.subarray(this.#start + size, this.#start + size + idSize));
+        if (!keys) throw new ChunkAuthError(true);
+        this.#keys = keys;
+      }
+      this.#start += size + idSize;
       const aead = await SessionAead.create(this.#keys.spec, this.#keys.subkey(salt));
       this.#peerSalt = salt;
       this.#opener = new ChunkOpener(aead, new Nonce(), pre?.chunkMax);
@@ -212,7 +225,7 @@ export class SsStreamConn implements Conn {
 
   /** The bytes the next unit (salt, header or chunk) needs in all. */
   #need(): number {
-    if (!this.#opener) return this.#keys.spec.saltSize;
+    if (!this.#opener) return this.#keys.spec.saltSize + (this.#opts.preamble?.identitySize ?? 0);
     const size = this.#preIndex >= 0 ? this.#opts.preamble!.nextSize(this.#preIndex) : null;
     return size === null ? this.#opener.need : size + TAG_SIZE;
   }
@@ -292,6 +305,12 @@ export class SsStreamConn implements Conn {
       const aead = await SessionAead.create(spec, this.#keys.subkey(salt));
       this.#writer = new ChunkWriter(aead, new Nonce(), pre?.chunkMax);
       this.#salt = prefix = salt;
+      if (pre?.identity) {
+        const id = pre.identity(salt);
+        prefix = new Uint8Array(salt.length + id.length);
+        prefix.set(salt);
+        prefix.set(id, salt.length);
+      }
       if (pre) ({ raw, rest: data } = pre.first(salt, this.#peerSalt, p));
     }
     const header = pre ? null : this.#header;

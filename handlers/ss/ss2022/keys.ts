@@ -20,12 +20,12 @@ export function deriveKey(context: Uint8Array, material: Uint8Array, size: numbe
 
 /**
  * The PSK of a SIP022 password: standard base64 of exactly the key size.
- * @throws {ConfigError} on anything else, and on `psk1:psk2` (SIP023 identity headers, not implemented)
+ * @throws {ConfigError} on anything else, and on `psk1:psk2` (SIP023: split by handlers/ss/method.ts first)
  */
 export function parsePsk(spec: MethodSpec, password: string): Uint8Array {
   if (password.includes(":")) {
     throw new ConfigError(
-      `Shadowsocks ${spec.name}: several keys ("iPSK:uPSK", SIP023 identity headers) are not implemented; give one base64 key`,
+      `Shadowsocks ${spec.name}: several keys ("iPSK:uPSK", SIP023 identity headers) are implemented for ss over TCP with the AES methods only; give one base64 key`,
     );
   }
   let psk: Uint8Array;

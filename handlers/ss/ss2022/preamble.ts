@@ -7,6 +7,7 @@
  */
 import { HandshakeError } from "../../../core/errors.ts";
 import { decodeAddr } from "../../socks5/wire.ts";
+import type { StreamKeys } from "../cipher.ts";
 import type { StreamPreamble } from "../stream.ts";
 
 /** The largest chunk payload of SIP022. */
@@ -47,11 +48,17 @@ export class ClientPreamble implements StreamPreamble {
   readonly #saltSize: number;
   #ownSalt: Uint8Array | null = null;
   #firstLen = 0;
+  /** SIP023: the identity header after our salt. */
+  readonly identity?: (salt: Uint8Array) => Uint8Array;
 
-  /** @param addr the target's address block */
-  constructor(addr: Uint8Array, saltSize: number) {
+  /**
+   * @param addr the target's address block
+   * @param identity SIP023 (an `iPSK:uPSK` password): builds the identity header sent after the salt
+   */
+  constructor(addr: Uint8Array, saltSize: number, identity?: (salt: Uint8Array) => Uint8Array) {
     this.#addr = addr;
     this.#saltSize = saltSize;
+    if (identity) this.identity = identity;
   }
 
   nextSize(index: number): number | null {
@@ -93,6 +100,18 @@ export class ServerPreamble implements StreamPreamble {
   readonly chunkMax = MAX_PAYLOAD_2022;
   readonly client = false;
   #varLen = 0;
+  /** SIP023: the identity header's size, when the server has users. */
+  readonly identitySize?: number;
+  /** SIP023: the keys of the user an identity header names. */
+  readonly userKeys?: (salt: Uint8Array, header: Uint8Array) => StreamKeys | null;
+
+  /** @param users SIP023: finds the user of an identity header (16 bytes) after a client's salt */
+  constructor(users?: (salt: Uint8Array, header: Uint8Array) => StreamKeys | null) {
+    if (users) {
+      this.identitySize = 16;
+      this.userKeys = users;
+    }
+  }
 
   nextSize(index: number): number | null {
     return index === 0 ? 11 : index === 1 ? this.#varLen : null;
